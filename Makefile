@@ -1,0 +1,102 @@
+# odtrace build. `make` builds ./odtrace; `make test` and `make demo` install
+# their Debian dependencies first (scripts/deps.sh), so both work on a fresh box.
+
+OUTPUT  ?= .output
+ARCH    ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+CC      ?= cc
+PREFIX  ?= /usr/local
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
+FAMILIES  := pg check
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+BPF_OBJS  := $(patsubst %,$(OUTPUT)/bpf/%.bpf.o,$(FAMILIES))
+SKELS     := $(patsubst %,$(OUTPUT)/%.skel.h,$(FAMILIES))
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -I$(OUTPUT) \
+	    $(shell pkg-config --cflags libbpf)
+LDLIBS   += $(shell pkg-config --libs libbpf) -lelf -lz -lmicrohttpd -lm -lpthread
+# -mcpu=v3: atomic fetch-and-add (serials) needs it; kernels >= 5.12.
+# BPF_USDT/BPF_KPROBE wrappers always declare ctx: -Wno-unused-parameter.
+# -target bpf does not see the multiarch include dir that <asm/errno.h> (via
+# usdt.bpf.h) lives in on Debian.
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
+	      -Wno-unused-function -Wno-unused-parameter -Ivmlinux/$(ARCH) -MMD -MP \
+	      -idirafter /usr/include/$(shell $(CC) -dumpmachine)
+
+.PHONY: all clean install vmlinux deps test unit integration demo bench
+.DELETE_ON_ERROR:
+
+all: odtrace
+
+odtrace: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/user/%.o: user/%.c $(SKELS) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+# vmlinux.h is committed (CO-RE): regenerate only when moving to a new arch
+# or when a probe needs a type the committed header lacks.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
+
+install: odtrace
+	install -D -m 0755 odtrace $(DESTDIR)$(PREFIX)/bin/odtrace
+
+deps:
+	$(Q)scripts/deps.sh
+
+# Unit tests link the pure-C modules they test; nothing BPF.
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+$(OUTPUT)/tests/test_hist: tests/unit/test_hist.c $(OUTPUT)/user/hist.o | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -lm -o $@
+$(OUTPUT)/tests/test_pgtitle: tests/unit/test_pgtitle.c user/pgtitle.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -o $@
+
+unit: $(UNIT_TESTS)
+	$(Q)tests/unit/run.sh $(UNIT_TESTS)
+
+integration: odtrace
+	$(Q)tests/integration/run.sh
+
+test: deps all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+demo: deps all
+	$(Q)scripts/demo.sh
+
+bench: deps all
+	$(Q)bench/pg_overhead
+
+clean:
+	$(Q)rm -rf $(OUTPUT) odtrace
+
+-include $(USER_OBJS:.o=.d) $(BPF_OBJS:.o=.d)

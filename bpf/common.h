@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Shared by every probe family, kernel and user side: fixed-width types only. */
+#ifndef ODTRACE_COMMON_H
+#define ODTRACE_COMMON_H
+
+/*
+ * Latency histograms: bucket j covers (2^(i/8), 2^((i+1)/8)] seconds with
+ * i = j + HIST_INDEX_MIN, i.e. OTLP exponential scale 3 / Prometheus native
+ * schema 3, so exports never re-bucket. Bucket 0 also takes everything below
+ * (~30 ns), bucket HIST_BUCKETS-1 everything above (~2^39 s).
+ */
+#define HIST_BUCKETS	512
+#define HIST_INDEX_MIN	(-200)
+#define HIST_SCALE	3
+
+struct hist_val {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 max_ns;
+};
+
+/* Why an event could not be recorded; exported as odtrace_dropped_total{reason}. */
+enum drop_reason {
+	DROP_HIST_FULL,		/* histogram map at max_entries */
+	DROP_RING_FULL,		/* ring buffer had no room for a rare event */
+	DROP_NO_STORAGE,	/* task storage could not be created */
+	DROP__KERNEL_MAX,
+};
+
+#endif

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Statement latency inside PostgreSQL backends.
+ *
+ * One mechanism covers the simple and the extended protocol: the backend
+ * reports its activity (pgstat_report_activity, USDT statement__status) when
+ * it starts processing a Query, Parse, Bind or Execute message (non-NULL
+ * text) and right before it sends ReadyForQuery (NULL). A statement runs from
+ * the first message that starts it to ReadyForQuery, so the span includes
+ * parse, plan, execution and the commit done at Sync, and excludes client
+ * think time. A statement counts only if a portal ran (Execute, or the
+ * simple query's own portal): a Parse/Describe/Sync round trip is not one.
+ * Several Executes pipelined before one Sync end each other.
+ *
+ * An ERROR longjmps past all of that into PostgresMain's recovery, which
+ * calls AbortCurrentTransaction: that is where a failed statement is counted
+ * and its state cleared. Per-backend state lives in task storage, freed by
+ * the kernel when the backend exits, so nothing leaks.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+#include "pg.h"
+#include "hist.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct backend {
+	__u64 start_ns;		/* first message of the statement in flight, 0: none */
+	__u32 serial;
+	__u32 executed;		/* a portal ran since start_ns */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct backend);
+} backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PG_HIST_ENTRIES);
+	__type(key, struct pg_key);
+	__type(value, struct hist_val);
+} pg_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} pg_events SEC(".maps");
+
+__u32 next_serial;
+
+static __always_inline void announce(struct task_struct *task, __u32 serial)
+{
+	struct pg_backend_event *e;
+	unsigned long arg_start;
+
+	e = bpf_ringbuf_reserve(&pg_events, sizeof(*e), 0);
+	if (!e) {
+		drop(DROP_RING_FULL);
+		return;
+	}
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->serial = serial;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	/* PostgreSQL writes its process title over argv on Linux. */
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	if (bpf_probe_read_user_str(e->title, sizeof(e->title), (void *)arg_start) < 0)
+		e->title[0] = '\0';
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline struct backend *backend__get(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct backend *b;
+
+	b = bpf_task_storage_get(&backends, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!b) {
+		drop(DROP_NO_STORAGE);
+		return NULL;
+	}
+	if (!b->serial) {
+		b->serial = __sync_fetch_and_add(&next_serial, 1) + 1;
+		announce(task, b->serial);
+	}
+	return b;
+}
+
+static __always_inline void record(struct backend *b, __u16 metric, __u64 now)
+{
+	struct pg_key key = {};
+	__u64 ns = now - b->start_ns;
+
+	key.pid = bpf_get_current_pid_tgid() >> 32;
+	key.serial = b->serial;
+	key.metric = metric;
+	key.bucket = hist__index(ns);
+	hist__record(&pg_hist, &key, ns);
+	b->start_ns = 0;
+	b->executed = 0;
+}
+
+static __always_inline void on_status(const char *activity)
+{
+	struct backend *b = backend__get();
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!b)
+		return;
+	if (b->start_ns && b->executed)
+		record(b, PG_QUERY, now);
+	if (!activity)
+		b->start_ns = 0;	/* idle: a Parse-only round trip ends here */
+	else if (!b->start_ns)
+		b->start_ns = now;
+}
+
+static __always_inline void on_portal(void)
+{
+	struct backend *b = backend__get();
+
+	if (b && b->start_ns)
+		b->executed = 1;
+}
+
+static __always_inline void on_abort(void)
+{
+	struct backend *b = backend__get();
+
+	if (b && b->start_ns)
+		record(b, PG_ERROR, bpf_ktime_get_ns());
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_statement_status, const char *activity)
+{
+	on_status(activity);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_execute_done)
+{
+	on_portal();
+	return 0;
+}
+
+/* Fallback for builds without .note.stapsdt: the exported functions that
+ * hold those probes, with the same arguments. */
+SEC("uprobe")
+int BPF_KPROBE(uprobe_report_activity, int state, const char *activity)
+{
+	on_status(activity);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(uprobe_portal_run)
+{
+	on_portal();
+	return 0;
+}
+
+/* No USDT exists for the error path; AbortCurrentTransaction has been an
+ * exported function of every release since 8.0. */
+SEC("uprobe")
+int BPF_KPROBE(uprobe_abort)
+{
+	on_abort();
+	return 0;
+}

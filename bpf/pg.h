@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* pg family: PostgreSQL statement latency, server side. */
+#ifndef ODTRACE_PG_H
+#define ODTRACE_PG_H
+
+#include "common.h"
+
+#define PG_TITLE_LEN	96
+#define PG_HIST_ENTRIES	32768
+
+enum pg_metric {
+	PG_QUERY,	/* statement completed: duration histogram */
+	PG_ERROR,	/* statement ended in ERROR: duration until the abort */
+};
+
+/*
+ * One backend's histogram bucket. serial is unique per backend for the life
+ * of the agent (pids are reused); pid lets userspace fall back to /proc when
+ * the backend's announcement was dropped.
+ */
+struct pg_key {
+	__u32 pid;
+	__u32 serial;
+	__u16 metric;
+	__u16 bucket;
+};
+
+/* Sent once per backend, at its first traced event: who it is. */
+struct pg_backend_event {
+	__u32 pid;
+	__u32 serial;
+	__u64 cgroup_id;
+	char title[PG_TITLE_LEN];	/* process title: "postgres: user db host ..." */
+};
+
+#endif

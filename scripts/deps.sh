@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian packages odtrace needs to build, test and demo.
+# Idempotent and quiet when everything is already there.
+set -eu
+PKGS="clang llvm make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
+libmicrohttpd-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
+binutils util-linux iproute2
+postgresql postgresql-contrib prometheus
+python3 python3-pytest python3-psycopg2"
+missing=$(dpkg-query -W -f '${Package} ${db:Status-Status}\n' $PKGS 2>/dev/null |
+	awk '$2 != "installed" {print $1}')
+# dpkg-query says nothing about packages it has never heard of
+for p in $PKGS; do
+	dpkg-query -W -f '${Package}\n' "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
+[ -z "${missing# }" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "make deps: missing Debian packages: $missing" >&2
+	echo "make deps: run 'sudo make deps' (or sudo make test / sudo make demo)" >&2
+	exit 1
+fi
+echo "make deps: installing $missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,162 @@
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "agent.h"
+#include "drops.h"
+#include "host.h"
+#include "log.h"
+#include "prom.h"
+
+volatile sig_atomic_t agent_exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	agent_exiting = 1;
+}
+
+int agent__opt_binary(struct agent_opts *o, const char *path)
+{
+	if (o->n_binaries == AGENT_MAX_BINARIES) {
+		log_error("at most %d --pg-binary options", AGENT_MAX_BINARIES);
+		return -1;
+	}
+	o->binaries[o->n_binaries++] = (char *)path;
+	return 0;
+}
+
+int agent__opt_probes(struct agent_opts *o, const char *list)
+{
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	o->families = 0;
+	for (char *f = strtok_r(buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(f, "pg")) {
+			o->families |= FAMILY_PG;
+		} else {
+			log_error("--probes: unknown probe family '%s' (this build has: pg)", f);
+			return -1;
+		}
+	}
+	if (!o->families) {
+		log_error("--probes: name at least one family, e.g. --probes pg");
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t agent__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+int agent__start(struct agent *a, struct agent_opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct pg_opts pgo = { .binaries = o->binaries, .n_binaries = o->n_binaries };
+	char why[256];
+	int err;
+
+	if (host__can_bpf(why, sizeof(why))) {
+		log_error("%s", why);
+		return 1;
+	}
+	if (host__has_btf()) {
+		log_error("this kernel has no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y is needed "
+			  "for odtrace's CO-RE programs)");
+		return 1;
+	}
+	err = host__tracefs();
+	if (err < 0)
+		log_warn("tracefs is not mounted and mounting it at /sys/kernel/tracing failed: %s",
+			 strerror(-err));
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!o->families)
+		o->families = FAMILY_PG;
+	if (o->families & FAMILY_PG) {
+		err = pg__open(&a->pg, &pgo);
+		if (err)
+			return 1;
+		if (!pg__discover(a->pg))
+			log_warn("pg: no PostgreSQL binary to attach to yet; looking again every interval "
+				 "(or name one with --pg-binary)");
+	}
+	return 0;
+}
+
+void agent__tick(struct agent *a)
+{
+	if (a->pg) {
+		pg__discover(a->pg);
+		pg__harvest(a->pg);
+	}
+}
+
+void agent__wait(struct agent *a, uint64_t ms)
+{
+	uint64_t end = agent__now_ms() + ms;
+
+	while (!agent_exiting) {
+		uint64_t now = agent__now_ms();
+		int slice = end > now ? (int)(end - now) : 0;
+
+		if (!slice)
+			break;
+		if (slice > 200)
+			slice = 200;
+		if (a->pg)
+			pg__poll(a->pg, slice);
+		else
+			nanosleep(&(struct timespec){ .tv_nsec = slice * 1000000L }, NULL);
+	}
+}
+
+/* Run time and runs of every program, from the kernel's own accounting:
+ * zero unless kernel.bpf_stats_enabled=1, which costs a little per run. */
+static void bpf_stats(FILE *out, struct bpf_object *obj, int runs)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		if (runs)
+			fprintf(out, "odtrace_bpf_runs_total{program=\"%s\"} %llu\n",
+				bpf_program__name(p), (unsigned long long)info.run_cnt);
+		else
+			fprintf(out, "odtrace_bpf_run_time_seconds_total{program=\"%s\"} %.9f\n",
+				bpf_program__name(p), info.run_time_ns / 1e9);
+	}
+}
+
+void agent__prom(struct agent *a, FILE *out)
+{
+	if (a->pg)
+		pg__prom(a->pg, out);
+	drops__prom(out);
+	prom__header(out, "odtrace_bpf_run_time_seconds_total", "counter",
+		     "Time spent in each eBPF program (needs sysctl kernel.bpf_stats_enabled=1).");
+	if (a->pg)
+		bpf_stats(out, pg__object(a->pg), 0);
+	prom__header(out, "odtrace_bpf_runs_total", "counter",
+		     "Runs of each eBPF program (needs sysctl kernel.bpf_stats_enabled=1).");
+	if (a->pg)
+		bpf_stats(out, pg__object(a->pg), 1);
+}
+
+void agent__stop(struct agent *a)
+{
+	pg__close(a->pg);
+	a->pg = NULL;
+}

@@ -1,0 +1,46 @@
+/* What run and trace share: checks, loading the families, the tick loop. */
+#ifndef ODTRACE_AGENT_H
+#define ODTRACE_AGENT_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "pg.h"
+
+#define AGENT_MAX_BINARIES 16
+
+struct agent_opts {
+	char *binaries[AGENT_MAX_BINARIES];	/* --pg-binary */
+	int n_binaries;
+	unsigned families;		/* bit per family, from --probes */
+};
+
+enum { FAMILY_PG = 1u << 0 };
+
+struct agent {
+	struct pg *pg;
+};
+
+extern volatile sig_atomic_t agent_exiting;
+
+/* --pg-binary and --probes; returns 0, or -1 after printing why. */
+int agent__opt_binary(struct agent_opts *o, const char *path);
+int agent__opt_probes(struct agent_opts *o, const char *list);
+#define AGENT_OPTS_HELP \
+	"  --probes LIST       probe families to load (default: all built: pg)\n" \
+	"  --pg-binary PATH    also attach to this PostgreSQL binary (repeatable); running\n" \
+	"                      and installed servers are found without it\n" \
+	"  -v, --verbose       show libbpf messages (twice: also debug)\n"
+
+/* Checks privileges and BTF, mounts tracefs, loads and attaches. 0, or 1
+ * after one clear message. */
+int agent__start(struct agent *a, struct agent_opts *o);
+/* Attaches new binaries and reads the kernel maps. */
+void agent__tick(struct agent *a);
+/* Handles rare events until ms pass or a signal arrives. */
+void agent__wait(struct agent *a, uint64_t ms);
+void agent__prom(struct agent *a, FILE *out);
+void agent__stop(struct agent *a);
+uint64_t agent__now_ms(void);
+
+#endif

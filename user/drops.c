@@ -1,0 +1,54 @@
+#include <string.h>
+#include "drops.h"
+#include "prom.h"
+
+#define MAX_REASONS 32
+
+static struct {
+	char reason[40];
+	uint64_t n;
+} table[MAX_REASONS];
+static int n_reasons;
+
+static uint64_t *slot(const char *reason)
+{
+	for (int i = 0; i < n_reasons; i++)
+		if (!strcmp(table[i].reason, reason))
+			return &table[i].n;
+	if (n_reasons == MAX_REASONS)
+		return NULL;	/* reasons are compile-time names: cannot happen */
+	snprintf(table[n_reasons].reason, sizeof(table[0].reason), "%s", reason);
+	return &table[n_reasons++].n;
+}
+
+void drops__set(const char *reason, uint64_t total)
+{
+	uint64_t *n = slot(reason);
+
+	if (n)
+		*n = total;
+}
+
+void drops__add(const char *reason, uint64_t k)
+{
+	uint64_t *n = slot(reason);
+
+	if (n)
+		*n += k;
+}
+
+uint64_t drops__get(const char *reason)
+{
+	uint64_t *n = slot(reason);
+
+	return n ? *n : 0;
+}
+
+void drops__prom(FILE *out)
+{
+	prom__header(out, "odtrace_dropped_total", "counter",
+		     "Events odtrace could not record, by reason (a full map, a full ring buffer, an unresolvable backend).");
+	for (int i = 0; i < n_reasons; i++)
+		fprintf(out, "odtrace_dropped_total{reason=\"%s\"} %llu\n", table[i].reason,
+			(unsigned long long)table[i].n);
+}

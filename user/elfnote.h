@@ -1,0 +1,10 @@
+/* Reads SystemTap SDT notes (.note.stapsdt) and dynamic symbols of an ELF binary. */
+#ifndef ODTRACE_ELFNOTE_H
+#define ODTRACE_ELFNOTE_H
+
+/* Number of USDT probe sites of provider:name in path (0: none), -errno on failure. */
+int elfnote__usdt_count(const char *path, const char *provider, const char *name);
+/* 1 if path exports a dynamic function symbol named sym, 0 if not, -errno on failure. */
+int elfnote__has_symbol(const char *path, const char *sym);
+
+#endif

@@ -1,0 +1,89 @@
+#include <errno.h>
+#include <linux/capability.h>
+#include <mntent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "host.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+static int has_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return !!(d[cap / 32].effective & (1u << (cap % 32)));
+}
+
+int host__can_bpf(char *why, size_t len)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+	int admin, bpf, perfmon;
+
+	if (syscall(SYS_capget, &h, d)) {
+		snprintf(why, len, "cannot read this process's capabilities: %s", strerror(errno));
+		return -1;
+	}
+	admin = has_cap(d, CAP_SYS_ADMIN);
+	bpf = admin || has_cap(d, CAP_BPF);
+	perfmon = admin || has_cap(d, CAP_PERFMON);
+	if (bpf && perfmon)
+		return 0;
+	snprintf(why, len, "odtrace must run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE "
+		 "(it loads eBPF programs and attaches uprobes); this process lacks %s%s%s: run it with sudo",
+		 bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "", perfmon ? "" : "CAP_PERFMON");
+	return -1;
+}
+
+int host__has_btf(void)
+{
+	return access("/sys/kernel/btf/vmlinux", R_OK) ? -errno : 0;
+}
+
+int host__tracefs(void)
+{
+	static const char dir[] = "/sys/kernel/tracing";
+
+	if (!access("/sys/kernel/tracing/events", F_OK))
+		return 0;
+	if (mount("tracefs", dir, "tracefs", 0, NULL))
+		return -errno;
+	return 1;
+}
+
+const char *host__kernel(void)
+{
+	static struct utsname u;
+
+	if (!u.release[0] && uname(&u))
+		return "unknown";
+	return u.release;
+}
+
+const char *host__cgroup2(void)
+{
+	static char dir[256];
+	struct mntent *m;
+	FILE *f;
+
+	if (dir[0])
+		return dir;
+	f = setmntent("/proc/self/mounts", "re");
+	while (f && (m = getmntent(f))) {
+		if (!strcmp(m->mnt_type, "cgroup2")) {
+			snprintf(dir, sizeof(dir), "%s", m->mnt_dir);
+			break;
+		}
+	}
+	if (f)
+		endmntent(f);
+	return dir[0] ? dir : NULL;
+}

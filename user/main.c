@@ -1,0 +1,57 @@
+#include <stdio.h>
+#include <string.h>
+#include "cmd.h"
+#include "log.h"
+
+static const char usage[] =
+	"Usage: odtrace [-v] COMMAND [OPTIONS]\n"
+	"\n"
+	"Low-overhead eBPF tracing of PostgreSQL statement latency, per database and tenant.\n"
+	"\n"
+	"Commands:\n"
+	"  check    what this kernel and host support, and which PostgreSQL binaries were found\n"
+	"  run      the agent: serve /metrics and /healthz until SIGINT or SIGTERM\n"
+	"  trace    an ad-hoc session: print latency histograms, like the bcc tools\n"
+	"\n"
+	"Examples:\n"
+	"  sudo odtrace check\n"
+	"  sudo odtrace run --listen 127.0.0.1:9472 --interval 10s\n"
+	"  sudo odtrace trace --duration 30s\n"
+	"\n"
+	"`odtrace COMMAND --help` describes each command. Needs root (CAP_BPF, CAP_PERFMON).\n";
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = { { "check", cmd_check }, { "run", cmd_run }, { "trace", cmd_trace } };
+	int verbose = 0, i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			verbose++;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "odtrace: unknown option '%s'\n\n%s", argv[i], usage);
+			return 2;
+		}
+	}
+	if (i == argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[i], "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	/* -v may also follow the command: subcommands count it themselves. */
+	log_setup(verbose);
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
+		if (!strcmp(argv[i], cmds[k].name))
+			return cmds[k].fn(argc - i, argv + i);
+	fprintf(stderr, "odtrace: unknown command '%s'\n\n%s", argv[i], usage);
+	return 2;
+}

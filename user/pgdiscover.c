@@ -1,0 +1,92 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "pgdiscover.h"
+
+/* Where distributions install the server: Debian/Ubuntu, PGDG RPMs, source builds. */
+static const char *const installed[] = {
+	"/usr/lib/postgresql/*/bin/postgres",
+	"/usr/pgsql-*/bin/postgres",
+	"/usr/local/pgsql/bin/postgres",
+	"/usr/bin/postgres",
+};
+
+static int add(struct pg_binary *out, int n, int max, const char *path, int pid)
+{
+	struct stat st;
+
+	if (n >= max || stat(path, &st) || !S_ISREG(st.st_mode))
+		return n;
+	for (int i = 0; i < n; i++)
+		if (out[i].dev == st.st_dev && out[i].ino == st.st_ino)
+			return n;
+	snprintf(out[n].path, sizeof(out[n].path), "%s", path);
+	out[n].dev = st.st_dev;
+	out[n].ino = st.st_ino;
+	out[n].pid = pid;
+	return n + 1;
+}
+
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int is_postgres(const char *comm)
+{
+	return !strcmp(comm, "postgres") || !strcmp(comm, "postmaster");
+}
+
+int pgdiscover__scan(char **extra, int n_extra, struct pg_binary *out, int max)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *proc;
+
+	for (int i = 0; i < n_extra; i++)
+		n = add(out, n, max, extra[i], 0);
+
+	proc = opendir("/proc");
+	while (proc && (de = readdir(proc))) {
+		char p[64], exe[PATH_MAX], full[PATH_MAX + 64], *base;
+		ssize_t len;
+		int pid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = atoi(de->d_name);
+		snprintf(p, sizeof(p), "/proc/%d/exe", pid);
+		len = readlink(p, exe, sizeof(exe) - 1);
+		if (len <= 0)
+			continue;	/* kernel thread, or gone */
+		exe[len] = '\0';
+		base = strrchr(exe, '/');
+		if (!base || !is_postgres(base + 1))
+			continue;
+		/* The link names the path inside the process's own mount
+		 * namespace; /proc/PID/root reaches it from ours. Keep the
+		 * short name when it is the same file here (not a container). */
+		snprintf(full, sizeof(full), "/proc/%d/root%s", pid, exe);
+		n = add(out, n, max, same_file(exe, p) ? exe : full, pid);
+	}
+	if (proc)
+		closedir(proc);
+
+	for (size_t i = 0; i < sizeof(installed) / sizeof(installed[0]); i++) {
+		glob_t g;
+
+		if (glob(installed[i], 0, NULL, &g))
+			continue;
+		for (size_t k = 0; k < g.gl_pathc; k++)
+			n = add(out, n, max, g.gl_pathv[k], 0);
+		globfree(&g);
+	}
+	return n;
+}

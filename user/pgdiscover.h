@@ -1,0 +1,19 @@
+/* Finds PostgreSQL server binaries: running ones (also inside containers, via
+ * /proc/PID/root), installed ones, and those named with --pg-binary. */
+#ifndef ODTRACE_PGDISCOVER_H
+#define ODTRACE_PGDISCOVER_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+struct pg_binary {
+	char path[PATH_MAX];	/* openable from the agent's mount namespace */
+	dev_t dev;
+	ino_t ino;
+	int pid;		/* a process running it; 0 when only installed or named */
+};
+
+/* Fills up to max binaries, one per inode; returns how many. */
+int pgdiscover__scan(char **extra, int n_extra, struct pg_binary *out, int max);
+
+#endif

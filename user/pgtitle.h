@@ -1,0 +1,11 @@
+/* PostgreSQL process titles: "postgres: [cluster: ]user database host activity". */
+#ifndef ODTRACE_PGTITLE_H
+#define ODTRACE_PGTITLE_H
+
+#include <stddef.h>
+
+/* Returns 0 and fills user and db for a client backend's title, -1 for any
+ * other process (postmaster, checkpointer, autovacuum, walsender, ...). */
+int pgtitle__parse(const char *title, char *user, size_t user_len, char *db, size_t db_len);
+
+#endif
