@@ -5,6 +5,7 @@ OUTPUT  ?= .output
 ARCH    ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 CLANG   ?= clang
 BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
 CC      ?= cc
 PREFIX  ?= /usr/local
 
@@ -38,6 +39,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 
 .PHONY: all clean install vmlinux deps test unit integration demo bench
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: odtrace
 
@@ -53,9 +55,11 @@ $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# The skeleton embeds the object: drop DWARF (BTF stays) to keep the binary small.
 $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< > $@
+	$(Q)$(LLVM_STRIP) -g $< -o $(<:.o=.stripped.o)
+	$(Q)$(BPFTOOL) gen skeleton $(<:.o=.stripped.o) name $*_bpf > $@
 
 $(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -71,14 +75,14 @@ install: odtrace
 deps:
 	$(Q)scripts/deps.sh
 
-# Unit tests link the pure-C modules they test; nothing BPF.
+# Unit tests build the pure-C modules they test from source, under ASan/UBSan.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
-$(OUTPUT)/tests/test_hist: tests/unit/test_hist.c $(OUTPUT)/user/hist.o | $(OUTPUT)/tests
+SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all
+$(OUTPUT)/tests/test_hist: user/hist.c
+$(OUTPUT)/tests/test_pgtitle: user/pgtitle.c
+$(OUTPUT)/tests/%: tests/unit/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -lm -o $@
-$(OUTPUT)/tests/test_pgtitle: tests/unit/test_pgtitle.c user/pgtitle.c | $(OUTPUT)/tests
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $^ -lm -o $@
 
 unit: $(UNIT_TESTS)
 	$(Q)tests/unit/run.sh $(UNIT_TESTS)

@@ -6,7 +6,7 @@ PKGS="clang llvm make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libmicrohttpd-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
 binutils util-linux iproute2
 postgresql postgresql-contrib prometheus
-python3 python3-pytest python3-psycopg2"
+python3 python3-pytest python3-psycopg2 python3-prometheus-client"
 missing=$(dpkg-query -W -f '${Package} ${db:Status-Status}\n' $PKGS 2>/dev/null |
 	awk '$2 != "installed" {print $1}')
 # dpkg-query says nothing about packages it has never heard of

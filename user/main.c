@@ -49,9 +49,16 @@ int main(int argc, char **argv)
 	}
 	/* -v may also follow the command: subcommands count it themselves. */
 	log_setup(verbose);
-	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
-		if (!strcmp(argv[i], cmds[k].name))
-			return cmds[k].fn(argc - i, argv + i);
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		static char prog[32];
+
+		if (strcmp(argv[i], cmds[k].name))
+			continue;
+		/* getopt prefixes its complaints with argv[0] */
+		snprintf(prog, sizeof(prog), "odtrace %s", cmds[k].name);
+		argv[i] = prog;
+		return cmds[k].fn(argc - i, argv + i);
+	}
 	fprintf(stderr, "odtrace: unknown command '%s'\n\n%s", argv[i], usage);
 	return 2;
 }

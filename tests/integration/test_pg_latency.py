@@ -1,0 +1,154 @@
+"""pg family against a real PostgreSQL: exact counts per database, p50 within
+one fine bucket of what the clients measured, simple and extended protocol,
+failed statements, backends older than the agent."""
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+from conftest import PG_BIN, wait_until
+
+QUERY = "odtrace_pg_query_duration_seconds"
+FINE = 2 ** (1 / 8)  # one scale-3 bucket
+
+
+def timed(conn, sql, n):
+    durations = []
+    with conn.cursor() as cur:
+        for _ in range(n):
+            t = time.monotonic()
+            cur.execute(sql)
+            durations.append(time.monotonic() - t)
+    return durations
+
+
+def pgbench(pg, db, sql, n, mode="extended"):
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(sql + "\n")
+    os.chmod(f.name, 0o644)
+    try:
+        return subprocess.run(
+            [os.path.join(PG_BIN, "pgbench"), "-n", "-M", mode, "-f", f.name, "-t", str(n),
+             "-h", pg.dir, "-p", str(pg.port), "-U", "postgres", db],
+            capture_output=True, text=True, timeout=60)
+    finally:
+        os.unlink(f.name)
+
+
+def buckets(agent, db):
+    """Cumulative (le, count) pairs of one database's classic histogram."""
+    out = []
+    for labels, v in agent.samples(QUERY + "_bucket").items():
+        d = dict(labels)
+        if d.get("database") == db:
+            out.append((float(d["le"]), v))
+    return sorted(out)
+
+
+def quantile(q, cumulative):
+    """histogram_quantile()'s linear interpolation, from the exported buckets."""
+    total = cumulative[-1][1]
+    rank = q * total
+    prev_le, prev_c = 0.0, 0.0
+    for le, c in cumulative:
+        if c >= rank:
+            if le == float("inf"):
+                return prev_le
+            return prev_le + (le - prev_le) * (rank - prev_c) / (c - prev_c)
+        prev_le, prev_c = le, c
+    raise AssertionError("rank beyond +Inf")
+
+
+def count(agent, db):
+    return agent.value(QUERY + "_count", database=db, side="server") or 0
+
+
+def wait_count(agent, db, expected):
+    """The exact count, once the agent's next interval has read it."""
+    try:
+        wait_until(lambda: count(agent, db) >= expected, 15, f"{expected} statements in {db}")
+    finally:
+        time.sleep(1.2)  # one more interval: nothing more may arrive
+    return count(agent, db)
+
+
+def assert_p50_near(agent, db, truth):
+    p50 = quantile(0.5, buckets(agent, db))
+    assert truth / FINE <= p50 <= truth * FINE, \
+        f"{db}: p50 {p50 * 1e3:.2f} ms not within one fine bucket of {truth * 1e3:.2f} ms"
+
+
+def test_statement_latency_per_database(pg, agent):
+    early = pg.connect("tenant_a")  # a backend older than the agent
+    a = agent()
+    late = pg.connect("tenant_b")   # and one that connects after it started
+    ta = timed(early, "SELECT pg_sleep(0.05)", 20)
+    tb = timed(late, "SELECT pg_sleep(0.2)", 10)
+    r = pgbench(pg, "tenant_c", "SELECT pg_sleep(0.03);", 10)
+    assert r.returncode == 0, r.stderr
+
+    assert wait_count(a, "tenant_a", 20) == 20, "tenant_a: 20 simple-protocol statements"
+    assert wait_count(a, "tenant_b", 10) == 10, "tenant_b: 10 simple-protocol statements"
+    assert wait_count(a, "tenant_c", 10) == 10, "tenant_c: 10 extended-protocol Executes"
+    assert_p50_near(a, "tenant_a", statistics.median(ta))
+    assert_p50_near(a, "tenant_b", statistics.median(tb))
+    assert_p50_near(a, "tenant_c", 0.03)
+
+    for db in ("tenant_a", "tenant_b", "tenant_c"):
+        labels = {"tenant": db, "database": db, "side": "server"}
+        assert a.value(QUERY + "_count", **labels) is not None, f"{db}: tenant label = database"
+    total = a.value(QUERY + "_sum", database="tenant_b")
+    assert abs(total - sum(tb)) < 0.05, f"tenant_b _sum {total} vs client-measured {sum(tb)}"
+    early.close()
+    late.close()
+    a.stop()
+
+
+def test_failed_statements_counted_not_timed(pg, agent):
+    a = agent()
+    conn = pg.connect("tenant_b")
+    base = count(a, "tenant_b")
+    with conn.cursor() as cur:
+        for sql in ("SELECT 1/0", "SELECT * FROM no_such_table", "SELECT 1", "SELECT 2"):
+            try:
+                cur.execute(sql)
+            except Exception:
+                pass
+    r = pgbench(pg, "tenant_b", "SELECT 1/0;", 1)  # an ERROR on the extended protocol
+    assert r.returncode != 0, "pgbench reports the failed statement"
+    assert wait_count(a, "tenant_b", base + 2) == base + 2, "only the 2 successful statements timed"
+    wait_until(lambda: a.value("odtrace_pg_query_errors_total", database="tenant_b") == 3, 10,
+               "3 failed statements counted")
+    # The next statement after an error is timed normally: no stale start.
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_sleep(0.05)")
+    assert wait_count(a, "tenant_b", base + 3) == base + 3
+    assert a.value(QUERY + "_bucket", database="tenant_b", le="+Inf") == base + 3
+    assert a.value("odtrace_pg_query_errors_total", database="tenant_b") == 3
+    conn.close()
+    a.stop()
+
+
+def test_prepare_only_round_trips_are_not_statements(pg, agent):
+    """Parse/Describe/Sync without Execute (what PQprepare sends) is no statement;
+    a named statement executed later is timed from its Bind, not its Parse."""
+    a = agent()
+    r = pgbench(pg, "tenant_a", "SELECT pg_sleep(0.01);", 5, mode="prepared")
+    assert r.returncode == 0, r.stderr
+    wait_until(lambda: count(a, "tenant_a") >= 5, 10, "prepared statements")
+    time.sleep(1.2)
+    assert count(a, "tenant_a") == 5, "5 Executes of one prepared statement, no Parse-only round trip"
+    a.stop()
+
+
+def test_exposition_passes_promtool(pg, agent):
+    a = agent()
+    conn = pg.connect("tenant_a")
+    timed(conn, "SELECT pg_sleep(0.001)", 3)
+    wait_until(lambda: count(a, "tenant_a") >= 3, 10, "statements")
+    r = subprocess.run(["promtool", "check", "metrics"], input=a.get("/metrics"),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    conn.close()
+    a.stop()

@@ -1,0 +1,34 @@
+/* Process titles of PostgreSQL processes, as init_ps_display writes them. */
+#include <string.h>
+#include "../../user/pgtitle.h"
+#include "check.h"
+
+static void expect(const char *title, const char *user, const char *db)
+{
+	char u[64] = "", d[64] = "";
+	int rc = pgtitle__parse(title, u, sizeof(u), d, sizeof(d));
+
+	if (!db) {
+		CHECK(rc == -1, "not a client backend: \"%s\"", title);
+		return;
+	}
+	CHECK(rc == 0 && !strcmp(u, user) && !strcmp(d, db), "\"%s\" -> %s/%s (got rc %d, %s/%s)",
+	      title, user, db, rc, u, d);
+}
+
+int main(void)
+{
+	expect("postgres: alice tenant_a [local] idle", "alice", "tenant_a");
+	expect("postgres: alice tenant_a [local] SELECT", "alice", "tenant_a");
+	expect("postgres: odoo erp_prod 10.1.2.3(51234) idle in transaction", "odoo", "erp_prod");
+	expect("postgres: main: odoo erp 127.0.0.1(40000) idle", "odoo", "erp");
+	expect("postgres: odoo erp [local]", "odoo", "erp");
+	expect("postgres: checkpointer ", NULL, NULL);
+	expect("postgres: autovacuum launcher ", NULL, NULL);
+	expect("postgres: autovacuum worker tenant_a", NULL, NULL);
+	expect("postgres: background writer ", NULL, NULL);
+	expect("/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql", NULL, NULL);
+	expect("postgres: ", NULL, NULL);
+	expect("", NULL, NULL);
+	return checks_done("test_pgtitle");
+}
