@@ -60,18 +60,10 @@ int agent__start(struct agent *a, struct agent_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct pg_opts pgo = { .binaries = o->binaries, .n_binaries = o->n_binaries };
-	char why[256];
 	int err;
 
-	if (host__can_bpf(why, sizeof(why))) {
-		log_error("%s", why);
+	if (host__preflight())
 		return 1;
-	}
-	if (host__has_btf()) {
-		log_error("this kernel has no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y is needed "
-			  "for odtrace's CO-RE programs)");
-		return 1;
-	}
 	err = host__tracefs();
 	if (err < 0)
 		log_warn("tracefs is not mounted and mounting it at /sys/kernel/tracing failed: %s",

@@ -372,14 +372,13 @@ int cmd_check(int argc, char **argv)
 	struct pg_summary pg = {};
 	struct agent_opts o = {};
 	int c, ok[CHECK__MAX] = {};
-	char why[256];
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (agent__opt_binary(&o, optarg))
-				return 2;
+				goto usage_error;
 			break;
 		case 'v':
 			log_setup(log_verbose + 1);
@@ -388,25 +387,20 @@ int cmd_check(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		default:
-			fputs(usage, stderr);
-			return 2;
+			goto usage_error;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "odtrace check: unexpected argument '%s'\n\n%s", argv[optind], usage);
-		return 2;
+		fprintf(stderr, "odtrace check: unexpected argument '%s'\n", argv[optind]);
+		goto usage_error;
 	}
-	if (host__can_bpf(why, sizeof(why))) {
-		log_error("%s", why);
+	if (host__preflight())
 		return 1;
-	}
-	if (host__has_btf()) {
-		log_error("this kernel has no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y is needed "
-			  "for odtrace's CO-RE programs)");
-		return 1;
-	}
 	print_host();
 	check_hooks(ok);
 	print_pg(&o, &pg);
 	return print_families(ok, &pg);
+usage_error:
+	fputs(usage, stderr);
+	return 2;
 }

@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include "host.h"
+#include "log.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -41,6 +42,22 @@ int host__can_bpf(char *why, size_t len)
 		 "(it loads eBPF programs and attaches uprobes); this process lacks %s%s%s: run it with sudo",
 		 bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "", perfmon ? "" : "CAP_PERFMON");
 	return -1;
+}
+
+int host__preflight(void)
+{
+	char why[256];
+
+	if (host__can_bpf(why, sizeof(why))) {
+		log_error("%s", why);
+		return 1;
+	}
+	if (host__has_btf()) {
+		log_error("this kernel has no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y is "
+			  "needed for odtrace's CO-RE programs)");
+		return 1;
+	}
+	return 0;
 }
 
 int host__has_btf(void)

@@ -7,6 +7,9 @@
 /* 0 if the process may load and attach eBPF programs; otherwise -1 with one
  * sentence in why (not root, capabilities dropped). */
 int host__can_bpf(char *why, size_t len);
+/* host__can_bpf and host__has_btf, saying the one sentence that matters:
+ * 0 if loading can go ahead, else 1. */
+int host__preflight(void);
 /* 0 if the kernel exposes BTF at /sys/kernel/btf/vmlinux. */
 int host__has_btf(void);
 /* Makes sure tracefs is at /sys/kernel/tracing, mounting it when absent.

@@ -68,16 +68,16 @@ int cmd_run(int argc, char **argv)
 			if (duration__parse(optarg, &interval_ms)) {
 				fprintf(stderr, "odtrace run: --interval %s: expected a duration like 10s or 500ms\n",
 					optarg);
-				return 2;
+				goto usage_error;
 			}
 			break;
 		case 'p':
 			if (agent__opt_probes(&o, optarg))
-				return 2;
+				goto usage_error;
 			break;
 		case 'b':
 			if (agent__opt_binary(&o, optarg))
-				return 2;
+				goto usage_error;
 			break;
 		case 'v':
 			log_setup(log_verbose + 1);
@@ -86,13 +86,12 @@ int cmd_run(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		default:
-			fputs(usage, stderr);
-			return 2;
+			goto usage_error;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "odtrace run: unexpected argument '%s'\n\n%s", argv[optind], usage);
-		return 2;
+		fprintf(stderr, "odtrace run: unexpected argument '%s'\n", argv[optind]);
+		goto usage_error;
 	}
 	if (agent__start(&a, &o))
 		goto cleanup;
@@ -112,4 +111,7 @@ cleanup:
 	http__stop(h);
 	agent__stop(&a);
 	return err;
+usage_error:
+	fputs(usage, stderr);
+	return 2;
 }

@@ -173,7 +173,7 @@ int cmd_trace(int argc, char **argv)
 			if (duration__parse(optarg, c == 'd' ? &duration_ms : &interval_ms)) {
 				fprintf(stderr, "odtrace trace: --%s %s: expected a duration like 30s or 500ms\n",
 					c == 'd' ? "duration" : "interval", optarg);
-				return 2;
+				goto usage_error;
 			}
 			break;
 		case 'j':
@@ -181,11 +181,11 @@ int cmd_trace(int argc, char **argv)
 			break;
 		case 'p':
 			if (agent__opt_probes(&o, optarg))
-				return 2;
+				goto usage_error;
 			break;
 		case 'b':
 			if (agent__opt_binary(&o, optarg))
-				return 2;
+				goto usage_error;
 			break;
 		case 'v':
 			log_setup(log_verbose + 1);
@@ -194,13 +194,12 @@ int cmd_trace(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		default:
-			fputs(usage, stderr);
-			return 2;
+			goto usage_error;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "odtrace trace: unexpected argument '%s'\n\n%s", argv[optind], usage);
-		return 2;
+		fprintf(stderr, "odtrace trace: unexpected argument '%s'\n", argv[optind]);
+		goto usage_error;
 	}
 	if (agent__start(&a, &o))
 		goto cleanup;
@@ -240,4 +239,7 @@ cleanup:
 	agent__stop(&a);
 	free(seen);
 	return err;
+usage_error:
+	fputs(usage, stderr);
+	return 2;
 }
