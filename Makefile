@@ -95,7 +95,7 @@ test: deps all
 	$(Q)$(MAKE) --no-print-directory integration
 
 demo: deps all
-	$(Q)scripts/demo.sh
+	$(Q)scripts/demo.py
 
 bench: deps all
 	$(Q)bench/pg_overhead

@@ -108,6 +108,17 @@ double hist__mean_s(const struct hist *h)
 	return h->total ? (double)h->sum_ns / 1e9 / (double)h->total : 0;
 }
 
+const char *hist__format_s(double s, char *buf, size_t len)
+{
+	if (s < 1e-3)
+		snprintf(buf, len, "%.3gus", s * 1e6);
+	else if (s < 1)
+		snprintf(buf, len, "%.3gms", s * 1e3);
+	else
+		snprintf(buf, len, "%.3gs", s);
+	return buf;
+}
+
 _Static_assert(HIST_INDEX_MIN % 8 == 0, "octave rows assume aligned buckets");
 
 void hist__print_log2(FILE *out, const struct hist *h)
@@ -133,13 +144,14 @@ void hist__print_log2(FILE *out, const struct hist *h)
 		fprintf(out, "     (no events)\n");
 		return;
 	}
-	fprintf(out, "%24s : %-8s %s\n", "usecs", "count", "distribution");
+	fprintf(out, "%24s : %-8s %s\n", "latency", "count", "distribution");
 	for (int r = first; r <= last; r++) {
 		int e = r + HIST_INDEX_MIN / 8;
 		int stars = (int)(rows[r] * 40 / peak);
-		char range[40];
+		char range[40], lo[16], hi[16];
 
-		snprintf(range, sizeof(range), "%.6g -> %.6g", ldexp(1e6, e), ldexp(1e6, e + 1));
+		snprintf(range, sizeof(range), "%s -> %s", hist__format_s(ldexp(1, e), lo, sizeof(lo)),
+			 hist__format_s(ldexp(1, e + 1), hi, sizeof(hi)));
 		fprintf(out, "%24s : %-8llu |%-40.*s|\n", range,
 			(unsigned long long)rows[r], stars,
 			"****************************************");

@@ -31,6 +31,8 @@ void hist__diff(struct hist *dst, const struct hist *a, const struct hist *b);
 /* q in [0,1]; log-linear interpolation inside the bucket; 0 when empty. */
 double hist__quantile(const struct hist *h, double q);
 double hist__mean_s(const struct hist *h);
+/* "15.3us", "4.38ms", "1.5s": three significant digits. */
+const char *hist__format_s(double s, char *buf, size_t len);
 /* bcc-style power-of-two table of the histogram, in microseconds. */
 void hist__print_log2(FILE *out, const struct hist *h);
 

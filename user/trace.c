@@ -94,17 +94,6 @@ static void print_json(const char *db, const struct hist *q, uint64_t errors, do
 	printf("}}\n");
 }
 
-static const char *human(double s, char *buf, size_t len)
-{
-	if (s < 1e-3)
-		snprintf(buf, len, "%.1fus", s * 1e6);
-	else if (s < 1)
-		snprintf(buf, len, "%.2fms", s * 1e3);
-	else
-		snprintf(buf, len, "%.3fs", s);
-	return buf;
-}
-
 static void print_text(const char *db, const struct hist *q, uint64_t errors)
 {
 	char a[16], b[16], c[16], d[16], e[16];
@@ -113,9 +102,12 @@ static void print_text(const char *db, const struct hist *q, uint64_t errors)
 	       (unsigned long long)q->total, (unsigned long long)errors);
 	if (!q->total)
 		return;
-	printf("  mean %s  p50 %s  p90 %s  p99 %s  max %s\n", human(hist__mean_s(q), a, sizeof(a)),
-	       human(hist__quantile(q, 0.5), b, sizeof(b)), human(hist__quantile(q, 0.9), c, sizeof(c)),
-	       human(hist__quantile(q, 0.99), d, sizeof(d)), human(q->max_ns / 1e9, e, sizeof(e)));
+	printf("  mean %s  p50 %s  p90 %s  p99 %s  max %s\n",
+	       hist__format_s(hist__mean_s(q), a, sizeof(a)),
+	       hist__format_s(hist__quantile(q, 0.5), b, sizeof(b)),
+	       hist__format_s(hist__quantile(q, 0.9), c, sizeof(c)),
+	       hist__format_s(hist__quantile(q, 0.99), d, sizeof(d)),
+	       hist__format_s(q->max_ns / 1e9, e, sizeof(e)));
 	hist__print_log2(stdout, q);
 }
 
