@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <getopt.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
@@ -17,7 +18,7 @@ static void on_signal(int sig)
 	agent_exiting = 1;
 }
 
-int agent__opt_binary(struct agent_opts *o, const char *path)
+static int opt_binary(struct agent_opts *o, const char *path)
 {
 	if (o->n_binaries == AGENT_MAX_BINARIES) {
 		log_error("at most %d --pg-binary options", AGENT_MAX_BINARIES);
@@ -27,7 +28,7 @@ int agent__opt_binary(struct agent_opts *o, const char *path)
 	return 0;
 }
 
-int agent__opt_probes(struct agent_opts *o, const char *list)
+static int opt_probes(struct agent_opts *o, const char *list)
 {
 	char buf[256], *save = NULL;
 
@@ -46,6 +47,29 @@ int agent__opt_probes(struct agent_opts *o, const char *list)
 		return -1;
 	}
 	return 0;
+}
+
+int agent__opt(struct agent_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'p':
+		return opt_probes(o, arg);
+	case 'b':
+		return opt_binary(o, arg);
+	case 'v':
+		log_setup(log_verbose + 1);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int agent__no_args(int argc, char **argv)
+{
+	if (optind >= argc)
+		return 0;
+	fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
+	return -1;
 }
 
 uint64_t agent__now_ms(void)

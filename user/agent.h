@@ -23,9 +23,14 @@ struct agent {
 
 extern volatile sig_atomic_t agent_exiting;
 
-/* --pg-binary and --probes; returns 0, or -1 after printing why. */
-int agent__opt_binary(struct agent_opts *o, const char *path);
-int agent__opt_probes(struct agent_opts *o, const char *list);
+/* The options every command takes (run and trace add --probes, 'p'). */
+#define AGENT_LONGOPTS \
+	{ "pg-binary", required_argument, NULL, 'b' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }
+/* Handles one of those (and 'p'); 0, or -1 after saying why (an unknown
+ * option included: getopt has said it). 'h' stays with each command. */
+int agent__opt(struct agent_opts *o, int c, const char *arg);
 #define AGENT_OPTS_HELP \
 	"  --probes LIST       probe families to load (default: all built: pg)\n" \
 	"  --pg-binary PATH    also attach to this PostgreSQL binary (repeatable); running\n" \
@@ -42,5 +47,7 @@ void agent__wait(struct agent *a, uint64_t ms);
 void agent__prom(struct agent *a, FILE *out);
 void agent__stop(struct agent *a);
 uint64_t agent__now_ms(void);
+/* After getopt: -1 (having said so) if operands are left; commands take none. */
+int agent__no_args(int argc, char **argv);
 
 #endif

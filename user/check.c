@@ -364,9 +364,7 @@ static int print_families(const int ok[CHECK__MAX], const struct pg_summary *s)
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "pg-binary", required_argument, NULL, 'b' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		AGENT_LONGOPTS,
 		{},
 	};
 	struct pg_summary pg = {};
@@ -376,24 +374,16 @@ int cmd_check(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'b':
-			if (agent__opt_binary(&o, optarg))
-				goto usage_error;
-			break;
-		case 'v':
-			log_setup(log_verbose + 1);
-			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
-			goto usage_error;
+			if (agent__opt(&o, c, optarg))
+				goto usage_error;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "odtrace check: unexpected argument '%s'\n", argv[optind]);
+	if (agent__no_args(argc, argv))
 		goto usage_error;
-	}
 	if (host__preflight())
 		return 1;
 	print_host();

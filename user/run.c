@@ -46,9 +46,7 @@ int cmd_run(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "probes", required_argument, NULL, 'p' },
-		{ "pg-binary", required_argument, NULL, 'b' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		AGENT_LONGOPTS,
 		{},
 	};
 	struct agent_opts o = {};
@@ -71,28 +69,16 @@ int cmd_run(int argc, char **argv)
 				goto usage_error;
 			}
 			break;
-		case 'p':
-			if (agent__opt_probes(&o, optarg))
-				goto usage_error;
-			break;
-		case 'b':
-			if (agent__opt_binary(&o, optarg))
-				goto usage_error;
-			break;
-		case 'v':
-			log_setup(log_verbose + 1);
-			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
-			goto usage_error;
+			if (agent__opt(&o, c, optarg))
+				goto usage_error;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "odtrace run: unexpected argument '%s'\n", argv[optind]);
+	if (agent__no_args(argc, argv))
 		goto usage_error;
-	}
 	if (agent__start(&a, &o))
 		goto cleanup;
 	if (http__start(&h, listen))

@@ -147,9 +147,7 @@ int cmd_trace(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "probes", required_argument, NULL, 'p' },
-		{ "pg-binary", required_argument, NULL, 'b' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		AGENT_LONGOPTS,
 		{},
 	};
 	uint64_t duration_ms = 0, interval_ms = 0, start, last;
@@ -171,28 +169,16 @@ int cmd_trace(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
-		case 'p':
-			if (agent__opt_probes(&o, optarg))
-				goto usage_error;
-			break;
-		case 'b':
-			if (agent__opt_binary(&o, optarg))
-				goto usage_error;
-			break;
-		case 'v':
-			log_setup(log_verbose + 1);
-			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
-			goto usage_error;
+			if (agent__opt(&o, c, optarg))
+				goto usage_error;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "odtrace trace: unexpected argument '%s'\n", argv[optind]);
+	if (agent__no_args(argc, argv))
 		goto usage_error;
-	}
 	if (agent__start(&a, &o))
 		goto cleanup;
 	if (duration_ms)
