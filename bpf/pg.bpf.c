@@ -8,9 +8,16 @@
  * text) and right before it sends ReadyForQuery (NULL). A statement runs from
  * the first message that starts it to ReadyForQuery, so the span includes
  * parse, plan, execution and the commit done at Sync, and excludes client
- * think time. A statement counts only if a portal ran (Execute, or the
- * simple query's own portal): a Parse/Describe/Sync round trip is not one.
- * Several Executes pipelined before one Sync end each other.
+ * think time.
+ *
+ * Which message a report belongs to is not in the probe. A Parse is told
+ * apart by the CreateCachedPlan call it makes with the very same query
+ * pointer; every other report is a Query (one statement on its own) or a
+ * Bind or Execute (two per extended statement). So a statement ends at
+ * ReadyForQuery, or when a third non-Parse message begins while two are
+ * already counted (pipelined Bind/Execute pairs before one Sync), and a
+ * Parse/Describe/Sync round trip is no statement. Two probe hits per simple
+ * statement: each uprobe hit costs ~1 us of trap, which is the budget.
  *
  * An ERROR longjmps past all of that into PostgresMain's recovery, which
  * calls AbortCurrentTransaction: that is where a failed statement is counted
@@ -29,8 +36,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct backend {
 	__u64 start_ns;		/* first message of the statement in flight, 0: none */
+	__u64 last_text;	/* query text pointer of the last report */
 	__u32 serial;
-	__u32 executed;		/* a portal ran since start_ns */
+	__u32 messages;		/* non-Parse messages since start_ns */
 };
 
 struct {
@@ -102,7 +110,7 @@ static __always_inline void record(struct backend *b, __u16 metric, __u64 now)
 	key.bucket = hist__index(ns);
 	hist__record(&pg_hist, &key, ns);
 	b->start_ns = 0;
-	b->executed = 0;
+	b->messages = 0;
 }
 
 static __always_inline void on_status(const char *activity)
@@ -112,20 +120,33 @@ static __always_inline void on_status(const char *activity)
 
 	if (!b)
 		return;
-	if (b->start_ns && b->executed)
+	if (!activity) {	/* ReadyForQuery is next */
+		if (b->start_ns && b->messages)
+			record(b, PG_QUERY, now);
+		b->start_ns = 0;
+		b->messages = 0;
+		return;
+	}
+	if (b->start_ns && b->messages >= 2)	/* pipelined: Bind, Execute, now the next */
 		record(b, PG_QUERY, now);
-	if (!activity)
-		b->start_ns = 0;	/* idle: a Parse-only round trip ends here */
-	else if (!b->start_ns)
+	if (!b->start_ns)
 		b->start_ns = now;
+	b->messages++;
+	b->last_text = (__u64)activity;
 }
 
-static __always_inline void on_portal(void)
+/* exec_parse_message hands its query pointer on to CreateCachedPlan; SPI
+ * (PL/pgSQL) hands other text. A simple-protocol PREPARE hands the Query's
+ * own text and so passes for a Parse: the one statement this misses. */
+static __always_inline void on_parse(const char *text)
 {
-	struct backend *b = backend__get();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct backend *b = bpf_task_storage_get(&backends, task, 0, 0);
 
-	if (b && b->start_ns)
-		b->executed = 1;
+	if (b && b->start_ns && b->messages && b->last_text == (__u64)text) {
+		b->messages--;
+		b->last_text = 0;
+	}
 }
 
 static __always_inline void on_abort(void)
@@ -143,15 +164,8 @@ int BPF_USDT(usdt_statement_status, const char *activity)
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_execute_done)
-{
-	on_portal();
-	return 0;
-}
-
-/* Fallback for builds without .note.stapsdt: the exported functions that
- * hold those probes, with the same arguments. */
+/* Fallback for builds without .note.stapsdt: the exported function that
+ * holds the probe, with the same argument. */
 SEC("uprobe")
 int BPF_KPROBE(uprobe_report_activity, int state, const char *activity)
 {
@@ -159,10 +173,12 @@ int BPF_KPROBE(uprobe_report_activity, int state, const char *activity)
 	return 0;
 }
 
+/* CreateCachedPlan(raw_parse_tree, query_string, ...): exported since 9.2,
+ * query_string its second argument since then. */
 SEC("uprobe")
-int BPF_KPROBE(uprobe_portal_run)
+int BPF_KPROBE(uprobe_create_cached_plan, void *raw, const char *text)
 {
-	on_portal();
+	on_parse(text);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "elfnote.h"
 #include "host.h"
 #include "log.h"
+#include "pg.h"
 #include "pgdiscover.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -42,10 +43,9 @@ static const char usage[] =
 	"  sudo odtrace check\n"
 	"  sudo odtrace check --pg-binary /opt/pg16/bin/postgres\n";
 
-/* The USDT probes the pg and lock families use, in the order printed; the
- * pg family's usdt mode needs the first two. */
+/* The USDT probes the pg and lock families use, in the order printed. */
 static const char *const pg_probes[] = {
-	"statement__status", "query__execute__done", "lock__wait__start",
+	"statement__status", "lock__wait__start",
 	"lwlock__wait__start", "deadlock__found",
 };
 
@@ -256,17 +256,6 @@ static void check_hooks(int ok[CHECK__MAX])
 	}
 }
 
-/* The mode the pg family picks for a binary, as pg.c does. */
-static const char *pg_mode(const char *path, const int n[])
-{
-	if (n[0] > 0 && n[1] > 0)
-		return "usdt";
-	if (elfnote__has_symbol(path, "pgstat_report_activity") == 1 &&
-	    elfnote__has_symbol(path, "PortalRun") == 1)
-		return "uprobe";
-	return "unavailable";
-}
-
 static const char *print_binary(const struct pg_binary *b)
 {
 	char probes[256] = "", missing[256] = "", text[600];
@@ -283,7 +272,9 @@ static const char *print_binary(const struct pg_binary *b)
 		strcat(n[i] ? probes : missing, " ");
 		strcat(n[i] ? probes : missing, pg_probes[i]);
 	}
-	mode = pg_mode(b->path, n);
+	mode = pg__mode(b->path);
+	if (!mode)
+		mode = "unavailable";
 	if (b->pid)
 		printf("    pid %d, mode %s\n", b->pid, mode);
 	else

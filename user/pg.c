@@ -207,41 +207,46 @@ static struct bpf_link *attach_func(struct bpf_program *prog, const char *path, 
 	return bpf_program__attach_uprobe_opts(prog, -1, path, 0, &o);
 }
 
+const char *pg__mode(const char *path)
+{
+	if (elfnote__usdt_count(path, "postgresql", "statement__status") > 0)
+		return "usdt";
+	if (elfnote__has_symbol(path, "pgstat_report_activity") == 1)
+		return "uprobe";
+	return NULL;
+}
+
 /* Attaches one binary; returns the mode used, or NULL with the reason said. */
 static const char *attach_binary(struct pg *pg, struct attached *a)
 {
 	struct pg_bpf *s = pg->skel;
-	const char *p = a->path;
-	int usdt = elfnote__usdt_count(p, "postgresql", "statement__status") > 0 &&
-		   elfnote__usdt_count(p, "postgresql", "query__execute__done") > 0;
+	const char *p = a->path, *mode = pg__mode(p);
 
-	if (usdt) {
+	if (!mode) {
+		log_warn("postgres at %s has neither USDT notes nor the exported function "
+			 "pgstat_report_activity; statement latency is unavailable for it", p);
+		return NULL;
+	}
+	if (!strcmp(mode, "usdt")) {
 		a->links[0] = attach_usdt(s->progs.usdt_statement_status, p, "statement__status");
-		a->links[1] = attach_usdt(s->progs.usdt_execute_done, p, "query__execute__done");
-	} else if (elfnote__has_symbol(p, "pgstat_report_activity") == 1 &&
-		   elfnote__has_symbol(p, "PortalRun") == 1) {
-		log_warn("postgres at %s has no USDT notes (built without --enable-dtrace); "
-			 "timing statements with uprobes on pgstat_report_activity and PortalRun instead", p);
-		a->links[0] = attach_func(s->progs.uprobe_report_activity, p, "pgstat_report_activity");
-		a->links[1] = attach_func(s->progs.uprobe_portal_run, p, "PortalRun");
 	} else {
-		log_warn("postgres at %s has neither USDT notes nor the exported functions "
-			 "pgstat_report_activity and PortalRun; statement latency is unavailable for it", p);
-		return NULL;
+		log_warn("postgres at %s has no USDT notes (built without --enable-dtrace); "
+			 "timing statements with a uprobe on pgstat_report_activity instead", p);
+		a->links[0] = attach_func(s->progs.uprobe_report_activity, p, "pgstat_report_activity");
 	}
-	if (!a->links[0] || !a->links[1]) {
+	if (!a->links[0]) {
 		log_warn("cannot attach to postgres at %s: %s", p, strerror(errno));
-		for (int i = 0; i < 2; i++) {
-			bpf_link__destroy(a->links[i]);
-			a->links[i] = NULL;
-		}
 		return NULL;
 	}
+	a->links[1] = attach_func(s->progs.uprobe_create_cached_plan, p, "CreateCachedPlan");
+	if (!a->links[1])
+		log_warn("postgres at %s: no uprobe on CreateCachedPlan (%s); a Parse-only round "
+			 "trip will count as a statement", p, strerror(errno));
 	a->links[2] = attach_func(s->progs.uprobe_abort, p, "AbortCurrentTransaction");
 	if (!a->links[2])
 		log_warn("postgres at %s: no uprobe on AbortCurrentTransaction (%s); failed statements "
 			 "will not be counted", p, strerror(errno));
-	return usdt ? "usdt" : "uprobe";
+	return mode;
 }
 
 int pg__discover(struct pg *pg)

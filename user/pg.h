@@ -19,6 +19,10 @@ struct pg_opts {
 	int n_binaries;
 };
 
+/* How the family would time statements in the server binary at path: "usdt"
+ * (statement__status notes), "uprobe" (the exported pgstat_report_activity),
+ * or NULL: it cannot. */
+const char *pg__mode(const char *path);
 int pg__open(struct pg **out, const struct pg_opts *opts);
 /* Finds PostgreSQL binaries and attaches to new ones; says once per binary
  * what it attached or why it could not. Returns the number attached so far. */

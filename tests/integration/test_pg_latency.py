@@ -152,3 +152,40 @@ def test_exposition_passes_promtool(pg, agent):
     assert r.returncode == 0, r.stdout + r.stderr
     conn.close()
     a.stop()
+
+
+def test_pipelined_executes_are_statements_each(pg, agent):
+    """Three Parse/Bind/Execute before one Sync: three statements, each ending
+    as the next begins, the last at ReadyForQuery."""
+    a = agent()
+    script = "\\startpipeline\nSELECT pg_sleep(0.01);\nSELECT pg_sleep(0.02);\n" \
+             "SELECT pg_sleep(0.03);\n\\endpipeline"
+    r = pgbench(pg, "tenant_c", script, 3)
+    assert r.returncode == 0, r.stderr
+    assert wait_count(a, "tenant_c", 9) == 9, "3 pipelines of 3 statements"
+    total = a.value(QUERY + "_sum", database="tenant_c")
+    assert 3 * 0.06 <= total < 3 * 0.06 * FINE, f"_sum {total}: each statement timed once"
+    cumulative = buckets(a, "tenant_c")
+
+    def cum(x):
+        return max([c for le, c in cumulative if le <= x] or [0])
+
+    for sleep in (0.01, 0.02, 0.03):
+        # each sleep's 3 statements lie within two fine buckets above it
+        assert cum(sleep * FINE ** 2) - cum(sleep) == 3, f"3 statements of ~{sleep}s: {cumulative}"
+    a.stop()
+
+
+def test_simple_protocol_prepare_is_the_known_blind_spot(pg, agent):
+    """SQL PREPARE over the simple protocol hands CreateCachedPlan the Query's own
+    text, exactly like a Parse message: it is not counted (documented). The
+    EXECUTE that runs it is."""
+    a = agent()
+    conn = pg.connect("tenant_a")
+    with conn.cursor() as cur:
+        cur.execute("PREPARE nap AS SELECT pg_sleep(0.01)")
+        cur.execute("EXECUTE nap")
+        cur.execute("EXECUTE nap")
+    assert wait_count(a, "tenant_a", 2) == 2
+    conn.close()
+    a.stop()
