@@ -10,6 +10,9 @@ import tempfile
 import time
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
+# setpriv execs in place (runuser forks and sits between us and the server,
+# swallowing the SIGINT that asks PostgreSQL for a fast shutdown).
+AS_POSTGRES = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
 
 
 def free_port():
@@ -44,7 +47,7 @@ class Cluster:
                            "-U", "postgres", "--no-sync"])
 
     def _as_postgres(self, argv, **kw):
-        return subprocess.run(["runuser", "-u", "postgres", "--"] + argv, check=True,
+        return subprocess.run(AS_POSTGRES + argv, check=True,
                               capture_output=True, timeout=120, **kw)
 
     def start(self, *settings):
@@ -54,7 +57,7 @@ class Cluster:
                 "-c", "listen_addresses=", "-c", "fsync=off"]
         for setting in settings:
             argv += ["-c", setting]
-        self.proc = subprocess.Popen(["runuser", "-u", "postgres", "--"] + argv,
+        self.proc = subprocess.Popen(AS_POSTGRES + argv,
                                      stdout=log, stderr=subprocess.STDOUT)
         wait_until(self._ready, 30, f"PostgreSQL on port {self.port}")
         return self

@@ -31,6 +31,7 @@ struct backend {
 	uint32_t pid;
 	unsigned long long starttime;	/* /proc/PID/stat field 22: tells pid reuse apart */
 	int dead;
+	int fresh;	/* named after this harvest read the map */
 	int db;		/* index into pg->dbs */
 };
 
@@ -40,6 +41,7 @@ struct pg {
 	struct ring_buffer *events;
 	struct attached bins[MAX_BINARIES];
 	int n_bins, n_attached;
+	int reading;	/* inside pg__harvest, after the map was read */
 	void *by_serial;	/* tsearch tree of struct backend * */
 	struct backend **backends;
 	int n_backends, cap_backends;
@@ -123,6 +125,7 @@ static struct backend *backend_add(struct pg *pg, uint32_t serial, uint32_t pid,
 	b->db = idx;
 	b->starttime = proc_starttime(pid);
 	b->dead = !b->starttime;	/* exited before we heard of it */
+	b->fresh = pg->reading;
 	found = tsearch(b, &pg->by_serial, cmp_serial);
 	if (!found || *found != b) {
 		free(b);
@@ -297,12 +300,13 @@ static void forget_dead(struct pg *pg)
 	for (int i = 0; i < pg->n_backends; i++) {
 		struct backend *b = pg->backends[i];
 
-		if (b->dead) {
+		if (b->dead && !b->fresh) {
 			tdelete(b, &pg->by_serial, cmp_serial);
 			free(b);
-		} else {
-			pg->backends[k++] = b;
+			continue;
 		}
+		b->fresh = 0;
+		pg->backends[k++] = b;
 	}
 	pg->n_backends = k;
 }
@@ -328,52 +332,68 @@ static void read_drops(struct pg *pg)
 	}
 }
 
-int pg__harvest(struct pg *pg)
+/* All histogram entries, read in one pass before any is acted on. */
+static int read_hist(int fd, struct pg_key *keys, struct hist_val *vals)
 {
 	enum { BATCH = 1024 };
-	static struct pg_key keys[BATCH], dead_keys[PG_HIST_ENTRIES];
-	static struct hist_val vals[BATCH];
-	int fd = bpf_map__fd(pg->skel->maps.pg_hist), n_dead = 0, err = 0;
-	struct pg_key *in = NULL, out;
+	struct pg_key out, *in = NULL;
+	int n = 0;
 
-	ring_buffer__consume(pg->events);
-	mark_dead(pg);
-	for (int i = 0; i < pg->n_dbs; i++) {
-		memcpy(&pg->dbs[i].query, &pg->dbs[i].folded_query, sizeof(struct hist));
-		memcpy(&pg->dbs[i].error, &pg->dbs[i].folded_error, sizeof(struct hist));
-	}
-	for (;;) {
-		__u32 count = BATCH;
+	while (n < PG_HIST_ENTRIES) {
+		__u32 count = PG_HIST_ENTRIES - n < BATCH ? PG_HIST_ENTRIES - n : BATCH;
+		int err = bpf_map_lookup_batch(fd, in, &out, keys + n, vals + n, &count, NULL);
 
-		err = bpf_map_lookup_batch(fd, in, &out, keys, vals, &count, NULL);
 		if (err && errno != ENOENT) {
 			log_warn("pg: reading the histogram map: %s", strerror(errno));
 			break;
 		}
-		for (__u32 i = 0; i < count; i++) {
-			struct backend probe = { .serial = keys[i].serial }, **found, *b;
-			struct pg_db *db;
-
-			found = tfind(&probe, &pg->by_serial, cmp_serial);
-			b = found ? *found : backend_from_proc(pg, keys[i].serial, keys[i].pid);
-			if (!b) {
-				drops__add("pg_unresolved_backend", vals[i].count);
-				dead_keys[n_dead++] = keys[i];
-				continue;
-			}
-			db = &pg->dbs[b->db];
-			if (b->dead) {
-				hist__add_bucket(keys[i].metric == PG_ERROR ? &db->folded_error
-								 : &db->folded_query,
-						 keys[i].bucket, &vals[i]);
-				dead_keys[n_dead++] = keys[i];
-			}
-			hist__add_bucket(keys[i].metric == PG_ERROR ? &db->error : &db->query,
-					 keys[i].bucket, &vals[i]);
-		}
+		n += count;
 		if (err)	/* ENOENT: that was the last batch */
 			break;
 		in = &out;
+	}
+	return n;
+}
+
+int pg__harvest(struct pg *pg)
+{
+	static struct pg_key keys[PG_HIST_ENTRIES], dead_keys[PG_HIST_ENTRIES];
+	static struct hist_val vals[PG_HIST_ENTRIES];
+	int fd = bpf_map__fd(pg->skel->maps.pg_hist), n, n_dead = 0;
+
+	ring_buffer__consume(pg->events);
+	/* Deaths decided before reading: a dead backend's entries are final. */
+	mark_dead(pg);
+	n = read_hist(fd, keys, vals);
+	/* A backend announces itself before it creates its first entry, so a
+	 * second look at the ring names every entry just read; backends named
+	 * now are read as live this time, whatever their state. */
+	pg->reading = 1;
+	ring_buffer__consume(pg->events);
+	pg->reading = 0;
+	for (int i = 0; i < pg->n_dbs; i++) {
+		memcpy(&pg->dbs[i].query, &pg->dbs[i].folded_query, sizeof(struct hist));
+		memcpy(&pg->dbs[i].error, &pg->dbs[i].folded_error, sizeof(struct hist));
+	}
+	for (int i = 0; i < n; i++) {
+		struct backend probe = { .serial = keys[i].serial }, **found, *b;
+		int err = keys[i].metric == PG_ERROR;
+		struct pg_db *db;
+
+		found = tfind(&probe, &pg->by_serial, cmp_serial);
+		b = found ? *found : backend_from_proc(pg, keys[i].serial, keys[i].pid);
+		if (!b) {
+			drops__add("pg_unresolved_backend", vals[i].count);
+			dead_keys[n_dead++] = keys[i];
+			continue;
+		}
+		db = &pg->dbs[b->db];
+		if (b->dead && !b->fresh) {
+			hist__add_bucket(err ? &db->folded_error : &db->folded_query, keys[i].bucket,
+					 &vals[i]);
+			dead_keys[n_dead++] = keys[i];
+		}
+		hist__add_bucket(err ? &db->error : &db->query, keys[i].bucket, &vals[i]);
 	}
 	for (int i = 0; i < n_dead; i++)
 		bpf_map_delete_elem(fd, &dead_keys[i]);

@@ -189,3 +189,18 @@ def test_simple_protocol_prepare_is_the_known_blind_spot(pg, agent):
     assert wait_count(a, "tenant_a", 2) == 2
     conn.close()
     a.stop()
+
+
+def test_short_lived_backends_are_all_counted(pg, agent):
+    """Connection churn: 200 backends that run one statement and exit, most of
+    them gone before the agent's next read. Each announced its database from
+    its own process title, so none is lost or left unresolved."""
+    a = agent()
+    for _ in range(200):
+        conn = pg.connect("tenant_b")
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        conn.close()
+    assert wait_count(a, "tenant_b", 200) == 200
+    assert not a.value("odtrace_dropped_total", reason="pg_unresolved_backend")
+    a.stop()
