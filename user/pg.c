@@ -186,6 +186,7 @@ int pg__open(struct pg **out, const struct pg_opts *opts)
 			  strerror(-err));
 		goto fail;
 	}
+	drops__add("pg_unresolved_backend", 0);	/* exported from the start, for alerts */
 	pg->events = ring_buffer__new(bpf_map__fd(pg->skel->maps.pg_events), on_event, pg, NULL);
 	if (!pg->events) {
 		err = -errno;

@@ -144,3 +144,40 @@ def test_binary_with_neither_usdt_nor_symbols(agent):
         a.stop()
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_server_started_after_the_agent_is_found(agent):
+    """A PostgreSQL binary that only appears after the agent started (an upgrade,
+    a container): found on a later interval by its running processes."""
+    d = tempfile.mkdtemp(prefix="odtrace-late-")
+    binary = os.path.join(d, "postgres")
+    shutil.copy(os.path.join(PG_BIN, "postgres"), binary)  # another inode, same notes
+    os.chmod(d, 0o755)
+    a = agent()
+    cluster = Cluster(binary=binary)
+    try:
+        cluster.start()
+        cluster.create_databases("late")
+        wait_until(lambda: f"attached to {binary} (usdt)" in a.log(), 15, "attach to the new binary")
+        conn = cluster.connect("late")
+        with conn.cursor() as cur:
+            for _ in range(3):
+                cur.execute("SELECT 1")
+        conn.close()
+        wait_until(lambda: a.value("odtrace_pg_query_duration_seconds_count", database="late") == 3,
+                   15, "3 statements on the late server")
+        a.stop()
+    finally:
+        cluster.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_nothing_left_attached_after_sigterm(pg, agent):
+    def ours():
+        out = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True).stdout
+        return [line for line in out.splitlines() if "statement_status" in line]
+
+    a = agent()
+    assert ours(), "the agent's programs are loaded while it runs"
+    a.stop()  # SIGTERM, exit 0
+    assert not ours(), "no program, and so no uprobe or link, outlives the agent"
