@@ -150,7 +150,7 @@ int cmd_trace(int argc, char **argv)
 		AGENT_LONGOPTS,
 		{},
 	};
-	uint64_t duration_ms = 0, interval_ms = 0, start, last;
+	uint64_t duration_ms = 0, interval_ms = 0, start, last, end, now;
 	struct agent_opts o = {};
 	struct agent a = {};
 	int c, json = 0, err = 1;
@@ -186,31 +186,31 @@ int cmd_trace(int argc, char **argv)
 	else
 		log_info("tracing PostgreSQL statements; Ctrl-C to end");
 	start = last = agent__now_ms();
+	end = duration_ms ? start + duration_ms : UINT64_MAX;
 	while (!agent_exiting) {
-		uint64_t now = agent__now_ms(), next = UINT64_MAX;
+		/* Harvest at least every 10 s even when reporting once: that is
+		 * when exited backends' entries leave the kernel map. */
+		uint64_t now = agent__now_ms(), next = now + 10000;
 
-		if (interval_ms)
+		if (interval_ms && last + interval_ms < next)
 			next = last + interval_ms;
-		if (duration_ms && start + duration_ms < next)
-			next = start + duration_ms;
-		if (next == UINT64_MAX)
-			next = now + 1000;	/* no interval, no end: wait for Ctrl-C */
+		if (end < next)
+			next = end;
 		agent__wait(&a, next > now ? next - now : 0);
+		agent__tick(&a);
 		now = agent__now_ms();
+		if (now >= end)
+			break;
 		if (interval_ms && now >= last + interval_ms) {
-			agent__tick(&a);
 			report(&a, json, (now - last) / 1e3);
 			last = now;
 		}
-		if (duration_ms && now >= start + duration_ms)
-			break;
 	}
-	if (last != agent__now_ms() || !interval_ms) {
-		uint64_t now = agent__now_ms();
-
+	/* What the last (partial) interval saw, unless it just began. */
+	now = agent__now_ms();
+	if (!interval_ms || now - last >= 100) {
 		agent__tick(&a);
-		if (now > last || !interval_ms)
-			report(&a, json, (now - last) / 1e3);
+		report(&a, json, (now - last) / 1e3);
 	}
 	err = 0;
 cleanup:
