@@ -39,6 +39,8 @@ struct backend {
 	__u64 last_text;	/* query text pointer of the last report */
 	__u32 serial;
 	__u32 messages;		/* non-Parse messages since start_ns */
+	__u32 client;		/* a client backend, by its title */
+	__u32 pad;
 };
 
 struct {
@@ -62,7 +64,25 @@ struct {
 
 __u32 next_serial;
 
-static __always_inline void announce(struct task_struct *task, __u32 serial)
+/*
+ * A client backend's title names its peer, "[local]" or "host(port)".
+ * Autovacuum, replication and parallel workers report activity too, but
+ * their titles ("autovacuum worker tenant_a") have neither: left alone.
+ */
+static __always_inline int client_title(const char *t)
+{
+	for (int i = 0; i < PG_TITLE_LEN; i++) {
+		if (!t[i])
+			return 0;
+		if (t[i] == '(' || t[i] == '[')
+			return 1;
+	}
+	return 0;
+}
+
+/* Names a backend to userspace, once. -1 if the ring is full: try again at
+ * the backend's next event rather than trace it unnamed. */
+static __always_inline int announce(struct task_struct *task, struct backend *b)
 {
 	struct pg_backend_event *e;
 	unsigned long arg_start;
@@ -70,18 +90,26 @@ static __always_inline void announce(struct task_struct *task, __u32 serial)
 	e = bpf_ringbuf_reserve(&pg_events, sizeof(*e), 0);
 	if (!e) {
 		drop(DROP_RING_FULL);
-		return;
+		return -1;
 	}
-	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->serial = serial;
-	e->cgroup_id = bpf_get_current_cgroup_id();
 	/* PostgreSQL writes its process title over argv on Linux. */
 	arg_start = BPF_CORE_READ(task, mm, arg_start);
 	if (bpf_probe_read_user_str(e->title, sizeof(e->title), (void *)arg_start) < 0)
 		e->title[0] = '\0';
+	b->serial = __sync_fetch_and_add(&next_serial, 1) + 1;
+	b->client = client_title(e->title);
+	if (!b->client) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->serial = b->serial;
+	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
+/* The calling task's state if it is a client backend, else NULL. */
 static __always_inline struct backend *backend__get(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -92,11 +120,9 @@ static __always_inline struct backend *backend__get(void)
 		drop(DROP_NO_STORAGE);
 		return NULL;
 	}
-	if (!b->serial) {
-		b->serial = __sync_fetch_and_add(&next_serial, 1) + 1;
-		announce(task, b->serial);
-	}
-	return b;
+	if (!b->serial && announce(task, b))
+		return NULL;
+	return b->client ? b : NULL;
 }
 
 static __always_inline void record(struct backend *b, __u16 metric, __u64 now)
@@ -143,7 +169,7 @@ static __always_inline void on_parse(const char *text)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct backend *b = bpf_task_storage_get(&backends, task, 0, 0);
 
-	if (b && b->start_ns && b->messages && b->last_text == (__u64)text) {
+	if (b && b->client && b->start_ns && b->messages && b->last_text == (__u64)text) {
 		b->messages--;
 		b->last_text = 0;
 	}

@@ -5,7 +5,7 @@
 
 #include "common.h"
 
-#define PG_TITLE_LEN	96
+#define PG_TITLE_LEN	256	/* two names of NAMEDATALEN and an IPv6 peer fit */
 #define PG_HIST_ENTRIES	32768
 
 enum pg_metric {

@@ -82,9 +82,9 @@ class Cluster:
                 cur.execute(f"CREATE DATABASE {name}")
         conn.close()
 
-    def psql(self, db, sql):
-        return subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-h", self.dir, "-p",
-                               str(self.port), "-U", "postgres", "-d", db, "-c", sql],
+    def psql(self, db, sql, *flags):
+        return subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", *flags, "-h", self.dir,
+                               "-p", str(self.port), "-U", "postgres", "-d", db, "-c", sql],
                               check=True, capture_output=True, text=True, timeout=60)
 
     def stop(self):

@@ -18,7 +18,8 @@ from pglab import PG_BIN, Cluster, free_port, wait_until  # noqa: E402,F401
 
 @pytest.fixture(scope="session")
 def pg():
-    cluster = Cluster().start()
+    # autovacuum workers report activity like backends do: keep them busy
+    cluster = Cluster().start("autovacuum_naptime=1")
     cluster.create_databases("tenant_a", "tenant_b", "tenant_c")
     yield cluster
     cluster.stop()
