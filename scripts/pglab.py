@@ -34,14 +34,17 @@ def wait_until(cond, timeout, what):
 class Cluster:
     """initdb in a temp dir, its own port and socket dir; postgres refuses root,
     so the server runs as the postgres user. binary may be another build of
-    the server (e.g. one stripped of its USDT notes)."""
+    the server (e.g. one stripped of its USDT notes); launcher, a command
+    that execs its arguments (e.g. into a mount namespace of its own, as a
+    container would)."""
 
-    def __init__(self, binary=None):
+    def __init__(self, binary=None, launcher=()):
         self.dir = tempfile.mkdtemp(prefix="odtrace-pg-")
         shutil.chown(self.dir, "postgres")
         self.data = os.path.join(self.dir, "data")
         self.port = free_port()
         self.binary = binary or os.path.join(PG_BIN, "postgres")
+        self.launcher = list(launcher)
         self.proc = None
         self._as_postgres([os.path.join(PG_BIN, "initdb"), "-D", self.data, "-A", "trust",
                            "-U", "postgres", "--no-sync"])
@@ -57,7 +60,7 @@ class Cluster:
                 "-c", "listen_addresses=", "-c", "fsync=off"]
         for setting in settings:
             argv += ["-c", setting]
-        self.proc = subprocess.Popen(AS_POSTGRES + argv,
+        self.proc = subprocess.Popen(self.launcher + AS_POSTGRES + argv,
                                      stdout=log, stderr=subprocess.STDOUT)
         wait_until(self._ready, 30, f"PostgreSQL on port {self.port}")
         return self

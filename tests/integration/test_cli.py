@@ -181,3 +181,38 @@ def test_nothing_left_attached_after_sigterm(pg, agent):
     assert ours(), "the agent's programs are loaded while it runs"
     a.stop()  # SIGTERM, exit 0
     assert not ours(), "no program, and so no uprobe or link, outlives the agent"
+
+
+def test_server_in_its_own_mount_namespace(agent):
+    """A server whose binary exists only in its own mount namespace, as in a
+    container: found and attached through /proc/PID/root."""
+    d = tempfile.mkdtemp(prefix="odtrace-ctr-")
+    image, mnt = os.path.join(d, "image"), os.path.join(d, "mnt")
+    os.makedirs(image)
+    os.makedirs(mnt)
+    os.chmod(d, 0o755)
+    shutil.copy(os.path.join(PG_BIN, "postgres"), os.path.join(image, "postgres"))
+    # mnt is empty here; inside the namespace the image is mounted over it
+    launcher = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", image, mnt]
+    inside = os.path.join(mnt, "postgres")
+    a = agent()
+    cluster = Cluster(binary=inside, launcher=launcher)
+    try:
+        cluster.start()
+        cluster.create_databases("ctr")
+        via_root = f"/proc/{cluster.proc.pid}/root{inside}"
+        wait_until(lambda: f"attached to {via_root} (usdt)" in a.log(), 15,
+                   f"attach via {via_root}: {a.log()}")
+        conn = cluster.connect("ctr")
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        conn.close()
+        wait_until(lambda: a.value("odtrace_pg_query_duration_seconds_count", database="ctr") == 1,
+                   15, "the statement of the namespaced server")
+        r = odtrace("check")
+        assert via_root in r.stdout and "mode usdt" in r.stdout, r.stdout
+        a.stop()
+    finally:
+        cluster.stop()
+        shutil.rmtree(d, ignore_errors=True)
