@@ -284,6 +284,13 @@ static const char *print_binary(const struct pg_binary *b)
 	else
 		snprintf(text, sizeof(text), "none (built without --enable-dtrace)");
 	wrap("    usdt: ", 10, text);
+	for (int f = 0; f < PG_FN__MAX; f++) {
+		if (elfnote__has_symbol(b->path, pg__functions[f].name) == 1)
+			continue;
+		snprintf(text, sizeof(text), "%s is not exported: %s", pg__functions[f].name,
+			 pg__functions[f].without);
+		wrap("    ", 4, text);
+	}
 	return mode;
 }
 

@@ -211,13 +211,31 @@ static struct bpf_link *attach_func(struct bpf_program *prog, const char *path, 
 	return bpf_program__attach_uprobe_opts(prog, -1, path, 0, &o);
 }
 
+const struct pg_function pg__functions[PG_FN__MAX] = {
+	[PG_FN_REPORT_ACTIVITY] = { "pgstat_report_activity", "no timing without USDT notes" },
+	[PG_FN_CREATE_CACHED_PLAN] = { "CreateCachedPlan",
+				       "a Parse-only round trip will count as a statement" },
+	[PG_FN_ABORT] = { "AbortCurrentTransaction", "failed statements will not be counted" },
+};
+
 const char *pg__mode(const char *path)
 {
 	if (elfnote__usdt_count(path, "postgresql", "statement__status") > 0)
 		return "usdt";
-	if (elfnote__has_symbol(path, "pgstat_report_activity") == 1)
+	if (elfnote__has_symbol(path, pg__functions[PG_FN_REPORT_ACTIVITY].name) == 1)
 		return "uprobe";
 	return NULL;
+}
+
+/* A uprobe the family can do without, saying what is lost. */
+static struct bpf_link *attach_optional(struct bpf_program *prog, const char *path, int fn)
+{
+	struct bpf_link *link = attach_func(prog, path, pg__functions[fn].name);
+
+	if (!link)
+		log_warn("postgres at %s: no uprobe on %s (%s); %s", path, pg__functions[fn].name,
+			 strerror(errno), pg__functions[fn].without);
+	return link;
 }
 
 /* Attaches one binary; returns the mode used, or NULL with the reason said. */
@@ -236,20 +254,15 @@ static const char *attach_binary(struct pg *pg, struct attached *a)
 	} else {
 		log_warn("postgres at %s has no USDT notes (built without --enable-dtrace); "
 			 "timing statements with a uprobe on pgstat_report_activity instead", p);
-		a->links[0] = attach_func(s->progs.uprobe_report_activity, p, "pgstat_report_activity");
+		a->links[0] = attach_func(s->progs.uprobe_report_activity, p,
+					  pg__functions[PG_FN_REPORT_ACTIVITY].name);
 	}
 	if (!a->links[0]) {
 		log_warn("cannot attach to postgres at %s: %s", p, strerror(errno));
 		return NULL;
 	}
-	a->links[1] = attach_func(s->progs.uprobe_create_cached_plan, p, "CreateCachedPlan");
-	if (!a->links[1])
-		log_warn("postgres at %s: no uprobe on CreateCachedPlan (%s); a Parse-only round "
-			 "trip will count as a statement", p, strerror(errno));
-	a->links[2] = attach_func(s->progs.uprobe_abort, p, "AbortCurrentTransaction");
-	if (!a->links[2])
-		log_warn("postgres at %s: no uprobe on AbortCurrentTransaction (%s); failed statements "
-			 "will not be counted", p, strerror(errno));
+	a->links[1] = attach_optional(s->progs.uprobe_create_cached_plan, p, PG_FN_CREATE_CACHED_PLAN);
+	a->links[2] = attach_optional(s->progs.uprobe_abort, p, PG_FN_ABORT);
 	return mode;
 }
 

@@ -19,6 +19,13 @@ struct pg_opts {
 	int n_binaries;
 };
 
+/* The exported functions the family puts uprobes on, and what is lost
+ * where a build lacks one (pg__mode needs the first only without USDT). */
+enum { PG_FN_REPORT_ACTIVITY, PG_FN_CREATE_CACHED_PLAN, PG_FN_ABORT, PG_FN__MAX };
+extern const struct pg_function {
+	const char *name, *without;
+} pg__functions[PG_FN__MAX];
+
 /* How the family would time statements in the server binary at path: "usdt"
  * (statement__status notes), "uprobe" (the exported pgstat_report_activity),
  * or NULL: it cannot. */
