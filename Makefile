@@ -61,7 +61,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(Q)$(LLVM_STRIP) -g $< -o $(<:.o=.stripped.o)
 	$(Q)$(BPFTOOL) gen skeleton $(<:.o=.stripped.o) name $*_bpf > $@
 
-$(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/tests:
+$(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/tests $(OUTPUT)/asan:
 	$(Q)mkdir -p $@
 
 # vmlinux.h is committed (CO-RE): regenerate only when moving to a new arch
@@ -87,8 +87,18 @@ $(OUTPUT)/tests/%: tests/unit/%.c | $(OUTPUT)/tests
 unit: $(UNIT_TESTS)
 	$(Q)tests/unit/run.sh $(UNIT_TESTS)
 
-integration: odtrace
-	$(Q)tests/integration/run.sh
+# The integration tests drive an ASan/UBSan build of the same sources: a
+# memory error or undefined behaviour in the agent fails them.
+ASAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
+$(OUTPUT)/asan/%.o: user/%.c $(SKELS) | $(OUTPUT)/asan
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -fno-omit-frame-pointer -c $< -o $@
+$(OUTPUT)/asan/odtrace: $(ASAN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $^ $(LDLIBS) -o $@
+
+integration: odtrace $(OUTPUT)/asan/odtrace
+	$(Q)ODTRACE=$(abspath $(OUTPUT)/asan/odtrace) tests/integration/run.sh
 
 test: deps all
 	$(Q)$(MAKE) --no-print-directory unit
@@ -103,4 +113,4 @@ bench: deps all
 clean:
 	$(Q)rm -rf $(OUTPUT) odtrace
 
--include $(USER_OBJS:.o=.d) $(BPF_OBJS:.o=.d)
+-include $(USER_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(BPF_OBJS:.o=.d)

@@ -11,7 +11,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ODTRACE = os.path.join(REPO, "odtrace")
+# make test points this at the ASan/UBSan build of the same sources
+ODTRACE = os.environ.get("ODTRACE", os.path.join(REPO, "odtrace"))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 from pglab import PG_BIN, Cluster, free_port, wait_until  # noqa: E402,F401
 
