@@ -266,10 +266,39 @@ static const char *attach_binary(struct pg *pg, struct attached *a)
 	return mode;
 }
 
+/* Binaries neither running nor installed any more (the old file after an
+ * upgrade, once its last server exited; a container gone): let them go. */
+static void release_gone(struct pg *pg, const struct pg_binary *found, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < pg->n_bins; i++) {
+		struct attached *a = &pg->bins[i];
+		int seen = 0;
+
+		for (int j = 0; j < n && !seen; j++)
+			seen = found[j].dev == a->dev && found[j].ino == a->ino;
+		if (seen) {
+			pg->bins[k++] = *a;
+			continue;
+		}
+		if (a->mode) {
+			log_info("pg: %s is gone; detached", a->path);
+			pg->n_attached--;
+		}
+		for (int l = 0; l < MAX_LINKS_PER_BINARY; l++)
+			bpf_link__destroy(a->links[l]);
+	}
+	pg->n_bins = k;
+}
+
 int pg__discover(struct pg *pg)
 {
 	static struct pg_binary found[MAX_BINARIES];
 	int n = pgdiscover__scan(pg->opts.binaries, pg->opts.n_binaries, found, MAX_BINARIES);
+
+	if (n < MAX_BINARIES)	/* a full list may have left out some still in use */
+		release_gone(pg, found, n);
 
 	for (int i = 0; i < n; i++) {
 		struct attached *a = NULL;

@@ -57,7 +57,7 @@ int pgdiscover__scan(char **extra, int n_extra, struct pg_binary *out, int max)
 	while (proc && (de = readdir(proc))) {
 		char p[64], exe[PATH_MAX], full[PATH_MAX + 64], *base;
 		ssize_t len;
-		int pid;
+		int pid, deleted;
 
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
@@ -67,9 +67,18 @@ int pgdiscover__scan(char **extra, int n_extra, struct pg_binary *out, int max)
 		if (len <= 0)
 			continue;	/* kernel thread, or gone */
 		exe[len] = '\0';
+		deleted = len > 10 && !strcmp(exe + len - 10, " (deleted)");
+		if (deleted)
+			exe[len - 10] = '\0';
 		base = strrchr(exe, '/');
 		if (!base || !is_postgres(base + 1))
 			continue;
+		/* Replaced on disk (a package upgrade) while this server still
+		 * runs it: the old file is reachable only through the link. */
+		if (deleted) {
+			n = add(out, n, max, p, pid);
+			continue;
+		}
 		/* The link names the path inside the process's own mount
 		 * namespace; /proc/PID/root reaches it from ours. Keep the
 		 * short name when it is the same file here (not a container). */

@@ -216,3 +216,46 @@ def test_server_in_its_own_mount_namespace(agent):
     finally:
         cluster.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_binary_replaced_under_a_running_server(agent):
+    """A package upgrade replaces the server binary while the old server runs:
+    the old file stays traced through /proc/PID/exe until its server exits,
+    then is let go; the new file is attached when a server runs it."""
+    d = tempfile.mkdtemp(prefix="odtrace-upgrade-")
+    os.chmod(d, 0o755)
+    binary = os.path.join(d, "postgres")
+    shutil.copy(os.path.join(PG_BIN, "postgres"), binary)
+    a = agent()
+    old = Cluster(binary=binary)
+    new = None
+    try:
+        old.start()
+        old.create_databases("upg")
+        wait_until(lambda: f"attached to {binary} (usdt)" in a.log(), 15, "attach to the old file")
+        shutil.copy(binary, binary + ".new")
+        os.rename(binary + ".new", binary)  # what dpkg does: a new inode, same path
+        time.sleep(2.5)  # two intervals: the old server must stay traced
+        conn = old.connect("upg")
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        conn.close()
+        name = "odtrace_pg_query_duration_seconds_count"
+        wait_until(lambda: a.value(name, database="upg") == 1, 15, "the old server's statement")
+        old.stop()
+        wait_until(lambda: "is gone; detached" in a.log(), 15, f"old file let go: {a.log()}")
+        new = Cluster(binary=binary)
+        new.start()
+        new.create_databases("upg2")
+        conn = new.connect("upg2")
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        conn.close()
+        wait_until(lambda: a.value(name, database="upg2") == 1, 15, "the new server's statement")
+        assert a.log().count(f"attached to {binary} (usdt)") == 2, a.log()
+        a.stop()
+    finally:
+        old.stop()
+        if new:
+            new.stop()
+        shutil.rmtree(d, ignore_errors=True)
