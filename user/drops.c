@@ -37,13 +37,6 @@ void drops__add(const char *reason, uint64_t k)
 		*n += k;
 }
 
-uint64_t drops__get(const char *reason)
-{
-	uint64_t *n = slot(reason);
-
-	return n ? *n : 0;
-}
-
 void drops__prom(FILE *out)
 {
 	prom__header(out, "odtrace_dropped_total", "counter",

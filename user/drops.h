@@ -8,7 +8,6 @@
 /* Kernel counters are cumulative: set them. Userspace ones are added. */
 void drops__set(const char *reason, uint64_t total);
 void drops__add(const char *reason, uint64_t n);
-uint64_t drops__get(const char *reason);
 void drops__prom(FILE *out);
 
 #endif

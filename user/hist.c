@@ -50,16 +50,6 @@ void hist__add_bucket(struct hist *h, int j, const struct hist_val *v)
 		h->max_ns = v->max_ns;
 }
 
-void hist__merge(struct hist *dst, const struct hist *src)
-{
-	for (int j = 0; j < HIST_BUCKETS; j++)
-		dst->count[j] += src->count[j];
-	dst->total += src->total;
-	dst->sum_ns += src->sum_ns;
-	if (src->max_ns > dst->max_ns)
-		dst->max_ns = src->max_ns;
-}
-
 void hist__diff(struct hist *dst, const struct hist *a, const struct hist *b)
 {
 	dst->max_ns = 0;

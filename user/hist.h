@@ -25,7 +25,6 @@ int hist__index(uint64_t ns);
 static inline int hist__otlp_index(int j) { return j + HIST_INDEX_MIN; }
 
 void hist__add_bucket(struct hist *h, int j, const struct hist_val *v);
-void hist__merge(struct hist *dst, const struct hist *src);
 /* dst = a - b, for interval deltas of cumulative histograms. */
 void hist__diff(struct hist *dst, const struct hist *a, const struct hist *b);
 /* q in [0,1]; log-linear interpolation inside the bucket; 0 when empty. */

@@ -23,7 +23,7 @@ static int has_cap(const struct __user_cap_data_struct d[2], int cap)
 	return !!(d[cap / 32].effective & (1u << (cap % 32)));
 }
 
-int host__can_bpf(char *why, size_t len)
+static int can_bpf(char *why, size_t len)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = {};
@@ -44,25 +44,25 @@ int host__can_bpf(char *why, size_t len)
 	return -1;
 }
 
+static int has_btf(void)
+{
+	return access("/sys/kernel/btf/vmlinux", R_OK) ? -errno : 0;
+}
+
 int host__preflight(void)
 {
 	char why[256];
 
-	if (host__can_bpf(why, sizeof(why))) {
+	if (can_bpf(why, sizeof(why))) {
 		log_error("%s", why);
 		return 1;
 	}
-	if (host__has_btf()) {
+	if (has_btf()) {
 		log_error("this kernel has no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y is "
 			  "needed for odtrace's CO-RE programs)");
 		return 1;
 	}
 	return 0;
-}
-
-int host__has_btf(void)
-{
-	return access("/sys/kernel/btf/vmlinux", R_OK) ? -errno : 0;
 }
 
 int host__tracefs(void)

@@ -4,14 +4,10 @@
 
 #include <stddef.h>
 
-/* 0 if the process may load and attach eBPF programs; otherwise -1 with one
- * sentence in why (not root, capabilities dropped). */
-int host__can_bpf(char *why, size_t len);
-/* host__can_bpf and host__has_btf, saying the one sentence that matters:
- * 0 if loading can go ahead, else 1. */
+/* Whether this process may load eBPF programs (root, or CAP_BPF and
+ * CAP_PERFMON) on a kernel with BTF: 0 if loading can go ahead, else 1
+ * after saying the one sentence that matters. */
 int host__preflight(void);
-/* 0 if the kernel exposes BTF at /sys/kernel/btf/vmlinux. */
-int host__has_btf(void);
 /* Makes sure tracefs is at /sys/kernel/tracing, mounting it when absent.
  * Returns 1 if it mounted it, 0 if it was there, -errno on failure. */
 int host__tracefs(void);
