@@ -247,12 +247,14 @@ def test_binary_replaced_under_a_running_server(agent):
         new = Cluster(binary=binary)
         new.start()
         new.create_databases("upg2")
+        # a new server is found on the agent's next interval, not before
+        wait_until(lambda: a.log().count(f"attached to {binary} (usdt)") == 2, 15,
+                   f"attach to the new file: {a.log()}")
         conn = new.connect("upg2")
         with conn.cursor() as cur:
             cur.execute("SELECT 1")
         conn.close()
         wait_until(lambda: a.value(name, database="upg2") == 1, 15, "the new server's statement")
-        assert a.log().count(f"attached to {binary} (usdt)") == 2, a.log()
         a.stop()
     finally:
         old.stop()
