@@ -36,6 +36,14 @@ def pgbench(pg, db, sql, n, mode="extended"):
         os.unlink(f.name)
 
 
+def pgbench_latency(out):
+    """pgbench's own client-side "latency average = X ms", in seconds."""
+    for line in out.splitlines():
+        if line.startswith("latency average = "):
+            return float(line.split()[3]) / 1e3
+    raise AssertionError(f"no latency average in pgbench output: {out}")
+
+
 def buckets(agent, db):
     """Cumulative (le, count) pairs of one database's classic histogram."""
     out = []
@@ -93,7 +101,7 @@ def test_statement_latency_per_database(pg, agent):
     assert wait_count(a, "tenant_c", 10) == 10, "tenant_c: 10 extended-protocol Executes"
     assert_p50_near(a, "tenant_a", statistics.median(ta))
     assert_p50_near(a, "tenant_b", statistics.median(tb))
-    assert_p50_near(a, "tenant_c", 0.03)
+    assert_p50_near(a, "tenant_c", pgbench_latency(r.stdout))
 
     for db in ("tenant_a", "tenant_b", "tenant_c"):
         labels = {"tenant": db, "database": db, "side": "server"}
@@ -164,15 +172,16 @@ def test_pipelined_executes_are_statements_each(pg, agent):
     assert r.returncode == 0, r.stderr
     assert wait_count(a, "tenant_c", 9) == 9, "3 pipelines of 3 statements"
     total = a.value(QUERY + "_sum", database="tenant_c")
-    assert 3 * 0.06 <= total < 3 * 0.06 * FINE, f"_sum {total}: each statement timed once"
+    # timed once each: twice would be ~2x; sleeps overshoot under host steal
+    assert 3 * 0.06 <= total < 3 * 0.06 * 1.5, f"_sum {total}: each statement timed once"
     cumulative = buckets(a, "tenant_c")
 
     def cum(x):
         return max([c for le, c in cumulative if le <= x] or [0])
 
     for sleep in (0.01, 0.02, 0.03):
-        # each sleep's 3 statements lie within two fine buckets above it
-        assert cum(sleep * FINE ** 2) - cum(sleep) == 3, f"3 statements of ~{sleep}s: {cumulative}"
+        # each sleep's 3 statements lie above it and well below the next
+        assert cum(sleep * 1.4) - cum(sleep) == 3, f"3 statements of ~{sleep}s: {cumulative}"
     a.stop()
 
 
