@@ -18,7 +18,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
-FAMILIES  := pg check
+FAMILIES  := pg lock check
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 BPF_OBJS  := $(patsubst %,$(OUTPUT)/bpf/%.bpf.o,$(FAMILIES))
@@ -27,8 +27,8 @@ SKELS     := $(patsubst %,$(OUTPUT)/%.skel.h,$(FAMILIES))
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -I$(OUTPUT) \
-	    $(shell pkg-config --cflags libbpf)
-LDLIBS   += $(shell pkg-config --libs libbpf) -lelf -lz -lmicrohttpd -lm -lpthread
+	    $(shell pkg-config --cflags libbpf libpq)
+LDLIBS   += $(shell pkg-config --libs libbpf libpq) -lelf -lz -lmicrohttpd -lm -lpthread
 # -mcpu=v3: atomic fetch-and-add (serials) needs it; kernels >= 5.12.
 # BPF_USDT/BPF_KPROBE wrappers always declare ctx: -Wno-unused-parameter.
 # -target bpf does not see the multiarch include dir that <asm/errno.h> (via

@@ -22,7 +22,8 @@
  * An ERROR longjmps past all of that into PostgresMain's recovery, which
  * calls AbortCurrentTransaction: that is where a failed statement is counted
  * and its state cleared. Per-backend state lives in task storage, freed by
- * the kernel when the backend exits, so nothing leaks.
+ * the kernel when the backend exits, so nothing leaks; identity
+ * (backend.bpf.h) is shared with the lock family.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -30,16 +31,15 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "pg.h"
-#include "hist.bpf.h"
+#include "backend.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-struct backend {
-	__u64 start_ns;		/* first message of the statement in flight, 0: none */
+/* The statement in flight, per backend task. */
+struct statement {
+	__u64 start_ns;		/* first message of the statement, 0: none */
 	__u64 last_text;	/* query text pointer of the last report */
-	__u32 serial;
 	__u32 messages;		/* non-Parse messages since start_ns */
-	__u32 client;		/* a client backend, by its title */
 	__u32 pad;
 };
 
@@ -47,8 +47,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct backend);
-} backends SEC(".maps");
+	__type(value, struct statement);
+} statements SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -57,108 +57,55 @@ struct {
 	__type(value, struct hist_val);
 } pg_hist SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} pg_events SEC(".maps");
-
-__u32 next_serial;
-
-/*
- * A client backend's title names its peer, "[local]" or "host(port)".
- * Autovacuum, replication and parallel workers report activity too, but
- * their titles ("autovacuum worker tenant_a") have neither: left alone.
- */
-static __always_inline int client_title(const char *t)
+static __always_inline struct statement *statement__get(__u64 flags)
 {
-	for (int i = 0; i < PG_TITLE_LEN; i++) {
-		if (!t[i])
-			return 0;
-		if (t[i] == '(' || t[i] == '[')
-			return 1;
-	}
-	return 0;
-}
+	struct statement *st;
 
-/* Names a backend to userspace, once. -1 if the ring is full: try again at
- * the backend's next event rather than trace it unnamed. */
-static __always_inline int announce(struct task_struct *task, struct backend *b)
-{
-	struct pg_backend_event *e;
-	unsigned long arg_start;
-
-	e = bpf_ringbuf_reserve(&pg_events, sizeof(*e), 0);
-	if (!e) {
-		drop(DROP_RING_FULL);
-		return -1;
-	}
-	/* PostgreSQL writes its process title over argv on Linux. */
-	arg_start = BPF_CORE_READ(task, mm, arg_start);
-	if (bpf_probe_read_user_str(e->title, sizeof(e->title), (void *)arg_start) < 0)
-		e->title[0] = '\0';
-	b->serial = __sync_fetch_and_add(&next_serial, 1) + 1;
-	b->client = client_title(e->title);
-	if (!b->client) {
-		bpf_ringbuf_discard(e, 0);
-		return 0;
-	}
-	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->serial = b->serial;
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_ringbuf_submit(e, 0);
-	return 0;
-}
-
-/* The calling task's state if it is a client backend, else NULL. */
-static __always_inline struct backend *backend__get(void)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct backend *b;
-
-	b = bpf_task_storage_get(&backends, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!b) {
+	st = bpf_task_storage_get(&statements, bpf_get_current_task_btf(), 0, flags);
+	if (!st && flags)
 		drop(DROP_NO_STORAGE);
-		return NULL;
-	}
-	if (!b->serial && announce(task, b))
-		return NULL;
-	return b->client ? b : NULL;
+	return st;
 }
 
-static __always_inline void record(struct backend *b, __u16 metric, __u64 now)
+/* Identity is looked up here, once per statement, not at every report:
+ * non-client backends (autovacuum) keep a statement state nobody reads. */
+static __always_inline void record(struct statement *st, __u16 metric, __u64 now)
 {
+	struct backend_id *b = backend__get();
 	struct pg_key key = {};
-	__u64 ns = now - b->start_ns;
+	__u64 ns = now - st->start_ns;
 
+	st->start_ns = 0;
+	st->messages = 0;
+	if (!b)
+		return;
 	key.pid = bpf_get_current_pid_tgid() >> 32;
 	key.serial = b->serial;
 	key.metric = metric;
 	key.bucket = hist__index(ns);
 	hist__record(&pg_hist, &key, ns);
-	b->start_ns = 0;
-	b->messages = 0;
 }
 
 static __always_inline void on_status(const char *activity)
 {
-	struct backend *b = backend__get();
+	struct statement *st = statement__get(BPF_LOCAL_STORAGE_GET_F_CREATE);
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!b)
+	if (!st)
 		return;
 	if (!activity) {	/* ReadyForQuery is next */
-		if (b->start_ns && b->messages)
-			record(b, PG_QUERY, now);
-		b->start_ns = 0;
-		b->messages = 0;
+		if (st->start_ns && st->messages)
+			record(st, PG_QUERY, now);
+		st->start_ns = 0;
+		st->messages = 0;
 		return;
 	}
-	if (b->start_ns && b->messages >= 2)	/* pipelined: Bind, Execute, now the next */
-		record(b, PG_QUERY, now);
-	if (!b->start_ns)
-		b->start_ns = now;
-	b->messages++;
-	b->last_text = (__u64)activity;
+	if (st->start_ns && st->messages >= 2)	/* pipelined: Bind, Execute, now the next */
+		record(st, PG_QUERY, now);
+	if (!st->start_ns)
+		st->start_ns = now;
+	st->messages++;
+	st->last_text = (__u64)activity;
 }
 
 /* exec_parse_message hands its query pointer on to CreateCachedPlan; SPI
@@ -166,21 +113,20 @@ static __always_inline void on_status(const char *activity)
  * own text and so passes for a Parse: the one statement this misses. */
 static __always_inline void on_parse(const char *text)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct backend *b = bpf_task_storage_get(&backends, task, 0, 0);
+	struct statement *st = statement__get(0);
 
-	if (b && b->client && b->start_ns && b->messages && b->last_text == (__u64)text) {
-		b->messages--;
-		b->last_text = 0;
+	if (st && st->start_ns && st->messages && st->last_text == (__u64)text) {
+		st->messages--;
+		st->last_text = 0;
 	}
 }
 
 static __always_inline void on_abort(void)
 {
-	struct backend *b = backend__get();
+	struct statement *st = statement__get(0);
 
-	if (b && b->start_ns)
-		record(b, PG_ERROR, bpf_ktime_get_ns());
+	if (st && st->start_ns)
+		record(st, PG_ERROR, bpf_ktime_get_ns());
 }
 
 SEC("usdt")

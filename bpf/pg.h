@@ -5,7 +5,6 @@
 
 #include "common.h"
 
-#define PG_TITLE_LEN	256	/* two names of NAMEDATALEN and an IPv6 peer fit */
 #define PG_HIST_ENTRIES	32768
 
 enum pg_metric {
@@ -23,14 +22,6 @@ struct pg_key {
 	__u32 serial;
 	__u16 metric;
 	__u16 bucket;
-};
-
-/* Sent once per backend, at its first traced event: who it is. */
-struct pg_backend_event {
-	__u32 pid;
-	__u32 serial;
-	__u64 cgroup_id;
-	char title[PG_TITLE_LEN];	/* process title: "postgres: user db host ..." */
 };
 
 #endif

@@ -9,6 +9,7 @@
 #include "host.h"
 #include "log.h"
 #include "prom.h"
+#include "relname.h"
 
 volatile sig_atomic_t agent_exiting;
 
@@ -37,8 +38,10 @@ static int opt_probes(struct agent_opts *o, const char *list)
 	for (char *f = strtok_r(buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(f, "pg")) {
 			o->families |= FAMILY_PG;
+		} else if (!strcmp(f, "lock")) {
+			o->families |= FAMILY_LOCK;
 		} else {
-			log_error("--probes: unknown probe family '%s' (this build has: pg)", f);
+			log_error("--probes: unknown probe family '%s' (this build has: pg, lock)", f);
 			return -1;
 		}
 	}
@@ -56,6 +59,9 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 		return opt_probes(o, arg);
 	case 'b':
 		return opt_binary(o, arg);
+	case 'c':
+		o->conninfo = arg;
+		return 0;
 	case 'v':
 		log_setup(log_verbose + 1);
 		return 0;
@@ -80,10 +86,29 @@ uint64_t agent__now_ms(void)
 	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
 }
 
+/* Opens the families asked for and hands them the binaries to attach to. */
+static int open_families(struct agent *a, struct agent_opts *o)
+{
+	int err = backends__open(&a->backends);
+
+	if (!err)
+		err = pgbins__open(&a->pgbins, o->binaries, o->n_binaries);
+	if (!err && (a->families & FAMILY_PG)) {
+		err = pg__open(&a->pg, a->backends);
+		if (!err)
+			err = pgbins__add_family(a->pgbins, "pg", pg__attach, a->pg);
+	}
+	if (!err && (a->families & FAMILY_LOCK)) {
+		err = lock__open(&a->lock, a->backends);
+		if (!err)
+			err = pgbins__add_family(a->pgbins, "lock", lock__attach, a->lock);
+	}
+	return err;
+}
+
 int agent__start(struct agent *a, struct agent_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct pg_opts pgo = { .binaries = o->binaries, .n_binaries = o->n_binaries };
 	int err;
 
 	if (host__preflight())
@@ -94,25 +119,24 @@ int agent__start(struct agent *a, struct agent_opts *o)
 			 strerror(-err));
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (!o->families)
-		o->families = FAMILY_PG;
-	if (o->families & FAMILY_PG) {
-		err = pg__open(&a->pg, &pgo);
-		if (err)
-			return 1;
-		if (!pg__discover(a->pg))
-			log_warn("pg: no PostgreSQL binary to attach to yet; looking again every interval "
-				 "(or name one with --pg-binary)");
-	}
+	a->families = o->families ? o->families : FAMILY_PG | FAMILY_LOCK;
+	relname__setup(o->conninfo);
+	if (open_families(a, o))
+		return 1;
+	if (!pgbins__discover(a->pgbins))
+		log_warn("no PostgreSQL binary to attach to yet; looking again every interval "
+			 "(or name one with --pg-binary)");
 	return 0;
 }
 
 void agent__tick(struct agent *a)
 {
-	if (a->pg) {
-		pg__discover(a->pg);
+	pgbins__discover(a->pgbins);
+	if (a->pg)
 		pg__harvest(a->pg);
-	}
+	if (a->lock)
+		lock__harvest(a->lock);
+	backends__forget(a->backends);
 }
 
 void agent__wait(struct agent *a, uint64_t ms)
@@ -127,9 +151,7 @@ void agent__wait(struct agent *a, uint64_t ms)
 			break;
 		if (slice > 200)
 			slice = 200;
-		if (a->pg)
-			pg__poll(a->pg, slice);
-		else
+		if (backends__poll(a->backends, slice) < 0)
 			nanosleep(&(struct timespec){ .tv_nsec = slice * 1000000L }, NULL);
 	}
 }
@@ -160,19 +182,29 @@ void agent__prom(struct agent *a, FILE *out)
 {
 	if (a->pg)
 		pg__prom(a->pg, out);
+	if (a->lock)
+		lock__prom(a->lock, out);
 	drops__prom(out);
-	prom__header(out, "odtrace_bpf_run_time_seconds_total", "counter",
-		     "Time spent in each eBPF program (needs sysctl kernel.bpf_stats_enabled=1).");
-	if (a->pg)
-		bpf_stats(out, pg__object(a->pg), 0);
-	prom__header(out, "odtrace_bpf_runs_total", "counter",
-		     "Runs of each eBPF program (needs sysctl kernel.bpf_stats_enabled=1).");
-	if (a->pg)
-		bpf_stats(out, pg__object(a->pg), 1);
+	for (int runs = 0; runs < 2; runs++) {
+		if (runs)
+			prom__header(out, "odtrace_bpf_runs_total", "counter",
+				     "Runs of each eBPF program (needs sysctl kernel.bpf_stats_enabled=1).");
+		else
+			prom__header(out, "odtrace_bpf_run_time_seconds_total", "counter",
+				     "Time spent in each eBPF program (needs sysctl kernel.bpf_stats_enabled=1).");
+		if (a->pg)
+			bpf_stats(out, pg__object(a->pg), runs);
+		if (a->lock)
+			bpf_stats(out, lock__object(a->lock), runs);
+	}
 }
 
+/* Links first (pgbins), then the objects their programs belong to. */
 void agent__stop(struct agent *a)
 {
+	pgbins__close(a->pgbins);
 	pg__close(a->pg);
-	a->pg = NULL;
+	lock__close(a->lock);
+	backends__close(a->backends);
+	memset(a, 0, sizeof(*a));
 }

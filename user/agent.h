@@ -5,7 +5,10 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "backend.h"
+#include "lock.h"
 #include "pg.h"
+#include "pgbins.h"
 
 #define AGENT_MAX_BINARIES 16
 
@@ -13,12 +16,17 @@ struct agent_opts {
 	char *binaries[AGENT_MAX_BINARIES];	/* --pg-binary */
 	int n_binaries;
 	unsigned families;		/* bit per family, from --probes */
+	const char *conninfo;		/* --pg-conninfo */
 };
 
-enum { FAMILY_PG = 1u << 0 };
+enum { FAMILY_PG = 1u << 0, FAMILY_LOCK = 1u << 1 };
 
 struct agent {
+	unsigned families;
+	struct backends *backends;	/* PostgreSQL backends, shared by pg and lock */
+	struct pgbins *pgbins;
 	struct pg *pg;
+	struct lock *lock;
 };
 
 extern volatile sig_atomic_t agent_exiting;
@@ -26,15 +34,21 @@ extern volatile sig_atomic_t agent_exiting;
 /* The options every command takes (run and trace add --probes, 'p'). */
 #define AGENT_LONGOPTS \
 	{ "pg-binary", required_argument, NULL, 'b' }, \
+	{ "pg-conninfo", required_argument, NULL, 'c' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* Handles one of those (and 'p'); 0, or -1 after saying why (an unknown
  * option included: getopt has said it). 'h' stays with each command. */
 int agent__opt(struct agent_opts *o, int c, const char *arg);
 #define AGENT_OPTS_HELP \
-	"  --probes LIST       probe families to load (default: all built: pg)\n" \
+	"  --probes LIST       probe families to load, comma-separated (default: all built:\n" \
+	"                      pg = statement latency, lock = lock waits and deadlocks)\n" \
 	"  --pg-binary PATH    also attach to this PostgreSQL binary (repeatable); running\n" \
 	"                      and installed servers are found without it\n" \
+	"  --pg-conninfo STR   libpq connection string the lock family uses to name the\n" \
+	"                      relations waited on (e.g. 'host=/var/run/postgresql\n" \
+	"                      user=postgres'; the database is each waiter's own); without\n" \
+	"                      it relations show as oid:N\n" \
 	"  -v, --verbose       show libbpf messages (twice: also debug)\n"
 
 /* Checks privileges and BTF, mounts tracefs, loads and attaches. 0, or 1

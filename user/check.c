@@ -50,7 +50,7 @@ static const char *const pg_probes[] = {
 };
 
 struct pg_summary {
-	int found, usdt, uprobe;
+	int found, usdt, uprobe, lock;
 };
 
 /* Target of the uprobe, usdt and task storage checks: odtrace probes itself.
@@ -256,7 +256,7 @@ static void check_hooks(int ok[CHECK__MAX])
 	}
 }
 
-static const char *print_binary(const struct pg_binary *b)
+static const char *print_binary(const struct pg_binary *b, struct pg_summary *s)
 {
 	char probes[256] = "", missing[256] = "", text[600];
 	int n[ARRAY_SIZE(pg_probes)];
@@ -275,6 +275,7 @@ static const char *print_binary(const struct pg_binary *b)
 	mode = pg__mode(b->path);
 	if (!mode)
 		mode = "unavailable";
+	s->lock += n[1] > 0;
 	if (b->pid)
 		printf("    pid %d, mode %s\n", b->pid, mode);
 	else
@@ -319,7 +320,7 @@ static void print_pg(struct agent_opts *o, struct pg_summary *s)
 	if (!s->found)
 		wrap("  ", 2, none);
 	for (int i = 0; i < s->found; i++) {
-		const char *mode = print_binary(&found[i]);
+		const char *mode = print_binary(&found[i], s);
 
 		s->usdt += !strcmp(mode, "usdt");
 		s->uprobe += !strcmp(mode, "uprobe");
@@ -360,6 +361,16 @@ static int print_families(const int ok[CHECK__MAX], const struct pg_summary *s)
 	printf("%-18sUSDT statement__status (or uprobe %s)\n%-18suprobes %s, %s\n", "",
 	       pg__functions[PG_FN_REPORT_ACTIVITY].name, "",
 	       pg__functions[PG_FN_CREATE_CACHED_PLAN].name, pg__functions[PG_FN_ABORT].name);
+	if (!ok[CHECK_USDT])
+		row("lock", "unavailable: needs USDT probes, which failed above");
+	else if (s->lock)
+		row("lock", "ready: usdt on %d %s", s->lock, plural(s->lock));
+	else if (s->found)
+		row("lock", "ready, but no binary found has the lock USDT probes (--enable-dtrace)");
+	else
+		row("lock", "ready, waiting for PostgreSQL (looked for again every interval)");
+	printf("%-18sUSDT lock__wait__start/done, lwlock__wait__start/done, deadlock__found\n"
+	       "%-18suprobes AbortCurrentTransaction, RollbackAndReleaseCurrentSubTransaction\n", "", "");
 	return 0;
 }
 

@@ -3,20 +3,17 @@
 #define ODTRACE_USER_PG_H
 
 #include <stdio.h>
-#include "hist.h"
+#include "series.h"
 
+struct bpf_link;
+struct bpf_object;
+struct backends;
 struct pg;
 
-struct pg_db {
-	char name[64];
-	struct hist query;	/* cumulative since the agent started */
-	struct hist error;
-	struct hist folded_query, folded_error;	/* exited backends */
-};
-
-struct pg_opts {
-	char **binaries;	/* --pg-binary, in addition to discovery */
-	int n_binaries;
+/* What the family exports, cumulative since the agent started. */
+struct pg_series {
+	struct series_set query;	/* tenant, database, side */
+	struct series_set errors;	/* tenant, database */
 };
 
 /* The exported functions the family puts uprobes on, and what is lost
@@ -30,15 +27,12 @@ extern const struct pg_function {
  * (statement__status notes), "uprobe" (the exported pgstat_report_activity),
  * or NULL: it cannot. */
 const char *pg__mode(const char *path);
-int pg__open(struct pg **out, const struct pg_opts *opts);
-/* Finds PostgreSQL binaries and attaches to new ones; says once per binary
- * what it attached or why it could not. Returns the number attached so far. */
-int pg__discover(struct pg *pg);
-/* Handles backend announcements for up to timeout_ms. */
-int pg__poll(struct pg *pg, int timeout_ms);
-/* Reads the kernel maps into the per-database histograms. */
-int pg__harvest(struct pg *pg);
-int pg__dbs(struct pg *pg, const struct pg_db **dbs);
+int pg__open(struct pg **out, struct backends *backends);
+/* A pgbins_attach_fn. */
+const char *pg__attach(void *pg, const char *path, struct bpf_link **links);
+/* Reads the kernel maps into the series (see backends.h for the order). */
+void pg__harvest(struct pg *pg);
+struct pg_series *pg__series(struct pg *pg);
 void pg__prom(struct pg *pg, FILE *out);
 void pg__close(struct pg *pg);
 /* Kernel programs of the family, for run-time statistics. */

@@ -1,9 +1,11 @@
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "pgdiscover.h"
@@ -98,4 +100,29 @@ int pgdiscover__scan(char **extra, int n_extra, struct pg_binary *out, int max)
 		globfree(&g);
 	}
 	return n;
+}
+
+int pgdiscover__major(const char *path)
+{
+	static const char tag[] = "(PostgreSQL) ";
+	int fd = open(path, O_RDONLY | O_CLOEXEC), major = 0;
+	struct stat st;
+	const char *m, *p;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) || !st.st_size) {
+		close(fd);
+		return 0;
+	}
+	m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return 0;
+	p = memmem(m, st.st_size, tag, sizeof(tag) - 1);
+	if (p && p + sizeof(tag) + 2 < m + st.st_size)
+		for (p += sizeof(tag) - 1; isdigit((unsigned char)*p) && major < 1000; p++)
+			major = major * 10 + (*p - '0');
+	munmap((void *)m, st.st_size);
+	return major;
 }

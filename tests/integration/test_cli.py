@@ -166,7 +166,7 @@ def test_server_started_after_the_agent_is_found(agent):
     try:
         cluster.start()
         cluster.create_databases("late")
-        wait_until(lambda: f"attached to {binary} (usdt)" in a.log(), 15, "attach to the new binary")
+        wait_until(lambda: f"pg: attached to {binary} (usdt)" in a.log(), 15, "attach to the new binary")
         conn = cluster.connect("late")
         with conn.cursor() as cur:
             for _ in range(3):
@@ -210,7 +210,7 @@ def test_server_in_its_own_mount_namespace(agent):
         cluster.start()
         cluster.create_databases("ctr")
         via_root = f"/proc/{cluster.proc.pid}/root{inside}"
-        wait_until(lambda: f"attached to {via_root} (usdt)" in a.log(), 15,
+        wait_until(lambda: f"pg: attached to {via_root} (usdt)" in a.log(), 15,
                    f"attach via {via_root}: {a.log()}")
         conn = cluster.connect("ctr")
         with conn.cursor() as cur:
@@ -240,7 +240,7 @@ def test_binary_replaced_under_a_running_server(agent):
     try:
         old.start()
         old.create_databases("upg")
-        wait_until(lambda: f"attached to {binary} (usdt)" in a.log(), 15, "attach to the old file")
+        wait_until(lambda: f"pg: attached to {binary} (usdt)" in a.log(), 15, "attach to the old file")
         shutil.copy(binary, binary + ".new")
         os.rename(binary + ".new", binary)  # what dpkg does: a new inode, same path
         time.sleep(2.5)  # two intervals: the old server must stay traced
@@ -256,7 +256,7 @@ def test_binary_replaced_under_a_running_server(agent):
         new.start()
         new.create_databases("upg2")
         # a new server is found on the agent's next interval, not before
-        wait_until(lambda: a.log().count(f"attached to {binary} (usdt)") == 2, 15,
+        wait_until(lambda: a.log().count(f"pg: attached to {binary} (usdt)") == 2, 15,
                    f"attach to the new file: {a.log()}")
         conn = new.connect("upg2")
         with conn.cursor() as cur:

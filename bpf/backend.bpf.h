@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Backend identity, kernel side. Every family that includes this declares the
+ * same three maps; userspace loads the first family's and hands their fds to
+ * the others (bpf_map__reuse_fd), so a backend gets one serial and one
+ * announcement whichever families see it.
+ */
+#ifndef ODTRACE_BACKEND_BPF_H
+#define ODTRACE_BACKEND_BPF_H
+
+#include "backend.h"
+#include "hist.bpf.h"
+
+struct backend_id {
+	__u32 serial;	/* 0: not looked at yet */
+	__u32 client;	/* a client backend, by its title */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct backend_id);
+} backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} backend_events SEC(".maps");
+
+/* The last serial handed out: a map, not a global, so families share it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} backend_serial SEC(".maps");
+
+/*
+ * A client backend's title names its peer, "[local]" or "host(port)".
+ * Autovacuum, replication and parallel workers report activity too, but
+ * their titles ("autovacuum worker tenant_a") have neither: left alone.
+ */
+static __always_inline int backend__client_title(const char *t)
+{
+	for (int i = 0; i < BACKEND_TITLE_LEN; i++) {
+		if (!t[i])
+			return 0;
+		if (t[i] == '(' || t[i] == '[')
+			return 1;
+	}
+	return 0;
+}
+
+/* Names a backend to userspace, once. -1 if the ring is full: try again at
+ * the backend's next event rather than trace it unnamed. */
+static __always_inline int backend__announce(struct task_struct *task, struct backend_id *b)
+{
+	struct backend_event *e;
+	unsigned long arg_start;
+	__u32 zero = 0, *serial;
+
+	serial = bpf_map_lookup_elem(&backend_serial, &zero);
+	if (!serial)
+		return -1;
+	e = bpf_ringbuf_reserve(&backend_events, sizeof(*e), 0);
+	if (!e) {
+		drop(DROP_RING_FULL);
+		return -1;
+	}
+	/* PostgreSQL writes its process title over argv on Linux. */
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	if (bpf_probe_read_user_str(e->title, sizeof(e->title), (void *)arg_start) < 0)
+		e->title[0] = '\0';
+	b->serial = __sync_fetch_and_add(serial, 1) + 1;
+	b->client = backend__client_title(e->title);
+	if (!b->client) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->serial = b->serial;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* The calling task's identity if it is a client backend, else NULL. */
+static __always_inline struct backend_id *backend__get(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct backend_id *b;
+
+	b = bpf_task_storage_get(&backends, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!b) {
+		drop(DROP_NO_STORAGE);
+		return NULL;
+	}
+	if (!b->serial && backend__announce(task, b))
+		return NULL;
+	return b->client ? b : NULL;
+}
+
+#endif

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* PostgreSQL backend identity, shared by the pg and lock families. */
+#ifndef ODTRACE_BACKEND_H
+#define ODTRACE_BACKEND_H
+
+#include "common.h"
+
+#define BACKEND_TITLE_LEN	256	/* two names of NAMEDATALEN and an IPv6 peer fit */
+
+/*
+ * Sent once per client backend, at its first recorded event: who it is.
+ * serial is unique per backend for the life of the agent (pids are reused);
+ * every family keys its maps by (pid, serial).
+ */
+struct backend_event {
+	__u32 pid;
+	__u32 serial;
+	__u64 cgroup_id;
+	char title[BACKEND_TITLE_LEN];	/* process title: "postgres: user db host ..." */
+};
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* lock family: PostgreSQL heavyweight lock waits, LWLock waits, deadlocks. */
+#ifndef ODTRACE_LOCK_H
+#define ODTRACE_LOCK_H
+
+#include "common.h"
+
+#define LOCK_HIST_ENTRIES	32768
+#define LOCK_REL_ENTRIES	8192
+#define LOCK_WAIT_ENTRIES	8192	/* waits in progress: one per waiting backend */
+#define LOCK_TRANCHE_LEN	32	/* the longest built-in tranche name is 24 */
+
+enum lock_kind {
+	LOCK_HEAVY,	/* a heavyweight lock wait, acquired or not: its duration */
+	LOCK_FAILED,	/* a heavyweight wait ended by an ERROR (deadlock victim,
+			 * lock_timeout, cancel): count only, bucket 0 */
+	LOCK_LIGHT,	/* an LWLock wait: its duration */
+	LOCK_DEADLOCK,	/* deadlock__found in this (victim) backend: count only */
+};
+
+/*
+ * The USDT cookie of every lock probe: which LOCKTAG type numbers name a
+ * relation (they moved in PostgreSQL 13 and 16) and the server's major
+ * version, so userspace can name the type.
+ */
+#define LOCK_COOKIE(major, rel_types)	((__u64)(rel_types) << 8 | (major))
+#define LOCK_COOKIE_MAJOR(c)		((__u8)(c))
+#define LOCK_COOKIE_REL_TYPES(c)	((__u32)((c) >> 8))
+
+/* One backend's histogram bucket; tranche only for LOCK_LIGHT. */
+struct lock_key {
+	__u32 pid;
+	__u32 serial;
+	__u16 bucket;
+	__u8 kind;
+	__u8 locktype;		/* LOCKTAG type number, as in the server's lock.h */
+	__u8 mode;		/* LOCKMODE 1..8 (LWLockMode for LOCK_LIGHT) */
+	__u8 major;		/* PostgreSQL major version, to name locktype */
+	__u16 pad;
+	char tranche[LOCK_TRANCHE_LEN];
+};
+
+/* Waits on one relation by one backend: for the top-N relations. */
+struct lock_rel_key {
+	__u32 pid;
+	__u32 serial;
+	__u32 dboid;		/* 0 for shared catalogs */
+	__u32 reloid;
+};
+
+/* A heavyweight wait in progress, keyed by the waiting thread id. */
+struct lock_wait {
+	__u64 start_ns;
+	__u32 pid;
+	__u32 serial;
+	__u32 field1;		/* LOCKTAG fields 1 and 2: database and relation */
+	__u32 field2;		/* oids for relation-type locks, the xid otherwise */
+	__u8 locktype;
+	__u8 mode;
+	__u8 major;
+	__u8 relation;		/* field1/field2 name a relation */
+	__u32 pad;
+};
+
+#endif

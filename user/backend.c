@@ -1,0 +1,225 @@
+#include <errno.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "backend.h"
+#include "../bpf/backend.h"
+#include "log.h"
+#include "pgtitle.h"
+
+/* The maps every family's object declares (bpf/backend.bpf.h). */
+static const char *const shared_maps[] = { "backends", "backend_events", "backend_serial" };
+#define N_SHARED (sizeof(shared_maps) / sizeof(shared_maps[0]))
+
+struct backends {
+	int fds[N_SHARED];	/* -1 until a family adopted */
+	struct ring_buffer *events;
+	int settling;
+	void *by_serial;	/* tsearch tree of struct backend * */
+	struct backend **all;
+	int n, cap;
+};
+
+static int cmp_serial(const void *a, const void *b)
+{
+	uint32_t x = ((const struct backend *)a)->serial, y = ((const struct backend *)b)->serial;
+
+	return x < y ? -1 : x > y;
+}
+
+static unsigned long long proc_starttime(uint32_t pid)
+{
+	unsigned long long t = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
+		/* after "pid (comm)": state is field 3, starttime field 22 */
+		if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			   &t) != 1)
+			t = 0;
+	}
+	fclose(f);
+	return t;
+}
+
+static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, const char *title)
+{
+	struct backend *b, **found;
+
+	if (r->n == r->cap) {
+		int cap = r->cap ? 2 * r->cap : 64;
+		struct backend **grown = realloc(r->all, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		r->all = grown;
+		r->cap = cap;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	if (pgtitle__parse(title, b->user, sizeof(b->user), b->database, sizeof(b->database))) {
+		log_debug("pid %u is not a client backend: \"%s\"", pid, title);
+		free(b);
+		return NULL;
+	}
+	b->serial = serial;
+	b->pid = pid;
+	b->starttime = proc_starttime(pid);
+	b->dead = !b->starttime;	/* exited before we heard of it */
+	b->fresh = r->settling;
+	found = tsearch(b, &r->by_serial, cmp_serial);
+	if (!found || *found != b) {
+		free(b);
+		return found ? *found : NULL;
+	}
+	r->all[r->n++] = b;
+	return b;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct backend_event *e = data;
+	char title[BACKEND_TITLE_LEN + 1];
+
+	if (len < sizeof(*e))
+		return 0;
+	memcpy(title, e->title, BACKEND_TITLE_LEN);
+	title[BACKEND_TITLE_LEN] = '\0';
+	add(ctx, e->serial, e->pid, title);
+	return 0;
+}
+
+int backends__open(struct backends **out)
+{
+	struct backends *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	for (size_t i = 0; i < N_SHARED; i++)
+		r->fds[i] = -1;
+	*out = r;
+	return 0;
+}
+
+int backends__share(struct backends *r, struct bpf_object *obj)
+{
+	for (size_t i = 0; i < N_SHARED && r->fds[i] >= 0; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, shared_maps[i]);
+		int err = m ? bpf_map__reuse_fd(m, r->fds[i]) : -ENOENT;
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int backends__adopt(struct backends *r, struct bpf_object *obj)
+{
+	if (r->fds[0] >= 0)
+		return 0;
+	for (size_t i = 0; i < N_SHARED; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, shared_maps[i]);
+
+		r->fds[i] = m ? dup(bpf_map__fd(m)) : -1;
+		if (r->fds[i] < 0)
+			return -ENOENT;
+	}
+	r->events = ring_buffer__new(r->fds[1], on_event, r, NULL);
+	return r->events ? 0 : -errno;
+}
+
+int backends__poll(struct backends *r, int timeout_ms)
+{
+	return r->events ? ring_buffer__poll(r->events, timeout_ms) : -1;
+}
+
+void backends__sync(struct backends *r)
+{
+	if (r->events)
+		ring_buffer__consume(r->events);
+	/* Deaths decided before the family reads: a dead backend's entries are final. */
+	for (int i = 0; i < r->n; i++) {
+		struct backend *b = r->all[i];
+
+		if (!b->dead && proc_starttime(b->pid) != b->starttime)
+			b->dead = 1;
+	}
+}
+
+/* A backend announces itself before it creates its first entry, so a second
+ * look at the ring names every entry just read; the ones named now are read
+ * as live this time, whatever their state. */
+void backends__settle(struct backends *r)
+{
+	r->settling = 1;
+	if (r->events)
+		ring_buffer__consume(r->events);
+	r->settling = 0;
+}
+
+const struct backend *backends__find(struct backends *r, uint32_t serial, uint32_t pid)
+{
+	struct backend probe = { .serial = serial }, **found;
+	char path[64], title[BACKEND_TITLE_LEN + 1] = "";
+	FILE *f;
+
+	found = tfind(&probe, &r->by_serial, cmp_serial);
+	if (found)
+		return *found;
+	/* Its announcement was lost: ask /proc while it lives. */
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	if (!fgets(title, sizeof(title), f))
+		title[0] = '\0';
+	fclose(f);
+	return add(r, serial, pid, title);
+}
+
+void backends__forget(struct backends *r)
+{
+	int k = 0;
+
+	for (int i = 0; i < r->n; i++) {
+		struct backend *b = r->all[i];
+
+		if (backends__final(b)) {
+			tdelete(b, &r->by_serial, cmp_serial);
+			free(b);
+			continue;
+		}
+		b->fresh = 0;
+		r->all[k++] = b;
+	}
+	r->n = k;
+}
+
+static void free_nothing(void *p)
+{
+	(void)p;	/* the array owns the nodes */
+}
+
+void backends__close(struct backends *r)
+{
+	if (!r)
+		return;
+	ring_buffer__free(r->events);
+	for (size_t i = 0; i < N_SHARED; i++)
+		if (r->fds[i] >= 0)
+			close(r->fds[i]);
+	for (int i = 0; i < r->n; i++)
+		free(r->all[i]);
+	tdestroy(r->by_serial, free_nothing);
+	free(r->all);
+	free(r);
+}

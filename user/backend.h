@@ -1,0 +1,48 @@
+/* PostgreSQL client backends, named from the kernel's announcements: the
+ * registry every PostgreSQL family resolves its (pid, serial) keys with. */
+#ifndef ODTRACE_USER_BACKEND_H
+#define ODTRACE_USER_BACKEND_H
+
+#include <stdint.h>
+
+struct bpf_object;
+struct backends;
+
+struct backend {
+	uint32_t serial;
+	uint32_t pid;
+	unsigned long long starttime;	/* /proc/PID/stat field 22: tells pid reuse apart */
+	int dead;
+	int fresh;	/* named after the current harvest read its map */
+	char user[64];
+	char database[64];
+};
+
+int backends__open(struct backends **out);
+/* Before a family's object is loaded: use the registry's shared maps, if it
+ * has them. After: take them from the object, if it has none yet. */
+int backends__share(struct backends *r, struct bpf_object *obj);
+int backends__adopt(struct backends *r, struct bpf_object *obj);
+/* Handles announcements for up to timeout_ms; -1 before any family adopted. */
+int backends__poll(struct backends *r, int timeout_ms);
+
+/*
+ * A family's harvest, in this order, keeps exited backends' entries from
+ * being lost or counted twice:
+ *   backends__sync     names announced backends, notes which ones exited;
+ *   (read the family's maps in one pass)
+ *   backends__settle   names backends announced meanwhile (fresh: read as live);
+ *   backends__find     per entry; backends__final says its entry will not
+ *                      change again: fold it and delete it from the map.
+ * backends__forget, once per tick after every family, lets the exited go.
+ */
+void backends__sync(struct backends *r);
+void backends__settle(struct backends *r);
+/* The backend with that serial; one never announced (its event was dropped)
+ * is looked up in /proc while it lives. NULL: it cannot be named. */
+const struct backend *backends__find(struct backends *r, uint32_t serial, uint32_t pid);
+static inline int backends__final(const struct backend *b) { return b->dead && !b->fresh; }
+void backends__forget(struct backends *r);
+void backends__close(struct backends *r);
+
+#endif

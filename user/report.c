@@ -1,0 +1,266 @@
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "report.h"
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = *s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+/* {"time":..,"interval_s":..,"family":..,"metric":.., then the labels */
+static void json_head(const char *family, const char *metric, double secs)
+{
+	char when[32];
+	time_t now = time(NULL);
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	printf("{\"time\":\"%s\",\"interval_s\":%.3f,\"family\":\"%s\",\"metric\":\"%s\"", when, secs,
+	       family, metric);
+}
+
+static void json_labels(const struct series_set *set, const struct series *s)
+{
+	for (int l = 0; l < set->n_labels; l++) {
+		printf(",\"%s\":", set->labels[l]);
+		json_string(s->values[l]);
+	}
+}
+
+/* The histogram's fields; errors < 0: the metric has none. */
+static void json_hist(const struct hist *h, long long errors)
+{
+	int first = 1;
+
+	printf(",\"count\":%llu", (unsigned long long)h->total);
+	if (errors >= 0)
+		printf(",\"errors\":%lld", errors);
+	printf(",\"sum_s\":%.9f,\"mean_s\":%.9f,\"p50_s\":%.9f,\"p90_s\":%.9f,\"p99_s\":%.9f,"
+	       "\"max_s\":%.9f,\"scale\":%d,\"buckets\":{",
+	       h->sum_ns / 1e9, hist__mean_s(h), hist__quantile(h, 0.5), hist__quantile(h, 0.9),
+	       hist__quantile(h, 0.99), h->max_ns / 1e9, HIST_SCALE);
+	for (int j = 0; j < HIST_BUCKETS; j++) {
+		if (!h->count[j])
+			continue;
+		printf("%s\"%d\":%llu", first ? "" : ",", hist__otlp_index(j),
+		       (unsigned long long)h->count[j]);
+		first = 0;
+	}
+	printf("}}\n");
+}
+
+static void text_hist(const struct hist *h)
+{
+	char a[16], b[16], c[16], d[16], e[16];
+
+	if (!h->total)
+		return;
+	printf("  mean %s  p50 %s  p90 %s  p99 %s  max %s\n",
+	       hist__format_s(hist__mean_s(h), a, sizeof(a)),
+	       hist__format_s(hist__quantile(h, 0.5), b, sizeof(b)),
+	       hist__format_s(hist__quantile(h, 0.9), c, sizeof(c)),
+	       hist__format_s(hist__quantile(h, 0.99), d, sizeof(d)),
+	       hist__format_s(h->max_ns / 1e9, e, sizeof(e)));
+	hist__print_log2(stdout, h);
+}
+
+/* The change of the series in errs with the same leading labels as s. */
+static unsigned long long errors_of(struct series_set *errs, const struct series *s)
+{
+	const char *v[SERIES_MAX_LABELS];
+	struct series *e;
+	struct hist d;
+
+	for (int l = 0; l < errs->n_labels; l++)
+		v[l] = s->values[l];
+	e = series__find(errs, v);
+	if (!e || series__delta(e, &d))
+		return 0;
+	return d.total;
+}
+
+int report__pg(struct pg_series *ps, int json, double secs)
+{
+	static struct hist d;
+	int printed = 0;
+
+	for (int i = 0; i < ps->query.n; i++) {
+		struct series *s = &ps->query.s[i];
+		unsigned long long errors;
+
+		if (series__delta(s, &d))
+			continue;
+		errors = errors_of(&ps->errors, s);
+		if (!d.total && !errors)
+			continue;
+		printed++;
+		if (json) {
+			json_head("pg", "query_duration", secs);
+			json_labels(&ps->query, s);
+			json_hist(&d, errors);
+			continue;
+		}
+		printf("\ndatabase %s (tenant %s): %llu statements, %llu errors\n", s->values[1],
+		       s->values[0], (unsigned long long)d.total, errors);
+		text_hist(&d);
+	}
+	/* errors of databases that had no successful statement */
+	for (int i = 0; i < ps->errors.n; i++) {
+		struct series *e = &ps->errors.s[i];
+
+		if (series__delta(e, &d) || !d.total)
+			continue;
+		printed++;
+		if (json) {
+			json_head("pg", "query_duration", secs);
+			json_labels(&ps->errors, e);
+			printf(",\"side\":\"server\"");
+			json_hist(&(struct hist){}, d.total);
+		} else {
+			printf("\ndatabase %s (tenant %s): 0 statements, %llu errors\n", e->values[1],
+			       e->values[0], (unsigned long long)d.total);
+		}
+	}
+	if (!printed && !json)
+		printf("\nno PostgreSQL statements in the last %.3gs\n", secs);
+	return printed;
+}
+
+static int report_waits(struct lock_series *ls, int json, double secs)
+{
+	static struct hist d;
+	int printed = 0;
+
+	for (int i = 0; i < ls->waits.n; i++) {
+		struct series *s = &ls->waits.s[i];
+		unsigned long long errors;
+
+		if (series__delta(s, &d) || !d.total)
+			continue;
+		errors = errors_of(&ls->errors, s);
+		printed++;
+		if (json) {
+			json_head("lock", "lock_wait_duration", secs);
+			json_labels(&ls->waits, s);
+			json_hist(&d, errors);
+			continue;
+		}
+		printf("\nlock waits in %s (tenant %s): %s %s: %llu waits, %llu ended in an error\n",
+		       s->values[1], s->values[0], s->values[2], s->values[3],
+		       (unsigned long long)d.total, errors);
+		text_hist(&d);
+	}
+	for (int i = 0; i < ls->lwlock.n; i++) {
+		struct series *s = &ls->lwlock.s[i];
+
+		if (series__delta(s, &d) || !d.total)
+			continue;
+		printed++;
+		if (json) {
+			json_head("lock", "lwlock_wait_duration", secs);
+			json_labels(&ls->lwlock, s);
+			json_hist(&d, -1);
+			continue;
+		}
+		printf("\nLWLock waits of tenant %s on %s: %llu waits\n", s->values[0], s->values[1],
+		       (unsigned long long)d.total);
+		text_hist(&d);
+	}
+	for (int i = 0; i < ls->deadlocks.n; i++) {
+		struct series *s = &ls->deadlocks.s[i];
+
+		if (series__delta(s, &d) || !d.total)
+			continue;
+		printed++;
+		if (json) {
+			json_head("lock", "deadlocks", secs);
+			json_labels(&ls->deadlocks, s);
+			printf(",\"count\":%llu}\n", (unsigned long long)d.total);
+		} else {
+			printf("\ndeadlocks in %s (tenant %s): %llu\n", s->values[1], s->values[0],
+			       (unsigned long long)d.total);
+		}
+	}
+	return printed;
+}
+
+static int report_relations(struct lock_series *ls, int json, double secs)
+{
+	int printed = 0;
+	char a[16];
+
+	for (int i = 0; i < ls->n_rels && printed < LOCK_TOP_RELATIONS; i++) {
+		struct lock_relation *r = &ls->rels[i];
+		unsigned long long n = r->now.count - r->shown.count;
+		double sum = (r->now.sum_ns - r->shown.sum_ns) / 1e9;
+
+		r->shown = r->now;
+		if (!n)
+			continue;
+		if (!printed++ && !json)
+			printf("\nrelations waited on longest (top %d since the agent started; waits and time "
+			       "in this interval)\n", LOCK_TOP_RELATIONS);
+		if (json) {
+			json_head("lock", "lock_wait_relation", secs);
+			printf(",\"tenant\":");
+			json_string(r->database);
+			printf(",\"database\":");
+			json_string(r->database);
+			printf(",\"relation\":");
+			json_string(r->name);
+			printf(",\"count\":%llu,\"sum_s\":%.9f}\n", n, sum);
+		} else {
+			printf("  %-20s %-32s %6llu waits  %s\n", r->database, r->name, n,
+			       hist__format_s(sum, a, sizeof(a)));
+		}
+	}
+	return printed;
+}
+
+static int report_waiting(struct lock_series *ls, int json, double secs)
+{
+	char a[16];
+
+	for (int i = 0; i < ls->n_waiting; i++) {
+		const struct lock_waiting *w = &ls->waiting[i];
+
+		if (json) {
+			json_head("lock", "lock_wait_in_progress", secs);
+			printf(",\"pid\":%u,\"tenant\":", w->pid);
+			json_string(w->database);
+			printf(",\"database\":");
+			json_string(w->database);
+			printf(",\"locktype\":\"%s\",\"mode\":\"%s\",\"relation\":", w->locktype, w->mode);
+			json_string(w->relation);
+			printf(",\"age_s\":%.6f}\n", w->age_s);
+			continue;
+		}
+		if (!i)
+			printf("\nwaiting for a lock now\n");
+		printf("  pid %-8u %-20s %s %s%s%s for %s\n", w->pid, w->database, w->locktype, w->mode,
+		       w->relation[0] ? " on " : "", w->relation, hist__format_s(w->age_s, a, sizeof(a)));
+	}
+	return ls->n_waiting;
+}
+
+int report__lock(struct lock_series *ls, int json, double secs)
+{
+	int printed = report_waits(ls, json, secs);
+
+	printed += report_relations(ls, json, secs);
+	printed += report_waiting(ls, json, secs);
+	if (!printed && !json)
+		printf("\nno PostgreSQL lock waits in the last %.3gs\n", secs);
+	return printed;
+}

@@ -1,0 +1,47 @@
+/*
+ * Labelled histograms, cumulative since the agent started: what every family
+ * exports. A family's harvest rebuilds each series from its base (what
+ * exited backends left, final) plus the live entries of the kernel map.
+ */
+#ifndef ODTRACE_SERIES_H
+#define ODTRACE_SERIES_H
+
+#include <stdio.h>
+#include "hist.h"
+
+#define SERIES_MAX_LABELS	4
+#define SERIES_VALUE_LEN	64
+#define SERIES_MAX		2000	/* per set; beyond, folded into "other" */
+
+struct series {
+	char values[SERIES_MAX_LABELS][SERIES_VALUE_LEN];
+	struct hist now;	/* base + live entries at the last harvest */
+	struct hist base;
+	struct hist *shown;	/* what `trace` printed last; NULL in `run` */
+};
+
+struct series_set {
+	const char *name;	/* metric name */
+	const char *help;
+	int counter;		/* export the count only, as a counter */
+	const char *labels[SERIES_MAX_LABELS];
+	int n_labels;
+	struct series *s;
+	int n, cap;
+};
+
+/* The series with these label values (n_labels of them), created if new;
+ * past SERIES_MAX, the one whose values are all "other". NULL: no memory. */
+struct series *series__get(struct series_set *set, const char *const *values);
+/* The series with these values, or NULL; never creates. */
+struct series *series__find(const struct series_set *set, const char *const *values);
+/* Start of a harvest: every series back to its base. */
+void series__begin(struct series_set *set);
+/* One kernel entry; final: it will not change again (its backend exited). */
+void series__add(struct series *s, int bucket, const struct hist_val *v, int final);
+/* What changed since the last call, for trace's intervals. */
+int series__delta(struct series *s, struct hist *out);
+void series__prom(const struct series_set *set, FILE *out);
+void series__free(struct series_set *set);
+
+#endif
