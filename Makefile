@@ -80,6 +80,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/
 SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all
 $(OUTPUT)/tests/test_hist: user/hist.c
 $(OUTPUT)/tests/test_pgtitle: user/pgtitle.c
+$(OUTPUT)/tests/test_locknames: user/locknames.c
 $(OUTPUT)/tests/%: tests/unit/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $^ -lm -o $@

@@ -43,9 +43,10 @@ struct {
 	__type(value, struct hist_val);
 } lock_rel SEC(".maps");
 
+/* Preallocated: the wait probes run inside the lock manager, on a path
+ * other backends queue behind; inserts and deletes stay off the allocator. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, LOCK_WAIT_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct lock_wait);

@@ -11,6 +11,7 @@
 #include "drops.h"
 #include "elfnote.h"
 #include "kmap.h"
+#include "locknames.h"
 #include "log.h"
 #include "pgbins.h"
 #include "pgdiscover.h"
@@ -35,45 +36,6 @@ const char *const lock__probes[] = {
 static const char *const abort_functions[] = {
 	"AbortCurrentTransaction", "RollbackAndReleaseCurrentSubTransaction",
 };
-
-/* LockTagTypeNames of lockfuncs.c: PostgreSQL 13 inserted "frozenid" at 2,
- * 16 appended "applytransaction". Before 9.5 there was no "spectoken". */
-static const char *const types_95[] = {
-	"relation", "extend", "page", "tuple", "transactionid", "virtualxid", "spectoken",
-	"object", "userlock", "advisory",
-};
-static const char *const types_13[] = {
-	"relation", "extend", "frozenid", "page", "tuple", "transactionid", "virtualxid",
-	"spectoken", "object", "userlock", "advisory", "applytransaction",
-};
-
-const char *lock__type_name(int major, int type, char *buf, size_t len)
-{
-	if (major >= 13 && type < (int)(sizeof(types_13) / sizeof(*types_13)))
-		return types_13[type];
-	if (major >= 9 && major < 13 && type < (int)(sizeof(types_95) / sizeof(*types_95)))
-		return types_95[type];
-	snprintf(buf, len, "type%d", type);
-	return buf;
-}
-
-/* Which type numbers name a relation (their LOCKTAG fields 1 and 2 are the
- * database and relation oids): relation, extend, page, tuple. */
-static uint32_t relation_types(int major)
-{
-	return major >= 13 ? 1u << 0 | 1u << 1 | 1u << 3 | 1u << 4 : 1u << 0 | 1u << 1 | 1u << 2 | 1u << 3;
-}
-
-const char *lock__mode_name(int mode)
-{
-	static const char *const modes[] = {
-		"NoLock", "AccessShareLock", "RowShareLock", "RowExclusiveLock",
-		"ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock",
-		"AccessExclusiveLock",
-	};
-
-	return mode >= 0 && mode < (int)(sizeof(modes) / sizeof(*modes)) ? modes[mode] : "unknown";
-}
 
 int lock__open(struct lock **out, struct backends *backends)
 {
@@ -139,7 +101,7 @@ const char *lock__attach(void *ctx, const char *p, struct bpf_link **links)
 		s->progs.usdt_deadlock_found,
 	};
 	int major = pgdiscover__major(p), k = 0;
-	uint64_t cookie = LOCK_COOKIE(major, relation_types(major));
+	uint64_t cookie = LOCK_COOKIE(major, locknames__relation_types(major));
 
 	if (elfnote__usdt_count(p, "postgresql", "lock__wait__start") <= 0) {
 		log_warn("postgres at %s has no lock USDT probes (built without --enable-dtrace); "
@@ -251,8 +213,8 @@ static void harvest_hist(struct lock *l, struct lock_key *keys, struct hist_val 
 		case LOCK_HEAVY:
 		case LOCK_FAILED:
 			set = k->kind == LOCK_HEAVY ? &s->waits : &s->errors;
-			v[2] = lock__type_name(k->major, k->locktype, type_buf, sizeof(type_buf));
-			v[3] = lock__mode_name(k->mode);
+			v[2] = locknames__type(k->major, k->locktype, type_buf, sizeof(type_buf));
+			v[3] = locknames__mode(k->mode);
 			break;
 		case LOCK_LIGHT:
 			set = &s->lwlock;
@@ -295,7 +257,8 @@ static void harvest_rels(struct lock *l, struct lock_rel_key *keys, struct hist_
 	}
 	for (int i = 0; i < n_final; i++)
 		bpf_map_delete_elem(bpf_map__fd(l->skel->maps.lock_rel), &final[i]);
-	qsort(s->rels, s->n_rels, sizeof(*s->rels), by_sum);
+	if (s->n_rels)
+		qsort(s->rels, s->n_rels, sizeof(*s->rels), by_sum);
 }
 
 static int by_age(const void *a, const void *b)
@@ -338,8 +301,8 @@ static void harvest_waiting(struct lock *l, uint32_t *tids, struct lock_wait *w,
 		x->pid = w[i].pid;
 		snprintf(x->database, sizeof(x->database), "%s", b->database);
 		snprintf(x->locktype, sizeof(x->locktype), "%s",
-			 lock__type_name(w[i].major, w[i].locktype, buf, sizeof(buf)));
-		x->mode = lock__mode_name(w[i].mode);
+			 locknames__type(w[i].major, w[i].locktype, buf, sizeof(buf)));
+		x->mode = locknames__mode(w[i].mode);
 		if (w[i].relation) {
 			struct lock_relation *r = relation(l, b->database, w[i].field2);
 
@@ -347,7 +310,8 @@ static void harvest_waiting(struct lock *l, uint32_t *tids, struct lock_wait *w,
 		}
 		x->age_s = now > w[i].start_ns ? (now - w[i].start_ns) / 1e9 : 0;
 	}
-	qsort(s->waiting, s->n_waiting, sizeof(*s->waiting), by_age);
+	if (s->n_waiting)
+		qsort(s->waiting, s->n_waiting, sizeof(*s->waiting), by_age);
 }
 
 void lock__harvest(struct lock *l)

@@ -50,9 +50,6 @@ int lock__open(struct lock **out, struct backends *backends);
 const char *lock__attach(void *lock, const char *path, struct bpf_link **links);
 void lock__harvest(struct lock *lock);
 struct lock_series *lock__series(struct lock *lock);
-/* Names as PostgreSQL's pg_locks shows them. */
-const char *lock__type_name(int major, int type, char *buf, size_t len);
-const char *lock__mode_name(int mode);
 void lock__prom(struct lock *lock, FILE *out);
 void lock__close(struct lock *lock);
 struct bpf_object *lock__object(struct lock *lock);
