@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """`make demo`: a local PostgreSQL with two tenants whose statements differ in
-latency, and `odtrace trace` showing each tenant's histogram.
+latency, one of them also queueing behind a report that locks a table, and
+`odtrace trace` showing each tenant's statement and lock-wait histograms.
 
 Everything it starts (the cluster, the agent, the load) is stopped and its
 files removed on exit, on error and on Ctrl-C."""
@@ -19,9 +20,26 @@ SECONDS = 12
 
 # tenant database -> (what its users do, statement, pause between statements)
 TENANTS = {
-    "acme_logistics": ("barcode scans: short lookups", "SELECT pg_sleep(0.004)", 0.02),
+    "acme_logistics": ("barcode scans: short lookups",
+                       "SELECT pg_sleep(0.004), qty FROM stock WHERE sku = 42", 0.02),
     "globex_distribution": ("stock valuation reports", "SELECT pg_sleep(0.12)", 0.05),
 }
+
+
+# In acme_logistics a stock recount locks the stock table for LOCK_HOLD
+# seconds every LOCK_EVERY seconds; the barcode scans that touch it queue.
+LOCK_HOLD, LOCK_EVERY = 0.3, 2.0
+
+
+def recount(cluster, stop):
+    conn = cluster.connect("acme_logistics")
+    conn.autocommit = False
+    with conn.cursor() as cur:
+        while not stop.wait(LOCK_EVERY):
+            cur.execute("LOCK TABLE stock IN ACCESS EXCLUSIVE MODE")
+            time.sleep(LOCK_HOLD)
+            conn.commit()
+    conn.close()
 
 
 def drive(cluster, db, sql, pause, stop):
@@ -44,19 +62,28 @@ def main():
     try:
         cluster.start()
         cluster.create_databases(*TENANTS)
+        cluster.psql("acme_logistics", "CREATE TABLE stock(sku int PRIMARY KEY, qty int); "
+                     "INSERT INTO stock SELECT g, 100 FROM generate_series(1, 1000) g")
         print(f"   port {cluster.port}, socket dir {cluster.dir}")
         for db, (what, sql, _) in TENANTS.items():
             print(f"   tenant {db:22} {what}: {sql}")
-        print(f"== odtrace trace --duration {SECONDS}s (load runs meanwhile)", flush=True)
+        print(f"   tenant {'acme_logistics':22} and a stock recount locking table stock "
+              f"for {LOCK_HOLD}s every {LOCK_EVERY}s")
+        conninfo = f"host={cluster.dir} port={cluster.port} user=postgres"
+        print(f"== odtrace trace --duration {SECONDS}s --pg-conninfo '{conninfo}' "
+              "(load runs meanwhile)", flush=True)
         trace = subprocess.Popen([os.path.join(REPO, "odtrace"), "trace", "--duration",
-                                  f"{SECONDS}s"])
+                                  f"{SECONDS}s", "--pg-conninfo", conninfo])
         time.sleep(1)  # attached before the first statement
-        for db, (_, sql, pause) in TENANTS.items():
-            t = threading.Thread(target=drive, args=(cluster, db, sql, pause, stop))
+        jobs = [(drive, (cluster, db, sql, pause, stop)) for db, (_, sql, pause) in TENANTS.items()]
+        for fn, args in jobs + [(recount, (cluster, stop))]:
+            t = threading.Thread(target=fn, args=args)
             t.start()
             workers.append(t)
         rc = trace.wait(SECONDS + 30)
-        print("\n== each tenant's database got its own histogram: the slow one is globex.")
+        print("\n== each tenant's database got its own histograms: globex's statements are "
+              "slow; acme's are fast\n   except those that queued behind the recount's "
+              "table lock, which its lock waits show.")
         print("   next: `sudo ./odtrace run` serves the same as Prometheus metrics on "
               "127.0.0.1:9472/metrics")
         return rc

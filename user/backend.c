@@ -110,7 +110,7 @@ int backends__open(struct backends **out)
 	return 0;
 }
 
-int backends__share(struct backends *r, struct bpf_object *obj)
+static int share(struct backends *r, struct bpf_object *obj)
 {
 	for (size_t i = 0; i < N_SHARED && r->fds[i] >= 0; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(obj, shared_maps[i]);
@@ -122,7 +122,7 @@ int backends__share(struct backends *r, struct bpf_object *obj)
 	return 0;
 }
 
-int backends__adopt(struct backends *r, struct bpf_object *obj)
+static int adopt(struct backends *r, struct bpf_object *obj)
 {
 	if (r->fds[0] >= 0)
 		return 0;
@@ -135,6 +135,23 @@ int backends__adopt(struct backends *r, struct bpf_object *obj)
 	}
 	r->events = ring_buffer__new(r->fds[1], on_event, r, NULL);
 	return r->events ? 0 : -errno;
+}
+
+int backends__load(struct backends *r, struct bpf_object_skeleton *skel, const char *family)
+{
+	int err = share(r, *skel->obj);
+
+	if (!err)
+		err = bpf_object__load_skeleton(skel);
+	if (err) {
+		log_error("cannot load the %s programs: %s (run `odtrace check`; -v shows the verifier log)",
+			  family, strerror(-err));
+		return err;
+	}
+	err = adopt(r, *skel->obj);
+	if (err)
+		log_error("%s: no backend identity maps: %s", family, strerror(-err));
+	return err;
 }
 
 int backends__poll(struct backends *r, int timeout_ms)

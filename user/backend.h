@@ -19,10 +19,10 @@ struct backend {
 };
 
 int backends__open(struct backends **out);
-/* Before a family's object is loaded: use the registry's shared maps, if it
- * has them. After: take them from the object, if it has none yet. */
-int backends__share(struct backends *r, struct bpf_object *obj);
-int backends__adopt(struct backends *r, struct bpf_object *obj);
+struct bpf_object_skeleton;
+/* Loads a family's skeleton on the registry's shared maps (the first family
+ * loaded provides them); says why it failed. */
+int backends__load(struct backends *r, struct bpf_object_skeleton *skel, const char *family);
 /* Handles announcements for up to timeout_ms; -1 before any family adopted. */
 int backends__poll(struct backends *r, int timeout_ms);
 

@@ -73,15 +73,7 @@ int lock__open(struct lock **out, struct backends *backends)
 		goto fail;
 	}
 	hist__bounds((uint64_t *)l->skel->rodata->hist_bounds);
-	err = backends__share(backends, l->skel->obj);
-	if (!err)
-		err = lock_bpf__load(l->skel);
-	if (err) {
-		log_error("cannot load the lock programs: %s (run `odtrace check`; -v shows the verifier log)",
-			  strerror(-err));
-		goto fail;
-	}
-	err = backends__adopt(backends, l->skel->obj);
+	err = backends__load(backends, l->skel->skeleton, "lock");
 	if (err)
 		goto fail;
 	drops__add("lock_unresolved_backend", 0);

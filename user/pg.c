@@ -50,15 +50,7 @@ int pg__open(struct pg **out, struct backends *backends)
 		goto fail;
 	}
 	hist__bounds((uint64_t *)pg->skel->rodata->hist_bounds);
-	err = backends__share(backends, pg->skel->obj);
-	if (!err)
-		err = pg_bpf__load(pg->skel);
-	if (err) {
-		log_error("cannot load the pg programs: %s (run `odtrace check`; -v shows the verifier log)",
-			  strerror(-err));
-		goto fail;
-	}
-	err = backends__adopt(backends, pg->skel->obj);
+	err = backends__load(backends, pg->skel->skeleton, "pg");
 	if (err)
 		goto fail;
 	drops__add("pg_unresolved_backend", 0);	/* exported from the start, for alerts */

@@ -209,8 +209,8 @@ static int report_relations(struct lock_series *ls, int json, double secs)
 		if (!n)
 			continue;
 		if (!printed++ && !json)
-			printf("\nrelations waited on longest (top %d since the agent started; waits and time "
-			       "in this interval)\n", LOCK_TOP_RELATIONS);
+			printf("\nrelations waited on in this interval (up to %d, ranked by wait time "
+			       "since the agent started)\n", LOCK_TOP_RELATIONS);
 		if (json) {
 			json_head("lock", "lock_wait_relation", secs);
 			printf(",\"tenant\":");

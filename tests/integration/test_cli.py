@@ -27,6 +27,7 @@ def odtrace(*args, timeout=60, prefix=()):
     (["run", "--interval", "0s"], "--interval 0s: expected a duration"),
     (["trace", "--duration", "soon"], "--duration soon: expected a duration"),
     (["trace", "--probes", "pg,nosuch"], "unknown probe family 'nosuch'"),
+    (["run", "--probes", ","], "name at least one family"),
     (["check", "extra"], "unexpected argument 'extra'"),
     ([], "Usage: odtrace"),
 ])
@@ -71,6 +72,8 @@ def test_check_reports_hooks_and_postgres():
     assert "/usr/lib/postgresql/15/bin/postgres" in r.stdout
     assert "statement__status" in r.stdout and "mode usdt" in r.stdout
     assert "pg" in rows and "ready" in rows["pg"]
+    assert "lock__wait__start" in r.stdout and "deadlock__found" in r.stdout
+    assert "lock" in rows and "ready: usdt" in rows["lock"]
 
 
 def test_trace_json(pg):
