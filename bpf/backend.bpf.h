@@ -11,16 +11,11 @@
 #include "backend.h"
 #include "hist.bpf.h"
 
-struct backend_id {
-	__u32 serial;	/* 0: not looked at yet */
-	__u32 client;	/* a client backend, by its title */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct backend_id);
+	__type(value, struct backend_state);
 } backends SEC(".maps");
 
 struct {
@@ -54,7 +49,7 @@ static __always_inline int backend__client_title(const char *t)
 
 /* Names a backend to userspace, once. -1 if the ring is full: try again at
  * the backend's next event rather than trace it unnamed. */
-static __always_inline int backend__announce(struct task_struct *task, struct backend_id *b)
+static __always_inline int backend__announce(struct task_struct *task, struct backend_state *b)
 {
 	struct backend_event *e;
 	unsigned long arg_start;
@@ -74,22 +69,23 @@ static __always_inline int backend__announce(struct task_struct *task, struct ba
 		e->title[0] = '\0';
 	b->serial = __sync_fetch_and_add(serial, 1) + 1;
 	b->client = backend__client_title(e->title);
+	b->pid = bpf_get_current_pid_tgid() >> 32;
 	if (!b->client) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
-	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->pid = b->pid;
 	e->serial = b->serial;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
-/* The calling task's identity if it is a client backend, else NULL. */
-static __always_inline struct backend_id *backend__get(void)
+/* The calling task's state if it is a client backend, else NULL. */
+static __always_inline struct backend_state *backend__get(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct backend_id *b;
+	struct backend_state *b;
 
 	b = bpf_task_storage_get(&backends, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!b) {
@@ -99,6 +95,16 @@ static __always_inline struct backend_id *backend__get(void)
 	if (!b->serial && backend__announce(task, b))
 		return NULL;
 	return b->client ? b : NULL;
+}
+
+/* The calling task's state if it is a client backend already looked at,
+ * else NULL; creates nothing (for probes that only end what others began). */
+static __always_inline struct backend_state *backend__peek(void)
+{
+	struct backend_state *b;
+
+	b = bpf_task_storage_get(&backends, bpf_get_current_task_btf(), 0, 0);
+	return b && b->client ? b : NULL;
 }
 
 #endif

@@ -4,6 +4,8 @@
 #define ODTRACE_BACKEND_H
 
 #include "common.h"
+#include "lock.h"
+#include "pg.h"
 
 #define BACKEND_TITLE_LEN	256	/* two names of NAMEDATALEN and an IPv6 peer fit */
 
@@ -17,6 +19,20 @@ struct backend_event {
 	__u32 serial;
 	__u64 cgroup_id;
 	char title[BACKEND_TITLE_LEN];	/* process title: "postgres: user db host ..." */
+};
+
+/*
+ * Everything the PostgreSQL families keep per backend, in one task storage
+ * map they share: each probe hit costs one storage lookup, not one per
+ * family (a helper call is ~100 ns here, as much as the rest of a program).
+ */
+struct backend_state {
+	__u32 serial;		/* 0: not looked at yet */
+	__u32 client;		/* a client backend, by its title */
+	__u32 pid;
+	__u32 pad;
+	struct pg_statement statement;
+	struct lock_wait wait;
 };
 
 #endif

@@ -24,7 +24,6 @@ enum drop_reason {
 	DROP_HIST_FULL,		/* histogram map at max_entries */
 	DROP_RING_FULL,		/* ring buffer had no room for a rare event */
 	DROP_NO_STORAGE,	/* task storage could not be created */
-	DROP_WAITS_FULL,	/* a lock wait's start found no room: not timed */
 	DROP__KERNEL_MAX,
 };
 

@@ -7,7 +7,6 @@
 
 #define LOCK_HIST_ENTRIES	32768
 #define LOCK_REL_ENTRIES	8192
-#define LOCK_WAIT_ENTRIES	8192	/* waits in progress: one per waiting backend */
 #define LOCK_TRANCHE_LEN	32	/* the longest built-in tranche name is 24 */
 
 enum lock_kind {
@@ -48,18 +47,18 @@ struct lock_rel_key {
 	__u32 reloid;
 };
 
-/* A heavyweight wait in progress, keyed by the waiting thread id. */
+/* The waits in progress in one backend (part of struct backend_state, which
+ * userspace reads to show heavyweight waits that have not ended yet). */
 struct lock_wait {
-	__u64 start_ns;
-	__u32 pid;
-	__u32 serial;
+	__u64 start_ns;		/* heavyweight wait, 0: none */
 	__u32 field1;		/* LOCKTAG fields 1 and 2: database and relation */
-	__u32 field2;		/* oids for relation-type locks, the xid otherwise */
+	__u32 field2;		/* oids, when relation is set */
 	__u8 locktype;
 	__u8 mode;
 	__u8 major;
 	__u8 relation;		/* field1/field2 name a relation */
 	__u32 pad;
+	__u64 lwlock_start_ns;	/* LWLock wait, 0: none */
 };
 
 #endif

@@ -22,8 +22,8 @@
  * An ERROR longjmps past all of that into PostgresMain's recovery, which
  * calls AbortCurrentTransaction: that is where a failed statement is counted
  * and its state cleared. Per-backend state lives in task storage, freed by
- * the kernel when the backend exits, so nothing leaks; identity
- * (backend.bpf.h) is shared with the lock family.
+ * the kernel when the backend exits, so nothing leaks; it is shared with
+ * the lock family (backend.bpf.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -35,21 +35,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* The statement in flight, per backend task. */
-struct statement {
-	__u64 start_ns;		/* first message of the statement, 0: none */
-	__u64 last_text;	/* query text pointer of the last report */
-	__u32 messages;		/* non-Parse messages since start_ns */
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct statement);
-} statements SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PG_HIST_ENTRIES);
@@ -57,29 +42,15 @@ struct {
 	__type(value, struct hist_val);
 } pg_hist SEC(".maps");
 
-static __always_inline struct statement *statement__get(__u64 flags)
+static __always_inline void record(struct backend_state *b, __u16 metric, __u64 now)
 {
-	struct statement *st;
-
-	st = bpf_task_storage_get(&statements, bpf_get_current_task_btf(), 0, flags);
-	if (!st && flags)
-		drop(DROP_NO_STORAGE);
-	return st;
-}
-
-/* Identity is looked up here, once per statement, not at every report:
- * non-client backends (autovacuum) keep a statement state nobody reads. */
-static __always_inline void record(struct statement *st, __u16 metric, __u64 now)
-{
-	struct backend_id *b = backend__get();
+	struct pg_statement *st = &b->statement;
 	struct pg_key key = {};
 	__u64 ns = now - st->start_ns;
 
 	st->start_ns = 0;
 	st->messages = 0;
-	if (!b)
-		return;
-	key.pid = bpf_get_current_pid_tgid() >> 32;
+	key.pid = b->pid;
 	key.serial = b->serial;
 	key.metric = metric;
 	key.bucket = hist__index(ns);
@@ -88,20 +59,22 @@ static __always_inline void record(struct statement *st, __u16 metric, __u64 now
 
 static __always_inline void on_status(const char *activity)
 {
-	struct statement *st = statement__get(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct backend_state *b = backend__get();
+	struct pg_statement *st;
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!st)
+	if (!b)
 		return;
+	st = &b->statement;
 	if (!activity) {	/* ReadyForQuery is next */
 		if (st->start_ns && st->messages)
-			record(st, PG_QUERY, now);
+			record(b, PG_QUERY, now);
 		st->start_ns = 0;
 		st->messages = 0;
 		return;
 	}
 	if (st->start_ns && st->messages >= 2)	/* pipelined: Bind, Execute, now the next */
-		record(st, PG_QUERY, now);
+		record(b, PG_QUERY, now);
 	if (!st->start_ns)
 		st->start_ns = now;
 	st->messages++;
@@ -113,7 +86,8 @@ static __always_inline void on_status(const char *activity)
  * own text and so passes for a Parse: the one statement this misses. */
 static __always_inline void on_parse(const char *text)
 {
-	struct statement *st = statement__get(0);
+	struct backend_state *b = backend__peek();
+	struct pg_statement *st = b ? &b->statement : NULL;
 
 	if (st && st->start_ns && st->messages && st->last_text == (__u64)text) {
 		st->messages--;
@@ -123,10 +97,10 @@ static __always_inline void on_parse(const char *text)
 
 static __always_inline void on_abort(void)
 {
-	struct statement *st = statement__get(0);
+	struct backend_state *b = backend__peek();
 
-	if (st && st->start_ns)
-		record(st, PG_ERROR, bpf_ktime_get_ns());
+	if (b && b->statement.start_ns)
+		record(b, PG_ERROR, bpf_ktime_get_ns());
 }
 
 SEC("usdt")

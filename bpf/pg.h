@@ -12,6 +12,14 @@ enum pg_metric {
 	PG_ERROR,	/* statement ended in ERROR: duration until the abort */
 };
 
+/* The statement in flight in one backend (part of struct backend_state). */
+struct pg_statement {
+	__u64 start_ns;		/* first message of the statement, 0: none */
+	__u64 last_text;	/* query text pointer of the last report */
+	__u32 messages;		/* non-Parse messages since start_ns */
+	__u32 pad;
+};
+
 /*
  * One backend's histogram bucket. serial is unique per backend for the life
  * of the agent (pids are reused); pid lets userspace fall back to /proc when

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
@@ -219,6 +220,30 @@ void backends__forget(struct backends *r)
 		r->all[k++] = b;
 	}
 	r->n = k;
+}
+
+int backends__list(struct backends *r, struct backend *const **out)
+{
+	*out = r->all;
+	return r->n;
+}
+
+int backends__state(struct backends *r, const struct backend *b, struct backend_state *out)
+{
+	int pidfd, err;
+
+	if (r->fds[0] < 0 || b->dead)
+		return -ENOENT;
+	/* Task storage is keyed by pidfd from userspace. A pid reused since the
+	 * backend exited has no state, or one with another serial. */
+	pidfd = syscall(SYS_pidfd_open, b->pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	err = bpf_map_lookup_elem(r->fds[0], &pidfd, out) ? -errno : 0;
+	close(pidfd);
+	if (!err && out->serial != b->serial)
+		err = -ESRCH;
+	return err;
 }
 
 static void free_nothing(void *p)

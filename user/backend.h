@@ -43,6 +43,12 @@ void backends__settle(struct backends *r);
 const struct backend *backends__find(struct backends *r, uint32_t serial, uint32_t pid);
 static inline int backends__final(const struct backend *b) { return b->dead && !b->fresh; }
 void backends__forget(struct backends *r);
+/* The backends known now (exited ones until backends__forget). */
+int backends__list(struct backends *r, struct backend *const **out);
+/* The kernel's state of a live backend (struct backend_state, read by
+ * pidfd from the shared task storage); -errno if it has none or is gone. */
+struct backend_state;
+int backends__state(struct backends *r, const struct backend *b, struct backend_state *out);
 void backends__close(struct backends *r);
 
 #endif

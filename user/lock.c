@@ -6,7 +6,7 @@
 #include <bpf/libbpf.h>
 #include "lock.skel.h"
 #include "lock.h"
-#include "../bpf/lock.h"
+#include "../bpf/backend.h"
 #include "backend.h"
 #include "drops.h"
 #include "elfnote.h"
@@ -260,9 +260,11 @@ static int by_age(const void *a, const void *b)
 	return x->age_s < y->age_s ? 1 : x->age_s > y->age_s ? -1 : 0;
 }
 
-static void harvest_waiting(struct lock *l, uint32_t *tids, struct lock_wait *w, int n)
+static void harvest_waiting(struct lock *l)
 {
 	struct lock_series *s = &l->series;
+	struct backend *const *all;
+	int n = backends__list(l->backends, &all);
 	struct timespec ts;
 	uint64_t now;
 
@@ -271,14 +273,12 @@ static void harvest_waiting(struct lock *l, uint32_t *tids, struct lock_wait *w,
 	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	s->n_waiting = 0;
 	for (int i = 0; i < n; i++) {
-		const struct backend *b = backends__find(l->backends, w[i].serial, w[i].pid);
+		struct backend_state st;
 		struct lock_waiting *x;
 		char buf[16];
 
-		if (!b || backends__final(b)) {	/* killed while waiting */
-			bpf_map_delete_elem(bpf_map__fd(l->skel->maps.lock_waits), &tids[i]);
+		if (backends__state(l->backends, all[i], &st) || !st.wait.start_ns)
 			continue;
-		}
 		if (s->n_waiting == l->cap_waiting) {
 			int cap = l->cap_waiting ? 2 * l->cap_waiting : 16;
 			struct lock_waiting *grown = realloc(s->waiting, cap * sizeof(*grown));
@@ -290,17 +290,17 @@ static void harvest_waiting(struct lock *l, uint32_t *tids, struct lock_wait *w,
 		}
 		x = &s->waiting[s->n_waiting++];
 		memset(x, 0, sizeof(*x));
-		x->pid = w[i].pid;
-		snprintf(x->database, sizeof(x->database), "%s", b->database);
+		x->pid = all[i]->pid;
+		snprintf(x->database, sizeof(x->database), "%s", all[i]->database);
 		snprintf(x->locktype, sizeof(x->locktype), "%s",
-			 locknames__type(w[i].major, w[i].locktype, buf, sizeof(buf)));
-		x->mode = locknames__mode(w[i].mode);
-		if (w[i].relation) {
-			struct lock_relation *r = relation(l, b->database, w[i].field2);
+			 locknames__type(st.wait.major, st.wait.locktype, buf, sizeof(buf)));
+		x->mode = locknames__mode(st.wait.mode);
+		if (st.wait.relation) {
+			struct lock_relation *r = relation(l, all[i]->database, st.wait.field2);
 
 			snprintf(x->relation, sizeof(x->relation), "%s", r ? r->name : "");
 		}
-		x->age_s = now > w[i].start_ns ? (now - w[i].start_ns) / 1e9 : 0;
+		x->age_s = now > st.wait.start_ns ? (now - st.wait.start_ns) / 1e9 : 0;
 	}
 	if (s->n_waiting)
 		qsort(s->waiting, s->n_waiting, sizeof(*s->waiting), by_age);
@@ -311,22 +311,18 @@ void lock__harvest(struct lock *l)
 	static struct lock_key keys[LOCK_HIST_ENTRIES], final[LOCK_HIST_ENTRIES];
 	static struct hist_val vals[LOCK_HIST_ENTRIES], rel_vals[LOCK_REL_ENTRIES];
 	static struct lock_rel_key rel_keys[LOCK_REL_ENTRIES], rel_final[LOCK_REL_ENTRIES];
-	static struct lock_wait waits[LOCK_WAIT_ENTRIES];
-	static uint32_t tids[LOCK_WAIT_ENTRIES];
 	struct lock_bpf *sk = l->skel;
-	int n, n_rel, n_wait;
+	int n, n_rel;
 
 	backends__sync(l->backends);
 	n = kmap__read(bpf_map__fd(sk->maps.lock_hist), keys, vals, LOCK_HIST_ENTRIES);
 	n_rel = kmap__read(bpf_map__fd(sk->maps.lock_rel), rel_keys, rel_vals, LOCK_REL_ENTRIES);
-	n_wait = kmap__read(bpf_map__fd(sk->maps.lock_waits), tids, waits, LOCK_WAIT_ENTRIES);
 	backends__settle(l->backends);
 	harvest_hist(l, keys, vals, n, final);
 	harvest_rels(l, rel_keys, rel_vals, n_rel, rel_final);
-	harvest_waiting(l, tids, waits, n_wait);
+	harvest_waiting(l);
 	kmap__drops(sk->maps.drops, "lock",
-		    1u << DROP_HIST_FULL | 1u << DROP_RING_FULL | 1u << DROP_NO_STORAGE |
-		    1u << DROP_WAITS_FULL);
+		    1u << DROP_HIST_FULL | 1u << DROP_RING_FULL | 1u << DROP_NO_STORAGE);
 }
 
 struct lock_series *lock__series(struct lock *l)
