@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "backend.h"
 #include "../bpf/backend.h"
+#include "grow.h"
 #include "log.h"
 #include "pgtitle.h"
 
@@ -55,15 +56,8 @@ static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, co
 {
 	struct backend *b, **found;
 
-	if (r->n == r->cap) {
-		int cap = r->cap ? 2 * r->cap : 64;
-		struct backend **grown = realloc(r->all, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		r->all = grown;
-		r->cap = cap;
-	}
+	if (grow(&r->all, r->n, &r->cap))
+		return NULL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;

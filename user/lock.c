@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "drops.h"
 #include "elfnote.h"
+#include "grow.h"
 #include "kmap.h"
 #include "locknames.h"
 #include "log.h"
@@ -143,15 +144,8 @@ static struct lock_relation *relation(struct lock *l, const char *database, uint
 			if (!s->rels[i].reloid && !strcmp(s->rels[i].database, database))
 				return &s->rels[i];
 	}
-	if (s->n_rels == l->cap_rels) {
-		int cap = l->cap_rels ? 2 * l->cap_rels : 16;
-		struct lock_relation *grown = realloc(s->rels, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		s->rels = grown;
-		l->cap_rels = cap;
-	}
+	if (grow(&s->rels, s->n_rels, &l->cap_rels))
+		return NULL;
 	r = &s->rels[s->n_rels++];
 	memset(r, 0, sizeof(*r));
 	snprintf(r->database, sizeof(r->database), "%s", database);
@@ -279,15 +273,8 @@ static void harvest_waiting(struct lock *l)
 
 		if (backends__state(l->backends, all[i], &st) || !st.wait.start_ns)
 			continue;
-		if (s->n_waiting == l->cap_waiting) {
-			int cap = l->cap_waiting ? 2 * l->cap_waiting : 16;
-			struct lock_waiting *grown = realloc(s->waiting, cap * sizeof(*grown));
-
-			if (!grown)
-				break;
-			s->waiting = grown;
-			l->cap_waiting = cap;
-		}
+		if (grow(&s->waiting, s->n_waiting, &l->cap_waiting))
+			break;
 		x = &s->waiting[s->n_waiting++];
 		memset(x, 0, sizeof(*x));
 		x->pid = all[i]->pid;

@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include "grow.h"
 #include "prom.h"
 #include "series.h"
 
@@ -20,15 +21,8 @@ static struct series *append(struct series_set *set, const char *const *values)
 {
 	struct series *s;
 
-	if (set->n == set->cap) {
-		int cap = set->cap ? 2 * set->cap : 8;
-		struct series *grown = realloc(set->s, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		set->s = grown;
-		set->cap = cap;
-	}
+	if (grow(&set->s, set->n, &set->cap))
+		return NULL;
 	s = &set->s[set->n++];
 	memset(s, 0, sizeof(*s));
 	for (int l = 0; l < set->n_labels; l++)

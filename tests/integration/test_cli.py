@@ -100,7 +100,8 @@ def test_trace_json(pg):
     for index, n in row["buckets"].items():
         # scale 3: bucket i is (2^(i/8), 2^((i+1)/8)] seconds
         lo, hi = 2 ** (int(index) / 8), 2 ** ((int(index) + 1) / 8)
-        assert lo < 0.02 * 1.1 and hi > 0.02, (index, lo, hi)
+        # at least the 20 ms slept, at most what the slowest client saw
+        assert lo < max(client) and hi > 0.02, (index, lo, hi, client)
     assert row["max_s"] >= 0.02 and row["sum_s"] >= 5 * 0.02
 
 
