@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pg.h"
 #include "pgdiscover.h"
+#include "relname.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_BINARIES 64
@@ -36,6 +37,8 @@ static const char usage[] =
 	"Options:\n"
 	"  --pg-binary PATH    also inspect this PostgreSQL binary (repeatable); running\n"
 	"                      and installed servers are found without it\n"
+	"  --pg-conninfo STR   also try the libpq connection string the lock family would\n"
+	"                      use to name relations\n"
 	"  -v, --verbose       show libbpf messages (twice: also debug)\n"
 	"  -h, --help          this text\n"
 	"\n"
@@ -327,6 +330,19 @@ static void print_pg(struct agent_opts *o, struct pg_summary *s)
 	}
 }
 
+static void print_conninfo(const struct agent_opts *o)
+{
+	char msg[600];
+
+	if (!o->conninfo)
+		return;
+	relname__setup(o->conninfo);
+	relname__check(msg, sizeof(msg));
+	msg[strcspn(msg, "\n")] = '\0';
+	printf("\nrelation names (--pg-conninfo)\n");
+	wrap("  ", 4, msg);
+}
+
 static const char *plural(int n)
 {
 	return n == 1 ? "binary" : "binaries";
@@ -402,6 +418,7 @@ int cmd_check(int argc, char **argv)
 	print_host();
 	check_hooks(ok);
 	print_pg(&o, &pg);
+	print_conninfo(&o);
 	return print_families(ok, &pg);
 usage_error:
 	fputs(usage, stderr);

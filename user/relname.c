@@ -15,6 +15,21 @@ void relname__setup(const char *ci)
 	conninfo = ci;
 }
 
+int relname__check(char *msg, size_t len)
+{
+	const char *const keys[] = { "dbname", "application_name", "connect_timeout", NULL };
+	const char *const vals[] = { conninfo, "odtrace", "2", NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	int ok = PQstatus(c) == CONNECTION_OK;
+
+	if (ok)
+		snprintf(msg, len, "connects: database %s, user %s", PQdb(c), PQuser(c));
+	else
+		snprintf(msg, len, "cannot connect (relations will show as oid:N): %s", PQerrorMessage(c));
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
 /* One short connection per lookup: names are asked once per relation, at
  * the harvest that first sees it, so a pool would sit idle. */
 static PGconn *connect_to(const char *database)

@@ -12,4 +12,8 @@ void relname__setup(const char *conninfo);
  * catalogs, dboid 0, resolve from any). Never fails: "oid:N" when unknown. */
 const char *relname__get(const char *database, uint32_t reloid, char *buf, size_t len);
 
+/* For `check`: connects with the connection string as given; 0 and what it
+ * connected to in msg, or -1 and why not. */
+int relname__check(char *msg, size_t len);
+
 #endif

@@ -245,3 +245,13 @@ def test_trace_lock_json(pg, tables):
     assert near(wait["sum_s"], truth) and wait["scale"] == 3
     (rel,) = [r for r in rows if r["metric"] == "lock_wait_relation"]
     assert rel["relation"] == f"oid:{oid}" and rel["count"] == 1
+
+
+def test_check_tries_the_conninfo(pg):
+    ok = subprocess.run([ODTRACE, "check", "--pg-conninfo", conninfo(pg)],
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "connects: database postgres, user postgres" in ok.stdout, ok
+    bad = subprocess.run([ODTRACE, "check", "--pg-conninfo", f"host={pg.dir} port=1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 0, "the lock family still runs, naming relations by oid"
+    assert "cannot connect (relations will show as oid:N)" in bad.stdout, bad.stdout
