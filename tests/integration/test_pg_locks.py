@@ -193,6 +193,9 @@ def test_wait_across_intervals_is_seen_then_counted_once(pg, agent, tables):
     assert a.value("odtrace_pg_lock_waits_in_progress", **labels) == 1
     assert a.value("odtrace_pg_lock_wait_in_progress_max_seconds", database="tenant_b") >= 2
     assert total(a, WAIT + "_count") == 0, "not counted before it ends"
+    lint = subprocess.run(["promtool", "check", "metrics"], input=a.get("/metrics"),
+                          capture_output=True, text=True, timeout=30)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
     holder.release_after(0).join()
     t.join()
     waiter.close()
