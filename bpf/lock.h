@@ -19,8 +19,8 @@ enum lock_kind {
 
 /*
  * The USDT cookie of every lock probe: which LOCKTAG type numbers name a
- * relation (they moved in PostgreSQL 13 and 16) and the server's major
- * version, so userspace can name the type.
+ * relation (PostgreSQL 13 moved some) and the server's major version, so
+ * userspace can name the type.
  */
 #define LOCK_COOKIE(major, rel_types)	((__u64)(rel_types) << 8 | (major))
 #define LOCK_COOKIE_MAJOR(c)		((__u8)(c))
