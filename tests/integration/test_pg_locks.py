@@ -1,15 +1,17 @@
 """lock family against a real PostgreSQL with real contention: a table lock
 held for a known time, a row lock, a real deadlock, a lock_timeout, a wait
-that spans several agent intervals, and two tenants kept apart. Durations are
+that spans several agent intervals, two tenants kept apart, and pgbench
+queueing on one row for LWLock waits. Durations are
 compared with what the waiting client measured, not with nominal sleeps."""
 import json
+import os
 import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import ODTRACE, wait_until
+from conftest import ODTRACE, PG_BIN, wait_until
 
 WAIT = "odtrace_pg_lock_wait_duration_seconds"
 FINE = 2 ** (1 / 8)  # one scale-3 bucket
@@ -258,3 +260,22 @@ def test_check_tries_the_conninfo(pg):
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 0, "the lock family still runs, naming relations by oid"
     assert "cannot connect (relations will show as oid:N)" in bad.stdout, bad.stdout
+
+
+def test_lwlock_waits_under_contention(pg, agent):
+    """No SQL holds an LWLock on demand: 8 pgbench clients on one branch row
+    make LockManager and buffer waits by the thousand on this machine. Every
+    wait is named by its tranche, and the heavyweight waits are there too."""
+    bench = [os.path.join(PG_BIN, "pgbench"), "-h", pg.dir, "-p", str(pg.port), "-U", "postgres"]
+    subprocess.run(bench + ["-q", "-i", "-s", "1", "tenant_c"], check=True, capture_output=True,
+                   timeout=120)
+    a = agent("--probes", "lock")
+    subprocess.run(bench + ["-n", "-c", "8", "-j", "2", "-T", "4", "tenant_c"], check=True,
+                   capture_output=True, timeout=60)
+    lw = "odtrace_pg_lwlock_wait_duration_seconds_count"
+    wait_until(lambda: total(a, lw, tenant="tenant_c") > 0, 15, "LWLock waits in tenant_c")
+    tranches = {dict(k)["tranche"] for k in a.samples(lw) if dict(k)["tenant"] == "tenant_c"}
+    assert all(t.isidentifier() for t in tranches), tranches
+    assert total(a, WAIT + "_count", database="tenant_c", locktype="transactionid") > 0
+    assert total(a, "odtrace_dropped_total") == 0, a.samples("odtrace_dropped_total")
+    a.stop()
