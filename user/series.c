@@ -1,19 +1,69 @@
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "grow.h"
 #include "prom.h"
 #include "series.h"
 
+/* FNV-1a over the label values as stored (truncated to SERIES_VALUE_LEN - 1). */
+static uint64_t hash(int n_labels, const char *const *values)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (int l = 0; l < n_labels; l++) {
+		for (int i = 0; i < SERIES_VALUE_LEN - 1 && values[l][i]; i++)
+			h = (h ^ (unsigned char)values[l][i]) * 1099511628211ull;
+		h = (h ^ 0x100) * 1099511628211ull;	/* no byte: a label boundary */
+	}
+	return h;
+}
+
+static int same(const struct series_set *set, const struct series *s, const char *const *values)
+{
+	for (int l = 0; l < set->n_labels; l++)
+		if (strncmp(s->values[l], values[l], SERIES_VALUE_LEN - 1))
+			return 0;
+	return 1;
+}
+
+/* Open addressing, slots hold index + 1 (0: empty), at most half full: the
+ * harvest looks a series up for every kernel entry. */
+static void index_put(struct series_set *set, int idx)
+{
+	const char *v[SERIES_MAX_LABELS];
+	unsigned mask = set->n_slots - 1, i;
+
+	for (int l = 0; l < set->n_labels; l++)
+		v[l] = set->s[idx].values[l];
+	for (i = hash(set->n_labels, v) & mask; set->slots[i]; i = (i + 1) & mask)
+		;
+	set->slots[i] = idx + 1;
+}
+
+static int reindex(struct series_set *set)
+{
+	int n_slots = set->n_slots ? 2 * set->n_slots : 64;
+	int *slots = calloc(n_slots, sizeof(*slots));
+
+	if (!slots)
+		return -1;
+	free(set->slots);
+	set->slots = slots;
+	set->n_slots = n_slots;
+	for (int i = 0; i < set->n; i++)
+		index_put(set, i);
+	return 0;
+}
+
 struct series *series__find(const struct series_set *set, const char *const *values)
 {
-	for (int i = 0; i < set->n; i++) {
-		int same = 1;
+	unsigned mask = set->n_slots - 1;
 
-		for (int l = 0; l < set->n_labels && same; l++)
-			same = !strncmp(set->s[i].values[l], values[l], SERIES_VALUE_LEN - 1);
-		if (same)
-			return &set->s[i];
-	}
+	if (!set->n_slots)
+		return NULL;
+	for (unsigned i = hash(set->n_labels, values) & mask; set->slots[i]; i = (i + 1) & mask)
+		if (same(set, &set->s[set->slots[i] - 1], values))
+			return &set->s[set->slots[i] - 1];
 	return NULL;
 }
 
@@ -21,12 +71,15 @@ static struct series *append(struct series_set *set, const char *const *values)
 {
 	struct series *s;
 
+	if ((set->n + 1) * 2 > set->n_slots && reindex(set))
+		return NULL;
 	if (grow(&set->s, set->n, &set->cap))
 		return NULL;
 	s = &set->s[set->n++];
 	memset(s, 0, sizeof(*s));
 	for (int l = 0; l < set->n_labels; l++)
 		snprintf(s->values[l], SERIES_VALUE_LEN, "%s", values[l]);
+	index_put(set, set->n - 1);
 	return s;
 }
 
@@ -96,6 +149,8 @@ void series__free(struct series_set *set)
 	for (int i = 0; i < set->n; i++)
 		free(set->s[i].shown);
 	free(set->s);
+	free(set->slots);
 	set->s = NULL;
-	set->n = set->cap = 0;
+	set->slots = NULL;
+	set->n = set->cap = set->n_slots = 0;
 }

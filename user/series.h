@@ -28,6 +28,8 @@ struct series_set {
 	int n_labels;
 	struct series *s;
 	int n, cap;
+	int *slots;		/* hash index of s (series.c) */
+	int n_slots;
 };
 
 /* The series with these label values (n_labels of them), created if new;
