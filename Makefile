@@ -81,6 +81,7 @@ SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all
 $(OUTPUT)/tests/test_hist: user/hist.c
 $(OUTPUT)/tests/test_pgtitle: user/pgtitle.c
 $(OUTPUT)/tests/test_locknames: user/locknames.c
+$(OUTPUT)/tests/test_kpath: user/kpath.c
 $(OUTPUT)/tests/test_series: user/series.c user/hist.c user/prom.c
 $(OUTPUT)/tests/%: tests/unit/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)

@@ -62,6 +62,9 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 	case 'c':
 		o->conninfo = arg;
 		return 0;
+	case 'k':
+		o->pods_dir = arg;
+		return 0;
 	case 'v':
 		log_setup(log_verbose + 1);
 		return 0;
@@ -121,6 +124,7 @@ int agent__start(struct agent *a, struct agent_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	a->families = o->families ? o->families : FAMILY_PG | FAMILY_LOCK;
 	relname__setup(o->conninfo);
+	identity__setup(o->pods_dir);
 	if (open_families(a, o))
 		return 1;
 	if (!pgbins__discover(a->pgbins))

@@ -17,6 +17,7 @@ struct agent_opts {
 	int n_binaries;
 	unsigned families;		/* bit per family, from --probes */
 	const char *conninfo;		/* --pg-conninfo */
+	const char *pods_dir;		/* --pods-dir */
 };
 
 enum { FAMILY_PG = 1u << 0, FAMILY_LOCK = 1u << 1 };
@@ -35,6 +36,7 @@ extern volatile sig_atomic_t agent_exiting;
 #define AGENT_LONGOPTS \
 	{ "pg-binary", required_argument, NULL, 'b' }, \
 	{ "pg-conninfo", required_argument, NULL, 'c' }, \
+	{ "pods-dir", required_argument, NULL, 'k' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* Handles one of those (and 'p'); 0, or -1 after saying why (an unknown
@@ -49,6 +51,8 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"                      relations waited on (e.g. 'host=/var/run/postgresql\n" \
 	"                      user=postgres'; the database is each waiter's own); without\n" \
 	"                      it relations show as oid:N\n" \
+	"  --pods-dir DIR      the kubelet's pod log directory, which names the namespace,\n" \
+	"                      pod and container of a cgroup (default /var/log/pods)\n" \
 	"  -v, --verbose       show libbpf messages (twice: also debug)\n"
 
 /* Checks privileges and BTF, mounts tracefs, loads and attaches. 0, or 1

@@ -52,7 +52,17 @@ static unsigned long long proc_starttime(uint32_t pid)
 	return t;
 }
 
-static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, const char *title)
+/* The default tenant rule of DESIGN.md; the database is always known here. */
+static void name_tenant(struct backend *b)
+{
+	const char *t = b->id.namespace[0] ? b->id.namespace : b->database;
+
+	snprintf(b->tenant, sizeof(b->tenant), "%s", t);
+}
+
+/* cgroup_id 0: not from the kernel; /proc/PID/cgroup says the path. */
+static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, uint64_t cgroup_id,
+			   const char *title)
 {
 	struct backend *b, **found;
 
@@ -68,6 +78,11 @@ static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, co
 	}
 	b->serial = serial;
 	b->pid = pid;
+	if (cgroup_id)
+		identity__get(cgroup_id, &b->id);
+	else
+		identity__of_pid(pid, &b->id);
+	name_tenant(b);
 	b->starttime = proc_starttime(pid);
 	b->dead = !b->starttime;	/* exited before we heard of it */
 	b->fresh = r->settling;
@@ -89,7 +104,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	memcpy(title, e->title, BACKEND_TITLE_LEN);
 	title[BACKEND_TITLE_LEN] = '\0';
-	add(ctx, e->serial, e->pid, title);
+	add(ctx, e->serial, e->pid, e->cgroup_id, title);
 	return 0;
 }
 
@@ -195,7 +210,7 @@ const struct backend *backends__find(struct backends *r, uint32_t serial, uint32
 	if (!fgets(title, sizeof(title), f))
 		title[0] = '\0';
 	fclose(f);
-	return add(r, serial, pid, title);
+	return add(r, serial, pid, 0, title);
 }
 
 void backends__forget(struct backends *r)

@@ -4,6 +4,7 @@
 #define ODTRACE_USER_BACKEND_H
 
 #include <stdint.h>
+#include "identity.h"
 
 struct bpf_object;
 struct backends;
@@ -16,6 +17,8 @@ struct backend {
 	int fresh;	/* named after the current harvest read its map */
 	char user[64];
 	char database[64];
+	struct identity id;	/* its cgroup, and pod where Kubernetes runs it */
+	char tenant[64];	/* the default rule: namespace, else database */
 };
 
 int backends__open(struct backends **out);

@@ -51,22 +51,23 @@ int lock__open(struct lock **out, struct backends *backends)
 	s->waits = (struct series_set){
 		.name = "odtrace_pg_lock_wait_duration_seconds",
 		.help = "PostgreSQL heavyweight lock waits, from the moment a backend sleeps on a lock until it holds it (or gives up with an ERROR).",
-		.labels = { "tenant", "database", "locktype", "mode" }, .n_labels = 4,
+		.labels = { "tenant", "database", "locktype", "mode", SERIES_IDENTITY }, .n_labels = 8,
 	};
 	s->errors = (struct series_set){
 		.name = "odtrace_pg_lock_wait_errors_total",
 		.help = "PostgreSQL lock waits that ended in an ERROR instead of the lock: deadlock victims, lock_timeout, statement_timeout, cancels.",
-		.counter = 1, .labels = { "tenant", "database", "locktype", "mode" }, .n_labels = 4,
+		.counter = 1, .labels = { "tenant", "database", "locktype", "mode", SERIES_IDENTITY },
+		.n_labels = 8,
 	};
 	s->lwlock = (struct series_set){
 		.name = "odtrace_pg_lwlock_wait_duration_seconds",
 		.help = "PostgreSQL LWLock waits of client backends, by tranche.",
-		.labels = { "tenant", "tranche" }, .n_labels = 2,
+		.labels = { "tenant", "tranche", SERIES_IDENTITY }, .n_labels = 6,
 	};
 	s->deadlocks = (struct series_set){
 		.name = "odtrace_pg_deadlocks_total",
 		.help = "PostgreSQL deadlocks, counted in the database of the backend chosen as victim.",
-		.counter = 1, .labels = { "tenant", "database" }, .n_labels = 2,
+		.counter = 1, .labels = { "tenant", "database", SERIES_IDENTITY }, .n_labels = 6,
 	};
 	l->skel = lock_bpf__open();
 	if (!l->skel) {
@@ -129,17 +130,19 @@ fail:
 
 /* The waiter's database names a relation; shared catalogs (LOCKTAG field 1
  * is 0) resolve from any. */
-static struct lock_relation *relation(struct lock *l, const char *database, uint32_t reloid)
+static struct lock_relation *relation(struct lock *l, const char *tenant, const char *database,
+				      uint32_t reloid)
 {
 	struct lock_series *s = &l->series;
 	struct lock_relation *r;
 
 	for (int i = 0; i < s->n_rels; i++)
-		if (s->rels[i].reloid == reloid && !strcmp(s->rels[i].database, database))
+		if (s->rels[i].reloid == reloid && !strcmp(s->rels[i].database, database) &&
+		    !strcmp(s->rels[i].tenant, tenant))
 			return &s->rels[i];
 	if (s->n_rels == MAX_RELATIONS) {	/* fold the rest into one entry */
 		reloid = 0;
-		database = "other";
+		tenant = database = "other";
 		for (int i = 0; i < s->n_rels; i++)
 			if (!s->rels[i].reloid && !strcmp(s->rels[i].database, database))
 				return &s->rels[i];
@@ -148,6 +151,7 @@ static struct lock_relation *relation(struct lock *l, const char *database, uint
 		return NULL;
 	r = &s->rels[s->n_rels++];
 	memset(r, 0, sizeof(*r));
+	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
 	snprintf(r->database, sizeof(r->database), "%s", database);
 	r->reloid = reloid;
 	if (reloid)
@@ -186,21 +190,25 @@ static void harvest_hist(struct lock *l, struct lock_key *keys, struct hist_val 
 		const struct lock_key *k = &keys[i];
 		const struct backend *b = backends__find(l->backends, k->serial, k->pid);
 		char type_buf[16], tranche[LOCK_TRANCHE_LEN + 1];
-		const char *db = b ? b->database : NULL, *v[4] = { db, db };
+		const char *v[SERIES_MAX_LABELS];
 		struct series_set *set;
 		struct series *ser;
+		int at = 2;	/* where the identity labels go */
 
 		if (!b) {
 			drops__add("lock_unresolved_backend", vals[i].count);
 			final[n_final++] = *k;
 			continue;
 		}
+		v[0] = b->tenant;
+		v[1] = b->database;
 		switch (k->kind) {
 		case LOCK_HEAVY:
 		case LOCK_FAILED:
 			set = k->kind == LOCK_HEAVY ? &s->waits : &s->errors;
 			v[2] = locknames__type(k->major, k->locktype, type_buf, sizeof(type_buf));
 			v[3] = locknames__mode(k->mode);
+			at = 4;
 			break;
 		case LOCK_LIGHT:
 			set = &s->lwlock;
@@ -211,6 +219,10 @@ static void harvest_hist(struct lock *l, struct lock_key *keys, struct hist_val 
 		default:
 			set = &s->deadlocks;
 		}
+		v[at] = b->id.namespace;
+		v[at + 1] = b->id.pod;
+		v[at + 2] = b->id.container;
+		v[at + 3] = b->id.cgroup;
 		ser = series__get(set, v);
 		if (ser)
 			series__add(ser, k->bucket, &vals[i], backends__final(b));
@@ -231,7 +243,7 @@ static void harvest_rels(struct lock *l, struct lock_rel_key *keys, struct hist_
 		s->rels[i].now = s->rels[i].base;
 	for (int i = 0; i < n; i++) {
 		const struct backend *b = backends__find(l->backends, keys[i].serial, keys[i].pid);
-		struct lock_relation *r = b ? relation(l, b->database, keys[i].reloid) : NULL;
+		struct lock_relation *r = b ? relation(l, b->tenant, b->database, keys[i].reloid) : NULL;
 
 		if (r) {
 			add_val(&r->now, &vals[i]);
@@ -278,12 +290,13 @@ static void harvest_waiting(struct lock *l)
 		x = &s->waiting[s->n_waiting++];
 		memset(x, 0, sizeof(*x));
 		x->pid = all[i]->pid;
+		snprintf(x->tenant, sizeof(x->tenant), "%s", all[i]->tenant);
 		snprintf(x->database, sizeof(x->database), "%s", all[i]->database);
 		snprintf(x->locktype, sizeof(x->locktype), "%s",
 			 locknames__type(st.wait.major, st.wait.locktype, buf, sizeof(buf)));
 		x->mode = locknames__mode(st.wait.mode);
 		if (st.wait.relation) {
-			struct lock_relation *r = relation(l, all[i]->database, st.wait.field2);
+			struct lock_relation *r = relation(l, all[i]->tenant, all[i]->database, st.wait.field2);
 
 			snprintf(x->relation, sizeof(x->relation), "%s", r ? r->name : "");
 		}
@@ -319,7 +332,7 @@ struct lock_series *lock__series(struct lock *l)
 
 static int same_wait(const struct lock_waiting *a, const struct lock_waiting *b, int by_lock)
 {
-	return !strcmp(a->database, b->database) &&
+	return !strcmp(a->tenant, b->tenant) && !strcmp(a->database, b->database) &&
 	       (!by_lock || (!strcmp(a->locktype, b->locktype) && a->mode == b->mode));
 }
 
@@ -327,7 +340,7 @@ static int same_wait(const struct lock_waiting *a, const struct lock_waiting *b,
  * by_lock); few backends wait at once, so quadratic is fine. */
 static void prom_waiting(const struct lock_series *s, FILE *out)
 {
-	char db[2 * SERIES_VALUE_LEN + 1];
+	char db[130], t[130];
 
 	prom__header(out, "odtrace_pg_lock_waits_in_progress", "gauge",
 		     "PostgreSQL backends waiting for a heavyweight lock at the last harvest.");
@@ -342,8 +355,9 @@ static void prom_waiting(const struct lock_series *s, FILE *out)
 		if (!first)
 			continue;
 		prom__escape(db, sizeof(db), w->database);
+		prom__escape(t, sizeof(t), w->tenant);
 		fprintf(out, "odtrace_pg_lock_waits_in_progress{tenant=\"%s\",database=\"%s\",locktype=\"%s\",mode=\"%s\"} %d\n",
-			db, db, w->locktype, w->mode, n);
+			t, db, w->locktype, w->mode, n);
 	}
 	prom__header(out, "odtrace_pg_lock_wait_in_progress_max_seconds", "gauge",
 		     "How long the longest heavyweight lock wait still in progress has lasted, per database.");
@@ -355,8 +369,9 @@ static void prom_waiting(const struct lock_series *s, FILE *out)
 		if (!first)
 			continue;
 		prom__escape(db, sizeof(db), s->waiting[i].database);
+		prom__escape(t, sizeof(t), s->waiting[i].tenant);
 		fprintf(out, "odtrace_pg_lock_wait_in_progress_max_seconds{tenant=\"%s\",database=\"%s\"} %.6f\n",
-			db, db, s->waiting[i].age_s);
+			t, db, s->waiting[i].age_s);
 	}
 }
 
@@ -365,7 +380,7 @@ static void prom_relations(const struct lock_series *s, FILE *out)
 	static const char *const names[] = {
 		"odtrace_pg_lock_wait_relation_seconds_total", "odtrace_pg_lock_wait_relation_waits_total",
 	};
-	char db[2 * SERIES_VALUE_LEN + 1], rel[2 * SERIES_VALUE_LEN + 1];
+	char db[130], t[130], rel[2 * SERIES_VALUE_LEN + 1];
 
 	for (int m = 0; m < 2; m++) {
 		prom__header(out, names[m], "counter", m ? "Heavyweight lock waits on the relations waited on longest (top 10 by total wait time)."
@@ -374,13 +389,14 @@ static void prom_relations(const struct lock_series *s, FILE *out)
 			const struct lock_relation *r = &s->rels[i];
 
 			prom__escape(db, sizeof(db), r->database);
+			prom__escape(t, sizeof(t), r->tenant);
 			prom__escape(rel, sizeof(rel), r->name);
 			if (m)
 				fprintf(out, "%s{tenant=\"%s\",database=\"%s\",relation=\"%s\"} %llu\n", names[m],
-					db, db, rel, (unsigned long long)r->now.count);
+					t, db, rel, (unsigned long long)r->now.count);
 			else
 				fprintf(out, "%s{tenant=\"%s\",database=\"%s\",relation=\"%s\"} %.9f\n", names[m],
-					db, db, rel, r->now.sum_ns / 1e9);
+					t, db, rel, r->now.sum_ns / 1e9);
 		}
 	}
 }

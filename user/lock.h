@@ -15,7 +15,8 @@ struct lock;
 
 /* Waits on one relation, cumulative, for the top-N. */
 struct lock_relation {
-	char database[SERIES_VALUE_LEN];
+	char tenant[64];
+	char database[64];
 	uint32_t reloid;
 	char name[SERIES_VALUE_LEN];	/* "schema.name", or "oid:N" */
 	struct hist_val now, base;	/* count, sum_ns, max_ns */
@@ -25,7 +26,8 @@ struct lock_relation {
 /* A heavyweight wait that had not ended at the last harvest. */
 struct lock_waiting {
 	uint32_t pid;
-	char database[SERIES_VALUE_LEN];
+	char tenant[64];
+	char database[64];
 	char locktype[20];
 	const char *mode;
 	char relation[SERIES_VALUE_LEN];	/* "" unless a relation-type lock */
@@ -33,6 +35,7 @@ struct lock_waiting {
 };
 
 struct lock_series {
+	/* and each with the identity labels (SERIES_IDENTITY) last */
 	struct series_set waits;	/* tenant, database, locktype, mode */
 	struct series_set errors;	/* same labels: waits ended by an ERROR */
 	struct series_set lwlock;	/* tenant, tranche */

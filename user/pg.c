@@ -37,12 +37,12 @@ int pg__open(struct pg **out, struct backends *backends)
 	pg->series.query = (struct series_set){
 		.name = "odtrace_pg_query_duration_seconds",
 		.help = "PostgreSQL statement latency, from the first protocol message of a statement to ReadyForQuery (side=server).",
-		.labels = { "tenant", "database", "side" }, .n_labels = 3,
+		.labels = { "tenant", "database", SERIES_IDENTITY, "side" }, .n_labels = 7,
 	};
 	pg->series.errors = (struct series_set){
 		.name = "odtrace_pg_query_errors_total",
 		.help = "PostgreSQL statements that ended in ERROR.",
-		.counter = 1, .labels = { "tenant", "database" }, .n_labels = 2,
+		.counter = 1, .labels = { "tenant", "database", SERIES_IDENTITY }, .n_labels = 6,
 	};
 	pg->skel = pg_bpf__open();
 	if (!pg->skel) {
@@ -121,7 +121,6 @@ void pg__harvest(struct pg *pg)
 	series__begin(&pg->series.errors);
 	for (int i = 0; i < n; i++) {
 		const struct backend *b = backends__find(pg->backends, keys[i].serial, keys[i].pid);
-		const char *v[] = { b ? b->database : NULL, b ? b->database : NULL, "server" };
 		int err = keys[i].metric == PG_ERROR;
 		struct series *s;
 
@@ -130,7 +129,9 @@ void pg__harvest(struct pg *pg)
 			final[n_final++] = keys[i];
 			continue;
 		}
-		s = series__get(err ? &pg->series.errors : &pg->series.query, v);
+		s = series__get(err ? &pg->series.errors : &pg->series.query,
+				(const char *[]){ b->tenant, b->database, b->id.namespace, b->id.pod,
+						  b->id.container, b->id.cgroup, "server" });
 		if (s)
 			series__add(s, keys[i].bucket, &vals[i], backends__final(b));
 		if (backends__final(b))

@@ -33,6 +33,8 @@ static void json_head(const char *family, const char *metric, double secs)
 static void json_labels(const struct series_set *set, const struct series *s)
 {
 	for (int l = 0; l < set->n_labels; l++) {
+		if (!s->values[l][0])	/* not known: left out, as in /metrics */
+			continue;
 		printf(",\"%s\":", set->labels[l]);
 		json_string(s->values[l]);
 	}
@@ -214,7 +216,7 @@ static int report_relations(struct lock_series *ls, int json, double secs)
 		if (json) {
 			json_head("lock", "lock_wait_relation", secs);
 			printf(",\"tenant\":");
-			json_string(r->database);
+			json_string(r->tenant);
 			printf(",\"database\":");
 			json_string(r->database);
 			printf(",\"relation\":");
@@ -238,7 +240,7 @@ static int report_waiting(struct lock_series *ls, int json, double secs)
 		if (json) {
 			json_head("lock", "lock_wait_in_progress", secs);
 			printf(",\"pid\":%u,\"tenant\":", w->pid);
-			json_string(w->database);
+			json_string(w->tenant);
 			printf(",\"database\":");
 			json_string(w->database);
 			printf(",\"locktype\":\"%s\",\"mode\":\"%s\",\"relation\":", w->locktype, w->mode);

@@ -85,7 +85,9 @@ static struct series *append(struct series_set *set, const char *const *values)
 
 struct series *series__get(struct series_set *set, const char *const *values)
 {
-	static const char *const other[SERIES_MAX_LABELS] = { "other", "other", "other", "other" };
+	static const char *const other[SERIES_MAX_LABELS] = {
+		"other", "other", "other", "other", "other", "other", "other", "other",
+	};
 	struct series *s = series__find(set, values);
 
 	if (s)
@@ -126,8 +128,9 @@ static void labels(const struct series_set *set, const struct series *s, char *o
 
 	out[0] = '\0';
 	for (int l = 0; l < set->n_labels && n < len; l++)
-		n += snprintf(out + n, len - n, "%s%s=\"%s\"", l ? "," : "", set->labels[l],
-			      prom__escape(v, sizeof(v), s->values[l]));
+		if (s->values[l][0])	/* "" is how Prometheus spells absent */
+			n += snprintf(out + n, len - n, "%s%s=\"%s\"", n ? "," : "", set->labels[l],
+				      prom__escape(v, sizeof(v), s->values[l]));
 }
 
 void series__prom(const struct series_set *set, FILE *out)

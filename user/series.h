@@ -9,9 +9,13 @@
 #include <stdio.h>
 #include "hist.h"
 
-#define SERIES_MAX_LABELS	4
-#define SERIES_VALUE_LEN	64
+#define SERIES_MAX_LABELS	8
+#define SERIES_VALUE_LEN	256	/* a Kubernetes cgroup path fits */
 #define SERIES_MAX		2000	/* per set; beyond, folded into "other" */
+
+/* The raw identity labels of every per-tenant metric, in this order; empty
+ * values are left out of the exposition. */
+#define SERIES_IDENTITY "namespace", "pod", "container", "cgroup"
 
 struct series {
 	char values[SERIES_MAX_LABELS][SERIES_VALUE_LEN];

@@ -16,7 +16,7 @@ int main(void)
 {
 	struct series_set set = { .name = "t", .labels = { "tenant", "database" }, .n_labels = 2 };
 	struct hist_val one = { .count = 1, .sum_ns = 1000, .max_ns = 1000 };
-	char a[32], b[32], long1[100], long2[100];
+	char a[32], b[32], long1[SERIES_VALUE_LEN + 40], long2[SERIES_VALUE_LEN + 40];
 	struct series *s, *again, *other;
 	uint64_t total = 0;
 	struct hist d;
@@ -48,10 +48,10 @@ int main(void)
 	CHECK(series__find(&set, (const char *[]){ "t43", "db1" }) != NULL, "find sees t43/db1");
 	CHECK(series__find(&set, (const char *[]){ "t43", "db2" }) == NULL, "find never creates");
 
-	memset(long1, 'x', 99);
-	long1[99] = '\0';
+	memset(long1, 'x', sizeof(long1) - 1);
+	long1[sizeof(long1) - 1] = '\0';
 	memcpy(long2, long1, sizeof(long2));
-	long2[90] = 'y';	/* differs past what is kept */
+	long2[SERIES_VALUE_LEN + 10] = 'y';	/* differs past what is kept */
 	series__free(&set);
 	s = get(&set, long1, "db");
 	CHECK(s && get(&set, long2, "db") == s, "values compare as stored (first %d bytes)",

@@ -1,0 +1,82 @@
+"""Tenant identity from the cgroup: a PostgreSQL whose postmaster runs in a
+Kubernetes-shaped cgroup (both kubelet drivers) next to a pods directory
+laid out like a kubelet's; its statements and lock waits come out with the
+pod's namespace, pod, container and cgroup, and the namespace as tenant."""
+import os
+import shutil
+import tempfile
+import uuid
+
+import pytest
+
+from conftest import Cluster, wait_until
+
+CGROUP2 = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+QUERY = "odtrace_pg_query_duration_seconds_count"
+
+
+def cgroup_path(driver, uid, cid):
+    if driver == "systemd":
+        return ("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+                f"{uid.replace('-', '_')}.slice/cri-containerd-{cid}.scope")
+    return f"/kubepods/besteffort/pod{uid}/{cid}"
+
+
+@pytest.fixture(params=["cgroupfs", "systemd"])
+def pod(request):
+    """A pod `odoo-db-0` in namespace `acme` whose postgres container runs a
+    throwaway cluster. The systemd case has a sidecar too, so the container
+    is told apart through the kubelet's containers/ links."""
+    uid, cid = str(uuid.uuid4()), uuid.uuid4().hex + uuid.uuid4().hex
+    path = cgroup_path(request.param, uid, cid)
+    logs = tempfile.mkdtemp(prefix="odtrace-kubelet-")
+    pods = os.path.join(logs, "pods")
+    os.makedirs(os.path.join(pods, f"acme_odoo-db-0_{uid}", "postgres"))
+    if request.param == "systemd":
+        os.makedirs(os.path.join(pods, f"acme_odoo-db-0_{uid}", "sidecar"))
+        os.makedirs(os.path.join(logs, "containers"))
+        open(os.path.join(logs, "containers", f"odoo-db-0_acme_postgres-{cid}.log"), "w").close()
+    os.makedirs(CGROUP2 + path)
+    enter = ["sh", "-c", f'echo $$ > {CGROUP2 + path}/cgroup.procs && exec "$@"', "sh"]
+    cluster = Cluster(launcher=enter).start()
+    cluster.create_databases("erp")
+    yield cluster, pods, path
+    cluster.stop()
+    # innermost first; the directories above may be shared with nothing else
+    p = path
+    while p not in ("", "/"):
+        try:
+            os.rmdir(CGROUP2 + p)
+        except OSError:
+            break
+        p = os.path.dirname(p)
+    shutil.rmtree(logs, ignore_errors=True)
+
+
+def test_pod_identity_and_tenant(pod, agent):
+    cluster, pods, path = pod
+    a = agent("--pods-dir", pods)
+    conn = cluster.connect("erp")
+    with conn.cursor() as cur:
+        for _ in range(3):
+            cur.execute("SELECT 1")
+    conn.close()
+    want = dict(database="erp", namespace="acme", pod="odoo-db-0", container="postgres",
+                cgroup=path, tenant="acme")
+    wait_until(lambda: a.value(QUERY, **want) == 3, 15, f"3 statements labelled {want}")
+    a.stop()
+
+
+def test_host_process_keeps_database_as_tenant(pg, agent):
+    """No pod: the default rule falls back to the database; the cgroup is
+    still there, and no Kubernetes label is."""
+    a = agent()
+    conn = pg.connect("tenant_b")
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+    conn.close()
+    wait_until(lambda: a.value(QUERY, database="tenant_b") == 1, 15, "one statement")
+    (labels,) = [dict(k) for k in a.samples(QUERY) if dict(k)["database"] == "tenant_b"]
+    assert labels["tenant"] == "tenant_b" and labels["cgroup"].startswith("/"), labels
+    assert not {"namespace", "pod", "container"} & set(labels), labels
+    a.stop()

@@ -1,0 +1,98 @@
+#include <stdio.h>
+#include <string.h>
+#include "kpath.h"
+
+static const char *const runtimes[] = { "cri-containerd-", "crio-", "docker-", "containerd-" };
+
+/* Copies src into dst, truncated to fit. */
+static void copy(char *dst, size_t len, const char *src)
+{
+	size_t n = 0;
+
+	for (; n + 1 < len && src[n]; n++)
+		dst[n] = src[n];
+	dst[n] = '\0';
+}
+
+/* Copies the component starting at p (up to '/' or the end) into dst. */
+static const char *component(const char *p, char *dst, size_t len)
+{
+	size_t n = strcspn(p, "/");
+
+	snprintf(dst, len, "%.*s", (int)n, p);
+	return p + n;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* "pod<uid>" or "kubepods-<qos>-pod<uid>.slice" (uid with '_' for '-'). */
+static int pod_uid(const char *c, char *uid, size_t len)
+{
+	const char *p = !strncmp(c, "pod", 3) ? c : strstr(c, "-pod");
+	char tmp[256];
+
+	if (!p)
+		return 0;
+	copy(tmp, sizeof(tmp), p + (*p == '-' ? 4 : 3));
+	if (ends_with(tmp, ".slice"))
+		tmp[strlen(tmp) - 6] = '\0';
+	copy(uid, len, tmp);
+	for (char *u = uid; *u; u++)
+		if (*u == '_')
+			*u = '-';
+	return strlen(uid) >= 32;	/* a UUID, 36 with dashes */
+}
+
+static void container_id(const char *c, char *id, size_t len)
+{
+	for (size_t i = 0; i < sizeof(runtimes) / sizeof(*runtimes); i++)
+		if (!strncmp(c, runtimes[i], strlen(runtimes[i]))) {
+			c += strlen(runtimes[i]);
+			break;
+		}
+	char tmp[256];
+
+	copy(tmp, sizeof(tmp), c);
+	if (ends_with(tmp, ".scope"))
+		tmp[strlen(tmp) - 6] = '\0';
+	copy(id, len, tmp);
+}
+
+int kpath__parse(const char *path, struct kpath *out)
+{
+	char c[256];
+	int in_kubepods = 0, is_pod = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (const char *p = path; *p;) {
+		if (*p == '/') {
+			p++;
+			continue;
+		}
+		p = component(p, c, sizeof(c));
+		if (!strcmp(c, "kubepods") || !strcmp(c, "kubepods.slice")) {
+			in_kubepods = 1;
+			snprintf(out->qos, sizeof(out->qos), "guaranteed");
+		} else if (in_kubepods && !is_pod &&
+			   (!strcmp(c, "burstable") || !strcmp(c, "kubepods-burstable.slice"))) {
+			snprintf(out->qos, sizeof(out->qos), "burstable");
+		} else if (in_kubepods && !is_pod &&
+			   (!strcmp(c, "besteffort") || !strcmp(c, "kubepods-besteffort.slice"))) {
+			snprintf(out->qos, sizeof(out->qos), "besteffort");
+		} else if (in_kubepods && !is_pod) {
+			is_pod = pod_uid(c, out->pod_uid, sizeof(out->pod_uid));
+		} else if (is_pod && !out->container_id[0]) {
+			container_id(c, out->container_id, sizeof(out->container_id));
+		}
+		if (ends_with(c, ".service") || (ends_with(c, ".scope") && !is_pod))
+			copy(out->unit, sizeof(out->unit), c);
+	}
+	if (!is_pod)
+		out->qos[0] = '\0';
+	return is_pod;
+}
