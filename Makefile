@@ -28,7 +28,7 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -I$(OUTPUT) \
 	    $(shell pkg-config --cflags libbpf libpq)
-LDLIBS   += $(shell pkg-config --libs libbpf libpq) -lelf -lz -lmicrohttpd -lm -lpthread
+LDLIBS   += $(shell pkg-config --libs libbpf libpq) -lelf -lz -lmicrohttpd -lyaml -lm -lpthread
 # -mcpu=v3: atomic fetch-and-add (serials) needs it; kernels >= 5.12.
 # BPF_USDT/BPF_KPROBE wrappers always declare ctx: -Wno-unused-parameter.
 # -target bpf does not see the multiarch include dir that <asm/errno.h> (via
@@ -81,6 +81,7 @@ SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all
 $(OUTPUT)/tests/test_hist: user/hist.c
 $(OUTPUT)/tests/test_pgtitle: user/pgtitle.c
 $(OUTPUT)/tests/test_locknames: user/locknames.c
+$(OUTPUT)/tests/test_tenant: user/tenant.c
 $(OUTPUT)/tests/test_kpath: user/kpath.c
 $(OUTPUT)/tests/test_series: user/series.c user/hist.c user/prom.c
 $(OUTPUT)/tests/%: tests/unit/%.c | $(OUTPUT)/tests

@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is already there.
 set -eu
 PKGS="clang llvm make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-libmicrohttpd-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
+libmicrohttpd-dev libyaml-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
 binutils util-linux iproute2
 postgresql postgresql-contrib prometheus
 python3 python3-pytest python3-psycopg2 python3-prometheus-client"

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
@@ -10,6 +11,8 @@
 #include "log.h"
 #include "prom.h"
 #include "relname.h"
+#include "series.h"
+#include "tenant.h"
 
 volatile sig_atomic_t agent_exiting;
 
@@ -21,11 +24,11 @@ static void on_signal(int sig)
 
 static int opt_binary(struct agent_opts *o, const char *path)
 {
-	if (o->n_binaries == AGENT_MAX_BINARIES) {
-		log_error("at most %d --pg-binary options", AGENT_MAX_BINARIES);
+	if (o->c.n_binaries == CONFIG_MAX_BINARIES) {
+		log_error("at most %d --pg-binary options", CONFIG_MAX_BINARIES);
 		return -1;
 	}
-	o->binaries[o->n_binaries++] = (char *)path;
+	o->c.binaries[o->c.n_binaries++] = path;
 	return 0;
 }
 
@@ -34,21 +37,51 @@ static int opt_probes(struct agent_opts *o, const char *list)
 	char buf[256], *save = NULL;
 
 	snprintf(buf, sizeof(buf), "%s", list);
-	o->families = 0;
+	o->c.families = 0;
 	for (char *f = strtok_r(buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(f, "pg")) {
-			o->families |= FAMILY_PG;
+			o->c.families |= FAMILY_PG;
 		} else if (!strcmp(f, "lock")) {
-			o->families |= FAMILY_LOCK;
+			o->c.families |= FAMILY_LOCK;
 		} else {
 			log_error("--probes: unknown probe family '%s' (this build has: pg, lock)", f);
 			return -1;
 		}
 	}
-	if (!o->families) {
+	if (!o->c.families) {
 		log_error("--probes: name at least one family, e.g. --probes pg");
 		return -1;
 	}
+	return 0;
+}
+
+static int opt_count(int *out, const char *flag, const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*end || v < 1 || v > 1000000) {
+		log_error("%s %s: expected a whole number from 1 to 1000000", flag, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int agent__configure(struct agent_opts *o)
+{
+	struct config file;
+	char err[512];
+
+	if (o->config_path) {
+		if (config__load(o->config_path, &file, err, sizeof(err))) {
+			log_error("--config %s", err);
+			return -1;
+		}
+		config__merge(&o->c, &file);
+	}
+	tenant__set_max(o->c.max_tenants);
+	series__set_max(o->c.max_series);
 	return 0;
 }
 
@@ -60,11 +93,18 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 	case 'b':
 		return opt_binary(o, arg);
 	case 'c':
-		o->conninfo = arg;
+		o->c.conninfo = arg;
 		return 0;
 	case 'k':
-		o->pods_dir = arg;
+		o->c.pods_dir = arg;
 		return 0;
+	case 'f':
+		o->config_path = arg;
+		return 0;
+	case 'T':
+	case 'S':
+		return opt_count(c == 'T' ? &o->c.max_tenants : &o->c.max_series,
+				 c == 'T' ? "--max-tenants" : "--max-series", arg);
 	case 'v':
 		log_setup(log_verbose + 1);
 		return 0;
@@ -95,7 +135,7 @@ static int open_families(struct agent *a, struct agent_opts *o)
 	int err = backends__open(&a->backends);
 
 	if (!err)
-		err = pgbins__open(&a->pgbins, o->binaries, o->n_binaries);
+		err = pgbins__open(&a->pgbins, o->c.binaries, o->c.n_binaries);
 	if (!err && (a->families & FAMILY_PG)) {
 		err = pg__open(&a->pg, a->backends);
 		if (!err)
@@ -122,9 +162,9 @@ int agent__start(struct agent *a, struct agent_opts *o)
 			 strerror(-err));
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	a->families = o->families ? o->families : FAMILY_PG | FAMILY_LOCK;
-	relname__setup(o->conninfo);
-	identity__setup(o->pods_dir);
+	a->families = o->c.families ? o->c.families : FAMILY_PG | FAMILY_LOCK;
+	relname__setup(o->c.conninfo);
+	identity__setup(o->c.pods_dir);
 	if (open_families(a, o))
 		return 1;
 	if (!pgbins__discover(a->pgbins))
@@ -182,12 +222,29 @@ static void bpf_stats(FILE *out, struct bpf_object *obj, int runs)
 	}
 }
 
+/* Events the tenant and series bounds folded into "other": each event once
+ * (an error wait is also a wait, so only the distinct sets count). */
+static uint64_t folded(struct agent *a)
+{
+	uint64_t n = 0;
+
+	if (a->pg)
+		n += series__folded(&pg__series(a->pg)->query) + series__folded(&pg__series(a->pg)->errors);
+	if (a->lock) {
+		struct lock_series *s = lock__series(a->lock);
+
+		n += series__folded(&s->waits) + series__folded(&s->lwlock) + series__folded(&s->deadlocks);
+	}
+	return n;
+}
+
 void agent__prom(struct agent *a, FILE *out)
 {
 	if (a->pg)
 		pg__prom(a->pg, out);
 	if (a->lock)
 		lock__prom(a->lock, out);
+	drops__set("cardinality", folded(a));
 	drops__prom(out);
 	for (int runs = 0; runs < 2; runs++) {
 		if (runs)
@@ -210,5 +267,6 @@ void agent__stop(struct agent *a)
 	pg__close(a->pg);
 	lock__close(a->lock);
 	backends__close(a->backends);
+	config__free();
 	memset(a, 0, sizeof(*a));
 }

@@ -6,18 +6,15 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "backend.h"
+#include "config.h"
 #include "lock.h"
 #include "pg.h"
 #include "pgbins.h"
 
-#define AGENT_MAX_BINARIES 16
-
+/* What the flags set (c), completed from --config by agent__configure. */
 struct agent_opts {
-	char *binaries[AGENT_MAX_BINARIES];	/* --pg-binary */
-	int n_binaries;
-	unsigned families;		/* bit per family, from --probes */
-	const char *conninfo;		/* --pg-conninfo */
-	const char *pods_dir;		/* --pods-dir */
+	struct config c;
+	const char *config_path;	/* --config */
 };
 
 enum { FAMILY_PG = 1u << 0, FAMILY_LOCK = 1u << 1 };
@@ -37,6 +34,9 @@ extern volatile sig_atomic_t agent_exiting;
 	{ "pg-binary", required_argument, NULL, 'b' }, \
 	{ "pg-conninfo", required_argument, NULL, 'c' }, \
 	{ "pods-dir", required_argument, NULL, 'k' }, \
+	{ "config", required_argument, NULL, 'f' }, \
+	{ "max-tenants", required_argument, NULL, 'T' }, \
+	{ "max-series", required_argument, NULL, 'S' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* Handles one of those (and 'p'); 0, or -1 after saying why (an unknown
@@ -53,8 +53,15 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"                      it relations show as oid:N\n" \
 	"  --pods-dir DIR      the kubelet's pod log directory, which names the namespace,\n" \
 	"                      pod and container of a cgroup (default /var/log/pods)\n" \
+	"  --max-tenants N     tenants beyond the first N are named \"other\" (default: no bound)\n" \
+	"  --max-series N      label sets per metric before folding into \"other\" (default 2000)\n" \
+	"  --config FILE       YAML file with the same settings and the tenant rules; flags win\n" \
+	"                      (see deploy/odtrace.yaml)\n" \
 	"  -v, --verbose       show libbpf messages (twice: also debug)\n"
 
+/* After the flags: reads --config (flags win) and applies the tenant and
+ * series bounds. 0, or -1 after saying where the file is wrong. */
+int agent__configure(struct agent_opts *o);
 /* Checks privileges and BTF, mounts tracefs, loads and attaches. 0, or 1
  * after one clear message. */
 int agent__start(struct agent *a, struct agent_opts *o);

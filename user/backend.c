@@ -11,6 +11,7 @@
 #include "grow.h"
 #include "log.h"
 #include "pgtitle.h"
+#include "tenant.h"
 
 /* The maps every family's object declares (bpf/backend.bpf.h). */
 static const char *const shared_maps[] = { "backends", "backend_events", "backend_serial" };
@@ -52,12 +53,15 @@ static unsigned long long proc_starttime(uint32_t pid)
 	return t;
 }
 
-/* The default tenant rule of DESIGN.md; the database is always known here. */
 static void name_tenant(struct backend *b)
 {
-	const char *t = b->id.namespace[0] ? b->id.namespace : b->database;
+	struct tenant_labels l = { .v = {
+		[TL_NAMESPACE] = b->id.namespace, [TL_POD] = b->id.pod,
+		[TL_CONTAINER] = b->id.container, [TL_CGROUP] = b->id.cgroup,
+		[TL_DATABASE] = b->database,
+	} };
 
-	snprintf(b->tenant, sizeof(b->tenant), "%s", t);
+	tenant__name(&l, b->tenant, sizeof(b->tenant));
 }
 
 /* cgroup_id 0: not from the kernel; /proc/PID/cgroup says the path. */

@@ -18,7 +18,7 @@ struct backend {
 	char user[64];
 	char database[64];
 	struct identity id;	/* its cgroup, and pod where Kubernetes runs it */
-	char tenant[64];	/* the default rule: namespace, else database */
+	char tenant[64];	/* by the tenant rules (tenant.h) */
 };
 
 int backends__open(struct backends **out);

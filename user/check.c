@@ -39,6 +39,7 @@ static const char usage[] =
 	"                      and installed servers are found without it\n"
 	"  --pg-conninfo STR   also try the libpq connection string the lock family would\n"
 	"                      use to name relations\n"
+	"  --config FILE       also read this configuration file (exit 2 if it is wrong)\n"
 	"  -v, --verbose       show libbpf messages (twice: also debug)\n"
 	"  -h, --help          this text\n"
 	"\n"
@@ -299,7 +300,7 @@ static const char *print_binary(const struct pg_binary *b, struct pg_summary *s)
 }
 
 /* --pg-binary paths that discovery would skip without a word. */
-static void print_unusable(char **paths, int n)
+static void print_unusable(const char *const *paths, int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct stat st;
@@ -318,8 +319,8 @@ static void print_pg(struct agent_opts *o, struct pg_summary *s)
 		      "start PostgreSQL or pass --pg-binary PATH";
 
 	printf("\nPostgreSQL binaries\n");
-	print_unusable(o->binaries, o->n_binaries);
-	s->found = pgdiscover__scan(o->binaries, o->n_binaries, found, MAX_BINARIES);
+	print_unusable(o->c.binaries, o->c.n_binaries);
+	s->found = pgdiscover__scan(o->c.binaries, o->c.n_binaries, found, MAX_BINARIES);
 	if (!s->found)
 		wrap("  ", 2, none);
 	for (int i = 0; i < s->found; i++) {
@@ -334,9 +335,9 @@ static void print_conninfo(const struct agent_opts *o)
 {
 	char msg[600];
 
-	if (!o->conninfo)
+	if (!o->c.conninfo)
 		return;
-	relname__setup(o->conninfo);
+	relname__setup(o->c.conninfo);
 	relname__check(msg, sizeof(msg));
 	msg[strcspn(msg, "\n")] = '\0';
 	printf("\nrelation names (--pg-conninfo)\n");
@@ -413,6 +414,8 @@ int cmd_check(int argc, char **argv)
 	}
 	if (agent__no_args(argc, argv))
 		goto usage_error;
+	if (agent__configure(&o))
+		return 2;
 	if (host__preflight())
 		return 1;
 	print_host();

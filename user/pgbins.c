@@ -24,7 +24,7 @@ struct bin {
 };
 
 struct pgbins {
-	char **extra;
+	const char *const *extra;
 	int n_extra;
 	struct family fam[MAX_FAMILIES];
 	int n_fam;
@@ -32,7 +32,7 @@ struct pgbins {
 	int n_bins;
 };
 
-int pgbins__open(struct pgbins **out, char **extra, int n_extra)
+int pgbins__open(struct pgbins **out, const char *const *extra, int n_extra)
 {
 	struct pgbins *p = calloc(1, sizeof(*p));
 

@@ -16,7 +16,7 @@ struct pgbins;
  * it could not. */
 typedef const char *(*pgbins_attach_fn)(void *ctx, const char *path, struct bpf_link **links);
 
-int pgbins__open(struct pgbins **out, char **extra, int n_extra);
+int pgbins__open(struct pgbins **out, const char *const *extra, int n_extra);
 int pgbins__add_family(struct pgbins *p, const char *name, pgbins_attach_fn fn, void *ctx);
 /* Attaches every family to new binaries; returns the number of binaries at
  * least one family is attached to. */

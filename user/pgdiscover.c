@@ -46,7 +46,7 @@ static int is_postgres(const char *comm)
 	return !strcmp(comm, "postgres") || !strcmp(comm, "postmaster");
 }
 
-int pgdiscover__scan(char **extra, int n_extra, struct pg_binary *out, int max)
+int pgdiscover__scan(const char *const *extra, int n_extra, struct pg_binary *out, int max)
 {
 	struct dirent *de;
 	int n = 0;

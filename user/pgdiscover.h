@@ -14,7 +14,7 @@ struct pg_binary {
 };
 
 /* Fills up to max binaries, one per inode; returns how many. */
-int pgdiscover__scan(char **extra, int n_extra, struct pg_binary *out, int max);
+int pgdiscover__scan(const char *const *extra, int n_extra, struct pg_binary *out, int max);
 /* The server's major version from the version string it embeds
  * ("postgres (PostgreSQL) 15.20"), 0 if not found. */
 int pgdiscover__major(const char *path);

@@ -17,12 +17,16 @@ static const char usage[] =
 	"Options:\n"
 	"  --listen HOST:PORT  where to serve (default 127.0.0.1:9472; [::1]:9472 for IPv6)\n"
 	"  --interval DUR      how often to read the kernel maps (default 10s; e.g. 500ms, 1m)\n"
+	"  --print-config      print the effective configuration (flags, --config, defaults)\n"
+	"                      as YAML and exit\n"
 	AGENT_OPTS_HELP
 	"  -h, --help          this text\n"
 	"\n"
 	"Examples:\n"
 	"  sudo odtrace run\n"
 	"  sudo odtrace run --listen 0.0.0.0:9472 --interval 15s\n"
+	"  sudo odtrace run --config /etc/odtrace.yaml\n"
+	"  odtrace run --config /etc/odtrace.yaml --print-config\n"
 	"  curl -s 127.0.0.1:9472/metrics | grep odtrace_pg_query_duration_seconds_count\n";
 
 static int publish(struct agent *a, struct http *h)
@@ -46,24 +50,28 @@ int cmd_run(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "probes", required_argument, NULL, 'p' },
+		{ "print-config", no_argument, NULL, 'P' },
 		AGENT_LONGOPTS,
 		{},
 	};
 	struct agent_opts o = {};
 	struct agent a = {};
 	struct http *h = NULL;
-	const char *listen = "127.0.0.1:9472";
-	uint64_t interval_ms = 10000;
-	int c, err = 1;
+	const char *listen;
+	uint64_t interval_ms;
+	int c, err = 1, print = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			listen = optarg;
+			o.c.listen = optarg;
+			break;
+		case 'P':
+			print = 1;
 			break;
 		case 'i':
-			if (duration__parse(optarg, &interval_ms)) {
+			if (duration__parse(optarg, &o.c.interval_ms)) {
 				fprintf(stderr, "odtrace run: --interval %s: expected a duration like 10s or 500ms\n",
 					optarg);
 				goto usage_error;
@@ -79,6 +87,15 @@ int cmd_run(int argc, char **argv)
 	}
 	if (agent__no_args(argc, argv))
 		goto usage_error;
+	if (agent__configure(&o))
+		return 2;
+	if (print) {
+		config__print(&o.c, stdout);
+		config__free();
+		return 0;
+	}
+	listen = o.c.listen ? o.c.listen : "127.0.0.1:9472";
+	interval_ms = o.c.interval_ms ? o.c.interval_ms : 10000;
 	if (agent__start(&a, &o))
 		goto cleanup;
 	if (http__start(&h, listen))

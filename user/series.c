@@ -83,6 +83,13 @@ static struct series *append(struct series_set *set, const char *const *values)
 	return s;
 }
 
+static int max_series = SERIES_MAX;
+
+void series__set_max(int max)
+{
+	max_series = max > 0 ? max : SERIES_MAX;
+}
+
 struct series *series__get(struct series_set *set, const char *const *values)
 {
 	static const char *const other[SERIES_MAX_LABELS] = {
@@ -92,7 +99,7 @@ struct series *series__get(struct series_set *set, const char *const *values)
 
 	if (s)
 		return s;
-	if (set->n < SERIES_MAX)
+	if (set->n < max_series)
 		return append(set, values);
 	/* Past the bound, fold into one series: totals stay exact. */
 	s = series__find(set, other);
@@ -145,6 +152,16 @@ void series__prom(const struct series_set *set, FILE *out)
 		else
 			prom__hist(out, set->name, l, &set->s[i].now);
 	}
+}
+
+uint64_t series__folded(const struct series_set *set)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < set->n; i++)
+		if (!strcmp(set->s[i].values[0], "other"))
+			n += set->s[i].now.total;
+	return n;
 }
 
 void series__free(struct series_set *set)

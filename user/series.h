@@ -36,6 +36,8 @@ struct series_set {
 	int n_slots;
 };
 
+/* The bound on label sets per set (0: SERIES_MAX). */
+void series__set_max(int max);
 /* The series with these label values (n_labels of them), created if new;
  * past SERIES_MAX, the one whose values are all "other". NULL: no memory. */
 struct series *series__get(struct series_set *set, const char *const *values);
@@ -48,6 +50,9 @@ void series__add(struct series *s, int bucket, const struct hist_val *v, int fin
 /* What changed since the last call, for trace's intervals. */
 int series__delta(struct series *s, struct hist *out);
 void series__prom(const struct series_set *set, FILE *out);
+/* Events counted in series whose tenant (first label) is "other": what the
+ * tenant and series bounds folded. */
+uint64_t series__folded(const struct series_set *set);
 void series__free(struct series_set *set);
 
 #endif

@@ -82,6 +82,8 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (agent__no_args(argc, argv))
 		goto usage_error;
+	if (agent__configure(&o))
+		return 2;
 	if (agent__start(&a, &o))
 		goto cleanup;
 	if (duration_ms)

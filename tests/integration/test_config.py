@@ -1,0 +1,102 @@
+"""The configuration file and tenant rules: flags win over the file, a wrong
+file stops the agent with file:line:column and changes nothing, rules with
+capture groups name tenants in order, and the tenant bound folds the rest
+into "other", counted."""
+import os
+import subprocess
+import tempfile
+
+from conftest import ODTRACE, wait_until
+
+QUERY = "odtrace_pg_query_duration_seconds_count"
+
+
+def write(text):
+    f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    f.write(text)
+    f.close()
+    return f.name
+
+
+def run(*args):
+    return subprocess.run([ODTRACE, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_print_config_flags_win_over_the_file():
+    path = write("listen: 127.0.0.1:1111\ninterval: 2s\nprobes: [lock]\n"
+                 "tenants:\n  rules:\n    - match: {database: '^(.*)_prod$'}\n      tenant: '\\1'\n")
+    try:
+        r = run("run", "--config", path, "--listen", "127.0.0.1:2222", "--print-config")
+    finally:
+        os.unlink(path)
+    assert r.returncode == 0, r.stderr
+    assert 'listen: "127.0.0.1:2222"' in r.stdout and "interval: 2s" in r.stdout
+    assert "probes: [lock]" in r.stdout
+    assert 'match: {database: "^(.*)_prod$"}' in r.stdout and 'tenant: "\\\\1"' in r.stdout
+
+
+def test_shipped_example_is_valid():
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "odtrace.yaml")
+    r = run("run", "--config", example, "--print-config")
+    assert r.returncode == 0 and "^odoo-(.*)$" in r.stdout, r.stderr
+
+
+def test_bad_files_say_where_and_start_nothing():
+    cases = [
+        ("listen: [1,\n  interval: 3\n", ":3:1: did not find expected ',' or ']'"),
+        ("tenants:\n  rules:\n    - match: {databse: x}\n      tenant: y\n", ":3:15: rules match on"),
+        ("interval: soon\n", ":1:11: expected a duration"),
+        ("tenants:\n  rules:\n    - match: {pod: '('}\n      tenant: y\n", ":3:20: bad regular expression"),
+        ("listn: 1\n", ":1:1: unknown key listn"),
+    ]
+    for text, says in cases:
+        path = write(text)
+        try:
+            r = run("run", "--config", path)
+        finally:
+            os.unlink(path)
+        assert r.returncode == 2, (text, r)
+        assert path + says in r.stderr, (text, r.stderr)
+        assert "attached" not in r.stderr, "nothing started"
+
+
+def test_rules_name_tenants_in_order(pg, agent):
+    """First match wins; captures; no rule: the default (the database)."""
+    pg.create_databases("acme_prod", "globex_prod")
+    path = write("tenants:\n  rules:\n"
+                 "    - match: {database: '^globex_(prod)$'}\n      tenant: 'gx-\\1'\n"
+                 "    - match: {database: '^(.*)_prod$'}\n      tenant: '\\1'\n")
+    try:
+        a = agent("--config", path)
+        for db in ("acme_prod", "globex_prod", "tenant_c"):
+            conn = pg.connect(db)
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            conn.close()
+        want = {"acme_prod": "acme", "globex_prod": "gx-prod", "tenant_c": "tenant_c"}
+        for db, tenant in want.items():
+            wait_until(lambda: a.value(QUERY, database=db, tenant=tenant) == 1, 15,
+                       f"{db} as tenant {tenant}")
+        a.stop()
+    finally:
+        os.unlink(path)
+
+
+def test_tenant_bound_folds_into_other_and_counts_it(pg, agent):
+    a = agent("--max-tenants", "2")
+    for db, n in (("tenant_a", 1), ("tenant_b", 2), ("tenant_c", 3)):
+        conn = pg.connect(db)
+        with conn.cursor() as cur:
+            for _ in range(n):
+                cur.execute("SELECT 1")
+        conn.close()
+    ours = ("tenant_a", "tenant_b", "tenant_c")
+
+    def counted():
+        return sum(v for k, v in a.samples(QUERY).items() if dict(k)["database"] in ours)
+    wait_until(lambda: counted() == 6, 15, "every statement counted, folded or not")
+    tenants = {dict(k)["tenant"] for k in a.samples(QUERY)}
+    assert "other" in tenants and len(tenants - {"other"}) == 2, tenants
+    folded = sum(v for k, v in a.samples(QUERY).items() if dict(k)["tenant"] == "other")
+    assert folded >= 3 and a.value("odtrace_dropped_total", reason="cardinality") == folded
+    a.stop()

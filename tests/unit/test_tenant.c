@@ -1,0 +1,46 @@
+/* Tenant rules: order, capture groups across match entries, the default
+ * rule, the bound. */
+#include <string.h>
+#include "../../user/tenant.h"
+#include "check.h"
+
+static void expect(const char *ns, const char *db, const char *cg, const char *want)
+{
+	struct tenant_labels l = { .v = { [TL_NAMESPACE] = ns, [TL_DATABASE] = db, [TL_CGROUP] = cg } };
+	char got[64];
+
+	tenant__name(&l, got, sizeof(got));
+	CHECK(!strcmp(got, want), "ns=%s db=%s cg=%s: %s, got %s", ns, db, cg, want, got);
+}
+
+int main(void)
+{
+	enum tenant_label ns = TL_NAMESPACE, db = TL_DATABASE, both[] = { TL_NAMESPACE, TL_DATABASE };
+	char err[200];
+
+	/* no rules: the default rule */
+	expect("odoo-acme", "acme_prod", "/kubepods/x", "odoo-acme");
+	expect("", "acme_prod", "/system.slice/pg.service", "acme_prod");
+	expect("", "", "/odoo/tenant_z", "tenant_z");
+	expect("", "", "", "host");
+
+	CHECK(!tenant__add_rule(1, &ns, (const char *[]){ "^odoo-(.*)$" }, "\\1", err, sizeof(err)), "%s", err);
+	CHECK(!tenant__add_rule(1, &db, (const char *[]){ "^(.*)_prod$" }, "\\1", err, sizeof(err)), "%s", err);
+	CHECK(!tenant__add_rule(2, both, (const char *[]){ "^(team)-x$", "^(.*)_stage$" }, "\\1/\\2 \\\\",
+				err, sizeof(err)), "%s", err);
+	expect("odoo-acme", "globex_prod", "", "acme");		/* first rule wins */
+	expect("infra", "globex_prod", "", "globex");
+	expect("team-x", "initech_stage", "", "team/initech \\");	/* groups across entries */
+	expect("team-y", "initech_stage", "", "team-y");		/* no rule: default */
+	CHECK(tenant__add_rule(1, &ns, (const char *[]){ "(" }, "x", err, sizeof(err)) == -1 &&
+	      strstr(err, "bad regular expression"), "bad regex refused: %s", err);
+
+	tenant__reset();
+	tenant__set_max(2);
+	expect("a", "", "", "a");
+	expect("b", "", "", "b");
+	expect("c", "", "", "other");
+	expect("a", "", "", "a");
+	tenant__reset();
+	return checks_done("tenant");
+}

@@ -1,0 +1,376 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+#include "config.h"
+#include "duration.h"
+#include "series.h"
+#include "tenant.h"
+
+static char **owned;	/* strings handed out, freed by config__free */
+static int n_owned;
+
+static const char *keep(const char *s)
+{
+	char **grown = realloc(owned, (n_owned + 1) * sizeof(*owned));
+
+	if (!grown)
+		return NULL;
+	owned = grown;
+	return owned[n_owned++] = strdup(s);
+}
+
+void config__free(void)
+{
+	for (int i = 0; i < n_owned; i++)
+		free(owned[i]);
+	free(owned);
+	owned = NULL;
+	n_owned = 0;
+	tenant__reset();
+}
+
+struct parse {
+	yaml_document_t doc;
+	const char *path;
+	char *err;
+	size_t len;
+};
+
+static int fail(struct parse *p, yaml_node_t *n, const char *what, const char *detail)
+{
+	snprintf(p->err, p->len, "%s:%zu:%zu: %s%s%s", p->path, n->start_mark.line + 1,
+		 n->start_mark.column + 1, what, detail ? " " : "", detail ? detail : "");
+	return -1;
+}
+
+static const char *scalar(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int want_scalar(struct parse *p, yaml_node_t *n, const char **out)
+{
+	*out = scalar(n);
+	return *out ? 0 : fail(p, n, "expected a single value", NULL);
+}
+
+static int want_int(struct parse *p, yaml_node_t *n, int *out)
+{
+	const char *s = scalar(n);
+	char *end;
+	long v = s ? strtol(s, &end, 10) : -1;
+
+	if (!s || *end || v < 0 || v > 1000000)
+		return fail(p, n, "expected a whole number from 0 to 1000000", NULL);
+	*out = v;
+	return 0;
+}
+
+/* A list of scalars, or one scalar. */
+static int each_item(struct parse *p, yaml_node_t *n, int (*fn)(struct parse *, yaml_node_t *, void *),
+		     void *ctx)
+{
+	if (n->type == YAML_SCALAR_NODE)
+		return fn(p, n, ctx);
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(p, n, "expected a list", NULL);
+	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+		if (fn(p, yaml_document_get_node(&p->doc, *i), ctx))
+			return -1;
+	return 0;
+}
+
+static int add_family(struct parse *p, yaml_node_t *n, void *ctx)
+{
+	const char *s = scalar(n);
+	unsigned *f = ctx;
+
+	if (s && !strcmp(s, "pg"))
+		*f |= 1u << 0;
+	else if (s && !strcmp(s, "lock"))
+		*f |= 1u << 1;
+	else
+		return fail(p, n, "unknown probe family (this build has: pg, lock):", s);
+	return 0;
+}
+
+static int add_binary(struct parse *p, yaml_node_t *n, void *ctx)
+{
+	struct config *c = ctx;
+	const char *s;
+
+	if (want_scalar(p, n, &s))
+		return -1;
+	if (c->n_binaries == CONFIG_MAX_BINARIES)
+		return fail(p, n, "too many binaries", NULL);
+	c->binaries[c->n_binaries++] = keep(s);
+	return 0;
+}
+
+typedef int (*key_fn)(struct parse *p, yaml_node_t *v, void *ctx);
+
+struct key {
+	const char *name;
+	key_fn fn;
+};
+
+/* Calls the function of each key of a mapping; unknown keys are errors, so
+ * a typo does not silently keep a default. */
+static int each_key(struct parse *p, yaml_node_t *n, const struct key *keys, void *ctx)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(p, n, "expected keys and values", NULL);
+	for (yaml_node_pair_t *i = n->data.mapping.pairs.start; i < n->data.mapping.pairs.top; i++) {
+		yaml_node_t *k = yaml_document_get_node(&p->doc, i->key);
+		yaml_node_t *v = yaml_document_get_node(&p->doc, i->value);
+		const char *name = scalar(k);
+		const struct key *found = NULL;
+
+		for (const struct key *x = keys; name && x->name && !found; x++)
+			if (!strcmp(x->name, name))
+				found = x;
+		if (!found)
+			return fail(p, k, "unknown key", name);
+		if (found->fn(p, v, ctx))
+			return -1;
+	}
+	return 0;
+}
+
+static int k_listen(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	((struct config *)c)->listen = keep(s);
+	return 0;
+}
+
+static int k_interval(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	if (duration__parse(s, &((struct config *)c)->interval_ms))
+		return fail(p, v, "expected a duration like 10s or 500ms, not", s);
+	return 0;
+}
+
+static int k_probes(struct parse *p, yaml_node_t *v, void *c)
+{
+	return each_item(p, v, add_family, &((struct config *)c)->families);
+}
+
+static int k_binaries(struct parse *p, yaml_node_t *v, void *c)
+{
+	return each_item(p, v, add_binary, c);
+}
+
+static int k_conninfo(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	((struct config *)c)->conninfo = keep(s);
+	return 0;
+}
+
+static int k_pods_dir(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	((struct config *)c)->pods_dir = keep(s);
+	return 0;
+}
+
+static int k_max_series(struct parse *p, yaml_node_t *v, void *c)
+{
+	return want_int(p, v, &((struct config *)c)->max_series);
+}
+
+static int k_max_tenants(struct parse *p, yaml_node_t *v, void *c)
+{
+	return want_int(p, v, &((struct config *)c)->max_tenants);
+}
+
+/* - match: {label: regex, ...}
+ *   tenant: template */
+static int add_rule(struct parse *p, yaml_node_t *n, void *ctx)
+{
+	enum tenant_label labels[TENANT_MAX_MATCH];
+	const char *regexes[TENANT_MAX_MATCH], *tenant = NULL;
+	yaml_node_t *match = NULL, *at = n;
+	char why[200];
+	int n_match = 0;
+
+	(void)ctx;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(p, n, "a rule is {match: {...}, tenant: ...}", NULL);
+	for (yaml_node_pair_t *i = n->data.mapping.pairs.start; i < n->data.mapping.pairs.top; i++) {
+		yaml_node_t *k = yaml_document_get_node(&p->doc, i->key);
+		yaml_node_t *v = yaml_document_get_node(&p->doc, i->value);
+		const char *name = scalar(k);
+
+		if (name && !strcmp(name, "match"))
+			match = v;
+		else if (name && !strcmp(name, "tenant")) {
+			if (want_scalar(p, v, &tenant))
+				return -1;
+		} else
+			return fail(p, k, "unknown key in a rule (match, tenant):", name);
+	}
+	if (!match || !tenant || match->type != YAML_MAPPING_NODE)
+		return fail(p, n, "a rule needs match: {label: regex} and tenant:", NULL);
+	for (yaml_node_pair_t *i = match->data.mapping.pairs.start; i < match->data.mapping.pairs.top; i++) {
+		yaml_node_t *k = yaml_document_get_node(&p->doc, i->key);
+		const char *name = scalar(k);
+		int l = 0;
+
+		while (l < TL__MAX && (!name || strcmp(name, tenant__label_names[l])))
+			l++;
+		if (l == TL__MAX)
+			return fail(p, k, "rules match on namespace, pod, container, cgroup or database, not", name);
+		if (n_match == TENANT_MAX_MATCH)
+			return fail(p, k, "too many labels in one match", NULL);
+		labels[n_match] = l;
+		at = yaml_document_get_node(&p->doc, i->value);
+		if (want_scalar(p, at, &regexes[n_match++]))
+			return -1;
+	}
+	if (tenant__add_rule(n_match, labels, regexes, tenant, why, sizeof(why)))
+		return fail(p, at, why, NULL);
+	return 0;
+}
+
+static int k_rules(struct parse *p, yaml_node_t *v, void *c)
+{
+	(void)c;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(p, v, "rules is a list", NULL);
+	return each_item(p, v, add_rule, NULL);
+}
+
+static int k_pg(struct parse *p, yaml_node_t *v, void *c)
+{
+	static const struct key keys[] = {
+		{ "binaries", k_binaries }, { "conninfo", k_conninfo }, {},
+	};
+
+	return each_key(p, v, keys, c);
+}
+
+static int k_tenants(struct parse *p, yaml_node_t *v, void *c)
+{
+	static const struct key keys[] = {
+		{ "rules", k_rules }, { "max", k_max_tenants }, {},
+	};
+
+	return each_key(p, v, keys, c);
+}
+
+int config__load(const char *path, struct config *c, char *err, size_t len)
+{
+	static const struct key top[] = {
+		{ "listen", k_listen }, { "interval", k_interval }, { "probes", k_probes },
+		{ "pg", k_pg }, { "pods_dir", k_pods_dir }, { "max_series", k_max_series },
+		{ "tenants", k_tenants }, {},
+	};
+	struct parse p = { .path = path, .err = err, .len = len };
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	FILE *f = fopen(path, "re");
+	int rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (!f) {
+		snprintf(err, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &p.doc)) {
+		snprintf(err, len, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
+			 parser.problem_mark.column + 1, parser.problem ? parser.problem : "not YAML");
+		goto out;
+	}
+	root = yaml_document_get_root_node(&p.doc);
+	if (!root)	/* an empty file: all defaults */
+		rc = 0;
+	else
+		rc = each_key(&p, root, top, c);
+	yaml_document_delete(&p.doc);
+	if (rc) {		/* nothing half-applied */
+		config__free();
+		memset(c, 0, sizeof(*c));
+	}
+out:
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rc;
+}
+
+void config__merge(struct config *dst, const struct config *src)
+{
+	if (!dst->listen)
+		dst->listen = src->listen;
+	if (!dst->interval_ms)
+		dst->interval_ms = src->interval_ms;
+	if (!dst->families)
+		dst->families = src->families;
+	if (!dst->n_binaries) {
+		memcpy(dst->binaries, src->binaries, sizeof(dst->binaries));
+		dst->n_binaries = src->n_binaries;
+	}
+	if (!dst->conninfo)
+		dst->conninfo = src->conninfo;
+	if (!dst->pods_dir)
+		dst->pods_dir = src->pods_dir;
+	if (!dst->max_tenants)
+		dst->max_tenants = src->max_tenants;
+	if (!dst->max_series)
+		dst->max_series = src->max_series;
+}
+
+static void quoted(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+void config__print(const struct config *c, FILE *out)
+{
+	fprintf(out, "# effective configuration: flags, then --config, then defaults\nlisten: ");
+	quoted(out, c->listen ? c->listen : "127.0.0.1:9472");
+	unsigned long long ms = c->interval_ms ? c->interval_ms : 10000;
+
+	if (ms % 1000)
+		fprintf(out, "\ninterval: %llums\nprobes: [", ms);
+	else
+		fprintf(out, "\ninterval: %llus\nprobes: [", ms / 1000);
+	fprintf(out, "%s%s%s]\npg:\n  binaries: [", !c->families || c->families & 1 ? "pg" : "",
+		!c->families || (c->families & 3) == 3 ? ", " : "", !c->families || c->families & 2 ? "lock" : "");
+	for (int i = 0; i < c->n_binaries; i++) {
+		fprintf(out, "%s", i ? ", " : "");
+		quoted(out, c->binaries[i]);
+	}
+	fprintf(out, "]\n  conninfo: ");
+	if (c->conninfo)
+		quoted(out, c->conninfo);
+	else
+		fprintf(out, "null");
+	fprintf(out, "\npods_dir: ");
+	quoted(out, c->pods_dir ? c->pods_dir : "/var/log/pods");
+	fprintf(out, "\nmax_series: %d\n", c->max_series ? c->max_series : SERIES_MAX);
+	tenant__print(out);
+}

@@ -1,0 +1,37 @@
+/* The YAML configuration file (--config): every key is also a flag, and a
+ * flag wins over the file. */
+#ifndef ODTRACE_CONFIG_H
+#define ODTRACE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_BINARIES 16
+
+/* What the file or the flags set; 0/NULL: not set (the default applies). */
+struct config {
+	const char *listen;
+	uint64_t interval_ms;
+	unsigned families;		/* bit per family */
+	const char *binaries[CONFIG_MAX_BINARIES];
+	int n_binaries;
+	const char *conninfo;
+	const char *pods_dir;
+	int max_tenants;
+	int max_series;
+};
+
+/*
+ * Reads path into c and installs its tenant rules, all or nothing: on any
+ * error nothing is applied, and err says "path:line:column: what". The
+ * strings stay valid until config__free.
+ */
+int config__load(const char *path, struct config *c, char *err, size_t len);
+/* Fills what dst left unset from src (flags first, then the file). */
+void config__merge(struct config *dst, const struct config *src);
+/* The effective configuration as YAML, defaults included. */
+void config__print(const struct config *c, FILE *out);
+void config__free(void);
+
+#endif

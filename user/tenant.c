@@ -1,0 +1,191 @@
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tenant.h"
+
+const char *const tenant__label_names[TL__MAX] = {
+	[TL_NAMESPACE] = "namespace", [TL_POD] = "pod", [TL_CONTAINER] = "container",
+	[TL_CGROUP] = "cgroup", [TL_DATABASE] = "database",
+};
+
+struct rule {
+	int n_match;
+	enum tenant_label label[TENANT_MAX_MATCH];
+	char *source[TENANT_MAX_MATCH];
+	regex_t re[TENANT_MAX_MATCH];
+	char *tenant;
+};
+
+static struct rule rules[TENANT_MAX_RULES];
+static int n_rules, max_tenants;
+static char **seen;	/* distinct tenants named so far, for the bound */
+static int n_seen;
+
+int tenant__add_rule(int n_match, const enum tenant_label *labels, const char *const *regexes,
+		     const char *tenant, char *err, size_t err_len)
+{
+	struct rule *r = &rules[n_rules];
+
+	if (n_rules == TENANT_MAX_RULES || n_match < 1 || n_match > TENANT_MAX_MATCH) {
+		snprintf(err, err_len, n_rules == TENANT_MAX_RULES ? "more than %d rules"
+			 : "a rule matches on 1 to %d labels", n_rules == TENANT_MAX_RULES ?
+			 TENANT_MAX_RULES : TENANT_MAX_MATCH);
+		return -1;
+	}
+	memset(r, 0, sizeof(*r));
+	for (int i = 0; i < n_match; i++) {
+		int rc = regcomp(&r->re[i], regexes[i], REG_EXTENDED);
+
+		if (rc) {
+			char why[128];
+
+			regerror(rc, &r->re[i], why, sizeof(why));
+			snprintf(err, err_len, "bad regular expression \"%s\": %s", regexes[i], why);
+			for (int k = 0; k < i; k++)
+				regfree(&r->re[k]);
+			return -1;
+		}
+		r->label[i] = labels[i];
+		r->source[i] = strdup(regexes[i]);
+		r->n_match++;
+	}
+	r->tenant = strdup(tenant);
+	n_rules++;
+	return 0;
+}
+
+void tenant__reset(void)
+{
+	for (int i = 0; i < n_rules; i++) {
+		for (int k = 0; k < rules[i].n_match; k++) {
+			regfree(&rules[i].re[k]);
+			free(rules[i].source[k]);
+		}
+		free(rules[i].tenant);
+	}
+	n_rules = 0;
+	for (int i = 0; i < n_seen; i++)
+		free(seen[i]);
+	free(seen);
+	seen = NULL;
+	n_seen = max_tenants = 0;
+}
+
+void tenant__set_max(int max)
+{
+	max_tenants = max;
+}
+
+/* Expands \N from the groups of all match entries, numbered in order. */
+static int apply(const struct rule *r, const struct tenant_labels *l, char *out, size_t len)
+{
+	const char *grp[10];
+	int glen[10], n_grp = 1;
+	size_t n = 0;
+
+	for (int i = 0; i < r->n_match; i++) {
+		const char *v = l->v[r->label[i]] ? l->v[r->label[i]] : "";
+		regmatch_t m[10];
+
+		if (regexec(&r->re[i], v, 10, m, 0))
+			return 0;
+		for (int g = 1; g < 10 && n_grp < 10; g++) {
+			if (m[g].rm_so < 0)
+				break;
+			grp[n_grp] = v + m[g].rm_so;
+			glen[n_grp++] = m[g].rm_eo - m[g].rm_so;
+		}
+	}
+	for (const char *t = r->tenant; *t && n + 1 < len; t++) {
+		if (t[0] == '\\' && t[1] >= '1' && t[1] <= '9') {
+			int g = t[1] - '0';
+
+			if (g < n_grp)
+				n += snprintf(out + n, len - n, "%.*s", glen[g], grp[g]);
+			t++;
+		} else if (t[0] == '\\' && t[1] == '\\') {
+			out[n++] = '\\';
+			t++;
+		} else {
+			out[n++] = *t;
+		}
+	}
+	out[n < len ? n : len - 1] = '\0';
+	return out[0] != '\0';
+}
+
+/* DESIGN.md: namespace, else database, else the cgroup's last component,
+ * else "host". */
+static void default_rule(const struct tenant_labels *l, char *out, size_t len)
+{
+	const char *ns = l->v[TL_NAMESPACE], *db = l->v[TL_DATABASE], *cg = l->v[TL_CGROUP];
+	const char *last = cg && *cg ? strrchr(cg, '/') : NULL;
+
+	if (ns && *ns)
+		snprintf(out, len, "%s", ns);
+	else if (db && *db)
+		snprintf(out, len, "%s", db);
+	else if (last && last[1])
+		snprintf(out, len, "%s", last + 1);
+	else
+		snprintf(out, len, "host");
+}
+
+static void bound(char *out, size_t len)
+{
+	char **grown;
+
+	if (!max_tenants || !strcmp(out, "other"))
+		return;
+	for (int i = 0; i < n_seen; i++)
+		if (!strcmp(seen[i], out))
+			return;
+	if (n_seen >= max_tenants) {
+		snprintf(out, len, "other");
+		return;
+	}
+	grown = realloc(seen, (n_seen + 1) * sizeof(*seen));
+	if (!grown)
+		return;
+	seen = grown;
+	seen[n_seen] = strdup(out);
+	if (seen[n_seen])
+		n_seen++;
+}
+
+void tenant__name(const struct tenant_labels *l, char *out, size_t len)
+{
+	int named = 0;
+
+	for (int i = 0; i < n_rules && !named; i++)
+		named = apply(&rules[i], l, out, len);
+	if (!named)
+		default_rule(l, out, len);
+	bound(out, len);
+}
+
+static void yaml_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+void tenant__print(FILE *out)
+{
+	fprintf(out, "tenants:\n  max: %d\n  rules:%s\n", max_tenants, n_rules ? "" : " []");
+	for (int i = 0; i < n_rules; i++) {
+		fprintf(out, "    - match: {");
+		for (int k = 0; k < rules[i].n_match; k++) {
+			fprintf(out, "%s%s: ", k ? ", " : "", tenant__label_names[rules[i].label[k]]);
+			yaml_string(out, rules[i].source[k]);
+		}
+		fprintf(out, "}\n      tenant: ");
+		yaml_string(out, rules[i].tenant);
+		fputc('\n', out);
+	}
+}

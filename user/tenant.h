@@ -1,0 +1,35 @@
+/* Tenant rules: ordered matches on a process's raw labels, with capture
+ * groups; the first rule that matches names the tenant, DESIGN.md's default
+ * rule applies when none does. */
+#ifndef ODTRACE_TENANT_H
+#define ODTRACE_TENANT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define TENANT_MAX_RULES 64
+#define TENANT_MAX_MATCH 4
+
+/* The raw labels rules can match on, by name. */
+enum tenant_label { TL_NAMESPACE, TL_POD, TL_CONTAINER, TL_CGROUP, TL_DATABASE, TL__MAX };
+extern const char *const tenant__label_names[TL__MAX];
+
+struct tenant_labels {
+	const char *v[TL__MAX];	/* "" when not known */
+};
+
+/* Adds a rule: every (label, regex) of match must match; tenant is a
+ * template where \1..\9 are the capture groups, numbered across the match
+ * entries in order. 0, or -1 with why in err. */
+int tenant__add_rule(int n_match, const enum tenant_label *labels, const char *const *regexes,
+		     const char *tenant, char *err, size_t err_len);
+/* Forgets rules, bound and the tenants seen. */
+void tenant__reset(void);
+/* Tenants beyond max (0: no bound) are named "other". */
+void tenant__set_max(int max);
+/* The tenant of a process with these labels, into out. */
+void tenant__name(const struct tenant_labels *l, char *out, size_t len);
+/* The rules as YAML, for --print-config. */
+void tenant__print(FILE *out);
+
+#endif
