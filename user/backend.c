@@ -61,10 +61,15 @@ static void name_tenant(struct backend *b)
 		[TL_DATABASE] = b->database,
 	} };
 
-	tenant__name(&l, b->tenant, sizeof(b->tenant));
+	if (tenant__name(&l, b->tenant, sizeof(b->tenant))) {
+		memset(&b->id, 0, sizeof(b->id));
+		snprintf(b->label_db, sizeof(b->label_db), "other");
+	} else {
+		snprintf(b->label_db, sizeof(b->label_db), "%s", b->database);
+	}
 }
 
-/* cgroup_id 0: not from the kernel; /proc/PID/cgroup says the path. */
+/* cgroup_id 0: not from the kernel. */
 static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, uint64_t cgroup_id,
 			   const char *title)
 {
@@ -82,9 +87,11 @@ static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, ui
 	}
 	b->serial = serial;
 	b->pid = pid;
+	/* The kernel's cgroup id is where the backend was at its first event;
+	 * /proc is for the ones whose announcement was lost. */
 	if (cgroup_id)
 		identity__get(cgroup_id, &b->id);
-	else
+	if (!b->id.cgroup[0])
 		identity__of_pid(pid, &b->id);
 	name_tenant(b);
 	b->starttime = proc_starttime(pid);

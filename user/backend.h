@@ -19,6 +19,9 @@ struct backend {
 	char database[64];
 	struct identity id;	/* its cgroup, and pod where Kubernetes runs it */
 	char tenant[64];	/* by the tenant rules (tenant.h) */
+	/* The database as series show it: "other", like every raw label, when
+	 * the tenant bound folded this backend. */
+	char label_db[64];
 };
 
 int backends__open(struct backends **out);

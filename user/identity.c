@@ -1,27 +1,15 @@
 #include <dirent.h>
-#include <ftw.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <sys/stat.h>
-#include "grow.h"
+#include <unistd.h>
 #include "host.h"
 #include "identity.h"
 #include "kpath.h"
 
-#define RESCAN_S 1	/* at most one walk of the cgroup tree per second */
-
-struct known {
-	uint64_t id;	/* on cgroup v2, a cgroup's id is its directory's inode */
-	char path[256];
-};
-
 static const char *pods_dir = "/var/log/pods";
-static struct known *known;
-static int n_known, cap_known;
-static time_t scanned_at;
-static size_t root_len;
 
 void identity__setup(const char *dir)
 {
@@ -29,43 +17,41 @@ void identity__setup(const char *dir)
 		pods_dir = dir;
 }
 
-static int on_dir(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/*
+ * A cgroup v2 id is a kernfs file handle (FILEID_KERNFS, the 64-bit id):
+ * open_by_handle_at on the mount gives the directory, whose /proc/self/fd
+ * link is its path. Exact and O(1); needs CAP_DAC_READ_SEARCH. A cgroup
+ * removed since has no handle any more (ESTALE).
+ */
+static const char *path_of(uint64_t id, char *buf, size_t len)
 {
-	(void)ftw;
-	if (flag != FTW_D || grow(&known, n_known, &cap_known))
-		return 0;
-	known[n_known].id = st->st_ino;
-	snprintf(known[n_known].path, sizeof(known->path), "%.255s",
-		 path[root_len] ? path + root_len : "/");
-	n_known++;
-	return 0;
-}
-
-/* Walks the whole cgroup v2 tree: new cgroups appear with new pods and
- * backends, and one walk learns them all. */
-static void rescan(void)
-{
+	static int mount_fd = -1;
 	const char *root = host__cgroup2();
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = 0xfe } };
+	char link[64];
+	ssize_t n;
+	int fd;
 
-	scanned_at = time(NULL);
 	if (!root)
-		return;
-	n_known = 0;
-	root_len = strlen(root);
-	nftw(root, on_dir, 16, FTW_PHYS | FTW_MOUNT);
-}
-
-static const char *path_of(uint64_t id)
-{
-	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < n_known; i++)
-			if (known[i].id == id)
-				return known[i].path;
-		if (pass || time(NULL) - scanned_at < RESCAN_S)
-			break;
-		rescan();
-	}
-	return NULL;
+		return NULL;
+	if (mount_fd < 0)
+		mount_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	fd = mount_fd < 0 ? -1 : open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	if (strncmp(buf, root, strlen(root)))
+		return NULL;
+	return buf[strlen(root)] ? buf + strlen(root) : "/";
 }
 
 /* <pods_dir>/<namespace>_<pod>_<uid>: namespaces and pod names cannot hold
@@ -143,7 +129,9 @@ static void from_path(const char *path, struct identity *out)
 
 void identity__get(uint64_t cgroup_id, struct identity *out)
 {
-	from_path(path_of(cgroup_id), out);
+	char buf[PATH_MAX];
+
+	from_path(path_of(cgroup_id, buf, sizeof(buf)), out);
 }
 
 /* The "0::/path" line of /proc/PID/cgroup: the v2 hierarchy. */

@@ -154,10 +154,12 @@ static struct lock_relation *relation(struct lock *l, const char *tenant, const 
 	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
 	snprintf(r->database, sizeof(r->database), "%s", database);
 	r->reloid = reloid;
-	if (reloid)
-		relname__get(database, reloid, r->name, sizeof(r->name));
-	else
+	if (!reloid)
 		snprintf(r->name, sizeof(r->name), "other");
+	else if (!strcmp(database, "other"))	/* folded: no database to ask */
+		snprintf(r->name, sizeof(r->name), "oid:%u", reloid);
+	else
+		relname__get(database, reloid, r->name, sizeof(r->name));
 	return r;
 }
 
@@ -201,7 +203,7 @@ static void harvest_hist(struct lock *l, struct lock_key *keys, struct hist_val 
 			continue;
 		}
 		v[0] = b->tenant;
-		v[1] = b->database;
+		v[1] = b->label_db;
 		switch (k->kind) {
 		case LOCK_HEAVY:
 		case LOCK_FAILED:
@@ -243,7 +245,7 @@ static void harvest_rels(struct lock *l, struct lock_rel_key *keys, struct hist_
 		s->rels[i].now = s->rels[i].base;
 	for (int i = 0; i < n; i++) {
 		const struct backend *b = backends__find(l->backends, keys[i].serial, keys[i].pid);
-		struct lock_relation *r = b ? relation(l, b->tenant, b->database, keys[i].reloid) : NULL;
+		struct lock_relation *r = b ? relation(l, b->tenant, b->label_db, keys[i].reloid) : NULL;
 
 		if (r) {
 			add_val(&r->now, &vals[i]);
@@ -291,12 +293,12 @@ static void harvest_waiting(struct lock *l)
 		memset(x, 0, sizeof(*x));
 		x->pid = all[i]->pid;
 		snprintf(x->tenant, sizeof(x->tenant), "%s", all[i]->tenant);
-		snprintf(x->database, sizeof(x->database), "%s", all[i]->database);
+		snprintf(x->database, sizeof(x->database), "%s", all[i]->label_db);
 		snprintf(x->locktype, sizeof(x->locktype), "%s",
 			 locknames__type(st.wait.major, st.wait.locktype, buf, sizeof(buf)));
 		x->mode = locknames__mode(st.wait.mode);
 		if (st.wait.relation) {
-			struct lock_relation *r = relation(l, all[i]->tenant, all[i]->database, st.wait.field2);
+			struct lock_relation *r = relation(l, all[i]->tenant, all[i]->label_db, st.wait.field2);
 
 			snprintf(x->relation, sizeof(x->relation), "%s", r ? r->name : "");
 		}

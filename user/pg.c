@@ -130,7 +130,7 @@ void pg__harvest(struct pg *pg)
 			continue;
 		}
 		s = series__get(err ? &pg->series.errors : &pg->series.query,
-				(const char *[]){ b->tenant, b->database, b->id.namespace, b->id.pod,
+				(const char *[]){ b->tenant, b->label_db, b->id.namespace, b->id.pod,
 						  b->id.container, b->id.cgroup, "server" });
 		if (s)
 			series__add(s, keys[i].bucket, &vals[i], backends__final(b));

@@ -131,29 +131,30 @@ static void default_rule(const struct tenant_labels *l, char *out, size_t len)
 		snprintf(out, len, "host");
 }
 
-static void bound(char *out, size_t len)
+static int bound(char *out, size_t len)
 {
 	char **grown;
 
 	if (!max_tenants || !strcmp(out, "other"))
-		return;
+		return 0;
 	for (int i = 0; i < n_seen; i++)
 		if (!strcmp(seen[i], out))
-			return;
+			return 0;
 	if (n_seen >= max_tenants) {
 		snprintf(out, len, "other");
-		return;
+		return 1;
 	}
 	grown = realloc(seen, (n_seen + 1) * sizeof(*seen));
 	if (!grown)
-		return;
+		return 0;
 	seen = grown;
 	seen[n_seen] = strdup(out);
 	if (seen[n_seen])
 		n_seen++;
+	return 0;
 }
 
-void tenant__name(const struct tenant_labels *l, char *out, size_t len)
+int tenant__name(const struct tenant_labels *l, char *out, size_t len)
 {
 	int named = 0;
 
@@ -161,7 +162,7 @@ void tenant__name(const struct tenant_labels *l, char *out, size_t len)
 		named = apply(&rules[i], l, out, len);
 	if (!named)
 		default_rule(l, out, len);
-	bound(out, len);
+	return bound(out, len);
 }
 
 static void yaml_string(FILE *out, const char *s)

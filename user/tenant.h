@@ -27,8 +27,9 @@ int tenant__add_rule(int n_match, const enum tenant_label *labels, const char *c
 void tenant__reset(void);
 /* Tenants beyond max (0: no bound) are named "other". */
 void tenant__set_max(int max);
-/* The tenant of a process with these labels, into out. */
-void tenant__name(const struct tenant_labels *l, char *out, size_t len);
+/* The tenant of a process with these labels, into out; 1 if the bound
+ * folded it into "other" (its raw labels must then not reach any series). */
+int tenant__name(const struct tenant_labels *l, char *out, size_t len);
 /* The rules as YAML, for --print-config. */
 void tenant__print(FILE *out);
 

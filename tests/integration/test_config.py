@@ -83,7 +83,7 @@ def test_rules_name_tenants_in_order(pg, agent):
 
 
 def test_tenant_bound_folds_into_other_and_counts_it(pg, agent):
-    a = agent("--max-tenants", "2")
+    a = agent("--max-tenants", "2", "--probes", "pg")
     for db, n in (("tenant_a", 1), ("tenant_b", 2), ("tenant_c", 3)):
         conn = pg.connect(db)
         with conn.cursor() as cur:
@@ -92,11 +92,63 @@ def test_tenant_bound_folds_into_other_and_counts_it(pg, agent):
         conn.close()
     ours = ("tenant_a", "tenant_b", "tenant_c")
 
-    def counted():
-        return sum(v for k, v in a.samples(QUERY).items() if dict(k)["database"] in ours)
+    def counted():  # a folded backend's database is "other" too
+        return sum(v for k, v in a.samples(QUERY).items()
+                   if dict(k)["database"] in ours or dict(k)["tenant"] == "other")
     wait_until(lambda: counted() == 6, 15, "every statement counted, folded or not")
     tenants = {dict(k)["tenant"] for k in a.samples(QUERY)}
     assert "other" in tenants and len(tenants - {"other"}) == 2, tenants
-    folded = sum(v for k, v in a.samples(QUERY).items() if dict(k)["tenant"] == "other")
+    (other,) = [dict(k) for k in a.samples(QUERY) if dict(k)["tenant"] == "other"]
+    assert other["database"] == "other" and "cgroup" not in other, other
+    folded = a.value(QUERY, tenant="other")
     assert folded >= 3 and a.value("odtrace_dropped_total", reason="cardinality") == folded
     a.stop()
+
+
+def test_500_tenant_cgroups_with_a_bound_of_100(pg, agent):
+    """Each backend is born in the cgroup its postmaster is in at fork time:
+    moving the postmaster before each connection gives 500 backends in 500
+    cgroups, named by a rule on the cgroup path."""
+    cg2 = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+    root = os.path.join(cg2, "odtrace-card")
+    postmaster = [str(pg.proc.pid)]  # setpriv execs in place: this is the postmaster
+    home = open(f"/proc/{pg.proc.pid}/cgroup").read().split("0::", 1)[1].split()[0]
+    path = write("tenants:\n  rules:\n    - match: {cgroup: '^/odtrace-card/(t[0-9]+)$'}\n"
+                 "      tenant: '\\1'\n")
+    os.makedirs(root, exist_ok=True)
+    try:
+        # pg only: the folded count is then the statements alone
+        a = agent("--config", path, "--max-tenants", "100", "--probes", "pg")
+        for i in range(500):
+            os.makedirs(os.path.join(root, f"t{i}"), exist_ok=True)
+            for p in postmaster:
+                with open(os.path.join(root, f"t{i}", "cgroup.procs"), "w") as f:
+                    f.write(p)
+            conn = pg.connect("tenant_a")
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            conn.close()
+
+        def ours():
+            """Folded backends lose their raw labels: "other" stands alone."""
+            return {dict(k)["tenant"]: v for k, v in a.samples(QUERY).items()
+                    if dict(k).get("cgroup", "").startswith("/odtrace-card/")
+                    or dict(k)["tenant"] == "other"}
+        wait_until(lambda: sum(ours().values()) == 500, 30, "500 statements, folded or not")
+        tenants = ours()
+        assert len(tenants) == 101 and tenants["other"] == 400, sorted(tenants.items())[:5]
+        assert len([k for k in a.samples(QUERY) if dict(k)["tenant"] == "other"]) == 1, \
+            "one series for all that was folded"
+        assert a.value("odtrace_dropped_total", reason="cardinality") == 400
+        a.stop()
+    finally:
+        for p in postmaster:
+            with open(os.path.join(cg2 + home, "cgroup.procs"), "w") as f:
+                f.write(p)
+        for i in range(500):
+            try:
+                os.rmdir(os.path.join(root, f"t{i}"))
+            except OSError:
+                pass
+        os.rmdir(root)
+        os.unlink(path)
