@@ -6,7 +6,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
+#include "clock.h"
 #include "drops.h"
+#include "duration.h"
 #include "host.h"
 #include "log.h"
 #include "prom.h"
@@ -82,6 +84,8 @@ int agent__configure(struct agent_opts *o)
 	}
 	tenant__set_max(o->c.max_tenants);
 	series__set_max(o->c.max_series);
+	if (!o->c.grace_ms)
+		o->c.grace_ms = CONFIG_GRACE_MS;
 	return 0;
 }
 
@@ -100,6 +104,12 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 		return 0;
 	case 'f':
 		o->config_path = arg;
+		return 0;
+	case 'G':
+		if (duration__parse(arg, &o->c.grace_ms)) {
+			log_error("--tenant-grace %s: expected a duration like 5m or 30s", arg);
+			return -1;
+		}
 		return 0;
 	case 'T':
 	case 'S':
@@ -123,10 +133,7 @@ int agent__no_args(int argc, char **argv)
 
 uint64_t agent__now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+	return clock__ms();
 }
 
 /* Opens the families asked for and hands them the binaries to attach to. */
@@ -163,6 +170,7 @@ int agent__start(struct agent *a, struct agent_opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	a->families = o->c.families ? o->c.families : FAMILY_PG | FAMILY_LOCK;
+	a->grace_ms = o->c.grace_ms ? o->c.grace_ms : CONFIG_GRACE_MS;
 	relname__setup(o->c.conninfo);
 	identity__setup(o->c.pods_dir);
 	if (open_families(a, o))
@@ -175,12 +183,28 @@ int agent__start(struct agent *a, struct agent_opts *o)
 
 void agent__tick(struct agent *a)
 {
+	uint64_t now;
+
 	pgbins__discover(a->pgbins);
 	if (a->pg)
 		pg__harvest(a->pg);
 	if (a->lock)
 		lock__harvest(a->lock);
 	backends__forget(a->backends);
+	now = clock__ms();
+	if (a->pg) {
+		series__expire(&pg__series(a->pg)->query, now, a->grace_ms);
+		series__expire(&pg__series(a->pg)->errors, now, a->grace_ms);
+	}
+	if (a->lock) {
+		struct lock_series *s = lock__series(a->lock);
+
+		series__expire(&s->waits, now, a->grace_ms);
+		series__expire(&s->errors, now, a->grace_ms);
+		series__expire(&s->lwlock, now, a->grace_ms);
+		series__expire(&s->deadlocks, now, a->grace_ms);
+	}
+	tenant__expire(now, a->grace_ms);
 }
 
 void agent__wait(struct agent *a, uint64_t ms)

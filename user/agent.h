@@ -21,6 +21,7 @@ enum { FAMILY_PG = 1u << 0, FAMILY_LOCK = 1u << 1 };
 
 struct agent {
 	unsigned families;
+	uint64_t grace_ms;		/* --tenant-grace */
 	struct backends *backends;	/* PostgreSQL backends, shared by pg and lock */
 	struct pgbins *pgbins;
 	struct pg *pg;
@@ -37,6 +38,7 @@ extern volatile sig_atomic_t agent_exiting;
 	{ "config", required_argument, NULL, 'f' }, \
 	{ "max-tenants", required_argument, NULL, 'T' }, \
 	{ "max-series", required_argument, NULL, 'S' }, \
+	{ "tenant-grace", required_argument, NULL, 'G' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* Handles one of those (and 'p'); 0, or -1 after saying why (an unknown
@@ -55,6 +57,8 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"                      pod and container of a cgroup (default /var/log/pods)\n" \
 	"  --max-tenants N     tenants beyond the first N are named \"other\" (default: no bound)\n" \
 	"  --max-series N      label sets per metric before folding into \"other\" (default 2000)\n" \
+	"  --tenant-grace DUR  how long a tenant without backends keeps its series and its\n" \
+	"                      slot of --max-tenants (default 5m)\n" \
 	"  --config FILE       YAML file with the same settings and the tenant rules; flags win\n" \
 	"                      (see deploy/odtrace.yaml)\n" \
 	"  -v, --verbose       show libbpf messages (twice: also debug)\n"

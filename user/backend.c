@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "backend.h"
 #include "../bpf/backend.h"
+#include "clock.h"
 #include "grow.h"
 #include "log.h"
 #include "pgtitle.h"
@@ -232,6 +233,7 @@ void backends__forget(struct backends *r)
 		struct backend *b = r->all[i];
 
 		if (backends__final(b)) {
+			tenant__unref(b->tenant, clock__ms());
 			tdelete(b, &r->by_serial, cmp_serial);
 			free(b);
 			continue;

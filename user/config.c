@@ -194,6 +194,17 @@ static int k_max_series(struct parse *p, yaml_node_t *v, void *c)
 	return want_int(p, v, &((struct config *)c)->max_series);
 }
 
+static int k_grace(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	if (duration__parse(s, &((struct config *)c)->grace_ms))
+		return fail(p, v, "expected a duration like 5m or 30s, not", s);
+	return 0;
+}
+
 static int k_max_tenants(struct parse *p, yaml_node_t *v, void *c)
 {
 	return want_int(p, v, &((struct config *)c)->max_tenants);
@@ -268,7 +279,7 @@ static int k_pg(struct parse *p, yaml_node_t *v, void *c)
 static int k_tenants(struct parse *p, yaml_node_t *v, void *c)
 {
 	static const struct key keys[] = {
-		{ "rules", k_rules }, { "max", k_max_tenants }, {},
+		{ "rules", k_rules }, { "max", k_max_tenants }, { "grace", k_grace }, {},
 	};
 
 	return each_key(p, v, keys, c);
@@ -335,6 +346,8 @@ void config__merge(struct config *dst, const struct config *src)
 		dst->max_tenants = src->max_tenants;
 	if (!dst->max_series)
 		dst->max_series = src->max_series;
+	if (!dst->grace_ms)
+		dst->grace_ms = src->grace_ms;
 }
 
 static void quoted(FILE *out, const char *s)
@@ -372,5 +385,5 @@ void config__print(const struct config *c, FILE *out)
 	fprintf(out, "\npods_dir: ");
 	quoted(out, c->pods_dir ? c->pods_dir : "/var/log/pods");
 	fprintf(out, "\nmax_series: %d\n", c->max_series ? c->max_series : SERIES_MAX);
-	tenant__print(out);
+	tenant__print(out, c->grace_ms ? c->grace_ms : CONFIG_GRACE_MS);
 }

@@ -20,7 +20,10 @@ struct config {
 	const char *pods_dir;
 	int max_tenants;
 	int max_series;
+	uint64_t grace_ms;		/* before a gone tenant's series go */
 };
+
+#define CONFIG_GRACE_MS (5 * 60 * 1000)
 
 /*
  * Reads path into c and installs its tenant rules, all or nothing: on any

@@ -1,6 +1,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "grow.h"
 #include "prom.h"
 #include "series.h"
@@ -40,11 +41,14 @@ static void index_put(struct series_set *set, int idx)
 	set->slots[i] = idx + 1;
 }
 
-static int reindex(struct series_set *set)
+/* Rebuilds the index at size n_slots (0: twice the current). */
+static int reindex(struct series_set *set, int n_slots)
 {
-	int n_slots = set->n_slots ? 2 * set->n_slots : 64;
-	int *slots = calloc(n_slots, sizeof(*slots));
+	int *slots;
 
+	if (!n_slots)
+		n_slots = set->n_slots ? 2 * set->n_slots : 64;
+	slots = calloc(n_slots, sizeof(*slots));
 	if (!slots)
 		return -1;
 	free(set->slots);
@@ -71,7 +75,7 @@ static struct series *append(struct series_set *set, const char *const *values)
 {
 	struct series *s;
 
-	if ((set->n + 1) * 2 > set->n_slots && reindex(set))
+	if ((set->n + 1) * 2 > set->n_slots && reindex(set, 0))
 		return NULL;
 	if (grow(&set->s, set->n, &set->cap))
 		return NULL;
@@ -79,6 +83,7 @@ static struct series *append(struct series_set *set, const char *const *values)
 	memset(s, 0, sizeof(*s));
 	for (int l = 0; l < set->n_labels; l++)
 		snprintf(s->values[l], SERIES_VALUE_LEN, "%s", values[l]);
+	s->active_ms = clock__ms();
 	index_put(set, set->n - 1);
 	return s;
 }
@@ -114,6 +119,7 @@ void series__begin(struct series_set *set)
 
 void series__add(struct series *s, int bucket, const struct hist_val *v, int final)
 {
+	s->active_ms = clock__ms();
 	if (final)
 		hist__add_bucket(&s->base, bucket, v);
 	hist__add_bucket(&s->now, bucket, v);
@@ -151,6 +157,29 @@ void series__prom(const struct series_set *set, FILE *out)
 			fprintf(out, "%s{%s} %llu\n", set->name, l, (unsigned long long)set->s[i].now.total);
 		else
 			prom__hist(out, set->name, l, &set->s[i].now);
+	}
+}
+
+void series__expire(struct series_set *set, uint64_t now_ms, uint64_t grace_ms)
+{
+	int k = 0;
+
+	for (int i = 0; i < set->n; i++) {
+		if (now_ms - set->s[i].active_ms >= grace_ms) {
+			free(set->s[i].shown);
+			continue;
+		}
+		if (k != i)
+			set->s[k] = set->s[i];
+		k++;
+	}
+	if (k == set->n)
+		return;
+	set->n = k;
+	if (reindex(set, set->n_slots)) {	/* slots point at moved series */
+		free(set->slots);		/* no memory: the next append rebuilds */
+		set->slots = NULL;
+		set->n_slots = 0;
 	}
 }
 

@@ -22,6 +22,7 @@ struct series {
 	struct hist now;	/* base + live entries at the last harvest */
 	struct hist base;
 	struct hist *shown;	/* what `trace` printed last; NULL in `run` */
+	uint64_t active_ms;	/* last harvest a backend fed it (clock.h) */
 };
 
 struct series_set {
@@ -50,6 +51,9 @@ void series__add(struct series *s, int bucket, const struct hist_val *v, int fin
 /* What changed since the last call, for trace's intervals. */
 int series__delta(struct series *s, struct hist *out);
 void series__prom(const struct series_set *set, FILE *out);
+/* Drops the series no backend has fed for grace_ms: their tenant is gone,
+ * and their last data has been exported meanwhile. */
+void series__expire(struct series_set *set, uint64_t now_ms, uint64_t grace_ms);
 /* Events counted in series whose tenant (first label) is "other": what the
  * tenant and series bounds folded. */
 uint64_t series__folded(const struct series_set *set);

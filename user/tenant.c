@@ -1,4 +1,5 @@
 #include <regex.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tenant.h"
@@ -18,7 +19,12 @@ struct rule {
 
 static struct rule rules[TENANT_MAX_RULES];
 static int n_rules, max_tenants;
-static char **seen;	/* distinct tenants named so far, for the bound */
+/* Tenants holding a slot of the bound, with how many backends use them. */
+static struct seen {
+	char *name;
+	int refs;
+	uint64_t idle_since;	/* ms, when refs fell to 0 */
+} *seen;
 static int n_seen;
 
 int tenant__add_rule(int n_match, const enum tenant_label *labels, const char *const *regexes,
@@ -65,7 +71,7 @@ void tenant__reset(void)
 	}
 	n_rules = 0;
 	for (int i = 0; i < n_seen; i++)
-		free(seen[i]);
+		free(seen[i].name);
 	free(seen);
 	seen = NULL;
 	n_seen = max_tenants = 0;
@@ -133,13 +139,15 @@ static void default_rule(const struct tenant_labels *l, char *out, size_t len)
 
 static int bound(char *out, size_t len)
 {
-	char **grown;
+	struct seen *grown;
 
 	if (!max_tenants || !strcmp(out, "other"))
 		return 0;
 	for (int i = 0; i < n_seen; i++)
-		if (!strcmp(seen[i], out))
+		if (!strcmp(seen[i].name, out)) {
+			seen[i].refs++;
 			return 0;
+		}
 	if (n_seen >= max_tenants) {
 		snprintf(out, len, "other");
 		return 1;
@@ -148,10 +156,31 @@ static int bound(char *out, size_t len)
 	if (!grown)
 		return 0;
 	seen = grown;
-	seen[n_seen] = strdup(out);
-	if (seen[n_seen])
+	seen[n_seen] = (struct seen){ .name = strdup(out), .refs = 1 };
+	if (seen[n_seen].name)
 		n_seen++;
 	return 0;
+}
+
+void tenant__unref(const char *name, uint64_t now_ms)
+{
+	for (int i = 0; i < n_seen; i++)
+		if (!strcmp(seen[i].name, name) && seen[i].refs > 0 && !--seen[i].refs)
+			seen[i].idle_since = now_ms;
+}
+
+void tenant__expire(uint64_t now_ms, uint64_t grace_ms)
+{
+	int k = 0;
+
+	for (int i = 0; i < n_seen; i++) {
+		if (!seen[i].refs && now_ms - seen[i].idle_since >= grace_ms) {
+			free(seen[i].name);
+			continue;
+		}
+		seen[k++] = seen[i];
+	}
+	n_seen = k;
 }
 
 int tenant__name(const struct tenant_labels *l, char *out, size_t len)
@@ -176,9 +205,10 @@ static void yaml_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-void tenant__print(FILE *out)
+void tenant__print(FILE *out, uint64_t grace_ms)
 {
-	fprintf(out, "tenants:\n  max: %d\n  rules:%s\n", max_tenants, n_rules ? "" : " []");
+	fprintf(out, "tenants:\n  max: %d\n  grace: %llus\n  rules:%s\n", max_tenants,
+		(unsigned long long)(grace_ms / 1000), n_rules ? "" : " []");
 	for (int i = 0; i < n_rules; i++) {
 		fprintf(out, "    - match: {");
 		for (int k = 0; k < rules[i].n_match; k++) {

@@ -5,6 +5,7 @@
 #define ODTRACE_TENANT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define TENANT_MAX_RULES 64
@@ -30,7 +31,11 @@ void tenant__set_max(int max);
 /* The tenant of a process with these labels, into out; 1 if the bound
  * folded it into "other" (its raw labels must then not reach any series). */
 int tenant__name(const struct tenant_labels *l, char *out, size_t len);
+/* A backend named with tenant__name is gone. */
+void tenant__unref(const char *name, uint64_t now_ms);
+/* Frees the bound's slots of tenants without backends for grace_ms. */
+void tenant__expire(uint64_t now_ms, uint64_t grace_ms);
 /* The rules as YAML, for --print-config. */
-void tenant__print(FILE *out);
+void tenant__print(FILE *out, uint64_t grace_ms);
 
 #endif

@@ -80,3 +80,33 @@ def test_host_process_keeps_database_as_tenant(pg, agent):
     assert labels["tenant"] == "tenant_b" and labels["cgroup"].startswith("/"), labels
     assert not {"namespace", "pod", "container"} & set(labels), labels
     a.stop()
+
+
+def test_pod_deleted_while_traffic_flows(pod, agent):
+    """Every statement the client saw succeed is exported after the pod is
+    gone; once the grace period has passed, its series go away."""
+    import threading
+    import time
+    cluster, pods, path = pod
+    a = agent("--pods-dir", pods, "--tenant-grace", "3s")
+    done = []
+
+    def traffic():
+        try:
+            conn = cluster.connect("erp")
+            with conn.cursor() as cur:
+                while True:
+                    cur.execute("SELECT 1")
+                    done.append(1)
+                    time.sleep(0.01)
+        except Exception:
+            pass  # the pod went away under us
+    t = threading.Thread(target=traffic)
+    t.start()
+    wait_until(lambda: (a.value(QUERY, namespace="acme") or 0) >= 20, 15, "traffic flowing")
+    cluster.stop()
+    t.join(10)
+    wait_until(lambda: a.value(QUERY, namespace="acme") == len(done), 10,
+               f"all {len(done)} statements exported after the pod is gone")
+    wait_until(lambda: a.value(QUERY, namespace="acme") is None, 15, "the pod's series released")
+    a.stop()

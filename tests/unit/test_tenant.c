@@ -41,6 +41,20 @@ int main(void)
 	expect("b", "", "", "b");
 	expect("c", "", "", "other");
 	expect("a", "", "", "a");
+
+	/* a slot is freed only after the grace, once no backend uses it */
+	tenant__reset();
+	tenant__set_max(1);
+	expect("a", "", "", "a");
+	tenant__unref("a", 1000);
+	tenant__expire(3000, 5000);
+	expect("b", "", "", "other");
+	tenant__expire(6000, 5000);
+	expect("b", "", "", "b");
+	expect("b", "", "", "b");	/* two backends */
+	tenant__unref("b", 7000);
+	tenant__expire(20000, 5000);
+	expect("c", "", "", "other");	/* b still has one */
 	tenant__reset();
 	return checks_done("tenant");
 }

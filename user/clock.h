@@ -1,0 +1,16 @@
+/* Monotonic milliseconds: the clock of intervals and grace periods. */
+#ifndef ODTRACE_CLOCK_H
+#define ODTRACE_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline uint64_t clock__ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+#endif
