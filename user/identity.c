@@ -134,21 +134,18 @@ void identity__get(uint64_t cgroup_id, struct identity *out)
 	from_path(path_of(cgroup_id, buf, sizeof(buf)), out);
 }
 
-/* The "0::/path" line of /proc/PID/cgroup: the v2 hierarchy. */
 void identity__of_pid(uint32_t pid, struct identity *out)
 {
-	char file[64], line[512], *path = NULL;
+	char file[64], text[4096] = "", path[PATH_MAX];
+	size_t n = 0;
 	FILE *f;
 
 	snprintf(file, sizeof(file), "/proc/%u/cgroup", pid);
 	f = fopen(file, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = '\0';
-			path = line + 3;
-			break;
-		}
-	from_path(path, out);
-	if (f)
+	if (f) {
+		n = fread(text, 1, sizeof(text) - 1, f);
 		fclose(f);
+	}
+	text[n] = '\0';
+	from_path(kpath__from_proc(text, path, sizeof(path)) ? NULL : path, out);
 }

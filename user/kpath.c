@@ -63,6 +63,36 @@ static void container_id(const char *c, char *id, size_t len)
 	copy(id, len, tmp);
 }
 
+int kpath__from_proc(const char *text, char *out, size_t len)
+{
+	static const char *const wanted[] = { "", "memory", "cpu", "name=systemd" };
+
+	for (size_t w = 0; w < sizeof(wanted) / sizeof(*wanted); w++) {
+		for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+			/* hierarchy-id:controller,list:path */
+			const char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL;
+			size_t n = p ? strcspn(p + 1, "\n") : 0;
+			int match = 0;
+
+			if (!p || !n)
+				continue;
+			if (!*wanted[w]) {
+				match = p == c + 1 && line[0] == '0';
+			} else {
+				/* one of the comma-separated controllers of the line */
+				for (const char *x = c + 1; x < p && !match; x += strcspn(x, ",:") + 1)
+					match = (size_t)(strcspn(x, ",:")) == strlen(wanted[w]) &&
+						!strncmp(x, wanted[w], strlen(wanted[w]));
+			}
+			if (match) {
+				snprintf(out, len, "%.*s", (int)n, p + 1);
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
 int kpath__parse(const char *path, struct kpath *out)
 {
 	char c[256];

@@ -19,4 +19,10 @@ struct kpath {
  *             kubepods-burstable-pod<UID_with_underscores>.slice/cri-containerd-<id>.scope */
 int kpath__parse(const char *path, struct kpath *out);
 
+/* The path to read identity from in a /proc/PID/cgroup text: the v2 line
+ * ("0::/path"), or on hosts without cgroup v2 a v1 hierarchy that kubelets
+ * and systemd name the same way (memory, then cpu, then name=systemd).
+ * 0 and the path in out, or -1 if none. */
+int kpath__from_proc(const char *text, char *out, size_t len);
+
 #endif

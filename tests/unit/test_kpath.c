@@ -37,5 +37,20 @@ int main(void)
 	expect("/odoo/tenant_a", 0, "", "", "");
 	expect("/", 0, "", "", "");
 	expect("/kubepods/burstable/notapod", 0, "", "", "");
+	{
+		char out[256];
+		const char *hybrid = "9:name=systemd:/\n4:memory:/x\n1:cpu,cpuacct:/y\n0::/odoo/t1\n";
+		const char *v1 = "9:name=systemd:/system.slice/pg.service\n"
+				 "4:memory:/kubepods/burstable/pod" UID "/" CID "\n2:cpu,cpuacct:/k\n";
+		const char *v1_cpu = "9:name=systemd:/s\n2:cpuacct,cpu:/kubepods/pod" UID "/c\n";
+
+		CHECK(!kpath__from_proc(hybrid, out, sizeof(out)) && !strcmp(out, "/odoo/t1"),
+		      "v2 line first: %s", out);
+		CHECK(!kpath__from_proc(v1, out, sizeof(out)) && !strcmp(out, "/kubepods/burstable/pod" UID "/" CID),
+		      "v1: memory: %s", out);
+		CHECK(!kpath__from_proc(v1_cpu, out, sizeof(out)) && !strcmp(out, "/kubepods/pod" UID "/c"),
+		      "v1: cpu among the controllers: %s", out);
+		CHECK(kpath__from_proc("", out, sizeof(out)) == -1, "nothing");
+	}
 	return checks_done("kpath");
 }
