@@ -127,11 +127,31 @@ static void from_path(const char *path, struct identity *out)
 		container_of(pod_dir, k.container_id, out);
 }
 
+/* Resolved identities by cgroup id: backends of one pod share them. A
+ * cgroup id is never reused while the kernel runs, so entries cannot go
+ * stale; the oldest is replaced when full. */
+#define CACHE_SIZE 512
+static struct {
+	uint64_t id;
+	struct identity who;
+} cache[CACHE_SIZE];
+static int cache_next;
+
 void identity__get(uint64_t cgroup_id, struct identity *out)
 {
 	char buf[PATH_MAX];
 
+	for (int i = 0; i < CACHE_SIZE; i++)
+		if (cache[i].id == cgroup_id && cgroup_id) {
+			*out = cache[i].who;
+			return;
+		}
 	from_path(path_of(cgroup_id, buf, sizeof(buf)), out);
+	if (!out->cgroup[0] || (out->pod[0] == '\0' && kpath__parse(out->cgroup, &(struct kpath){})))
+		return;	/* not found (yet): ask again next time */
+	cache[cache_next].id = cgroup_id;
+	cache[cache_next].who = *out;
+	cache_next = (cache_next + 1) % CACHE_SIZE;
 }
 
 void identity__of_pid(uint32_t pid, struct identity *out)

@@ -16,13 +16,16 @@ QUERY = "odtrace_pg_query_duration_seconds_count"
 
 
 def cgroup_path(driver, uid, cid):
+    """The three QoS classes, across both kubelet cgroup drivers."""
     if driver == "systemd":
         return ("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
                 f"{uid.replace('-', '_')}.slice/cri-containerd-{cid}.scope")
+    if driver == "systemd-guaranteed":
+        return f"/kubepods.slice/kubepods-pod{uid.replace('-', '_')}.slice/crio-{cid}.scope"
     return f"/kubepods/besteffort/pod{uid}/{cid}"
 
 
-@pytest.fixture(params=["cgroupfs", "systemd"])
+@pytest.fixture(params=["cgroupfs", "systemd", "systemd-guaranteed"])
 def pod(request):
     """A pod `odoo-db-0` in namespace `acme` whose postgres container runs a
     throwaway cluster. The systemd case has a sidecar too, so the container
@@ -32,7 +35,7 @@ def pod(request):
     logs = tempfile.mkdtemp(prefix="odtrace-kubelet-")
     pods = os.path.join(logs, "pods")
     os.makedirs(os.path.join(pods, f"acme_odoo-db-0_{uid}", "postgres"))
-    if request.param == "systemd":
+    if request.param.startswith("systemd"):
         os.makedirs(os.path.join(pods, f"acme_odoo-db-0_{uid}", "sidecar"))
         os.makedirs(os.path.join(logs, "containers"))
         open(os.path.join(logs, "containers", f"odoo-db-0_acme_postgres-{cid}.log"), "w").close()
