@@ -350,21 +350,10 @@ void config__merge(struct config *dst, const struct config *src)
 		dst->grace_ms = src->grace_ms;
 }
 
-static void quoted(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
 void config__print(const struct config *c, FILE *out)
 {
 	fprintf(out, "# effective configuration: flags, then --config, then defaults\nlisten: ");
-	quoted(out, c->listen ? c->listen : "127.0.0.1:9472");
+	tenant__quoted(out, c->listen ? c->listen : "127.0.0.1:9472");
 	unsigned long long ms = c->interval_ms ? c->interval_ms : 10000;
 
 	if (ms % 1000)
@@ -375,15 +364,15 @@ void config__print(const struct config *c, FILE *out)
 		!c->families || (c->families & 3) == 3 ? ", " : "", !c->families || c->families & 2 ? "lock" : "");
 	for (int i = 0; i < c->n_binaries; i++) {
 		fprintf(out, "%s", i ? ", " : "");
-		quoted(out, c->binaries[i]);
+		tenant__quoted(out, c->binaries[i]);
 	}
 	fprintf(out, "]\n  conninfo: ");
 	if (c->conninfo)
-		quoted(out, c->conninfo);
+		tenant__quoted(out, c->conninfo);
 	else
 		fprintf(out, "null");
 	fprintf(out, "\npods_dir: ");
-	quoted(out, c->pods_dir ? c->pods_dir : "/var/log/pods");
+	tenant__quoted(out, c->pods_dir ? c->pods_dir : "/var/log/pods");
 	fprintf(out, "\nmax_series: %d\n", c->max_series ? c->max_series : SERIES_MAX);
 	tenant__print(out, c->grace_ms ? c->grace_ms : CONFIG_GRACE_MS);
 }

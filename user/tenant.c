@@ -194,7 +194,7 @@ int tenant__name(const struct tenant_labels *l, char *out, size_t len)
 	return bound(out, len);
 }
 
-static void yaml_string(FILE *out, const char *s)
+void tenant__quoted(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s; s++) {
@@ -213,10 +213,10 @@ void tenant__print(FILE *out, uint64_t grace_ms)
 		fprintf(out, "    - match: {");
 		for (int k = 0; k < rules[i].n_match; k++) {
 			fprintf(out, "%s%s: ", k ? ", " : "", tenant__label_names[rules[i].label[k]]);
-			yaml_string(out, rules[i].source[k]);
+			tenant__quoted(out, rules[i].source[k]);
 		}
 		fprintf(out, "}\n      tenant: ");
-		yaml_string(out, rules[i].tenant);
+		tenant__quoted(out, rules[i].tenant);
 		fputc('\n', out);
 	}
 }

@@ -35,6 +35,8 @@ int tenant__name(const struct tenant_labels *l, char *out, size_t len);
 void tenant__unref(const char *name, uint64_t now_ms);
 /* Frees the bound's slots of tenants without backends for grace_ms. */
 void tenant__expire(uint64_t now_ms, uint64_t grace_ms);
+/* s as a double-quoted YAML string. */
+void tenant__quoted(FILE *out, const char *s);
 /* The rules as YAML, for --print-config. */
 void tenant__print(FILE *out, uint64_t grace_ms);
 
