@@ -18,7 +18,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
-FAMILIES  := pg lock check
+FAMILIES  := pg lock check traced sys runq
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 BPF_OBJS  := $(patsubst %,$(OUTPUT)/bpf/%.bpf.o,$(FAMILIES))
@@ -47,13 +47,19 @@ odtrace: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/user/%.o: user/%.c $(SKELS) | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Syscall names for labels: every __NR_ the libc headers define on this arch.
+$(OUTPUT)/syscall_list.h: | $(OUTPUT)/user
+	$(call msg,GEN,$@)
+	$(Q)echo '#include <asm/unistd.h>' | $(CC) -dM -E - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) .*/SYSCALL(\1)/p' | sort -u > $@
 
 # The skeleton embeds the object: drop DWARF (BTF stays) to keep the binary small.
 $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
@@ -94,7 +100,7 @@ unit: $(UNIT_TESTS)
 # The integration tests drive an ASan/UBSan build of the same sources: a
 # memory error or undefined behaviour in the agent fails them.
 ASAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
-$(OUTPUT)/asan/%.o: user/%.c $(SKELS) | $(OUTPUT)/asan
+$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h | $(OUTPUT)/asan
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -fno-omit-frame-pointer -c $< -o $@
 $(OUTPUT)/asan/odtrace: $(ASAN_OBJS)

@@ -41,18 +41,45 @@ static int opt_probes(struct agent_opts *o, const char *list)
 	snprintf(buf, sizeof(buf), "%s", list);
 	o->c.families = 0;
 	for (char *f = strtok_r(buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(f, "pg")) {
-			o->c.families |= FAMILY_PG;
-		} else if (!strcmp(f, "lock")) {
-			o->c.families |= FAMILY_LOCK;
-		} else {
-			log_error("--probes: unknown probe family '%s' (this build has: pg, lock)", f);
+		unsigned bits = config__family(f);
+
+		if (!bits) {
+			log_error("--probes: unknown probe family '%s' (this build has: " CONFIG_FAMILIES ")", f);
 			return -1;
 		}
+		o->c.families |= bits;
 	}
 	if (!o->c.families) {
 		log_error("--probes: name at least one family, e.g. --probes pg");
 		return -1;
+	}
+	return 0;
+}
+
+/* --worker, --cgroup, --pid */
+static int opt_traced(struct agent_opts *o, int c, const char *arg)
+{
+	static const char *const flags[] = { "--worker", "--cgroup", "--pid" };
+	int which = c == 'W' ? 0 : c == 'C' ? 1 : 2;
+	int *n = which == 0 ? &o->c.n_workers : which == 1 ? &o->c.n_cgroups : &o->c.n_pids;
+	char *end;
+	long pid;
+
+	if (*n == CONFIG_MAX_TRACED) {
+		log_error("at most %d %s options", CONFIG_MAX_TRACED, flags[which]);
+		return -1;
+	}
+	if (which == 0) {
+		o->c.workers[(*n)++] = arg;
+	} else if (which == 1) {
+		o->c.cgroups[(*n)++] = arg;
+	} else {
+		pid = strtol(arg, &end, 10);
+		if (*end || pid < 1 || pid > 4194304) {
+			log_error("--pid %s: expected a process id", arg);
+			return -1;
+		}
+		o->c.pids[(*n)++] = pid;
 	}
 	return 0;
 }
@@ -115,6 +142,10 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 	case 'S':
 		return opt_count(c == 'T' ? &o->c.max_tenants : &o->c.max_series,
 				 c == 'T' ? "--max-tenants" : "--max-series", arg);
+	case 'W':
+	case 'C':
+	case 'I':
+		return opt_traced(o, c, arg);
 	case 'v':
 		log_setup(log_verbose + 1);
 		return 0;
@@ -136,8 +167,8 @@ uint64_t agent__now_ms(void)
 	return clock__ms();
 }
 
-/* Opens the families asked for and hands them the binaries to attach to. */
-static int open_families(struct agent *a, struct agent_opts *o)
+/* Opens the PostgreSQL families and hands them the binaries to attach to. */
+static int open_pg_families(struct agent *a, struct agent_opts *o)
 {
 	int err = backends__open(&a->backends);
 
@@ -156,6 +187,30 @@ static int open_families(struct agent *a, struct agent_opts *o)
 	return err;
 }
 
+/* sys and runq share the traced set and the cgroup registry. */
+static int open_task_families(struct agent *a, struct agent_opts *o)
+{
+	int err;
+
+	if (!(a->families & (FAMILY_SYS | FAMILY_RUNQ)))
+		return 0;
+	err = traced__open(&a->traced, &o->c);
+	if (!err)
+		err = cgroups__open(&a->cgroups);
+	if (!err && (a->families & FAMILY_SYS))
+		err = sys__open(&a->sys, a->traced, a->cgroups, !!(a->families & FAMILY_SYS_FULL));
+	if (!err && (a->families & FAMILY_RUNQ))
+		err = runq__open(&a->runq, a->traced, a->cgroups);
+	if (!err) {
+		int procs, cgroups;
+
+		traced__count(a->traced, &procs, &cgroups);
+		log_info("sys/runq: tracing %d processes and %d cgroups (rescanned every interval)",
+			 procs, cgroups);
+	}
+	return err;
+}
+
 int agent__start(struct agent *a, struct agent_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -169,13 +224,13 @@ int agent__start(struct agent *a, struct agent_opts *o)
 			 strerror(-err));
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	a->families = o->c.families ? o->c.families : FAMILY_PG | FAMILY_LOCK;
+	a->families = o->c.families ? o->c.families : FAMILY_DEFAULT;
 	a->grace_ms = o->c.grace_ms ? o->c.grace_ms : CONFIG_GRACE_MS;
 	relname__setup(o->c.conninfo);
 	identity__setup(o->c.pods_dir);
-	if (open_families(a, o))
+	if (open_pg_families(a, o) || open_task_families(a, o))
 		return 1;
-	if (!pgbins__discover(a->pgbins))
+	if ((a->families & (FAMILY_PG | FAMILY_LOCK)) && !pgbins__discover(a->pgbins))
 		log_warn("no PostgreSQL binary to attach to yet; looking again every interval "
 			 "(or name one with --pg-binary)");
 	return 0;
@@ -191,7 +246,28 @@ void agent__tick(struct agent *a)
 	if (a->lock)
 		lock__harvest(a->lock);
 	backends__forget(a->backends);
-	now = clock__ms();
+	if (a->traced) {
+		traced__update(a->traced);
+		cgroups__sync(a->cgroups);
+		if (a->sys)
+			sys__harvest(a->sys);
+		if (a->runq)
+			runq__harvest(a->runq);
+		cgroups__forget(a->cgroups, clock__ms());
+	}
+	now = clock__ms();	/* after every harvest: series' active_ms <= now */
+	if (a->sys) {
+		struct sys_series *s = sys__series(a->sys);
+
+		series__expire(&s->duration, now, a->grace_ms);
+		series__expire(&s->errors, now, a->grace_ms);
+		series__expire(&s->busy, now, a->grace_ms);
+		series__expire(&s->idle, now, a->grace_ms);
+	}
+	if (a->runq) {
+		series__expire(&runq__series(a->runq)->latency, now, a->grace_ms);
+		series__expire(&runq__series(a->runq)->throttled, now, a->grace_ms);
+	}
 	if (a->pg) {
 		series__expire(&pg__series(a->pg)->query, now, a->grace_ms);
 		series__expire(&pg__series(a->pg)->errors, now, a->grace_ms);
@@ -259,6 +335,10 @@ static uint64_t folded(struct agent *a)
 
 		n += series__folded(&s->waits) + series__folded(&s->lwlock) + series__folded(&s->deadlocks);
 	}
+	if (a->sys)
+		n += series__folded(&sys__series(a->sys)->duration);
+	if (a->runq)
+		n += series__folded(&runq__series(a->runq)->latency);
 	return n;
 }
 
@@ -268,6 +348,10 @@ void agent__prom(struct agent *a, FILE *out)
 		pg__prom(a->pg, out);
 	if (a->lock)
 		lock__prom(a->lock, out);
+	if (a->sys)
+		sys__prom(a->sys, out);
+	if (a->runq)
+		runq__prom(a->runq, out);
 	drops__set("cardinality", folded(a));
 	drops__prom(out);
 	for (int runs = 0; runs < 2; runs++) {
@@ -281,6 +365,12 @@ void agent__prom(struct agent *a, FILE *out)
 			bpf_stats(out, pg__object(a->pg), runs);
 		if (a->lock)
 			bpf_stats(out, lock__object(a->lock), runs);
+		if (a->traced)
+			bpf_stats(out, traced__object(a->traced), runs);
+		if (a->sys)
+			bpf_stats(out, sys__object(a->sys), runs);
+		if (a->runq)
+			bpf_stats(out, runq__object(a->runq), runs);
 	}
 }
 
@@ -290,6 +380,10 @@ void agent__stop(struct agent *a)
 	pgbins__close(a->pgbins);
 	pg__close(a->pg);
 	lock__close(a->lock);
+	sys__close(a->sys);
+	runq__close(a->runq);
+	traced__close(a->traced);
+	cgroups__close(a->cgroups);
 	backends__close(a->backends);
 	config__free();
 	memset(a, 0, sizeof(*a));

@@ -6,18 +6,20 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "backend.h"
+#include "cgroups.h"
 #include "config.h"
 #include "lock.h"
 #include "pg.h"
 #include "pgbins.h"
+#include "runq.h"
+#include "sys.h"
+#include "traced.h"
 
 /* What the flags set (c), completed from --config by agent__configure. */
 struct agent_opts {
 	struct config c;
 	const char *config_path;	/* --config */
 };
-
-enum { FAMILY_PG = 1u << 0, FAMILY_LOCK = 1u << 1 };
 
 struct agent {
 	unsigned families;
@@ -26,6 +28,10 @@ struct agent {
 	struct pgbins *pgbins;
 	struct pg *pg;
 	struct lock *lock;
+	struct traced *traced;		/* the tasks sys and runq measure */
+	struct cgroups *cgroups;	/* their cgroups, shared by sys and runq */
+	struct sys *sys;
+	struct runq *runq;
 };
 
 extern volatile sig_atomic_t agent_exiting;
@@ -39,14 +45,21 @@ extern volatile sig_atomic_t agent_exiting;
 	{ "max-tenants", required_argument, NULL, 'T' }, \
 	{ "max-series", required_argument, NULL, 'S' }, \
 	{ "tenant-grace", required_argument, NULL, 'G' }, \
+	{ "worker", required_argument, NULL, 'W' }, \
+	{ "cgroup", required_argument, NULL, 'C' }, \
+	{ "pid", required_argument, NULL, 'I' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* Handles one of those (and 'p'); 0, or -1 after saying why (an unknown
  * option included: getopt has said it). 'h' stays with each command. */
 int agent__opt(struct agent_opts *o, int c, const char *arg);
 #define AGENT_OPTS_HELP \
-	"  --probes LIST       probe families to load, comma-separated (default: all built:\n" \
-	"                      pg = statement latency, lock = lock waits and deadlocks)\n" \
+	"  --probes LIST       probe families to load, comma-separated (default: pg,lock,sys,runq):\n" \
+	"                      pg = statement latency, lock = lock waits and deadlocks,\n" \
+	"                      sys = time workers spend blocked in syscalls and how busy they\n" \
+	"                      are, sys:full = also every syscall's count, latency and errors\n" \
+	"                      (costs every syscall on the node; see README), runq = run-queue\n" \
+	"                      latency and CPU throttling\n" \
 	"  --pg-binary PATH    also attach to this PostgreSQL binary (repeatable); running\n" \
 	"                      and installed servers are found without it\n" \
 	"  --pg-conninfo STR   libpq connection string the lock family uses to name the\n" \
@@ -59,6 +72,11 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"  --max-series N      label sets per metric before folding into \"other\" (default 2000)\n" \
 	"  --tenant-grace DUR  how long a tenant without backends keeps its series and its\n" \
 	"                      slot of --max-tenants (default 5m)\n" \
+"  --worker REGEX      sys and runq trace processes whose name or command line matches\n" \
+	"                      (repeatable; default '" TRACED_DEFAULT_WORKER "': Odoo)\n" \
+	"  --cgroup PATH       ... and every process in this cgroup and below (repeatable; a\n" \
+	"                      path below the cgroup v2 mount, e.g. /kubepods.slice)\n" \
+	"  --pid PID           ... and this process and its descendants (repeatable)\n" \
 	"  --config FILE       YAML file with the same settings and the tenant rules; flags win\n" \
 	"                      (see deploy/odtrace.yaml)\n" \
 	"  -v, --verbose       show libbpf messages (twice: also debug)\n"

@@ -6,6 +6,7 @@
 #include "duration.h"
 #include "series.h"
 #include "tenant.h"
+#include "traced.h"
 
 static char **owned;	/* strings handed out, freed by config__free */
 static int n_owned;
@@ -81,17 +82,45 @@ static int each_item(struct parse *p, yaml_node_t *n, int (*fn)(struct parse *, 
 	return 0;
 }
 
+unsigned config__family(const char *name)
+{
+	static const struct { const char *name; unsigned bits; } all[] = {
+		{ "pg", FAMILY_PG }, { "lock", FAMILY_LOCK }, { "sys", FAMILY_SYS },
+		{ "sys:full", FAMILY_SYS | FAMILY_SYS_FULL }, { "runq", FAMILY_RUNQ },
+	};
+
+	for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(all[i].name, name))
+			return all[i].bits;
+	return 0;
+}
+
 static int add_family(struct parse *p, yaml_node_t *n, void *ctx)
 {
-	const char *s = scalar(n);
-	unsigned *f = ctx;
+	unsigned bits = config__family(scalar(n));
 
-	if (s && !strcmp(s, "pg"))
-		*f |= 1u << 0;
-	else if (s && !strcmp(s, "lock"))
-		*f |= 1u << 1;
-	else
-		return fail(p, n, "unknown probe family (this build has: pg, lock):", s);
+	if (!bits)
+		return fail(p, n, "unknown probe family (this build has: " CONFIG_FAMILIES "):", scalar(n));
+	*(unsigned *)ctx |= bits;
+	return 0;
+}
+
+/* One of the traced set's lists (worker patterns, cgroups): ctx is it. */
+struct list {
+	const char **v;
+	int *n;
+};
+
+static int add_item(struct parse *p, yaml_node_t *n, void *ctx)
+{
+	struct list *l = ctx;
+	const char *s;
+
+	if (want_scalar(p, n, &s))
+		return -1;
+	if (*l->n == CONFIG_MAX_TRACED)
+		return fail(p, n, "too many entries", NULL);
+	l->v[(*l->n)++] = keep(s);
 	return 0;
 }
 
@@ -276,6 +305,29 @@ static int k_pg(struct parse *p, yaml_node_t *v, void *c)
 	return each_key(p, v, keys, c);
 }
 
+static int k_workers(struct parse *p, yaml_node_t *v, void *c)
+{
+	struct config *cf = c;
+
+	return each_item(p, v, add_item, &(struct list){ cf->workers, &cf->n_workers });
+}
+
+static int k_cgroups(struct parse *p, yaml_node_t *v, void *c)
+{
+	struct config *cf = c;
+
+	return each_item(p, v, add_item, &(struct list){ cf->cgroups, &cf->n_cgroups });
+}
+
+static int k_traced(struct parse *p, yaml_node_t *v, void *c)
+{
+	static const struct key keys[] = {
+		{ "workers", k_workers }, { "cgroups", k_cgroups }, {},
+	};
+
+	return each_key(p, v, keys, c);
+}
+
 static int k_tenants(struct parse *p, yaml_node_t *v, void *c)
 {
 	static const struct key keys[] = {
@@ -290,7 +342,7 @@ int config__load(const char *path, struct config *c, char *err, size_t len)
 	static const struct key top[] = {
 		{ "listen", k_listen }, { "interval", k_interval }, { "probes", k_probes },
 		{ "pg", k_pg }, { "pods_dir", k_pods_dir }, { "max_series", k_max_series },
-		{ "tenants", k_tenants }, {},
+		{ "tenants", k_tenants }, { "traced", k_traced }, {},
 	};
 	struct parse p = { .path = path, .err = err, .len = len };
 	yaml_parser_t parser;
@@ -348,6 +400,24 @@ void config__merge(struct config *dst, const struct config *src)
 		dst->max_series = src->max_series;
 	if (!dst->grace_ms)
 		dst->grace_ms = src->grace_ms;
+	if (!dst->n_workers) {
+		memcpy(dst->workers, src->workers, sizeof(dst->workers));
+		dst->n_workers = src->n_workers;
+	}
+	if (!dst->n_cgroups) {
+		memcpy(dst->cgroups, src->cgroups, sizeof(dst->cgroups));
+		dst->n_cgroups = src->n_cgroups;
+	}
+}
+
+static void print_list(FILE *out, const char *key, const char *const *v, int n)
+{
+	fprintf(out, "  %s: [", key);
+	for (int i = 0; i < n; i++) {
+		fprintf(out, "%s", i ? ", " : "");
+		tenant__quoted(out, v[i]);
+	}
+	fprintf(out, "]\n");
 }
 
 void config__print(const struct config *c, FILE *out)
@@ -360,8 +430,22 @@ void config__print(const struct config *c, FILE *out)
 		fprintf(out, "\ninterval: %llums\nprobes: [", ms);
 	else
 		fprintf(out, "\ninterval: %llus\nprobes: [", ms / 1000);
-	fprintf(out, "%s%s%s]\npg:\n  binaries: [", !c->families || c->families & 1 ? "pg" : "",
-		!c->families || (c->families & 3) == 3 ? ", " : "", !c->families || c->families & 2 ? "lock" : "");
+	{
+		static const char *const names[] = { "pg", "lock", "sys", "sys:full", "runq" };
+		static const unsigned bits[] = { FAMILY_PG, FAMILY_LOCK, FAMILY_SYS,
+						 FAMILY_SYS | FAMILY_SYS_FULL, FAMILY_RUNQ };
+		unsigned f = c->families ? c->families : FAMILY_DEFAULT;
+		int first = 1;
+
+		for (int i = 0; i < 5; i++) {
+			/* sys:full names sys too */
+			if ((f & bits[i]) != bits[i] || (i == 2 && (f & FAMILY_SYS_FULL)))
+				continue;
+			fprintf(out, "%s%s", first ? "" : ", ", names[i]);
+			first = 0;
+		}
+	}
+	fprintf(out, "]\npg:\n  binaries: [");
 	for (int i = 0; i < c->n_binaries; i++) {
 		fprintf(out, "%s", i ? ", " : "");
 		tenant__quoted(out, c->binaries[i]);
@@ -373,6 +457,14 @@ void config__print(const struct config *c, FILE *out)
 		fprintf(out, "null");
 	fprintf(out, "\npods_dir: ");
 	tenant__quoted(out, c->pods_dir ? c->pods_dir : "/var/log/pods");
-	fprintf(out, "\nmax_series: %d\n", c->max_series ? c->max_series : SERIES_MAX);
+	fprintf(out, "\nmax_series: %d\ntraced:\n", c->max_series ? c->max_series : SERIES_MAX);
+	if (c->n_workers) {
+		print_list(out, "workers", c->workers, c->n_workers);
+	} else {
+		static const char *const def[] = { TRACED_DEFAULT_WORKER };
+
+		print_list(out, "workers", def, 1);
+	}
+	print_list(out, "cgroups", c->cgroups, c->n_cgroups);
 	tenant__print(out, c->grace_ms ? c->grace_ms : CONFIG_GRACE_MS);
 }

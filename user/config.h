@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #define CONFIG_MAX_BINARIES 16
+#define CONFIG_MAX_TRACED 64	/* worker patterns, cgroups, pids: each */
 
 /* What the file or the flags set; 0/NULL: not set (the default applies). */
 struct config {
@@ -21,9 +22,29 @@ struct config {
 	int max_tenants;
 	int max_series;
 	uint64_t grace_ms;		/* before a gone tenant's series go */
+	/* The traced set of sys and runq (traced.h); no workers: the default */
+	const char *workers[CONFIG_MAX_TRACED];	/* regexes on comm and command line */
+	int n_workers;
+	const char *cgroups[CONFIG_MAX_TRACED];	/* paths below the cgroup v2 mount */
+	int n_cgroups;
+	uint32_t pids[CONFIG_MAX_TRACED];	/* flags only: an ad-hoc session */
+	int n_pids;
 };
 
 #define CONFIG_GRACE_MS (5 * 60 * 1000)
+
+/* Probe families, bits of config.families. */
+enum {
+	FAMILY_PG = 1u << 0,
+	FAMILY_LOCK = 1u << 1,
+	FAMILY_SYS = 1u << 2,
+	FAMILY_SYS_FULL = 1u << 3,	/* with FAMILY_SYS: also every syscall */
+	FAMILY_RUNQ = 1u << 4,
+	FAMILY_DEFAULT = FAMILY_PG | FAMILY_LOCK | FAMILY_SYS | FAMILY_RUNQ,
+};
+#define CONFIG_FAMILIES "pg, lock, sys, sys:full, runq"
+/* The bits of one --probes name, 0 if unknown. */
+unsigned config__family(const char *name);
 
 /*
  * Reads path into c and installs its tenant rules, all or nothing: on any

@@ -154,6 +154,13 @@ void identity__get(uint64_t cgroup_id, struct identity *out)
 	cache_next = (cache_next + 1) % CACHE_SIZE;
 }
 
+int identity__alive(uint64_t cgroup_id)
+{
+	char buf[PATH_MAX];
+
+	return path_of(cgroup_id, buf, sizeof(buf)) != NULL;
+}
+
 void identity__of_pid(uint32_t pid, struct identity *out)
 {
 	char file[64], text[4096] = "", path[PATH_MAX];

@@ -19,6 +19,8 @@ void identity__setup(const char *pods_dir);
 /* Fills out for the cgroup with that id (bpf_get_current_cgroup_id); what
  * cannot be found stays "". */
 void identity__get(uint64_t cgroup_id, struct identity *out);
+/* Whether the cgroup with that id still exists. */
+int identity__alive(uint64_t cgroup_id);
 /* The same for a live process, from /proc/PID/cgroup. */
 void identity__of_pid(uint32_t pid, struct identity *out);
 

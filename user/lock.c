@@ -56,7 +56,7 @@ int lock__open(struct lock **out, struct backends *backends)
 	s->errors = (struct series_set){
 		.name = "odtrace_pg_lock_wait_errors_total",
 		.help = "PostgreSQL lock waits that ended in an ERROR instead of the lock: deadlock victims, lock_timeout, statement_timeout, cancels.",
-		.counter = 1, .labels = { "tenant", "database", "locktype", "mode", SERIES_IDENTITY },
+		.counter = SERIES_COUNT, .labels = { "tenant", "database", "locktype", "mode", SERIES_IDENTITY },
 		.n_labels = 8,
 	};
 	s->lwlock = (struct series_set){
@@ -67,7 +67,7 @@ int lock__open(struct lock **out, struct backends *backends)
 	s->deadlocks = (struct series_set){
 		.name = "odtrace_pg_deadlocks_total",
 		.help = "PostgreSQL deadlocks, counted in the database of the backend chosen as victim.",
-		.counter = 1, .labels = { "tenant", "database", SERIES_IDENTITY }, .n_labels = 6,
+		.counter = SERIES_COUNT, .labels = { "tenant", "database", SERIES_IDENTITY }, .n_labels = 6,
 	};
 	l->skel = lock_bpf__open();
 	if (!l->skel) {

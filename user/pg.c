@@ -42,7 +42,7 @@ int pg__open(struct pg **out, struct backends *backends)
 	pg->series.errors = (struct series_set){
 		.name = "odtrace_pg_query_errors_total",
 		.help = "PostgreSQL statements that ended in ERROR.",
-		.counter = 1, .labels = { "tenant", "database", SERIES_IDENTITY }, .n_labels = 6,
+		.counter = SERIES_COUNT, .labels = { "tenant", "database", SERIES_IDENTITY }, .n_labels = 6,
 	};
 	pg->skel = pg_bpf__open();
 	if (!pg->skel) {

@@ -150,13 +150,19 @@ void series__prom(const struct series_set *set, FILE *out)
 {
 	char l[SERIES_MAX_LABELS * (2 * SERIES_VALUE_LEN + 32)];
 
-	prom__header(out, set->name, set->counter ? "counter" : "histogram", set->help);
+	static const char *const types[] = { "histogram", "counter", "counter", "gauge" };
+
+	prom__header(out, set->name, types[set->counter], set->help);
 	for (int i = 0; i < set->n; i++) {
+		const struct hist *h = &set->s[i].now;
+
 		labels(set, &set->s[i], l, sizeof(l));
-		if (set->counter)
-			fprintf(out, "%s{%s} %llu\n", set->name, l, (unsigned long long)set->s[i].now.total);
+		if (set->counter == SERIES_COUNT)
+			fprintf(out, "%s{%s} %llu\n", set->name, l, (unsigned long long)h->total);
+		else if (set->counter)
+			fprintf(out, "%s{%s} %.9f\n", set->name, l, h->sum_ns / 1e9);
 		else
-			prom__hist(out, set->name, l, &set->s[i].now);
+			prom__hist(out, set->name, l, h);
 	}
 }
 

@@ -28,7 +28,10 @@ struct series {
 struct series_set {
 	const char *name;	/* metric name */
 	const char *help;
-	int counter;		/* export the count only, as a counter */
+	int counter;		/* 0: a histogram; or one of: */
+#define SERIES_COUNT	1	/* the count, as a counter */
+#define SERIES_SECONDS	2	/* sum_ns as seconds, a counter */
+#define SERIES_GAUGE	3	/* sum_ns / 1e9, a gauge (set now directly) */
 	const char *labels[SERIES_MAX_LABELS];
 	int n_labels;
 	struct series *s;

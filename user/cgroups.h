@@ -1,0 +1,37 @@
+/*
+ * Cgroups seen in the sys and runq maps, named once each: identity labels
+ * and tenant. The registry cgroup-keyed families resolve their keys with,
+ * in the order backend.h describes for backends:
+ *   cgroups__sync    notes which cgroups were removed (their entries are final);
+ *   (read the family's maps in one pass)
+ *   cgroups__find    per entry; cgroups__final: fold the entry and delete it;
+ *   cgroups__forget  once per tick after every family: lets the removed go.
+ */
+#ifndef ODTRACE_CGROUPS_H
+#define ODTRACE_CGROUPS_H
+
+#include <stdint.h>
+#include "identity.h"
+
+struct cgroups;
+
+struct cgroup_entry {
+	uint64_t id;
+	struct identity who;	/* all "" when the tenant bound folded it */
+	char tenant[64];
+	int dead;		/* removed before the current harvest read its maps */
+	uint64_t cpu_throttled_us;	/* cpu.stat, the last read (runq) */
+};
+
+int cgroups__open(struct cgroups **out);
+void cgroups__sync(struct cgroups *r);
+/* The cgroup with that id, named on first sight; NULL if it was removed
+ * before it could be named (count what it had as dropped). */
+struct cgroup_entry *cgroups__find(struct cgroups *r, uint64_t id);
+static inline int cgroups__final(const struct cgroup_entry *e) { return e->dead; }
+void cgroups__forget(struct cgroups *r, uint64_t now_ms);
+/* The cgroups known now. */
+int cgroups__list(struct cgroups *r, struct cgroup_entry *const **out);
+void cgroups__close(struct cgroups *r);
+
+#endif

@@ -1,0 +1,26 @@
+/* runq family: run-queue latency of traced tasks per tenant, and the CPU
+ * throttling of their cgroups. */
+#ifndef ODTRACE_USER_RUNQ_H
+#define ODTRACE_USER_RUNQ_H
+
+#include <stdio.h>
+#include "series.h"
+
+struct bpf_object;
+struct cgroups;
+struct traced;
+struct runq;
+
+struct runq_series {
+	struct series_set latency;	/* tenant, identity labels */
+	struct series_set throttled;	/* same: cpu.stat throttled_usec, seconds */
+};
+
+int runq__open(struct runq **out, struct traced *traced, struct cgroups *cgroups);
+void runq__harvest(struct runq *runq);
+struct runq_series *runq__series(struct runq *runq);
+void runq__prom(struct runq *runq, FILE *out);
+void runq__close(struct runq *runq);
+struct bpf_object *runq__object(struct runq *runq);
+
+#endif

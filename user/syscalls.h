@@ -1,0 +1,12 @@
+/* Syscall names of this architecture, from the kernel headers the agent was
+ * built with: labels carry names, never numbers. */
+#ifndef ODTRACE_SYSCALLS_H
+#define ODTRACE_SYSCALLS_H
+
+/* The name of nr; "syscall_N" for one newer than the headers (in a static
+ * buffer per call site's lifetime: copy it). */
+const char *syscalls__name(int nr, char *buf, unsigned len);
+/* The number of name, or -1 if this architecture has none. */
+int syscalls__nr(const char *name);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * The traced set of the sys and runq families: Odoo workers found by name,
+ * processes named by pid (and their descendants), and every process in the
+ * configured cgroups (and below). Decided in the kernel per task, at its
+ * switch-out; userspace keeps the two sets it is decided against.
+ */
+#ifndef ODTRACE_USER_TRACED_H
+#define ODTRACE_USER_TRACED_H
+
+#include <stdint.h>
+
+struct bpf_object;
+struct config;
+struct traced;
+
+/* Matches "odoo", "odoo-bin", "/usr/bin/odoo ...", "odoo: worker ..." */
+#define TRACED_DEFAULT_WORKER "(^|/)odoo(-bin)?([: ]|$)"
+
+/* Compiles the patterns, loads the traced object (fork and cgroup-move
+ * programs) and fills the sets once. Says why on failure. */
+int traced__open(struct traced **out, const struct config *c);
+/* Before another object loads: it uses the traced maps. */
+int traced__share(struct traced *t, struct bpf_object *obj);
+/* Each interval: processes and cgroups that came or went. */
+void traced__update(struct traced *t);
+/* How many processes and cgroups are traced now. */
+void traced__count(struct traced *t, int *processes, int *cgroups);
+void traced__close(struct traced *t);
+struct bpf_object *traced__object(struct traced *t);
+
+#endif
