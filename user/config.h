@@ -43,6 +43,8 @@ enum {
 	FAMILY_DEFAULT = FAMILY_PG | FAMILY_LOCK | FAMILY_SYS | FAMILY_RUNQ,
 };
 #define CONFIG_FAMILIES "pg, lock, sys, sys:full, runq"
+/* 0 if re is a valid POSIX extended regex, else nonzero with why in err. */
+int config__regex_error(const char *re, char *err, size_t len);
 /* The bits of one --probes name, 0 if unknown. */
 unsigned config__family(const char *name);
 

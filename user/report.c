@@ -3,7 +3,7 @@
 #include <time.h>
 #include "report.h"
 
-static void json_string(const char *s)
+void report__json_string(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -19,8 +19,7 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-/* {"time":..,"interval_s":..,"family":..,"metric":.., then the labels */
-static void json_head(const char *family, const char *metric, double secs)
+void report__json_head(const char *family, const char *metric, double secs)
 {
 	char when[32];
 	time_t now = time(NULL);
@@ -30,18 +29,17 @@ static void json_head(const char *family, const char *metric, double secs)
 	       family, metric);
 }
 
-static void json_labels(const struct series_set *set, const struct series *s)
+void report__json_labels(const struct series_set *set, const struct series *s)
 {
 	for (int l = 0; l < set->n_labels; l++) {
 		if (!s->values[l][0])	/* not known: left out, as in /metrics */
 			continue;
 		printf(",\"%s\":", set->labels[l]);
-		json_string(s->values[l]);
+		report__json_string(s->values[l]);
 	}
 }
 
-/* The histogram's fields; errors < 0: the metric has none. */
-static void json_hist(const struct hist *h, long long errors)
+void report__json_hist(const struct hist *h, long long errors)
 {
 	int first = 1;
 
@@ -62,7 +60,7 @@ static void json_hist(const struct hist *h, long long errors)
 	printf("}}\n");
 }
 
-static void text_hist(const struct hist *h)
+void report__text_hist(const struct hist *h)
 {
 	char a[16], b[16], c[16], d[16], e[16];
 
@@ -108,14 +106,14 @@ int report__pg(struct pg_series *ps, int json, double secs)
 			continue;
 		printed++;
 		if (json) {
-			json_head("pg", "query_duration", secs);
-			json_labels(&ps->query, s);
-			json_hist(&d, errors);
+			report__json_head("pg", "query_duration", secs);
+			report__json_labels(&ps->query, s);
+			report__json_hist(&d, errors);
 			continue;
 		}
 		printf("\ndatabase %s (tenant %s): %llu statements, %llu errors\n", s->values[1],
 		       s->values[0], (unsigned long long)d.total, errors);
-		text_hist(&d);
+		report__text_hist(&d);
 	}
 	/* errors of databases that had no successful statement */
 	for (int i = 0; i < ps->errors.n; i++) {
@@ -125,10 +123,10 @@ int report__pg(struct pg_series *ps, int json, double secs)
 			continue;
 		printed++;
 		if (json) {
-			json_head("pg", "query_duration", secs);
-			json_labels(&ps->errors, e);
+			report__json_head("pg", "query_duration", secs);
+			report__json_labels(&ps->errors, e);
 			printf(",\"side\":\"server\"");
-			json_hist(&(struct hist){}, d.total);
+			report__json_hist(&(struct hist){}, d.total);
 		} else {
 			printf("\ndatabase %s (tenant %s): 0 statements, %llu errors\n", e->values[1],
 			       e->values[0], (unsigned long long)d.total);
@@ -153,15 +151,15 @@ static int report_waits(struct lock_series *ls, int json, double secs)
 		errors = errors_of(&ls->errors, s);
 		printed++;
 		if (json) {
-			json_head("lock", "lock_wait_duration", secs);
-			json_labels(&ls->waits, s);
-			json_hist(&d, errors);
+			report__json_head("lock", "lock_wait_duration", secs);
+			report__json_labels(&ls->waits, s);
+			report__json_hist(&d, errors);
 			continue;
 		}
 		printf("\nlock waits in %s (tenant %s): %s %s: %llu waits, %llu ended in an error\n",
 		       s->values[1], s->values[0], s->values[2], s->values[3],
 		       (unsigned long long)d.total, errors);
-		text_hist(&d);
+		report__text_hist(&d);
 	}
 	for (int i = 0; i < ls->lwlock.n; i++) {
 		struct series *s = &ls->lwlock.s[i];
@@ -170,14 +168,14 @@ static int report_waits(struct lock_series *ls, int json, double secs)
 			continue;
 		printed++;
 		if (json) {
-			json_head("lock", "lwlock_wait_duration", secs);
-			json_labels(&ls->lwlock, s);
-			json_hist(&d, -1);
+			report__json_head("lock", "lwlock_wait_duration", secs);
+			report__json_labels(&ls->lwlock, s);
+			report__json_hist(&d, -1);
 			continue;
 		}
 		printf("\nLWLock waits of tenant %s on %s: %llu waits\n", s->values[0], s->values[1],
 		       (unsigned long long)d.total);
-		text_hist(&d);
+		report__text_hist(&d);
 	}
 	for (int i = 0; i < ls->deadlocks.n; i++) {
 		struct series *s = &ls->deadlocks.s[i];
@@ -186,8 +184,8 @@ static int report_waits(struct lock_series *ls, int json, double secs)
 			continue;
 		printed++;
 		if (json) {
-			json_head("lock", "deadlocks", secs);
-			json_labels(&ls->deadlocks, s);
+			report__json_head("lock", "deadlocks", secs);
+			report__json_labels(&ls->deadlocks, s);
 			printf(",\"count\":%llu}\n", (unsigned long long)d.total);
 		} else {
 			printf("\ndeadlocks in %s (tenant %s): %llu\n", s->values[1], s->values[0],
@@ -214,13 +212,13 @@ static int report_relations(struct lock_series *ls, int json, double secs)
 			printf("\nrelations waited on in this interval (up to %d, ranked by wait time "
 			       "since the agent started)\n", LOCK_TOP_RELATIONS);
 		if (json) {
-			json_head("lock", "lock_wait_relation", secs);
+			report__json_head("lock", "lock_wait_relation", secs);
 			printf(",\"tenant\":");
-			json_string(r->tenant);
+			report__json_string(r->tenant);
 			printf(",\"database\":");
-			json_string(r->database);
+			report__json_string(r->database);
 			printf(",\"relation\":");
-			json_string(r->name);
+			report__json_string(r->name);
 			printf(",\"count\":%llu,\"sum_s\":%.9f}\n", n, sum);
 		} else {
 			printf("  %-20s %-32s %6llu waits  %s\n", r->database, r->name, n,
@@ -238,13 +236,13 @@ static int report_waiting(struct lock_series *ls, int json, double secs)
 		const struct lock_waiting *w = &ls->waiting[i];
 
 		if (json) {
-			json_head("lock", "lock_wait_in_progress", secs);
+			report__json_head("lock", "lock_wait_in_progress", secs);
 			printf(",\"pid\":%u,\"tenant\":", w->pid);
-			json_string(w->tenant);
+			report__json_string(w->tenant);
 			printf(",\"database\":");
-			json_string(w->database);
+			report__json_string(w->database);
 			printf(",\"locktype\":\"%s\",\"mode\":\"%s\",\"relation\":", w->locktype, w->mode);
-			json_string(w->relation);
+			report__json_string(w->relation);
 			printf(",\"age_s\":%.6f}\n", w->age_s);
 			continue;
 		}

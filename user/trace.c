@@ -16,11 +16,14 @@ static const char usage[] =
 	"every interval, per database: the statement latency histogram with count, mean,\n"
 	"p50, p90, p99 and max (pg); lock waits by lock type and mode, LWLock waits by\n"
 	"tranche, deadlocks, the relations waited on longest and the waits still in\n"
-	"progress (lock).\n"
+	"progress (lock). Per tenant and cgroup of the traced processes (Odoo workers,\n"
+	"--cgroup, --pid): a per-syscall table of count, total, p50, p99 and max, and how\n"
+	"busy the workers were (sys); run-queue latency and CPU throttling (runq).\n"
 	"\n"
 	"Options:\n"
 	"  --duration DUR      how long to trace (default: until Ctrl-C; e.g. 30s, 5m)\n"
 	"  --interval DUR      print every DUR what happened during it (default: once, at the end)\n"
+	"  --histograms        also print each syscall's latency histogram (sys)\n"
 	"  --json              one JSON object per series and interval, one per line; histograms\n"
 	"                      with the scale-3 buckets ({\"index\": count}, bucket i =\n"
 	"                      (2^(i/8), 2^((i+1)/8)] s)\n"
@@ -31,15 +34,21 @@ static const char usage[] =
 	"  sudo odtrace trace --duration 30s\n"
 	"  sudo odtrace trace --probes pg,lock --interval 10s\n"
 	"  sudo odtrace trace --probes lock --pg-conninfo 'host=/var/run/postgresql user=postgres'\n"
+	"  sudo odtrace trace --probes sys --pid 4242 --duration 10s\n"
+	"  sudo odtrace trace --probes sys:full,runq --cgroup /kubepods.slice/kubepods-pod1.slice\n"
 	"  sudo odtrace trace --interval 5s --json | jq 'select(.metric == \"query_duration\") | .p99_s'\n";
 
 /* Prints what happened since the last report. */
-static void report(struct agent *a, int json, double secs)
+static void report(struct agent *a, int json, int hists, double secs)
 {
 	if (a->pg)
 		report__pg(pg__series(a->pg), json, secs);
 	if (a->lock)
 		report__lock(lock__series(a->lock), json, secs);
+	if (a->sys)
+		report__sys(sys__series(a->sys), json, hists, secs);
+	if (a->runq)
+		report__runq(runq__series(a->runq), json, secs);
 	fflush(stdout);
 }
 
@@ -49,6 +58,7 @@ int cmd_trace(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "histograms", no_argument, NULL, 'H' },
 		{ "probes", required_argument, NULL, 'p' },
 		AGENT_LONGOPTS,
 		{},
@@ -56,7 +66,7 @@ int cmd_trace(int argc, char **argv)
 	uint64_t duration_ms = 0, interval_ms = 0, start, last, end, now;
 	struct agent_opts o = {};
 	struct agent a = {};
-	int c, json = 0, err = 1;
+	int c, json = 0, hists = 0, err = 1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -71,6 +81,9 @@ int cmd_trace(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'H':
+			hists = 1;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -107,7 +120,7 @@ int cmd_trace(int argc, char **argv)
 		if (now >= end)
 			break;
 		if (interval_ms && now >= last + interval_ms) {
-			report(&a, json, (now - last) / 1e3);
+			report(&a, json, hists, (now - last) / 1e3);
 			last = now;
 		}
 	}
@@ -115,7 +128,7 @@ int cmd_trace(int argc, char **argv)
 	now = agent__now_ms();
 	if (!interval_ms || now - last >= 100) {
 		agent__tick(&a);
-		report(&a, json, (now - last) / 1e3);
+		report(&a, json, hists, (now - last) / 1e3);
 	}
 	err = 0;
 cleanup:

@@ -75,7 +75,7 @@ static int sync_map(int fd, const void *keys, int n, const void *old, int n_old,
 	for (int i = 0; i < n; i++) {
 		const void *k = (const char *)keys + i * size;
 
-		if (bsearch(k, old, n_old, size, cmp))
+		if (n_old && bsearch(k, old, n_old, size, cmp))
 			continue;
 		changed = 1;
 		if (bpf_map_update_elem(fd, k, &one, BPF_ANY))
@@ -84,7 +84,7 @@ static int sync_map(int fd, const void *keys, int n, const void *old, int n_old,
 	for (int i = 0; i < n_old; i++) {
 		const void *k = (const char *)old + i * size;
 
-		if (bsearch(k, keys, n, size, cmp))
+		if (n && bsearch(k, keys, n, size, cmp))
 			continue;
 		changed = 1;
 		bpf_map_delete_elem(fd, k);
@@ -177,7 +177,8 @@ static int scan_processes(struct traced *t, uint32_t **out, int *cap)
 		if (all[i].in && !grow(out, n, cap))
 			(*out)[n++] = all[i].pid;
 	free(all);
-	qsort(*out, n, sizeof(**out), cmp_u32);
+	if (n)
+		qsort(*out, n, sizeof(**out), cmp_u32);
 	return n;
 }
 
@@ -217,7 +218,8 @@ static int scan_cgroups(struct traced *t, uint64_t **out, int *cap)
 	}
 	*out = walk.ids;
 	*cap = walk.cap;
-	qsort(*out, walk.n, sizeof(**out), cmp_u64);
+	if (walk.n)
+		qsort(*out, walk.n, sizeof(**out), cmp_u64);
 	return walk.n;
 }
 

@@ -76,6 +76,92 @@ class Agent:
         assert rc == 0, f"odtrace run exited {rc} on SIGTERM: {self.log()}"
 
 
+CGROUP2 = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+
+
+class Tenants:
+    """Child cgroups of the v2 mount under /odtrace-test, playing tenants,
+    and worker.py processes started inside them (or outside, cgroup None)."""
+
+    ROOT = "/odtrace-test"
+
+    def __init__(self):
+        self.procs = []
+        self.made = []
+
+    def cgroup(self, name):
+        path = f"{self.ROOT}/{name}"
+        for p in (self.ROOT, path):
+            if not os.path.isdir(CGROUP2 + p):
+                os.mkdir(CGROUP2 + p)
+                self.made.append(p)
+        return path
+
+    def spawn(self, cgroup, *args, cpu=None):
+        """worker.py ARGS in cgroup, pinned to cpu; returns it once it has
+        printed "ready" (and, for servers, its port first)."""
+        cmd = [sys.executable, "-u", WORKER, *map(str, args)]
+        if cpu is not None:
+            cmd = ["taskset", "-c", str(cpu), *cmd]
+        if cgroup:
+            cmd = ["sh", "-c", f'echo $$ > {CGROUP2 + self.cgroup(cgroup)}/cgroup.procs && exec "$@"',
+                   "sh", *cmd]
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        p.port = None
+        line = p.stdout.readline().strip()
+        if line.isdigit():
+            p.port = int(line)
+            line = p.stdout.readline().strip()
+        assert line == "ready", f"worker.py {args}: {line!r}"
+        return p
+
+    @staticmethod
+    def go(p):
+        p.stdin.write("go\n")
+        p.stdin.flush()
+
+    @staticmethod
+    def wait_done(p):
+        assert p.stdout.readline().strip() == "done"
+
+    def close(self):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        for path in reversed(self.made):
+            try:
+                os.rmdir(CGROUP2 + path)
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def tenants():
+    t = Tenants()
+    yield t
+    t.close()
+
+
+def hist_buckets(agent, name, **labels):
+    """{upper bound: count in that bucket} of one histogram series, from the
+    cumulative `le` buckets prometheus_client parsed."""
+    want = set(labels.items())
+    cum = []
+    for fam in text_string_to_metric_families(agent.get("/metrics")):
+        for s in fam.samples:
+            if s.name == name + "_bucket" and want <= set(s.labels.items()):
+                cum.append((float(s.labels["le"]), s.value))
+    cum.sort()
+    out, prev = {}, 0
+    for le, v in cum:
+        if v > prev:
+            out[le] = v - prev
+        prev = v
+    return out
+
+
 @pytest.fixture
 def agent():
     started = []

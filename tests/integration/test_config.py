@@ -152,3 +152,26 @@ def test_500_tenant_cgroups_with_a_bound_of_100(pg, agent):
                 pass
         os.rmdir(root)
         os.unlink(path)
+
+
+def test_traced_set_keys():
+    """sys and runq's traced set from the file; a bad worker regex is a
+    usage error that says where."""
+    path = write("probes: [sys:full, runq]\ntraced:\n  workers: ['^gunicorn$', odoo]\n"
+                 "  cgroups: [/kubepods.slice]\n")
+    try:
+        r = run("run", "--config", path, "--print-config")
+    finally:
+        os.unlink(path)
+    assert r.returncode == 0, r.stderr
+    assert "probes: [sys:full, runq]" in r.stdout
+    assert 'workers: ["^gunicorn$", "odoo"]' in r.stdout
+    assert 'cgroups: ["/kubepods.slice"]' in r.stdout
+    path = write("traced:\n  workers: ['(']\n")
+    try:
+        r = run("run", "--config", path)
+    finally:
+        os.unlink(path)
+    assert r.returncode == 2 and path + ":2:13: bad regular expression" in r.stderr, r.stderr
+    r = run("run", "--worker", "(")
+    assert r.returncode == 2 and "--worker '(': bad regular expression" in r.stderr, r.stderr

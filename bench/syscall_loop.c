@@ -1,0 +1,129 @@
+/*
+ * Helper for bench/sys_overhead, built by the script (cc -O2) into a temp dir.
+ *
+ *   syscall_loop loop N        N getpid(2) (raw syscall(SYS_getpid): glibc may
+ *                              not cache it), then N read(2)s of 1 byte from
+ *                              /dev/zero; prints "getpid NS" and "read NS",
+ *                              the wall time per call in ns
+ *   syscall_loop pipe N        N ping-pong round trips between two processes
+ *                              over two pipes (perf bench sched pipe's shape,
+ *                              for hosts without perf); prints "usecs/op US"
+ *   syscall_loop spawn CMD...  fork, exec CMD in the child, wait; exits with
+ *                              its status
+ *
+ * Why spawn: odtrace decides whether a task is traced the first time it sees
+ * it (a syscall in full mode, a switch-out otherwise) and keeps the answer
+ * until its traced set changes. A process moved into the traced cgroup after
+ * that would stay untraced, so the script moves this wrapper into the group
+ * and the measured process is born inside it, seen first from there.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "syscall_loop: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int loop(long n)
+{
+	char c;
+	double t0, t1;
+	long warm = n / 10 + 1;
+	int fd = open("/dev/zero", O_RDONLY);
+
+	if (fd < 0)
+		die("/dev/zero");
+	for (long i = 0; i < warm; i++)
+		syscall(SYS_getpid);
+	t0 = now_ns();
+	for (long i = 0; i < n; i++)
+		syscall(SYS_getpid);
+	t1 = now_ns();
+	printf("getpid %.1f\n", (t1 - t0) / n);
+	for (long i = 0; i < warm; i++)
+		if (read(fd, &c, 1) != 1)
+			die("read /dev/zero");
+	t0 = now_ns();
+	for (long i = 0; i < n; i++)
+		if (read(fd, &c, 1) != 1)
+			die("read /dev/zero");
+	t1 = now_ns();
+	printf("read %.1f\n", (t1 - t0) / n);
+	return 0;
+}
+
+static int pingpong(long n)
+{
+	int ab[2], ba[2], st;
+	char c = 0;
+	double t0, t1;
+	pid_t pid;
+
+	if (pipe(ab) || pipe(ba))
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		for (long i = 0; i < n; i++)
+			if (read(ab[0], &c, 1) != 1 || write(ba[1], &c, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	t0 = now_ns();
+	for (long i = 0; i < n; i++)
+		if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+			die("ping-pong");
+	t1 = now_ns();
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		die("ping-pong child");
+	printf("usecs/op %.3f\n", (t1 - t0) / n / 1e3);
+	return 0;
+}
+
+static int spawn(char **argv)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		execvp(argv[0], argv);
+		fprintf(stderr, "syscall_loop: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		die("waitpid");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "spawn"))
+		return spawn(argv + 2);
+	if (argc == 3 && !strcmp(argv[1], "loop") && atol(argv[2]) > 0)
+		return loop(atol(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "pipe") && atol(argv[2]) > 0)
+		return pingpong(atol(argv[2]));
+	fprintf(stderr, "usage: syscall_loop loop N | pipe N | spawn CMD [ARG...]\n");
+	return 2;
+}

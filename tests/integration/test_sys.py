@@ -1,0 +1,107 @@
+"""sys family: a worker in a traced cgroup makes known syscalls; the agent's
+/metrics must show them per tenant, by syscall name, with the right counts
+and the sleep in the 20 ms bucket. A process outside the traced set making
+the same calls must not appear. Busy ratio: an idle worker near 0, one
+handed back-to-back requests near 1."""
+import socket
+import threading
+import time
+
+import pytest
+from conftest import hist_buckets, wait_until
+
+DURATION = "odtrace_syscall_duration_seconds"
+# scale-3 bucket (2^(-46/8), 2^(-45/8)] s = (19.03, 20.75] ms holds 20 ms
+SLEEP_BUCKET = 2 ** (-45 / 8)
+
+
+def count(agent, **labels):
+    return agent.value(DURATION + "_count", **labels) or 0
+
+
+def run_syscalls(agent, tenants, tmp_path):
+    traced = tenants.spawn("tenant_a", "syscalls", tmp_path)
+    outside = tenants.spawn("untraced", "syscalls", tmp_path)
+    for p in (traced, outside):
+        tenants.go(p)
+    for p in (traced, outside):
+        tenants.wait_done(p)
+    # the next harvest (every second) has everything
+    time.sleep(2.5)
+
+
+@pytest.mark.parametrize("mode", ["blocked", "full"])
+def test_sleep_and_fsync_per_tenant(agent, tenants, tmp_path, mode):
+    tenants.cgroup("tenant_a")
+    tenants.cgroup("untraced")
+    a = agent("--probes", "sys:full" if mode == "full" else "sys",
+              "--cgroup", tenants.ROOT + "/tenant_a")
+    run_syscalls(a, tenants, tmp_path)
+
+    # what CPython 3.11 really calls for time.sleep: clock_nanosleep
+    sleeps = dict(tenant="tenant_a", syscall="clock_nanosleep", mode=mode)
+    assert count(a, **sleeps) == 50, a.get("/metrics")
+    buckets = hist_buckets(a, DURATION, **sleeps)
+    in_bucket = sum(v for le, v in buckets.items() if abs(le - SLEEP_BUCKET) < 1e-9)
+    assert in_bucket >= 26, f"p50 of time.sleep(0.02) not in the 20 ms bucket: {buckets}"
+
+    fsyncs = count(a, tenant="tenant_a", syscall="fsync", mode=mode)
+    if mode == "full":
+        assert fsyncs == 20
+        assert a.value("odtrace_syscall_errors_total", tenant="tenant_a", syscall="rmdir",
+                       errno="ENOENT") == 3
+    else:
+        assert fsyncs >= 1, "fsync of a file on disk never blocked"
+    # the same calls from outside the traced set are nowhere
+    assert not [k for k in a.samples(DURATION + "_count") if ("tenant", "untraced") in k]
+    a.stop()
+
+
+def test_worker_found_by_name_and_pid(agent, tenants, tmp_path):
+    """No --cgroup: the default pattern traces Odoo by name only; --pid adds
+    one process."""
+    tenants.cgroup("tenant_p")
+    p = tenants.spawn("tenant_p", "syscalls", tmp_path)
+    a = agent("--probes", "sys", "--pid", str(p.pid))
+    tenants.go(p)
+    tenants.wait_done(p)
+    wait_until(lambda: count(a, tenant="tenant_p", syscall="clock_nanosleep") == 50, 10,
+               "50 sleeps of the --pid process")
+    a.stop()
+
+
+def request(port):
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"GET\n")
+        assert s.recv(10) == b"ok\n"
+
+
+@pytest.mark.parametrize("wait", ["select", "accept"])
+def test_busy_ratio(agent, tenants, wait):
+    tenants.cgroup("idle_workers")
+    tenants.cgroup("busy_workers")
+    a = agent("--probes", "sys", "--cgroup", tenants.ROOT)
+    idle = tenants.spawn("idle_workers", f"serve-{wait}")
+    busy = tenants.spawn("busy_workers", f"serve-{wait}")
+    for p in (idle, busy):
+        tenants.go(p)
+    request(idle.port)	# one request: idle's worker becomes known, then waits
+    stop = threading.Event()
+
+    def back_to_back():
+        while not stop.is_set():
+            request(busy.port)
+
+    t = threading.Thread(target=back_to_back)
+    t.start()
+    try:
+        time.sleep(3.5)	# three harvests of back-to-back requests
+        ratio = {k: a.value("odtrace_worker_busy_ratio", tenant=k)
+                 for k in ("idle_workers", "busy_workers")}
+    finally:
+        stop.set()
+        t.join()
+    assert ratio["busy_workers"] is not None and ratio["busy_workers"] > 0.9, ratio
+    assert ratio["idle_workers"] is not None and ratio["idle_workers"] < 0.1, ratio
+    assert a.value("odtrace_worker_idle_seconds_total", tenant="idle_workers") > 2
+    a.stop()
