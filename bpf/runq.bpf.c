@@ -2,23 +2,15 @@
 /*
  * runq family: from the moment a traced task becomes runnable (woken, new,
  * or preempted while still runnable) to the moment it runs. A task waiting
- * behind a noisy neighbour on its CPU shows it here.
+ * behind a noisy neighbour on its CPU shows it here. With the sys family
+ * loaded, its sched_switch program does this part (runq_switch not loaded).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "hist.bpf.h"
-#include "runq.h"
-#include "traced.bpf.h"
+#include "runq.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RUNQ_HIST_ENTRIES);
-	__type(key, struct runq_key);
-	__type(value, struct hist_val);
-} runq_hist SEC(".maps");
 
 static __always_inline void runnable(struct task_struct *p)
 {
@@ -56,12 +48,7 @@ int BPF_PROG(runq_switch, bool preempt, struct task_struct *prev, struct task_st
 			s->wake_ns = bpf_ktime_get_ns();
 	}
 	s = traced__peek(next);
-	if (s && s->wake_ns) {
-		__u64 ns = bpf_ktime_get_ns() - s->wake_ns;
-		struct runq_key key = { .cgroup_id = s->cgroup_id, .bucket = hist__index(ns) };
-
-		hist__record(&runq_hist, &key, ns);
-		s->wake_ns = 0;
-	}
+	if (s && s->wake_ns)
+		runq__running(s, bpf_ktime_get_ns());
 	return 0;
 }

@@ -11,11 +11,13 @@
 #include <bpf/bpf_tracing.h>
 #include "hist.bpf.h"
 #include "sys.h"
-#include "traced.bpf.h"
+#include "runq.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __s32 wait_nr[SYS__WAITS] = { -1, -1, -1, -1, -1, -1 };
+/* The runq family is loaded too: do its sched_switch part here. */
+const volatile bool with_runq = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -169,7 +171,7 @@ int BPF_PROG(sys_switch, bool preempt, struct task_struct *prev, struct task_str
 	     unsigned int prev_state)
 {
 	struct traced_task *s;
-	__u64 now;
+	__u64 now = 0;
 
 	s = traced__current(prev);
 	if (s && !preempt && prev_state) {
@@ -183,16 +185,25 @@ int BPF_PROG(sys_switch, bool preempt, struct task_struct *prev, struct task_str
 						PT_REGS_PARM2_CORE_SYSCALL(regs));
 		if (s->idle)
 			worker_turn(prev, s, 1, now);
+	} else if (s && with_runq) {
+		/* preempted, or yielding while runnable: still queued */
+		now = bpf_ktime_get_ns();
+		s->wake_ns = now;
 	}
 	s = traced__peek(next);
-	if (s && s->block_ns) {
+	if (!s || (!s->block_ns && !(with_runq && s->wake_ns)))
+		return 0;
+	if (!now)
 		now = bpf_ktime_get_ns();
+	if (s->block_ns) {
 		record(s->cgroup_id, s->block_nr < 0 ? SYS_NONE : s->block_nr, SYS_BLOCKED,
 		       now - s->block_ns);
 		s->block_ns = 0;
 		if (s->idle)
 			worker_turn(next, s, 0, now);
 	}
+	if (with_runq)
+		runq__running(s, now);
 	return 0;
 }
 

@@ -203,10 +203,12 @@ static int open_task_families(struct agent *a, struct agent_opts *o)
 	err = traced__open(&a->traced, &o->c);
 	if (!err)
 		err = cgroups__open(&a->cgroups);
-	if (!err && (a->families & FAMILY_SYS))
-		err = sys__open(&a->sys, a->traced, a->cgroups, !!(a->families & FAMILY_SYS_FULL));
+	/* with both, sys's sched_switch program does runq's part too */
 	if (!err && (a->families & FAMILY_RUNQ))
-		err = runq__open(&a->runq, a->traced, a->cgroups);
+		err = runq__open(&a->runq, a->traced, a->cgroups, !(a->families & FAMILY_SYS));
+	if (!err && (a->families & FAMILY_SYS))
+		err = sys__open(&a->sys, a->traced, a->cgroups, !!(a->families & FAMILY_SYS_FULL),
+				a->runq);
 	if (!err) {
 		int procs, cgroups;
 

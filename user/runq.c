@@ -20,7 +20,7 @@ struct runq {
 	struct runq_series series;
 };
 
-int runq__open(struct runq **out, struct traced *traced, struct cgroups *cgroups)
+int runq__open(struct runq **out, struct traced *traced, struct cgroups *cgroups, int own_switch)
 {
 	struct runq *r = calloc(1, sizeof(*r));
 	int err;
@@ -44,6 +44,7 @@ int runq__open(struct runq **out, struct traced *traced, struct cgroups *cgroups
 		goto fail;
 	}
 	hist__bounds((uint64_t *)r->skel->rodata->hist_bounds);
+	bpf_program__set_autoload(r->skel->progs.runq_switch, own_switch);
 	err = traced__share(traced, r->skel->obj);
 	if (!err)
 		err = runq_bpf__load(r->skel);
@@ -135,6 +136,11 @@ void runq__harvest(struct runq *r)
 		c->cpu_throttled_us = us;
 	}
 	kmap__drops(r->skel->maps.drops, "runq", 1u << DROP_HIST_FULL);
+}
+
+int runq__hist_fd(struct runq *r)
+{
+	return bpf_map__fd(r->skel->maps.runq_hist);
 }
 
 struct runq_series *runq__series(struct runq *r)

@@ -16,7 +16,11 @@ struct runq_series {
 	struct series_set throttled;	/* same: cpu.stat throttled_usec, seconds */
 };
 
-int runq__open(struct runq **out, struct traced *traced, struct cgroups *cgroups);
+/* own_switch: 0 when the sys family's sched_switch program does runq's part
+ * (sys__open with this runq), so a context switch runs one program. */
+int runq__open(struct runq **out, struct traced *traced, struct cgroups *cgroups, int own_switch);
+/* The histogram map, for sys's sched_switch program to record into. */
+int runq__hist_fd(struct runq *runq);
 void runq__harvest(struct runq *runq);
 struct runq_series *runq__series(struct runq *runq);
 void runq__prom(struct runq *runq, FILE *out);

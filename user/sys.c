@@ -16,6 +16,7 @@
 #include "grow.h"
 #include "kmap.h"
 #include "log.h"
+#include "runq.h"
 #include "syscalls.h"
 #include "traced.h"
 
@@ -42,7 +43,8 @@ static const char *const wait_names[SYS__WAITS] = {
 
 #define LABELS(...) .labels = { "tenant", SERIES_IDENTITY, __VA_ARGS__ }
 
-int sys__open(struct sys **out, struct traced *traced, struct cgroups *cgroups, int full)
+int sys__open(struct sys **out, struct traced *traced, struct cgroups *cgroups, int full,
+	      struct runq *runq)
 {
 	struct sys *sys = calloc(1, sizeof(*sys));
 	int err;
@@ -85,7 +87,12 @@ int sys__open(struct sys **out, struct traced *traced, struct cgroups *cgroups, 
 		sys->skel->rodata->wait_nr[i] = syscalls__nr(wait_names[i]);
 	bpf_program__set_autoload(sys->skel->progs.sys_enter, full);
 	bpf_program__set_autoload(sys->skel->progs.sys_exit, full);
-	err = traced__share(traced, sys->skel->obj);
+	sys->skel->rodata->with_runq = runq != NULL;
+	/* runq's histogram: its own when runq is loaded; a full one (counted as
+	 * sys_hist_full) can only happen then */
+	err = runq ? bpf_map__reuse_fd(sys->skel->maps.runq_hist, runq__hist_fd(runq)) : 0;
+	if (!err)
+		err = traced__share(traced, sys->skel->obj);
 	if (!err)
 		err = sys_bpf__load(sys->skel);
 	if (!err)

@@ -19,8 +19,11 @@ struct sys_series {
 	struct series_set ratio;	/* busy / (busy + idle) over the last interval */
 };
 
-/* full: also time every syscall (raw_syscalls sys_enter/sys_exit). */
-int sys__open(struct sys **out, struct traced *traced, struct cgroups *cgroups, int full);
+struct runq;
+/* full: also time every syscall (raw_syscalls sys_enter/sys_exit); runq:
+ * the runq family's, loaded without its own sched_switch program (or NULL). */
+int sys__open(struct sys **out, struct traced *traced, struct cgroups *cgroups, int full,
+	      struct runq *runq);
 /* Reads the kernel maps (cgroups__sync first, cgroups__forget after). */
 void sys__harvest(struct sys *sys);
 struct sys_series *sys__series(struct sys *sys);

@@ -4,6 +4,7 @@ same CPU. tenant_a's run-queue p50 must rise well above its value alone
 (a ratio, not an absolute time: this machine's timing varies)."""
 import time
 
+import pytest
 from conftest import hist_buckets
 
 LATENCY = "odtrace_runq_latency_seconds"
@@ -32,10 +33,12 @@ def waker_run(agent, tenants):
     return delta(hist_buckets(agent, LATENCY, tenant="tenant_a"), before)
 
 
-def test_noisy_neighbour_raises_victims_runq_latency(agent, tenants):
+# alone, runq has its own sched_switch program; with sys, sys's does its part
+@pytest.mark.parametrize("probes", ["runq", "sys,runq"])
+def test_noisy_neighbour_raises_victims_runq_latency(agent, tenants, probes):
     tenants.cgroup("tenant_a")
     tenants.cgroup("tenant_b")
-    a = agent("--probes", "runq", "--cgroup", tenants.ROOT)
+    a = agent("--probes", probes, "--cgroup", tenants.ROOT)
     alone = waker_run(a, tenants)
     hogs = [tenants.spawn("tenant_b", "hog", cpu=0) for _ in range(2)]
     for h in hogs:
