@@ -2,8 +2,15 @@
 /*
  * Run-queue latency, kernel side, for two callers: runq.bpf.c's own
  * sched_switch program, and sys.bpf.c's when both families are loaded (one
- * program and one pair of task-storage lookups per context switch instead of
- * two). The histogram map is the runq object's in both cases (reused fd).
+ * program per context switch). The histogram map is the runq object's in
+ * both cases (reused fd).
+ *
+ * The wait itself is the kernel's own schedstat accounting
+ * (CONFIG_SCHED_INFO, /proc/PID/schedstat): when a task is switched in,
+ * sched_info.run_delay grows by the time it spent queued since it last ran
+ * (woken, new, or preempted; across migrations too). So at each switch-out
+ * of a traced task, the growth since its previous switch-out is the wait
+ * before this run: no wakeup hook, and nothing for the task switched in.
  */
 #ifndef ODTRACE_RUNQ_BPF_H
 #define ODTRACE_RUNQ_BPF_H
@@ -19,16 +26,19 @@ struct {
 	__type(value, struct hist_val);
 } runq_hist SEC(".maps");
 
-/* A task switched in: it waited from wake_ns (if it was queued) to now. */
-static __always_inline void runq__running(struct traced_task *s, __u64 now)
+/* A traced task p (s: its state) is being switched out. */
+static __always_inline void runq__switch_out(struct task_struct *p, struct traced_task *s)
 {
-	struct runq_key key = { .cgroup_id = s->cgroup_id };
+	__u64 total = p->sched_info.run_delay;
 
-	if (!s->wake_ns)
-		return;
-	key.bucket = hist__index(now - s->wake_ns);
-	hist__record(&runq_hist, &key, now - s->wake_ns);
-	s->wake_ns = 0;
+	if (s->run_delay_known && total >= s->run_delay) {
+		__u64 ns = total - s->run_delay;
+		struct runq_key key = { .cgroup_id = s->cgroup_id, .bucket = hist__index(ns) };
+
+		hist__record(&runq_hist, &key, ns);
+	}
+	s->run_delay = total;
+	s->run_delay_known = 1;
 }
 
 #endif

@@ -171,9 +171,11 @@ int BPF_PROG(sys_switch, bool preempt, struct task_struct *prev, struct task_str
 	     unsigned int prev_state)
 {
 	struct traced_task *s;
-	__u64 now = 0;
+	__u64 now;
 
 	s = traced__current(prev);
+	if (s && with_runq)
+		runq__switch_out(prev, s);
 	if (s && !preempt && prev_state) {
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 		long nr = syscall_of(regs);
@@ -185,25 +187,16 @@ int BPF_PROG(sys_switch, bool preempt, struct task_struct *prev, struct task_str
 						PT_REGS_PARM2_CORE_SYSCALL(regs));
 		if (s->idle)
 			worker_turn(prev, s, 1, now);
-	} else if (s && with_runq) {
-		/* preempted, or yielding while runnable: still queued */
-		now = bpf_ktime_get_ns();
-		s->wake_ns = now;
 	}
 	s = traced__peek(next);
-	if (!s || (!s->block_ns && !(with_runq && s->wake_ns)))
-		return 0;
-	if (!now)
+	if (s && s->block_ns) {
 		now = bpf_ktime_get_ns();
-	if (s->block_ns) {
 		record(s->cgroup_id, s->block_nr < 0 ? SYS_NONE : s->block_nr, SYS_BLOCKED,
 		       now - s->block_ns);
 		s->block_ns = 0;
 		if (s->idle)
 			worker_turn(next, s, 0, now);
 	}
-	if (with_runq)
-		runq__running(s, now);
 	return 0;
 }
 

@@ -63,6 +63,7 @@ static __always_inline struct traced_task *traced__current(struct task_struct *t
 	}
 	s->gen = *gen;
 	s->cgroup_id = cgroup_id;
+	s->run_delay_known = 0;	/* not kept up to date while untraced */
 	s->traced = bpf_map_lookup_elem(&traced_cgroups, &cgroup_id) ||
 		    bpf_map_lookup_elem(&traced_tgids, &tgid);
 	return s->traced ? s : NULL;

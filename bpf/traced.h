@@ -20,10 +20,10 @@ struct traced_task {
 	__u8 idle;		/* blocked in an idle wait (sys: busy ratio) */
 	__s16 block_nr;		/* syscall blocked in, -1: none */
 	__u64 block_ns;		/* switched out blocking, 0: not blocked */
-	__u64 wake_ns;		/* runq: runnable since, 0: running or unknown */
+	__u64 run_delay;	/* runq: sched_info.run_delay at the last switch-out */
 	__u64 enter_ns;		/* sys full mode: in a syscall since, 0: none */
 	__s32 enter_nr;
-	__u32 pad;
+	__u32 run_delay_known;	/* run_delay is from a switch-out while traced */
 };
 
 #endif

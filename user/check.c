@@ -365,7 +365,10 @@ static void print_task_families(const int ok[CHECK__MAX])
 	row("sys", "ready: tp_btf sched_switch (time blocked per syscall, worker busy ratio;");
 	printf("%-18snothing on the syscall path)\n", "");
 	printf("%-18ssys:full adds tp_btf sys_enter/sys_exit: %s\n", "", SYS_FULL_COST);
-	row("runq", "ready: tp_btf sched_wakeup, sched_wakeup_new, sched_switch; cpu.stat");
+	if (access("/proc/self/schedstat", F_OK))
+		row("runq", "unavailable: the kernel keeps no run-queue delays (CONFIG_SCHED_INFO)");
+	else
+		row("runq", "ready: tp_btf sched_switch (the kernel's schedstat run_delay); cpu.stat");
 	printf("%-18straced: processes matching --worker (default Odoo), --cgroup, --pid\n", "");
 }
 

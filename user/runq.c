@@ -30,7 +30,7 @@ int runq__open(struct runq **out, struct traced *traced, struct cgroups *cgroups
 	r->cgroups = cgroups;
 	r->series.latency = (struct series_set){
 		.name = "odtrace_runq_latency_seconds",
-		.help = "Time traced tasks waited for a CPU: from becoming runnable (woken, or preempted) to running.",
+		.help = "Time traced tasks waited for a CPU before each run: from becoming runnable (woken, or preempted) to running (the kernel's schedstat run_delay).",
 		.labels = { "tenant", SERIES_IDENTITY }, .n_labels = 5,
 	};
 	r->series.throttled = (struct series_set){
