@@ -55,12 +55,14 @@ static __always_inline void record(__u64 cgroup_id, __u16 nr, __u16 mode, __u64 
  */
 static __always_inline long syscall_of(struct pt_regs *regs)
 {
+	/* regs comes from bpf_task_pt_regs, a BTF pointer: plain loads, no
+	 * probe_read helper calls */
 #if defined(__TARGET_ARCH_x86)
-	if (BPF_CORE_READ(regs, ax) != (unsigned long)-38 /* -ENOSYS */)
+	if (regs->ax != (unsigned long)-38 /* -ENOSYS */)
 		return -1;
-	return BPF_CORE_READ(regs, orig_ax);
+	return regs->orig_ax;
 #elif defined(__TARGET_ARCH_arm64)
-	return (int)BPF_CORE_READ(regs, syscallno);	/* NO_SYSCALL is -1 */
+	return (int)regs->syscallno;	/* NO_SYSCALL is -1 */
 #else
 	return -1;
 #endif
@@ -118,14 +120,19 @@ static long scan_one(__u32 i, void *ctx)
 }
 
 /* An idle wait: accept, or select/poll with a listening socket among the
- * first WAIT_FDS descriptors watched (a prefork worker waiting for work).
- * a1, a2: the syscall's first two arguments. */
-static __always_inline int idle_wait(long nr, unsigned long a1, unsigned long a2)
+ * first WAIT_FDS descriptors watched (a prefork worker waiting for work). */
+static __always_inline int idle_wait(long nr, struct pt_regs *regs)
 {
 	struct wait_scan w = {};
+	unsigned long a1, a2;
 
 	if (nr == wait_nr[SYS_ACCEPT] || nr == wait_nr[SYS_ACCEPT4])
 		return 1;
+	if (nr != wait_nr[SYS_SELECT] && nr != wait_nr[SYS_PSELECT6] &&
+	    nr != wait_nr[SYS_POLL] && nr != wait_nr[SYS_PPOLL])
+		return 0;
+	a1 = PT_REGS_PARM1_SYSCALL(regs);
+	a2 = PT_REGS_PARM2_SYSCALL(regs);
 	if (nr == wait_nr[SYS_SELECT] || nr == wait_nr[SYS_PSELECT6]) {
 		if (!a2 || bpf_probe_read_user(&w.set, sizeof(w.set), (void *)a2))
 			return 0;
@@ -183,8 +190,7 @@ int BPF_PROG(sys_switch, bool preempt, struct task_struct *prev, struct task_str
 		now = bpf_ktime_get_ns();
 		s->block_ns = now;
 		s->block_nr = nr >= 0 && nr < SYS_NONE ? nr : -1;
-		s->idle = nr >= 0 && idle_wait(nr, PT_REGS_PARM1_CORE_SYSCALL(regs),
-						PT_REGS_PARM2_CORE_SYSCALL(regs));
+		s->idle = nr >= 0 && idle_wait(nr, regs);
 		if (s->idle)
 			worker_turn(prev, s, 1, now);
 	}

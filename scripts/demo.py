@@ -70,10 +70,10 @@ def main():
         print(f"   tenant {'acme_logistics':22} and a stock recount locking table stock "
               f"for {LOCK_HOLD}s every {LOCK_EVERY}s")
         conninfo = f"host={cluster.dir} port={cluster.port} user=postgres"
-        print(f"== odtrace trace --duration {SECONDS}s --pg-conninfo '{conninfo}' "
+        print(f"== odtrace trace --probes pg,lock --duration {SECONDS}s --pg-conninfo '{conninfo}' "
               "(load runs meanwhile)", flush=True)
-        trace = subprocess.Popen([os.path.join(REPO, "odtrace"), "trace", "--duration",
-                                  f"{SECONDS}s", "--pg-conninfo", conninfo])
+        trace = subprocess.Popen([os.path.join(REPO, "odtrace"), "trace", "--probes", "pg,lock",
+                                  "--duration", f"{SECONDS}s", "--pg-conninfo", conninfo])
         time.sleep(1)  # attached before the first statement
         jobs = [(drive, (cluster, db, sql, pause, stop)) for db, (_, sql, pause) in TENANTS.items()]
         for fn, args in jobs + [(recount, (cluster, stop))]:
