@@ -85,9 +85,9 @@ const char *host__kernel(void)
 	return u.release;
 }
 
-const char *host__cgroup2(void)
+/* The first mount of type (with option opt, if not NULL), into dir. */
+static const char *mount_of(const char *type, const char *opt, char *dir, size_t len)
 {
-	static char dir[256];
 	struct mntent *m;
 	FILE *f;
 
@@ -95,12 +95,26 @@ const char *host__cgroup2(void)
 		return dir;
 	f = setmntent("/proc/self/mounts", "re");
 	while (f && (m = getmntent(f))) {
-		if (!strcmp(m->mnt_type, "cgroup2")) {
-			snprintf(dir, sizeof(dir), "%s", m->mnt_dir);
+		if (!strcmp(m->mnt_type, type) && (!opt || hasmntopt(m, opt))) {
+			snprintf(dir, len, "%s", m->mnt_dir);
 			break;
 		}
 	}
 	if (f)
 		endmntent(f);
 	return dir[0] ? dir : NULL;
+}
+
+const char *host__cgroup2(void)
+{
+	static char dir[256];
+
+	return mount_of("cgroup2", NULL, dir, sizeof(dir));
+}
+
+const char *host__cgroup1_cpu(void)
+{
+	static char dir[256];
+
+	return mount_of("cgroup", "cpu", dir, sizeof(dir));
 }

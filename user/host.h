@@ -15,5 +15,8 @@ int host__tracefs(void);
 const char *host__kernel(void);
 /* Mount point of cgroup v2 (unified), or NULL. */
 const char *host__cgroup2(void);
+/* Mount point of the cgroup v1 hierarchy holding the cpu controller (hybrid
+ * hosts, where CFS limits live there), or NULL. */
+const char *host__cgroup1_cpu(void);
 
 #endif

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,24 +64,75 @@ fail:
 	return err;
 }
 
-/* throttled_usec of a live cgroup's cpu.stat; 0 without a CPU controller. */
-static uint64_t throttled_us(const struct cgroup_entry *c)
+/* A "key value" line of a stat file; 0 if absent. */
+static uint64_t stat_field(const char *path, const char *key)
 {
-	char path[512], line[128];
+	char line[128];
 	unsigned long long v = 0;
-	FILE *f;
+	size_t n = strlen(key);
+	FILE *f = fopen(path, "re");
 
-	if (!host__cgroup2())
-		return 0;
-	snprintf(path, sizeof(path), "%s%s/cpu.stat", host__cgroup2(),
-		 strcmp(c->who.cgroup, "/") ? c->who.cgroup : "");
-	if (!(f = fopen(path, "re")))
+	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "throttled_usec %llu", &v) == 1)
+		if (!strncmp(line, key, n) && line[n] == ' ') {
+			v = strtoull(line + n + 1, NULL, 10);
 			break;
+		}
 	fclose(f);
 	return v;
+}
+
+/* The v1 cpu cgroup of one process of the v2 cgroup dir, into out. */
+static int v1_cpu_path(const char *dir, char *out, size_t len)
+{
+	char path[PATH_MAX + 64], line[PATH_MAX];
+	unsigned pid = 0;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	if (fscanf(f, "%u", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	if (!pid || !(f = fopen(path, "re")))
+		return 0;
+	/* "4:cpu,cpuacct:/path" or "4:cpu:/path" */
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *ctl = strchr(line, ':'), *p = ctl ? strchr(ctl + 1, ':') : NULL, *c, *save;
+
+		if (!p)
+			continue;
+		*p++ = '\0';
+		p[strcspn(p, "\n")] = '\0';
+		for (c = strtok_r(ctl + 1, ",", &save); c && !found; c = strtok_r(NULL, ",", &save))
+			if (!strcmp(c, "cpu"))
+				found = snprintf(out, len, "%s", p) > 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Throttled time of a live cgroup in µs: its v2 cpu.stat throttled_usec or,
+ * on a hybrid host whose cpu controller is on v1, the v1 cpu cgroup of its
+ * processes (cpu.stat throttled_time, ns). 0 without a CPU limit. */
+static uint64_t throttled_us(const struct cgroup_entry *c)
+{
+	const char *v2 = host__cgroup2(), *v1 = host__cgroup1_cpu();
+	char dir[PATH_MAX], path[PATH_MAX + 64], v1path[PATH_MAX];
+
+	if (!v2)
+		return 0;
+	snprintf(dir, sizeof(dir), "%.255s%s", v2, strcmp(c->who.cgroup, "/") ? c->who.cgroup : "");
+	if (!v1 || !v1_cpu_path(dir, v1path, sizeof(v1path))) {
+		snprintf(path, sizeof(path), "%s/cpu.stat", dir);
+		return stat_field(path, "throttled_usec");
+	}
+	snprintf(path, sizeof(path), "%.255s%.3800s/cpu.stat", v1, strcmp(v1path, "/") ? v1path : "");
+	return stat_field(path, "throttled_time") / 1000;
 }
 
 static const char *const *labels_of(const struct cgroup_entry *c)

@@ -98,15 +98,17 @@ class Tenants:
                 self.made.append(p)
         return path
 
-    def spawn(self, cgroup, *args, cpu=None):
-        """worker.py ARGS in cgroup, pinned to cpu; returns it once it has
-        printed "ready" (and, for servers, its port first)."""
+    def spawn(self, cgroup, *args, cpu=None, also=()):
+        """worker.py ARGS in cgroup (and the cgroup directories in also, e.g.
+        of a v1 hierarchy), pinned to cpu; returns it once it has printed
+        "ready" (and, for servers, its port first)."""
         cmd = [sys.executable, "-u", WORKER, *map(str, args)]
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu), *cmd]
         if cgroup:
-            cmd = ["sh", "-c", f'echo $$ > {CGROUP2 + self.cgroup(cgroup)}/cgroup.procs && exec "$@"',
-                   "sh", *cmd]
+            dirs = [CGROUP2 + self.cgroup(cgroup), *also]
+            enter = " && ".join(f"echo $$ > {d}/cgroup.procs" for d in dirs)
+            cmd = ["sh", "-c", f'{enter} && exec "$@"', "sh", *cmd]
         p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.procs.append(p)
         p.port = None

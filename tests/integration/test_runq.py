@@ -1,11 +1,13 @@
 """runq family, the noisy-neighbour signal: a periodic waker of tenant_a on
 CPU 0, first alone, then with two CPU-bound processes of tenant_b on the
 same CPU. tenant_a's run-queue p50 must rise well above its value alone
-(a ratio, not an absolute time: this machine's timing varies)."""
+(a ratio, not an absolute time: this machine's timing varies). And CPU
+throttling by a CFS limit, from the cgroup's cpu.stat."""
+import os
 import time
 
 import pytest
-from conftest import hist_buckets
+from conftest import CGROUP2, hist_buckets
 
 LATENCY = "odtrace_runq_latency_seconds"
 
@@ -49,3 +51,46 @@ def test_noisy_neighbour_raises_victims_runq_latency(agent, tenants, probes):
     # the hogs themselves wait for the CPU too, and are tenant_b's
     assert a.value(LATENCY + "_count", tenant="tenant_b") > 0
     a.stop()
+
+
+def cpu_v1_mount():
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            dev, mnt, fstype, opts = line.split()[:4]
+            if fstype == "cgroup" and "cpu" in opts.split(","):
+                return mnt
+    return None
+
+
+def test_cpu_limit_throttling_is_counted(agent, tenants):
+    """A CPU-bound process under a 10% CFS limit: its tenant's throttled
+    time grows. The limit lives where the cpu controller is: the v1 cpu
+    hierarchy on a hybrid host (this project's machines), else cgroup v2."""
+    path = tenants.cgroup("tenant_t")
+    v1 = cpu_v1_mount()
+    limited = []
+    if v1:
+        d = f"{v1}/odtrace-test-throttle"
+        os.makedirs(d, exist_ok=True)
+        limited.append(d)
+        with open(f"{d}/cpu.cfs_period_us", "w") as f:
+            f.write("100000")
+        with open(f"{d}/cpu.cfs_quota_us", "w") as f:
+            f.write("10000")
+    else:
+        with open(f"{CGROUP2}{tenants.ROOT}/cgroup.subtree_control", "w") as f:
+            f.write("+cpu")
+        with open(f"{CGROUP2}{path}/cpu.max", "w") as f:
+            f.write("10000 100000")
+    try:
+        a = agent("--probes", "runq", "--cgroup", path)
+        hog = tenants.spawn("tenant_t", "hog", also=limited)
+        tenants.go(hog)
+        time.sleep(3)
+        throttled = a.value("odtrace_cpu_throttled_seconds_total", tenant="tenant_t")
+        assert throttled is not None and throttled > 1, a.get("/metrics")
+        a.stop()
+    finally:
+        tenants.close()
+        for d in limited:
+            os.rmdir(d)
