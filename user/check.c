@@ -350,7 +350,8 @@ static const char *plural(int n)
 }
 
 /* Measured by bench/sys_overhead (bench/RESULTS.md), not guessed. */
-#define SYS_FULL_COST "SYS_FULL_COST_TBD"
+#define SYS_FULL_COST "+60 ns per syscall of every task on the node,\n" \
+	"                  +210 ns per syscall of traced tasks (bench/RESULTS.md, run G)"
 
 /* sys and runq: BTF tracepoints on the scheduler, and task storage. */
 static void print_task_families(const int ok[CHECK__MAX])
@@ -364,7 +365,8 @@ static void print_task_families(const int ok[CHECK__MAX])
 	}
 	row("sys", "ready: tp_btf sched_switch (time blocked per syscall, worker busy ratio;");
 	printf("%-18snothing on the syscall path)\n", "");
-	printf("%-18ssys:full adds tp_btf sys_enter/sys_exit: %s\n", "", SYS_FULL_COST);
+	printf("%-18ssys:full adds tp_btf sys_enter/sys_exit, measured on a 2-vCPU VM:\n"
+	       "%-18s%s\n", "", "", SYS_FULL_COST);
 	if (access("/proc/self/schedstat", F_OK))
 		row("runq", "unavailable: the kernel keeps no run-queue delays (CONFIG_SCHED_INFO)");
 	else
