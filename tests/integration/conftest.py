@@ -98,11 +98,11 @@ class Tenants:
                 self.made.append(p)
         return path
 
-    def spawn(self, cgroup, *args, cpu=None, also=()):
-        """worker.py ARGS in cgroup (and the cgroup directories in also, e.g.
-        of a v1 hierarchy), pinned to cpu; returns it once it has printed
-        "ready" (and, for servers, its port first)."""
-        cmd = [sys.executable, "-u", WORKER, *map(str, args)]
+    def spawn(self, cgroup, *args, cpu=None, also=(), exe=sys.executable):
+        """worker.py ARGS run by exe in cgroup (and the cgroup directories in
+        also, e.g. of a v1 hierarchy), pinned to cpu; returns it once it has
+        printed "ready" (and, for servers, its port first)."""
+        cmd = [exe, "-u", WORKER, *map(str, args)]
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu), *cmd]
         if cgroup:

@@ -4,6 +4,7 @@ and the sleep in the 20 ms bucket. A process outside the traced set making
 the same calls must not appear. Busy ratio: an idle worker near 0, one
 handed back-to-back requests near 1."""
 import socket
+import sys
 import threading
 import time
 
@@ -57,10 +58,23 @@ def test_sleep_and_fsync_per_tenant(agent, tenants, tmp_path, mode):
     a.stop()
 
 
-def test_worker_found_by_name_and_pid(agent, tenants, tmp_path):
-    """No --cgroup: the default pattern traces Odoo by name only; --pid adds
-    one process."""
-    tenants.cgroup("tenant_p")
+def test_odoo_found_by_name(agent, tenants, tmp_path):
+    """No --cgroup: the default pattern finds Odoo by its name (here a
+    Python started as .../odoo-bin), found by the scan every interval."""
+    odoo = tmp_path / "odoo-bin"
+    odoo.symlink_to(sys.executable)
+    a = agent("--probes", "sys")
+    p = tenants.spawn("tenant_o", "syscalls", tmp_path, exe=str(odoo))
+    time.sleep(2.5)	# the next scans of /proc see it
+    tenants.go(p)
+    tenants.wait_done(p)
+    wait_until(lambda: count(a, tenant="tenant_o", syscall="clock_nanosleep") == 50, 10,
+               "50 sleeps of odoo-bin")
+    a.stop()
+
+
+def test_worker_by_pid(agent, tenants, tmp_path):
+    """--pid adds one process, in whatever cgroup."""
     p = tenants.spawn("tenant_p", "syscalls", tmp_path)
     a = agent("--probes", "sys", "--pid", str(p.pid))
     tenants.go(p)
