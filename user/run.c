@@ -26,6 +26,7 @@ static const char usage[] =
 	"  sudo odtrace run\n"
 	"  sudo odtrace run --listen 0.0.0.0:9472 --interval 15s\n"
 	"  sudo odtrace run --config /etc/odtrace.yaml\n"
+	"  sudo odtrace run --cgroup /kubepods.slice     # sys and runq for every pod too\n"
 	"  odtrace run --config /etc/odtrace.yaml --print-config\n"
 	"  curl -s 127.0.0.1:9472/metrics | grep odtrace_pg_query_duration_seconds_count\n";
 
