@@ -152,6 +152,20 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 	case 'C':
 	case 'I':
 		return opt_traced(o, c, arg);
+	case 'V': {
+		char why[160];
+
+		if (net__check_service(arg, why, sizeof(why))) {
+			log_error("--service %s: %s", arg, why);
+			return -1;
+		}
+		if (o->c.n_services == CONFIG_MAX_TRACED) {
+			log_error("at most %d --service options", CONFIG_MAX_TRACED);
+			return -1;
+		}
+		o->c.services[o->c.n_services++] = arg;
+		return 0;
+	}
 	case 'v':
 		log_setup(log_verbose + 1);
 		return 0;
@@ -198,11 +212,14 @@ static int open_task_families(struct agent *a, struct agent_opts *o)
 {
 	int err;
 
-	if (!(a->families & (FAMILY_SYS | FAMILY_RUNQ)))
+	if (!(a->families & (FAMILY_SYS | FAMILY_RUNQ | FAMILY_NET)))
 		return 0;
+	err = cgroups__open(&a->cgroups);
+	if (!err && (a->families & FAMILY_NET))
+		err = net__open(&a->net, a->cgroups, o->c.services, o->c.n_services);
+	if (err || !(a->families & (FAMILY_SYS | FAMILY_RUNQ)))
+		return err;
 	err = traced__open(&a->traced, &o->c);
-	if (!err)
-		err = cgroups__open(&a->cgroups);
 	/* with both, sys's sched_switch program does runq's part too */
 	if (!err && (a->families & FAMILY_RUNQ))
 		err = runq__open(&a->runq, a->traced, a->cgroups, !(a->families & FAMILY_SYS));
@@ -254,13 +271,16 @@ void agent__tick(struct agent *a)
 	if (a->lock)
 		lock__harvest(a->lock);
 	backends__forget(a->backends);
-	if (a->traced) {
-		traced__update(a->traced);
+	if (a->cgroups) {
+		if (a->traced)
+			traced__update(a->traced);
 		cgroups__sync(a->cgroups);
 		if (a->sys)
 			sys__harvest(a->sys);
 		if (a->runq)
 			runq__harvest(a->runq);
+		if (a->net)
+			net__harvest(a->net);
 		cgroups__forget(a->cgroups, clock__ms());
 	}
 	now = clock__ms();	/* after every harvest: series' active_ms <= now */
@@ -275,6 +295,14 @@ void agent__tick(struct agent *a)
 	if (a->runq) {
 		series__expire(&runq__series(a->runq)->latency, now, a->grace_ms);
 		series__expire(&runq__series(a->runq)->throttled, now, a->grace_ms);
+	}
+	if (a->net) {
+		struct net_series *s = net__series(a->net);
+
+		series__expire(&s->request, now, a->grace_ms);
+		series__expire(&s->connect, now, a->grace_ms);
+		series__expire(&s->rtt, now, a->grace_ms);
+		series__expire(&s->retransmits, now, a->grace_ms);
 	}
 	if (a->pg) {
 		series__expire(&pg__series(a->pg)->query, now, a->grace_ms);
@@ -347,6 +375,9 @@ static uint64_t folded(struct agent *a)
 		n += series__folded(&sys__series(a->sys)->duration);
 	if (a->runq)
 		n += series__folded(&runq__series(a->runq)->latency);
+	if (a->net)
+		n += series__folded(&net__series(a->net)->request) +
+		     series__folded(&net__series(a->net)->connect);
 	return n;
 }
 
@@ -360,6 +391,8 @@ void agent__prom(struct agent *a, FILE *out)
 		sys__prom(a->sys, out);
 	if (a->runq)
 		runq__prom(a->runq, out);
+	if (a->net)
+		net__prom(a->net, out);
 	drops__set("cardinality", folded(a));
 	drops__prom(out);
 	for (int runs = 0; runs < 2; runs++) {
@@ -379,6 +412,8 @@ void agent__prom(struct agent *a, FILE *out)
 			bpf_stats(out, sys__object(a->sys), runs);
 		if (a->runq)
 			bpf_stats(out, runq__object(a->runq), runs);
+		if (a->net)
+			bpf_stats(out, net__object(a->net), runs);
 	}
 }
 
@@ -390,6 +425,7 @@ void agent__stop(struct agent *a)
 	lock__close(a->lock);
 	sys__close(a->sys);
 	runq__close(a->runq);
+	net__close(a->net);
 	traced__close(a->traced);
 	cgroups__close(a->cgroups);
 	backends__close(a->backends);

@@ -9,6 +9,7 @@
 #include "cgroups.h"
 #include "config.h"
 #include "lock.h"
+#include "net.h"
 #include "pg.h"
 #include "pgbins.h"
 #include "runq.h"
@@ -32,6 +33,7 @@ struct agent {
 	struct cgroups *cgroups;	/* their cgroups, shared by sys and runq */
 	struct sys *sys;
 	struct runq *runq;
+	struct net *net;
 };
 
 extern volatile sig_atomic_t agent_exiting;
@@ -48,6 +50,7 @@ extern volatile sig_atomic_t agent_exiting;
 	{ "worker", required_argument, NULL, 'W' }, \
 	{ "cgroup", required_argument, NULL, 'C' }, \
 	{ "pid", required_argument, NULL, 'I' }, \
+	{ "service", required_argument, NULL, 'V' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* Handles one of those (and 'p'); 0, or -1 after saying why (an unknown
@@ -59,7 +62,8 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"                      sys = time workers spend blocked in syscalls and how busy they\n" \
 	"                      are, sys:full = also every syscall's count, latency and errors\n" \
 	"                      (costs every syscall on the node; see README), runq = run-queue\n" \
-	"                      latency and CPU throttling\n" \
+	"                      latency and CPU throttling, net = request latency on TCP\n" \
+	"                      connections to services, connect latency, RTT, retransmits\n" \
 	"  --pg-binary PATH    also attach to this PostgreSQL binary (repeatable); running\n" \
 	"                      and installed servers are found without it\n" \
 	"  --pg-conninfo STR   libpq connection string the lock family uses to name the\n" \
@@ -77,6 +81,9 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"  --cgroup PATH       ... and every process in this cgroup and below (repeatable; a\n" \
 	"                      path below the cgroup v2 mount, e.g. /kubepods.slice)\n" \
 	"  --pid PID           ... and this process and its descendants (repeatable)\n" \
+	"  --service SPEC      net: also measure NAME=PORT[,PORT|comm:PROCESS...] (repeatable;\n" \
+	"                      added to postgresql=5432 redis=6379 odoo=8069,8072\n" \
+	"                      traefik=80,443,8080,8443,comm:traefik), e.g. --service api=9000\n" \
 	"  --config FILE       YAML file with the same settings and the tenant rules; flags win\n" \
 	"                      (see deploy/odtrace.yaml)\n" \
 	"  -v, --verbose       show libbpf messages (twice: also debug)\n"

@@ -7,6 +7,7 @@
 #include "duration.h"
 #include "series.h"
 #include "tenant.h"
+#include "net.h"
 #include "traced.h"
 
 static char **owned;	/* strings handed out, freed by config__free */
@@ -88,6 +89,7 @@ unsigned config__family(const char *name)
 	static const struct { const char *name; unsigned bits; } all[] = {
 		{ "pg", FAMILY_PG }, { "lock", FAMILY_LOCK }, { "sys", FAMILY_SYS },
 		{ "sys:full", FAMILY_SYS | FAMILY_SYS_FULL }, { "runq", FAMILY_RUNQ },
+		{ "net", FAMILY_NET },
 	};
 
 	for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
@@ -341,6 +343,29 @@ static int k_cgroups(struct parse *p, yaml_node_t *v, void *c)
 	return each_item(p, v, add_item, &(struct list){ cf->cgroups, &cf->n_cgroups });
 }
 
+static int add_service(struct parse *p, yaml_node_t *n, void *ctx)
+{
+	char why[160];
+
+	if (n->type == YAML_SCALAR_NODE && net__check_service(scalar(n), why, sizeof(why)))
+		return fail(p, n, why, NULL);
+	return add_item(p, n, ctx);
+}
+
+static int k_services(struct parse *p, yaml_node_t *v, void *c)
+{
+	struct config *cf = c;
+
+	return each_item(p, v, add_service, &(struct list){ cf->services, &cf->n_services });
+}
+
+static int k_net(struct parse *p, yaml_node_t *v, void *c)
+{
+	static const struct key keys[] = { { "services", k_services }, {} };
+
+	return each_key(p, v, keys, c);
+}
+
 static int k_traced(struct parse *p, yaml_node_t *v, void *c)
 {
 	static const struct key keys[] = {
@@ -364,7 +389,7 @@ int config__load(const char *path, struct config *c, char *err, size_t len)
 	static const struct key top[] = {
 		{ "listen", k_listen }, { "interval", k_interval }, { "probes", k_probes },
 		{ "pg", k_pg }, { "pods_dir", k_pods_dir }, { "max_series", k_max_series },
-		{ "tenants", k_tenants }, { "traced", k_traced }, {},
+		{ "tenants", k_tenants }, { "traced", k_traced }, { "net", k_net }, {},
 	};
 	struct parse p = { .path = path, .err = err, .len = len };
 	yaml_parser_t parser;
@@ -430,6 +455,10 @@ void config__merge(struct config *dst, const struct config *src)
 		memcpy(dst->cgroups, src->cgroups, sizeof(dst->cgroups));
 		dst->n_cgroups = src->n_cgroups;
 	}
+	if (!dst->n_services) {
+		memcpy(dst->services, src->services, sizeof(dst->services));
+		dst->n_services = src->n_services;
+	}
 }
 
 static void print_list(FILE *out, const char *key, const char *const *v, int n)
@@ -453,13 +482,13 @@ void config__print(const struct config *c, FILE *out)
 	else
 		fprintf(out, "\ninterval: %llus\nprobes: [", ms / 1000);
 	{
-		static const char *const names[] = { "pg", "lock", "sys", "sys:full", "runq" };
+		static const char *const names[] = { "pg", "lock", "sys", "sys:full", "runq", "net" };
 		static const unsigned bits[] = { FAMILY_PG, FAMILY_LOCK, FAMILY_SYS,
-						 FAMILY_SYS | FAMILY_SYS_FULL, FAMILY_RUNQ };
+						 FAMILY_SYS | FAMILY_SYS_FULL, FAMILY_RUNQ, FAMILY_NET };
 		unsigned f = c->families ? c->families : FAMILY_DEFAULT;
 		int first = 1;
 
-		for (int i = 0; i < 5; i++) {
+		for (int i = 0; i < 6; i++) {
 			/* sys:full names sys too */
 			if ((f & bits[i]) != bits[i] || (i == 2 && (f & FAMILY_SYS_FULL)))
 				continue;
@@ -488,5 +517,16 @@ void config__print(const struct config *c, FILE *out)
 		print_list(out, "workers", def, 1);
 	}
 	print_list(out, "cgroups", c->cgroups, c->n_cgroups);
+	fprintf(out, "net:\n");
+	{
+		const char *all[CONFIG_MAX_TRACED + 8];
+		int n = 0;
+
+		for (int i = 0; net__default_services[i]; i++)
+			all[n++] = net__default_services[i];
+		for (int i = 0; i < c->n_services; i++)
+			all[n++] = c->services[i];
+		print_list(out, "services", all, n);
+	}
 	tenant__print(out, c->grace_ms ? c->grace_ms : CONFIG_GRACE_MS);
 }

@@ -29,6 +29,8 @@ struct config {
 	int n_cgroups;
 	uint32_t pids[CONFIG_MAX_TRACED];	/* flags only: an ad-hoc session */
 	int n_pids;
+	const char *services[CONFIG_MAX_TRACED];	/* net: NAME=PORT,comm:NAME... */
+	int n_services;
 };
 
 #define CONFIG_GRACE_MS (5 * 60 * 1000)
@@ -40,9 +42,10 @@ enum {
 	FAMILY_SYS = 1u << 2,
 	FAMILY_SYS_FULL = 1u << 3,	/* with FAMILY_SYS: also every syscall */
 	FAMILY_RUNQ = 1u << 4,
-	FAMILY_DEFAULT = FAMILY_PG | FAMILY_LOCK | FAMILY_SYS | FAMILY_RUNQ,
+	FAMILY_NET = 1u << 5,
+	FAMILY_DEFAULT = FAMILY_PG | FAMILY_LOCK | FAMILY_SYS | FAMILY_RUNQ | FAMILY_NET,
 };
-#define CONFIG_FAMILIES "pg, lock, sys, sys:full, runq"
+#define CONFIG_FAMILIES "pg, lock, sys, sys:full, runq, net"
 /* 0 if re is a valid POSIX extended regex, else nonzero with why in err. */
 int config__regex_error(const char *re, char *err, size_t len);
 /* The bits of one --probes name, 0 if unknown. */

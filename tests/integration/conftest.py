@@ -2,6 +2,7 @@
 the agent itself, both started and stopped by the tests, bounded in time."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,27 @@ def pg():
     cluster.create_databases("tenant_a", "tenant_b", "tenant_c")
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_port():
+    """A throwaway redis-server on loopback (DEBUG allowed, nothing saved)."""
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no", "--enable-debug-command", "yes"],
+                            stdout=subprocess.DEVNULL)
+
+    def up():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(10) == b"+PONG\r\n"
+        except OSError:
+            return False
+    wait_until(up, 10, "redis-server")
+    yield port
+    proc.terminate()
+    proc.wait(10)
 
 
 class Agent:

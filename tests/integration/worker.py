@@ -10,7 +10,15 @@ agent first, and prints "done" when its known work is finished.
   waker N        N x (sleep 2 ms, ~3 ms of CPU): an interactive process that
                  needs more than a third of a CPU
   hog            spins on the CPU until killed
+  http-upstream MS   an HTTP server answering every GET after MS ms; port first
+  http-proxy PORT    a reverse proxy to 127.0.0.1:PORT (run it as "traefik"),
+                     one upstream connection per request; port first
+  http-get PORT N    N GETs, each on its own connection, then "done"
+  redis PORT N CMD.. N times the Redis command CMD (RESP, one connection),
+                     waiting for each reply, then "done"
 """
+import http.client
+import http.server
 import os
 import select
 import socket
@@ -75,6 +83,67 @@ def hog():
         pass
 
 
+class Quiet(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, body):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def http_server(handler):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    print(srv.server_address[1], flush=True)
+    started()
+    srv.serve_forever()
+
+
+def http_upstream(ms):
+    class Upstream(Quiet):
+        def do_GET(self):
+            time.sleep(ms / 1000)
+            self.answer(b"order confirmed\n")
+    http_server(Upstream)
+
+
+def http_proxy(port):
+    class Proxy(Quiet):
+        def do_GET(self):
+            up = http.client.HTTPConnection("127.0.0.1", port)
+            up.request("GET", self.path)
+            self.answer(up.getresponse().read())
+            up.close()
+    http_server(Proxy)
+
+
+def http_get(port, n):
+    started()
+    for _ in range(n):
+        c = http.client.HTTPConnection("127.0.0.1", port)
+        c.request("GET", "/order")
+        c.getresponse().read()
+        c.close()
+    print("done", flush=True)
+    sys.stdin.readline()
+
+
+def redis(port, n, args):
+    started()
+    cmd = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        for _ in range(n):
+            s.sendall(cmd.encode())
+            reply = s.recv(4096)
+            assert reply[:1] in (b"+", b"$", b":"), reply
+    print("done", flush=True)
+    sys.stdin.readline()
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "syscalls":
@@ -85,5 +154,13 @@ if __name__ == "__main__":
         waker(int(sys.argv[2]))
     elif mode == "hog":
         hog()
+    elif mode == "http-upstream":
+        http_upstream(int(sys.argv[2]))
+    elif mode == "http-proxy":
+        http_proxy(int(sys.argv[2]))
+    elif mode == "http-get":
+        http_get(int(sys.argv[2]), int(sys.argv[3]))
+    elif mode == "redis":
+        redis(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     else:
         sys.exit(f"unknown mode {mode}")

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* net family: request/response latency on TCP connections, per cgroup and
+ * service, measured on the sockets themselves. */
+#ifndef ODTRACE_NET_H
+#define ODTRACE_NET_H
+
+#include "common.h"
+
+#define NET_HIST_ENTRIES	32768
+#define NET_COUNT_ENTRIES	4096
+#define NET_PORTS		32	/* port -> service table */
+#define NET_COMMS		8	/* process name -> service table */
+#define NET_NONE		0	/* service id: not a service, not measured */
+
+enum net_role { NET_CLIENT, NET_SERVER };
+
+enum net_metric {
+	NET_REQUEST,	/* request to first byte of its response */
+	NET_CONNECT,	/* SYN sent to established */
+	NET_RTT,	/* the kernel's smoothed RTT when a request completes */
+};
+
+/* Filled by userspace from --service: ports in host order, ids from 1. */
+struct net_port {
+	__u16 port;
+	__u16 service;
+};
+
+struct net_comm {
+	char comm[16];
+	__u16 service;
+	__u16 pad[3];
+};
+
+struct net_key {
+	__u64 cgroup_id;
+	__u16 service;
+	__u8 role;
+	__u8 metric;
+	__u16 bucket;
+	__u16 pad;
+};
+
+/* Retransmits per cgroup and service. */
+struct net_count_key {
+	__u64 cgroup_id;
+	__u16 service;
+	__u16 pad[3];
+};
+
+/* Per connection (socket storage), classified at its first event. */
+struct net_conn {
+	__u64 cgroup_id;	/* of the process that used it first */
+	__u64 start_ns;		/* request (client) or its arrival (server); connect */
+	__u16 service;		/* NET_NONE: not measured */
+	__u8 role;
+	__u8 phase;		/* enum net_phase */
+	__u32 pad;
+};
+
+enum net_phase {
+	NET_IDLE,	/* nothing in flight */
+	NET_ASKING,	/* client sent / server received a request, no answer yet */
+	NET_CONNECTING,	/* SYN sent */
+};
+
+#endif

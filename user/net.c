@@ -1,0 +1,288 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "../bpf/net.h"
+#include "net.skel.h"
+#include "net.h"
+#include "cgroups.h"
+#include "drops.h"
+#include "kmap.h"
+#include "log.h"
+
+#define MAX_SERVICES 32
+
+struct net {
+	struct net_bpf *skel;
+	struct cgroups *cgroups;
+	struct net_series series;
+	char names[MAX_SERVICES + 1][32];	/* by service id; [0] unused */
+	int n_names;
+};
+
+const char *const net__default_services[] = {
+	"postgresql=5432", "redis=6379", "odoo=8069,8072", "traefik=80,443,8080,8443,comm:traefik",
+	NULL,
+};
+
+/* Walks a spec; add(ctx, name, port or 0, comm or NULL) per value. */
+static int parse(const char *spec, char *err, size_t len,
+		 int (*add)(void *, const char *, unsigned, const char *), void *ctx)
+{
+	char buf[256], *eq, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	eq = strchr(buf, '=');
+	if (!eq || eq == buf || !eq[1] || eq - buf >= 32) {
+		snprintf(err, len, "expected NAME=PORT[,PORT|comm:PROCESS...], e.g. redis=6379");
+		return -1;
+	}
+	*eq = '\0';
+	for (char *v = strtok_r(eq + 1, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+		char *end;
+		unsigned long port;
+
+		if (!strncmp(v, "comm:", 5)) {
+			if (!v[5] || strlen(v + 5) > 15) {
+				snprintf(err, len, "'%s': a process name has 1 to 15 characters", v);
+				return -1;
+			}
+			if (add && add(ctx, buf, 0, v + 5))
+				goto full;
+			continue;
+		}
+		port = strtoul(v, &end, 10);
+		if (*end || !port || port > 65535) {
+			snprintf(err, len, "'%s' is neither a port (1-65535) nor comm:PROCESS", v);
+			return -1;
+		}
+		if (add && add(ctx, buf, port, NULL))
+			goto full;
+	}
+	return 0;
+full:
+	snprintf(err, len, "too many services, ports or process names (at most %d, %d, %d)",
+		 MAX_SERVICES, NET_PORTS, NET_COMMS);
+	return -1;
+}
+
+int net__check_service(const char *spec, char *err, size_t len)
+{
+	return parse(spec, err, len, NULL, NULL);
+}
+
+static int service_id(struct net *net, const char *name)
+{
+	for (int i = 1; i <= net->n_names; i++)
+		if (!strcmp(net->names[i], name))
+			return i;
+	if (net->n_names == MAX_SERVICES)
+		return -1;
+	snprintf(net->names[++net->n_names], sizeof(net->names[0]), "%s", name);
+	return net->n_names;
+}
+
+/* Into the kernel's tables; a port or name already there is remapped. */
+static int add(void *ctx, const char *name, unsigned port, const char *comm)
+{
+	struct net *net = ctx;
+	struct net_bpf__rodata *ro = net->skel->rodata;
+	int id = service_id(net, name), i;
+
+	if (id < 0)
+		return -1;
+	if (comm) {
+		for (i = 0; i < NET_COMMS && ro->comms[i].service; i++)
+			if (!strcmp(ro->comms[i].comm, comm))
+				break;
+		if (i == NET_COMMS)
+			return -1;
+		snprintf(ro->comms[i].comm, sizeof(ro->comms[i].comm), "%s", comm);
+		ro->comms[i].service = id;
+		return 0;
+	}
+	for (i = 0; i < NET_PORTS && ro->ports[i].service; i++)
+		if (ro->ports[i].port == port)
+			break;
+	if (i == NET_PORTS)
+		return -1;
+	ro->ports[i].port = port;
+	ro->ports[i].service = id;
+	return 0;
+}
+
+#define LABELS(...) .labels = { "tenant", SERIES_IDENTITY, __VA_ARGS__ }
+
+int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n)
+{
+	struct net *net = calloc(1, sizeof(*net));
+	char err[160];
+	int rc;
+
+	if (!net)
+		return -ENOMEM;
+	net->cgroups = cgroups;
+	net->series.request = (struct series_set){
+		.name = "odtrace_net_request_duration_seconds",
+		.help = "Requests on TCP connections to a service: role=client, from sending a request to the first bytes of its answer; role=server, from receiving one to the first bytes sent back.",
+		LABELS("service", "role"), .n_labels = 7,
+	};
+	net->series.connect = (struct series_set){
+		.name = "odtrace_tcp_connect_duration_seconds",
+		.help = "TCP connects to a service, from the SYN sent to the connection established.",
+		LABELS("service"), .n_labels = 6,
+	};
+	net->series.rtt = (struct series_set){
+		.name = "odtrace_tcp_rtt_seconds",
+		.help = "The kernel's smoothed round-trip time of client connections to a service, sampled at the end of each request.",
+		LABELS("service"), .n_labels = 6,
+	};
+	net->series.retransmits = (struct series_set){
+		.name = "odtrace_tcp_retransmits_total",
+		.help = "TCP segments retransmitted on connections to or of a service.",
+		.counter = SERIES_COUNT, LABELS("service"), .n_labels = 6,
+	};
+	net->skel = net_bpf__open();
+	if (!net->skel) {
+		rc = -errno;
+		goto fail;
+	}
+	hist__bounds((uint64_t *)net->skel->rodata->hist_bounds);
+	for (int i = 0; net__default_services[i]; i++)
+		parse(net__default_services[i], err, sizeof(err), add, net);
+	for (int i = 0; i < n; i++) {
+		if (parse(specs[i], err, sizeof(err), add, net)) {
+			log_error("--service %s: %s", specs[i], err);
+			rc = -EINVAL;
+			goto fail;
+		}
+	}
+	rc = net_bpf__load(net->skel);
+	if (!rc)
+		rc = net_bpf__attach(net->skel);
+	if (rc) {
+		log_error("cannot load the net programs: %s (run `odtrace check`; -v shows the verifier log)",
+			  strerror(-rc));
+		goto fail;
+	}
+	drops__add("net_unresolved_cgroup", 0);
+	*out = net;
+	return 0;
+fail:
+	net__close(net);
+	return rc;
+}
+
+static const char *const *labels_of(const struct cgroup_entry *c, const char *service,
+				    const char *role)
+{
+	static const char *v[7];
+
+	v[0] = c->tenant;
+	v[1] = c->who.namespace;
+	v[2] = c->who.pod;
+	v[3] = c->who.container;
+	v[4] = c->who.cgroup;
+	v[5] = service;
+	v[6] = role;
+	return v;
+}
+
+static void harvest_hist(struct net *net)
+{
+	static struct net_key keys[NET_HIST_ENTRIES], final[NET_HIST_ENTRIES];
+	static struct hist_val vals[NET_HIST_ENTRIES];
+	int fd = bpf_map__fd(net->skel->maps.net_hist), n, n_final = 0;
+	struct series_set *sets[] = { [NET_REQUEST] = &net->series.request,
+				      [NET_CONNECT] = &net->series.connect,
+				      [NET_RTT] = &net->series.rtt };
+
+	n = kmap__read(fd, keys, vals, NET_HIST_ENTRIES);
+	for (int m = 0; m < 3; m++)
+		series__begin(sets[m]);
+	for (int i = 0; i < n; i++) {
+		struct cgroup_entry *c = cgroups__find(net->cgroups, keys[i].cgroup_id);
+		struct series *s;
+
+		if (!c || keys[i].metric > NET_RTT || keys[i].service > net->n_names) {
+			drops__add("net_unresolved_cgroup", vals[i].count);
+			final[n_final++] = keys[i];
+			continue;
+		}
+		s = series__get(sets[keys[i].metric],
+				labels_of(c, net->names[keys[i].service],
+					  keys[i].role == NET_CLIENT ? "client" : "server"));
+		if (s)
+			series__add(s, keys[i].bucket, &vals[i], cgroups__final(c));
+		if (cgroups__final(c))
+			final[n_final++] = keys[i];
+	}
+	for (int i = 0; i < n_final; i++)
+		bpf_map_delete_elem(fd, &final[i]);
+}
+
+static void harvest_retransmits(struct net *net)
+{
+	static struct net_count_key keys[NET_COUNT_ENTRIES], final[NET_COUNT_ENTRIES];
+	static uint64_t vals[NET_COUNT_ENTRIES];
+	int fd = bpf_map__fd(net->skel->maps.net_retransmits), n, n_final = 0;
+
+	n = kmap__read(fd, keys, vals, NET_COUNT_ENTRIES);
+	series__begin(&net->series.retransmits);
+	for (int i = 0; i < n; i++) {
+		struct cgroup_entry *c = cgroups__find(net->cgroups, keys[i].cgroup_id);
+		struct series *s;
+
+		if (!c || keys[i].service > net->n_names) {
+			drops__add("net_unresolved_cgroup", vals[i]);
+			final[n_final++] = keys[i];
+			continue;
+		}
+		s = series__get(&net->series.retransmits, labels_of(c, net->names[keys[i].service], NULL));
+		if (s)
+			series__add(s, 0, &(struct hist_val){ .count = vals[i] }, cgroups__final(c));
+		if (cgroups__final(c))
+			final[n_final++] = keys[i];
+	}
+	for (int i = 0; i < n_final; i++)
+		bpf_map_delete_elem(fd, &final[i]);
+}
+
+void net__harvest(struct net *net)
+{
+	harvest_hist(net);
+	harvest_retransmits(net);
+	kmap__drops(net->skel->maps.drops, "net", 1u << DROP_HIST_FULL);
+}
+
+struct net_series *net__series(struct net *net)
+{
+	return &net->series;
+}
+
+void net__prom(struct net *net, FILE *out)
+{
+	series__prom(&net->series.request, out);
+	series__prom(&net->series.connect, out);
+	series__prom(&net->series.rtt, out);
+	series__prom(&net->series.retransmits, out);
+}
+
+struct bpf_object *net__object(struct net *net)
+{
+	return net->skel->obj;
+}
+
+void net__close(struct net *net)
+{
+	if (!net)
+		return;
+	net_bpf__destroy(net->skel);
+	series__free(&net->series.request);
+	series__free(&net->series.connect);
+	series__free(&net->series.rtt);
+	series__free(&net->series.retransmits);
+	free(net);
+}

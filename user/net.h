@@ -1,0 +1,35 @@
+/* net family: request/response latency on TCP connections per tenant,
+ * service and role; connect latency, RTT and retransmits. */
+#ifndef ODTRACE_USER_NET_H
+#define ODTRACE_USER_NET_H
+
+#include <stdio.h>
+#include "series.h"
+
+struct bpf_object;
+struct cgroups;
+struct net;
+
+struct net_series {
+	/* each: tenant, the identity labels, service (, role) */
+	struct series_set request;
+	struct series_set connect;
+	struct series_set rtt;
+	struct series_set retransmits;
+};
+
+/* The services measured when none is configured (DESIGN.md). */
+extern const char *const net__default_services[];
+/* Checks one --service spec, NAME=PORT[,PORT|comm:NAME...]: 0, or -1 with
+ * why in err. */
+int net__check_service(const char *spec, char *err, size_t len);
+/* specs: the configured --service entries, added to the defaults (a port or
+ * name given again maps to the later service). */
+int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n);
+void net__harvest(struct net *net);
+struct net_series *net__series(struct net *net);
+void net__prom(struct net *net, FILE *out);
+void net__close(struct net *net);
+struct bpf_object *net__object(struct net *net);
+
+#endif
