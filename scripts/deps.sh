@@ -5,7 +5,7 @@ set -eu
 PKGS="clang llvm make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libmicrohttpd-dev libyaml-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
 binutils util-linux iproute2
-postgresql postgresql-contrib prometheus
+postgresql postgresql-contrib prometheus redis-server redis-tools
 python3 python3-pytest python3-psycopg2 python3-prometheus-client"
 missing=$(dpkg-query -W -f '${Package} ${db:Status-Status}\n' $PKGS 2>/dev/null |
 	awk '$2 != "installed" {print $1}')

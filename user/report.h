@@ -4,6 +4,7 @@
 #define ODTRACE_REPORT_H
 
 #include "lock.h"
+#include "net.h"
 #include "pg.h"
 
 #include "runq.h"
@@ -15,6 +16,7 @@ int report__lock(struct lock_series *s, int json, double secs);
 /* hists: also print each syscall's latency histogram */
 int report__sys(struct sys_series *s, int json, int hists, double secs);
 int report__runq(struct runq_series *s, int json, double secs);
+int report__net(struct net_series *s, int json, double secs);
 
 /* Shared by the families' reports (report.c). */
 void report__json_string(const char *s);

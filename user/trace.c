@@ -18,7 +18,9 @@ static const char usage[] =
 	"tranche, deadlocks, the relations waited on longest and the waits still in\n"
 	"progress (lock). Per tenant and cgroup of the traced processes (Odoo workers,\n"
 	"--cgroup, --pid): a per-syscall table of count, total, p50, p99 and max, and how\n"
-	"busy the workers were (sys); run-queue latency and CPU throttling (runq).\n"
+	"busy the workers were (sys); run-queue latency and CPU throttling (runq); per\n"
+	"tenant, service and role, the latency of requests on TCP connections, connects\n"
+	"and RTT, retransmits (net).\n"
 	"\n"
 	"Options:\n"
 	"  --duration DUR      how long to trace (default: until Ctrl-C; e.g. 30s, 5m)\n"
@@ -36,6 +38,7 @@ static const char usage[] =
 	"  sudo odtrace trace --probes lock --pg-conninfo 'host=/var/run/postgresql user=postgres'\n"
 	"  sudo odtrace trace --probes sys --pid 4242 --duration 10s\n"
 	"  sudo odtrace trace --probes sys:full,runq --cgroup /kubepods.slice/kubepods-pod1.slice\n"
+	"  sudo odtrace trace --probes net --service api=9000 --interval 10s\n"
 	"  sudo odtrace trace --interval 5s --json | jq 'select(.metric == \"query_duration\") | .p99_s'\n";
 
 /* Prints what happened since the last report. */
@@ -49,6 +52,8 @@ static void report(struct agent *a, int json, int hists, double secs)
 		report__sys(sys__series(a->sys), json, hists, secs);
 	if (a->runq)
 		report__runq(runq__series(a->runq), json, secs);
+	if (a->net)
+		report__net(net__series(a->net), json, secs);
 	fflush(stdout);
 }
 

@@ -175,3 +175,21 @@ def test_traced_set_keys():
     assert r.returncode == 2 and path + ":2:13: bad regular expression" in r.stderr, r.stderr
     r = run("run", "--worker", "(")
     assert r.returncode == 2 and "--worker '(': bad regular expression" in r.stderr, r.stderr
+
+
+def test_net_services():
+    path = write("net:\n  services: ['api=9000,9001', 'ingress=comm:envoy']\n")
+    try:
+        r = run("run", "--config", path, "--print-config")
+    finally:
+        os.unlink(path)
+    assert r.returncode == 0, r.stderr
+    assert '"redis=6379"' in r.stdout and '"api=9000,9001", "ingress=comm:envoy"]' in r.stdout
+    path = write("net:\n  services: ['api=port9000']\n")
+    try:
+        r = run("run", "--config", path)
+    finally:
+        os.unlink(path)
+    assert r.returncode == 2 and "'port9000' is neither a port" in r.stderr, r.stderr
+    r = run("run", "--service", "redis")
+    assert r.returncode == 2 and "expected NAME=PORT" in r.stderr, r.stderr
