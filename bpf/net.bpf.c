@@ -14,6 +14,7 @@
  * reading.
  */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -24,6 +25,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile struct net_port ports[NET_PORTS] = {};
 const volatile struct net_comm comms[NET_COMMS] = {};
+const volatile __u16 pg_service = NET_NONE;	/* PostgreSQL's service id */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -129,6 +131,21 @@ static __always_inline void record_rtt(struct net_conn *c, struct sock *sk)
 		record(c, NET_RTT, (__u64)srtt * 1000);
 }
 
+/* A PostgreSQL client's send is a statement when it starts with a
+ * frontend message of one: Query, Parse, Bind, Execute, Sync, Describe,
+ * Close, Flush, FunctionCall. The startup packet (a length: 0x00 first),
+ * passwords, Terminate and COPY data are not. */
+static __always_inline int pg_statement(struct net_conn *c)
+{
+	__u8 b = c->first;
+	int yes = c->peeked && (b == 'Q' || b == 'P' || b == 'B' || b == 'E' || b == 'S' ||
+				b == 'D' || b == 'C' || b == 'H' || b == 'F' ||
+				b == 0x17 /* TLS application data: cannot tell, timed */);
+
+	c->peeked = 0;
+	return yes;
+}
+
 /* One side of an exchange: `asking` is true when this I/O is the request
  * direction for the connection's role (send for a client, receive for a
  * server). */
@@ -143,6 +160,8 @@ static __always_inline void io(struct sock *sk, int ret, int sending)
 	if (!c)
 		return;
 	asking = sending == (c->role == NET_CLIENT);
+	if (asking && c->service == pg_service && c->role == NET_CLIENT && !pg_statement(c))
+		return;
 	if (asking) {
 		if (c->phase != NET_ASKING) {
 			c->start_ns = bpf_ktime_get_ns();
@@ -160,6 +179,36 @@ SEC("tp_btf/sock_send_length")
 int BPF_PROG(net_send, struct sock *sk, int ret, int flags)
 {
 	io(sk, ret, 1);
+	return 0;
+}
+
+/*
+ * pgwire: the first byte a PostgreSQL client sends, read from the msghdr
+ * before it is copied (the tracepoint fires per segment: only the first).
+ * With TLS it is a record header: application data is timed as statements,
+ * the handshake is not.
+ */
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(net_sendmsg, struct sock *sk, struct msghdr *msg)
+{
+	struct net_conn *c;
+	const void *base;
+	__u8 type;
+
+	if (!pg_service)
+		return 0;
+	c = conn_of(sk);
+	if (!c || c->service != pg_service || c->role != NET_CLIENT || c->peeked)
+		return 0;
+	type = msg->msg_iter.iter_type;
+	if (type == bpf_core_enum_value(enum iter_type, ITER_UBUF))
+		base = msg->msg_iter.ubuf;
+	else if (type == bpf_core_enum_value(enum iter_type, ITER_IOVEC))
+		base = BPF_CORE_READ(msg, msg_iter.__iov, iov_base);
+	else
+		return 0;
+	if (!bpf_probe_read_user(&c->first, 1, base + msg->msg_iter.iov_offset))
+		c->peeked = 1;
 	return 0;
 }
 

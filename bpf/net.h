@@ -55,7 +55,9 @@ struct net_conn {
 	__u16 service;		/* NET_NONE: not measured */
 	__u8 role;
 	__u8 phase;		/* enum net_phase */
-	__u32 pad;
+	__u8 first;		/* pgwire client: first byte of the send in progress */
+	__u8 peeked;		/* first is set */
+	__u16 pad;
 };
 
 enum net_phase {

@@ -216,7 +216,8 @@ static int open_task_families(struct agent *a, struct agent_opts *o)
 		return 0;
 	err = cgroups__open(&a->cgroups);
 	if (!err && (a->families & FAMILY_NET))
-		err = net__open(&a->net, a->cgroups, o->c.services, o->c.n_services);
+		err = net__open(&a->net, a->cgroups, o->c.services, o->c.n_services,
+				a->pg ? &pg__series(a->pg)->query : NULL);
 	if (err || !(a->families & (FAMILY_SYS | FAMILY_RUNQ)))
 		return err;
 	err = traced__open(&a->traced, &o->c);
@@ -303,6 +304,7 @@ void agent__tick(struct agent *a)
 		series__expire(&s->connect, now, a->grace_ms);
 		series__expire(&s->rtt, now, a->grace_ms);
 		series__expire(&s->retransmits, now, a->grace_ms);
+		series__expire(&s->pg_own, now, a->grace_ms);
 	}
 	if (a->pg) {
 		series__expire(&pg__series(a->pg)->query, now, a->grace_ms);

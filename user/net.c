@@ -115,7 +115,8 @@ static int add(void *ctx, const char *name, unsigned port, const char *comm)
 
 #define LABELS(...) .labels = { "tenant", SERIES_IDENTITY, __VA_ARGS__ }
 
-int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n)
+int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n,
+	      struct series_set *pg_query)
 {
 	struct net *net = calloc(1, sizeof(*net));
 	char err[160];
@@ -144,6 +145,12 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 		.help = "TCP segments retransmitted on connections to or of a service.",
 		.counter = SERIES_COUNT, LABELS("service"), .n_labels = 6,
 	};
+	net->series.pg_own = (struct series_set){
+		.name = "odtrace_pg_query_duration_seconds",
+		.help = "PostgreSQL statement latency; side=client: on the client's connection, from sending a statement's first message to the first bytes of the answer.",
+		.labels = { "tenant", "database", SERIES_IDENTITY, "side" }, .n_labels = 7,
+	};
+	net->series.pg_query = pg_query ? pg_query : &net->series.pg_own;
 	net->skel = net_bpf__open();
 	if (!net->skel) {
 		rc = -errno;
@@ -159,6 +166,7 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 			goto fail;
 		}
 	}
+	net->skel->rodata->pg_service = service_id(net, "postgresql");
 	rc = net_bpf__load(net->skel);
 	if (!rc)
 		rc = net_bpf__attach(net->skel);
@@ -202,6 +210,8 @@ static void harvest_hist(struct net *net)
 	n = kmap__read(fd, keys, vals, NET_HIST_ENTRIES);
 	for (int m = 0; m < 3; m++)
 		series__begin(sets[m]);
+	if (net->series.pg_query == &net->series.pg_own)
+		series__begin(&net->series.pg_own);	/* else the pg family did */
 	for (int i = 0; i < n; i++) {
 		struct cgroup_entry *c = cgroups__find(net->cgroups, keys[i].cgroup_id);
 		struct series *s;
@@ -215,6 +225,12 @@ static void harvest_hist(struct net *net)
 				labels_of(c, net->names[keys[i].service],
 					  keys[i].role == NET_CLIENT ? "client" : "server"));
 		if (s)
+			series__add(s, keys[i].bucket, &vals[i], cgroups__final(c));
+		if (keys[i].metric == NET_REQUEST && keys[i].role == NET_CLIENT &&
+		    keys[i].service == net->skel->rodata->pg_service &&
+		    (s = series__get(net->series.pg_query,
+				     (const char *[]){ c->tenant, "", c->who.namespace, c->who.pod,
+						       c->who.container, c->who.cgroup, "client" })))
 			series__add(s, keys[i].bucket, &vals[i], cgroups__final(c));
 		if (cgroups__final(c))
 			final[n_final++] = keys[i];
@@ -268,6 +284,8 @@ void net__prom(struct net *net, FILE *out)
 	series__prom(&net->series.connect, out);
 	series__prom(&net->series.rtt, out);
 	series__prom(&net->series.retransmits, out);
+	if (net->series.pg_query == &net->series.pg_own)
+		series__prom(&net->series.pg_own, out);
 }
 
 struct bpf_object *net__object(struct net *net)
@@ -284,5 +302,6 @@ void net__close(struct net *net)
 	series__free(&net->series.connect);
 	series__free(&net->series.rtt);
 	series__free(&net->series.retransmits);
+	series__free(&net->series.pg_own);
 	free(net);
 }

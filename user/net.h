@@ -16,6 +16,10 @@ struct net_series {
 	struct series_set connect;
 	struct series_set rtt;
 	struct series_set retransmits;
+	/* odtrace_pg_query_duration_seconds{side="client"}: the pg family's
+	 * set when it is loaded, else pg_own */
+	struct series_set *pg_query;
+	struct series_set pg_own;
 };
 
 /* The services measured when none is configured (DESIGN.md). */
@@ -25,7 +29,10 @@ extern const char *const net__default_services[];
 int net__check_service(const char *spec, char *err, size_t len);
 /* specs: the configured --service entries, added to the defaults (a port or
  * name given again maps to the later service). */
-int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n);
+/* pg_query: the pg family's statement set (tenant, database, identity,
+ * side), for the client side of PostgreSQL connections; NULL without it. */
+int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n,
+	      struct series_set *pg_query);
 void net__harvest(struct net *net);
 struct net_series *net__series(struct net *net);
 void net__prom(struct net *net, FILE *out);

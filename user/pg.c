@@ -36,7 +36,7 @@ int pg__open(struct pg **out, struct backends *backends)
 	pg->backends = backends;
 	pg->series.query = (struct series_set){
 		.name = "odtrace_pg_query_duration_seconds",
-		.help = "PostgreSQL statement latency, from the first protocol message of a statement to ReadyForQuery (side=server).",
+		.help = "PostgreSQL statement latency: side=server, inside the server, from the first protocol message of a statement to ReadyForQuery; side=client (net family), on the client's connection, from sending it to the first bytes of the answer.",
 		.labels = { "tenant", "database", SERIES_IDENTITY, "side" }, .n_labels = 7,
 	};
 	pg->series.errors = (struct series_set){

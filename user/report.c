@@ -111,8 +111,12 @@ int report__pg(struct pg_series *ps, int json, double secs)
 			report__json_hist(&d, errors);
 			continue;
 		}
-		printf("\ndatabase %s (tenant %s): %llu statements, %llu errors\n", s->values[1],
-		       s->values[0], (unsigned long long)d.total, errors);
+		if (!strcmp(s->values[6], "client"))	/* the net family's, on client sockets */
+			printf("\nPostgreSQL statements of tenant %s, client side (cgroup %s): %llu\n",
+			       s->values[0], s->values[5], (unsigned long long)d.total);
+		else
+			printf("\ndatabase %s (tenant %s): %llu statements, %llu errors\n", s->values[1],
+			       s->values[0], (unsigned long long)d.total, errors);
 		report__text_hist(&d);
 	}
 	/* errors of databases that had no successful statement */

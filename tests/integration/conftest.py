@@ -21,7 +21,8 @@ from pglab import PG_BIN, Cluster, free_port, wait_until  # noqa: E402,F401
 @pytest.fixture(scope="session")
 def pg():
     # autovacuum workers report activity like backends do: keep them busy
-    cluster = Cluster().start("autovacuum_naptime=1")
+    # TCP on loopback too: the net family times clients on their sockets
+    cluster = Cluster().start("autovacuum_naptime=1", "listen_addresses=127.0.0.1")
     cluster.create_databases("tenant_a", "tenant_b", "tenant_c")
     yield cluster
     cluster.stop()

@@ -105,3 +105,21 @@ def test_pipelined_redis_has_no_absurd_values(agent, tenants, redis_port):
     assert n and 20000 / 16 <= n <= 20000 + 100, n
     assert total / n < elapsed, (total, n, elapsed)
     a.stop()
+
+
+def test_postgresql_client_side(pg, agent, tenants):
+    """pg_sleep(0.05) from a client in tenant_a, over TCP: the net family's
+    client-side figure (side="client", the client's tenant) next to the pg
+    family's server-side one. The startup and authentication exchanges are
+    not statements (pgwire message types), so the count is exact."""
+    a = agent("--probes", "pg,net", "--service", f"postgresql={pg.port}")
+    client = tenants.spawn("tenant_a", "pg-sleep", pg.port, "tenant_a", 20)
+    run(tenants, client)
+    time.sleep(2.5)
+    query = "odtrace_pg_query_duration_seconds"
+    client_side = dict(tenant="tenant_a", side="client", cgroup=tenants.ROOT + "/tenant_a")
+    assert a.value(query + "_count", **client_side) == 20, a.get("/metrics")
+    assert near(p50_bucket(hist_buckets(a, query, **client_side)), 0.05)
+    server = a.value(query + "_count", database="tenant_a", side="server")
+    assert server and server >= 20
+    a.stop()

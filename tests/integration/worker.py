@@ -16,6 +16,7 @@ agent first, and prints "done" when its known work is finished.
   http-get PORT N    N GETs, each on its own connection, then "done"
   redis PORT N CMD.. N times the Redis command CMD (RESP, one connection),
                      waiting for each reply, then "done"
+  pg-sleep PORT DB N N x SELECT pg_sleep(0.05) over TCP (psycopg2), then "done"
 """
 import http.client
 import http.server
@@ -144,6 +145,19 @@ def redis(port, n, args):
     sys.stdin.readline()
 
 
+def pg_sleep(port, db, n):
+    import psycopg2
+    started()
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname=db)
+    conn.autocommit = True	# no BEGIN: n statements exactly
+    with conn.cursor() as cur:
+        for _ in range(n):
+            cur.execute("SELECT pg_sleep(0.05)")
+    conn.close()
+    print("done", flush=True)
+    sys.stdin.readline()
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "syscalls":
@@ -160,6 +174,8 @@ if __name__ == "__main__":
         http_proxy(int(sys.argv[2]))
     elif mode == "http-get":
         http_get(int(sys.argv[2]), int(sys.argv[3]))
+    elif mode == "pg-sleep":
+        pg_sleep(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
     elif mode == "redis":
         redis(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     else:
