@@ -1,20 +1,20 @@
 """net family, with real servers and clients in real cgroups: Redis calls
-from two tenants, and an HTTP upstream behind a reverse proxy process named
-traefik. Each hop is recorded per tenant, service and role, with exact
-counts and the known delay in the right bucket."""
-import os
+from two tenants, an HTTP upstream behind a reverse proxy process named
+traefik, PostgreSQL's client side, pipelining, and a connect and
+retransmits across a veth pair. Each hop is recorded per tenant, service
+and role, with exact counts and the known delay in the right bucket."""
+import math
 import subprocess
 import sys
 import time
 
-from conftest import hist_buckets
+from conftest import CGROUP2, hist_buckets
 
 REQUEST = "odtrace_net_request_duration_seconds"
 
 
 def bucket_of(seconds):
     """Upper bound of the scale-3 bucket holding a duration."""
-    import math
     return 2 ** (math.ceil(math.log2(seconds) * 8) / 8)
 
 
@@ -123,3 +123,70 @@ def test_postgresql_client_side(pg, agent, tenants):
     server = a.value(query + "_count", database="tenant_a", side="server")
     assert server and server >= 20
     a.stop()
+
+
+ECHO_SERVER = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.99.0.2", int(sys.argv[1]))); s.listen(4)
+print("ready", flush=True)
+c, _ = s.accept()
+while True:
+    data = c.recv(4096)
+    if not data:
+        break
+    c.sendall(data)
+"""
+
+
+def sh(*argv):
+    subprocess.run(argv, check=True, capture_output=True, timeout=10)
+
+
+def test_connect_and_retransmit(agent, tenants):
+    """A server in a network namespace behind a veth pair the test creates.
+    This kernel has no netem qdisc, so packets are lost by taking the peer's
+    link down while the client sends: the kernel retransmits on its RTO
+    timer, and the exchange completes once the link is back."""
+    ns, port = "odtrace_test", 7777
+    sh("ip", "netns", "add", ns)
+    try:
+        sh("ip", "link", "add", "odt0", "type", "veth", "peer", "name", "odt1")
+        sh("ip", "link", "set", "odt1", "netns", ns)
+        sh("ip", "addr", "add", "10.99.0.1/24", "dev", "odt0")
+        sh("ip", "link", "set", "odt0", "up")
+        sh("ip", "-n", ns, "addr", "add", "10.99.0.2/24", "dev", "odt1")
+        sh("ip", "-n", ns, "link", "set", "odt1", "up")
+        server = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", ECHO_SERVER,
+                                   str(port)], stdout=subprocess.PIPE, text=True)
+        assert server.stdout.readline().strip() == "ready"
+        a = agent("--probes", "net", "--service", f"echo={port}")
+        client = subprocess.Popen(
+            ["sh", "-c", f'echo $$ > {CGROUP2 + tenants.cgroup("tenant_a")}/cgroup.procs && exec "$@"',
+             "sh", sys.executable, "-c",
+             "import socket, sys\n"
+             "s = socket.create_connection(('10.99.0.2', %d))\n"
+             "print('connected', flush=True); sys.stdin.readline()\n"
+             "s.sendall(b'ping'); assert s.recv(10) == b'ping'\n"
+             "print('done', flush=True)\n" % port],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert client.stdout.readline().strip() == "connected"
+        sh("ip", "-n", ns, "link", "set", "odt1", "down")
+        client.stdin.write("go\n")
+        client.stdin.flush()
+        time.sleep(1.5)	# the RTO (>= 200 ms) fires a few times meanwhile
+        sh("ip", "-n", ns, "link", "set", "odt1", "up")
+        assert client.stdout.readline().strip() == "done"
+        client.wait(10)
+        time.sleep(2.5)
+        labels = dict(tenant="tenant_a", service="echo")
+        assert a.value("odtrace_tcp_connect_duration_seconds_count", **labels) == 1
+        assert a.value("odtrace_tcp_retransmits_total", **labels) >= 1, a.get("/metrics")
+        req = a.value(REQUEST + "_sum", role="client", **labels)
+        assert req and req > 1, "the exchange lasted as long as the link was down"
+        a.stop()
+        server.kill()
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        subprocess.run(["ip", "link", "del", "odt0"], capture_output=True)
+
