@@ -24,6 +24,7 @@ enum drop_reason {
 	DROP_HIST_FULL,		/* histogram map at max_entries */
 	DROP_RING_FULL,		/* ring buffer had no room for a rare event */
 	DROP_NO_STORAGE,	/* task storage could not be created */
+	DROP_UNCONFIRMED,	/* net: a connection whose bytes are not its service's protocol */
 	DROP__KERNEL_MAX,
 };
 

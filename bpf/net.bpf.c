@@ -26,6 +26,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile struct net_port ports[NET_PORTS] = {};
 const volatile struct net_comm comms[NET_COMMS] = {};
 const volatile __u16 pg_service = NET_NONE;	/* PostgreSQL's service id */
+const volatile __u8 protos[NET_SERVICES + 1] = {};	/* enum net_proto by service id */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -182,24 +183,48 @@ int BPF_PROG(net_send, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
+/* Whether a client's first byte can start its service's protocol. TLS
+ * (a handshake record, 0x16) cannot be read: timed all the same. */
+static __always_inline int speaks(__u8 proto, __u8 b)
+{
+	if (b == 0x16)
+		return 1;
+	switch (proto) {
+	case NET_RESP:	/* an array of bulk strings, or an inline command */
+		return b == '*' || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
+	case NET_PGWIRE:	/* the startup packet or SSLRequest: a length < 16M */
+		return b == 0;
+	case NET_HTTP:	/* a method: GET, POST, PUT, PATCH, HEAD, DELETE, OPTIONS, CONNECT, TRACE */
+		return b == 'G' || b == 'P' || b == 'H' || b == 'D' || b == 'O' || b == 'C' ||
+		       b == 'T';
+	}
+	return 1;
+}
+
 /*
- * pgwire: the first byte a PostgreSQL client sends, read from the msghdr
- * before it is copied (the tracepoint fires per segment: only the first).
- * With TLS it is a record header: application data is timed as statements,
- * the handshake is not.
+ * The first bytes a client sends, read from the msghdr before they are
+ * copied (the tracepoint fires per segment: only the first one counts).
+ * Its first send confirms the protocol of a service that has one; a
+ * misclassified port (say, something else on 6379) stops being measured,
+ * and is counted. PostgreSQL clients: every send, for the message type
+ * (pg_statement). With TLS the bytes are a record header.
  */
 SEC("tp_btf/tcp_sendmsg_locked")
 int BPF_PROG(net_sendmsg, struct sock *sk, struct msghdr *msg)
 {
-	struct net_conn *c;
+	struct net_conn *c = conn_of(sk);
 	const void *base;
-	__u8 type;
+	__u8 type, proto;
 
-	if (!pg_service)
+	if (!c || c->role != NET_CLIENT || c->peeked || c->service > NET_SERVICES)
 		return 0;
-	c = conn_of(sk);
-	if (!c || c->service != pg_service || c->role != NET_CLIENT || c->peeked)
+	proto = protos[c->service];
+	if (c->confirmed && c->service != pg_service)
 		return 0;
+	if (!c->confirmed && proto == NET_ANY) {
+		c->confirmed = 1;
+		return 0;
+	}
 	type = msg->msg_iter.iter_type;
 	if (type == bpf_core_enum_value(enum iter_type, ITER_UBUF))
 		base = msg->msg_iter.ubuf;
@@ -207,8 +232,16 @@ int BPF_PROG(net_sendmsg, struct sock *sk, struct msghdr *msg)
 		base = BPF_CORE_READ(msg, msg_iter.__iov, iov_base);
 	else
 		return 0;
-	if (!bpf_probe_read_user(&c->first, 1, base + msg->msg_iter.iov_offset))
-		c->peeked = 1;
+	if (bpf_probe_read_user(&c->first, 1, base + msg->msg_iter.iov_offset))
+		return 0;
+	c->peeked = c->service == pg_service;
+	if (c->confirmed)
+		return 0;
+	c->confirmed = 1;
+	if (!speaks(proto, c->first)) {
+		c->service = NET_NONE;
+		drop(DROP_UNCONFIRMED);
+	}
 	return 0;
 }
 

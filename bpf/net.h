@@ -11,6 +11,10 @@
 #define NET_PORTS		32	/* port -> service table */
 #define NET_COMMS		8	/* process name -> service table */
 #define NET_NONE		0	/* service id: not a service, not measured */
+#define NET_SERVICES		32	/* service ids 1..NET_SERVICES */
+
+/* What a client's first bytes must look like, per service (where plain). */
+enum net_proto { NET_ANY, NET_RESP, NET_PGWIRE, NET_HTTP };
 
 enum net_role { NET_CLIENT, NET_SERVER };
 
@@ -57,7 +61,8 @@ struct net_conn {
 	__u8 phase;		/* enum net_phase */
 	__u8 first;		/* pgwire client: first byte of the send in progress */
 	__u8 peeked;		/* first is set */
-	__u16 pad;
+	__u8 confirmed;		/* client: the first send matched the protocol */
+	__u8 pad;
 };
 
 enum net_phase {

@@ -12,7 +12,7 @@
 #include "kmap.h"
 #include "log.h"
 
-#define MAX_SERVICES 32
+#define MAX_SERVICES NET_SERVICES
 
 struct net {
 	struct net_bpf *skel;
@@ -167,6 +167,15 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 		}
 	}
 	net->skel->rodata->pg_service = service_id(net, "postgresql");
+	/* the protocols the defaults speak; other services are not checked */
+	for (int i = 1; i <= net->n_names; i++) {
+		const char *s = net->names[i];
+
+		net->skel->rodata->protos[i] = !strcmp(s, "redis") ? NET_RESP
+					     : !strcmp(s, "postgresql") ? NET_PGWIRE
+					     : !strcmp(s, "odoo") || !strcmp(s, "traefik") ? NET_HTTP
+					     : NET_ANY;
+	}
 	rc = net_bpf__load(net->skel);
 	if (!rc)
 		rc = net_bpf__attach(net->skel);
@@ -270,7 +279,7 @@ void net__harvest(struct net *net)
 {
 	harvest_hist(net);
 	harvest_retransmits(net);
-	kmap__drops(net->skel->maps.drops, "net", 1u << DROP_HIST_FULL);
+	kmap__drops(net->skel->maps.drops, "net", 1u << DROP_HIST_FULL | 1u << DROP_UNCONFIRMED);
 }
 
 struct net_series *net__series(struct net *net)

@@ -190,3 +190,17 @@ def test_connect_and_retransmit(agent, tenants):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         subprocess.run(["ip", "link", "del", "odt0"], capture_output=True)
 
+
+
+def test_misclassified_port_is_not_measured(agent, tenants):
+    """HTTP on a port declared PostgreSQL: the client's first bytes are not
+    pgwire's, so its connections stop being measured, and are counted."""
+    upstream = tenants.spawn("odoo_upstream", "http-upstream", 1)
+    a = agent("--probes", "net", "--service", f"postgresql={upstream.port}")
+    tenants.go(upstream)
+    run(tenants, tenants.spawn("tenant_a", "http-get", upstream.port, 5))
+    time.sleep(2.5)
+    assert a.value(REQUEST + "_count", tenant="tenant_a", role="client") is None
+    assert a.value("odtrace_pg_query_duration_seconds_count", side="client") is None
+    assert a.value("odtrace_dropped_total", reason="net_unconfirmed_protocol") == 5
+    a.stop()
