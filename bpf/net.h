@@ -62,7 +62,7 @@ struct net_conn {
 	__u8 first;		/* pgwire client: first byte of the send in progress */
 	__u8 peeked;		/* first is set */
 	__u8 confirmed;		/* client: the first send matched the protocol */
-	__u8 pad;
+	__u8 requests;		/* completed, mod 256: RTT is sampled 1 in 8 */
 };
 
 enum net_phase {

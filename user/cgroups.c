@@ -2,8 +2,11 @@
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "cgroups.h"
+#include "drops.h"
 #include "grow.h"
+#include "kmap.h"
 #include "tenant.h"
 
 struct cgroups {
@@ -85,6 +88,29 @@ void cgroups__forget(struct cgroups *r, uint64_t now_ms)
 		free(e);
 	}
 	r->n = k;
+}
+
+void cgroups__harvest(struct cgroups *r, int fd, void *keys, size_t key_size, void *vals,
+		      size_t val_size, int max, const char *unresolved,
+		      uint64_t (*count)(const void *val), cgroups_entry_fn *fn, void *ctx)
+{
+	int n = kmap__read(fd, keys, vals, max);
+
+	for (int i = 0; i < n; i++) {
+		const void *key = (const char *)keys + i * key_size;
+		const void *val = (const char *)vals + i * val_size;
+		uint64_t id;
+		struct cgroup_entry *c;
+
+		memcpy(&id, key, sizeof(id));
+		c = cgroups__find(r, id);
+		if (!c)
+			drops__add(unresolved, count(val));
+		else
+			fn(ctx, key, val, c, cgroups__final(c));
+		if (!c || cgroups__final(c))
+			bpf_map_delete_elem(fd, key);
+	}
 }
 
 int cgroups__list(struct cgroups *r, struct cgroup_entry *const **out)

@@ -10,6 +10,7 @@
 #ifndef ODTRACE_CGROUPS_H
 #define ODTRACE_CGROUPS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "identity.h"
 
@@ -30,6 +31,19 @@ void cgroups__sync(struct cgroups *r);
 struct cgroup_entry *cgroups__find(struct cgroups *r, uint64_t id);
 static inline int cgroups__final(const struct cgroup_entry *e) { return e->dead; }
 void cgroups__forget(struct cgroups *r, uint64_t now_ms);
+/*
+ * Reads a family's map whose keys start with the cgroup id (u64) and hands
+ * each entry to fn with its cgroup and whether it is final; entries of a
+ * removed cgroup, or of one that cannot be named (their events counted in
+ * odtrace_dropped_total{reason=unresolved} by count(val)), are deleted
+ * from the map after. keys and vals: room for max entries of the map's
+ * sizes (key_size: for the deletes).
+ */
+typedef void cgroups_entry_fn(void *ctx, const void *key, const void *val,
+			      const struct cgroup_entry *c, int final);
+void cgroups__harvest(struct cgroups *r, int fd, void *keys, size_t key_size, void *vals,
+		      size_t val_size, int max, const char *unresolved,
+		      uint64_t (*count)(const void *val), cgroups_entry_fn *fn, void *ctx);
 /* The cgroups known now. */
 int cgroups__list(struct cgroups *r, struct cgroup_entry *const **out);
 void cgroups__close(struct cgroups *r);

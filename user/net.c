@@ -137,7 +137,7 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 	};
 	net->series.rtt = (struct series_set){
 		.name = "odtrace_tcp_rtt_seconds",
-		.help = "The kernel's smoothed round-trip time of client connections to a service, sampled at the end of each request.",
+		.help = "The kernel's smoothed round-trip time of client connections to a service, sampled at the end of a connection's first request and of every 8th.",
 		LABELS("service"), .n_labels = 6,
 	};
 	net->series.retransmits = (struct series_set){
@@ -207,78 +207,74 @@ static const char *const *labels_of(const struct cgroup_entry *c, const char *se
 	return v;
 }
 
-static void harvest_hist(struct net *net)
+static uint64_t hist_count(const void *val)
 {
-	static struct net_key keys[NET_HIST_ENTRIES], final[NET_HIST_ENTRIES];
-	static struct hist_val vals[NET_HIST_ENTRIES];
-	int fd = bpf_map__fd(net->skel->maps.net_hist), n, n_final = 0;
+	return ((const struct hist_val *)val)->count;
+}
+
+static uint64_t u64_count(const void *val)
+{
+	return *(const uint64_t *)val;
+}
+
+static void add_hist(void *ctx, const void *key, const void *val, const struct cgroup_entry *c,
+		     int final)
+{
+	const struct net_key *k = key;
+	struct net *net = ctx;
 	struct series_set *sets[] = { [NET_REQUEST] = &net->series.request,
 				      [NET_CONNECT] = &net->series.connect,
 				      [NET_RTT] = &net->series.rtt };
+	struct series *s;
 
-	n = kmap__read(fd, keys, vals, NET_HIST_ENTRIES);
-	for (int m = 0; m < 3; m++)
-		series__begin(sets[m]);
-	if (net->series.pg_query == &net->series.pg_own)
-		series__begin(&net->series.pg_own);	/* else the pg family did */
-	for (int i = 0; i < n; i++) {
-		struct cgroup_entry *c = cgroups__find(net->cgroups, keys[i].cgroup_id);
-		struct series *s;
-
-		if (!c || keys[i].metric > NET_RTT || keys[i].service > net->n_names) {
-			drops__add("net_unresolved_cgroup", vals[i].count);
-			final[n_final++] = keys[i];
-			continue;
-		}
-		s = series__get(sets[keys[i].metric],
-				labels_of(c, net->names[keys[i].service],
-					  keys[i].role == NET_CLIENT ? "client" : "server"));
-		if (s)
-			series__add(s, keys[i].bucket, &vals[i], cgroups__final(c));
-		if (keys[i].metric == NET_REQUEST && keys[i].role == NET_CLIENT &&
-		    keys[i].service == net->skel->rodata->pg_service &&
-		    (s = series__get(net->series.pg_query,
-				     (const char *[]){ c->tenant, "", c->who.namespace, c->who.pod,
-						       c->who.container, c->who.cgroup, "client" })))
-			series__add(s, keys[i].bucket, &vals[i], cgroups__final(c));
-		if (cgroups__final(c))
-			final[n_final++] = keys[i];
-	}
-	for (int i = 0; i < n_final; i++)
-		bpf_map_delete_elem(fd, &final[i]);
+	if (k->metric > NET_RTT || k->service > net->n_names)
+		return;
+	s = series__get(sets[k->metric], labels_of(c, net->names[k->service],
+						    k->role == NET_CLIENT ? "client" : "server"));
+	if (s)
+		series__add(s, k->bucket, val, final);
+	/* PostgreSQL clients: their statements, next to the server side */
+	if (k->metric == NET_REQUEST && k->role == NET_CLIENT &&
+	    k->service == net->skel->rodata->pg_service &&
+	    (s = series__get(net->series.pg_query,
+			     (const char *[]){ c->tenant, "", c->who.namespace, c->who.pod,
+					       c->who.container, c->who.cgroup, "client" })))
+		series__add(s, k->bucket, val, final);
 }
 
-static void harvest_retransmits(struct net *net)
+static void add_retransmits(void *ctx, const void *key, const void *val,
+			    const struct cgroup_entry *c, int final)
 {
-	static struct net_count_key keys[NET_COUNT_ENTRIES], final[NET_COUNT_ENTRIES];
-	static uint64_t vals[NET_COUNT_ENTRIES];
-	int fd = bpf_map__fd(net->skel->maps.net_retransmits), n, n_final = 0;
+	const struct net_count_key *k = key;
+	struct net *net = ctx;
+	struct series *s;
 
-	n = kmap__read(fd, keys, vals, NET_COUNT_ENTRIES);
-	series__begin(&net->series.retransmits);
-	for (int i = 0; i < n; i++) {
-		struct cgroup_entry *c = cgroups__find(net->cgroups, keys[i].cgroup_id);
-		struct series *s;
-
-		if (!c || keys[i].service > net->n_names) {
-			drops__add("net_unresolved_cgroup", vals[i]);
-			final[n_final++] = keys[i];
-			continue;
-		}
-		s = series__get(&net->series.retransmits, labels_of(c, net->names[keys[i].service], NULL));
-		if (s)
-			series__add(s, 0, &(struct hist_val){ .count = vals[i] }, cgroups__final(c));
-		if (cgroups__final(c))
-			final[n_final++] = keys[i];
-	}
-	for (int i = 0; i < n_final; i++)
-		bpf_map_delete_elem(fd, &final[i]);
+	if (k->service > net->n_names)
+		return;
+	s = series__get(&net->series.retransmits, labels_of(c, net->names[k->service], NULL));
+	if (s)
+		series__add(s, 0, &(struct hist_val){ .count = u64_count(val) }, final);
 }
 
 void net__harvest(struct net *net)
 {
-	harvest_hist(net);
-	harvest_retransmits(net);
+	static struct net_key keys[NET_HIST_ENTRIES];
+	static struct hist_val vals[NET_HIST_ENTRIES];
+	static struct net_count_key ckeys[NET_COUNT_ENTRIES];
+	static uint64_t cvals[NET_COUNT_ENTRIES];
+
+	series__begin(&net->series.request);
+	series__begin(&net->series.connect);
+	series__begin(&net->series.rtt);
+	if (net->series.pg_query == &net->series.pg_own)
+		series__begin(&net->series.pg_own);	/* else the pg family did */
+	cgroups__harvest(net->cgroups, bpf_map__fd(net->skel->maps.net_hist), keys, sizeof(*keys),
+			 vals, sizeof(*vals), NET_HIST_ENTRIES, "net_unresolved_cgroup", hist_count,
+			 add_hist, net);
+	series__begin(&net->series.retransmits);
+	cgroups__harvest(net->cgroups, bpf_map__fd(net->skel->maps.net_retransmits), ckeys,
+			 sizeof(*ckeys), cvals, sizeof(*cvals), NET_COUNT_ENTRIES,
+			 "net_unresolved_cgroup", u64_count, add_retransmits, net);
 	kmap__drops(net->skel->maps.drops, "net", 1u << DROP_HIST_FULL | 1u << DROP_UNCONFIRMED);
 }
 

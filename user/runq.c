@@ -147,32 +147,31 @@ static const char *const *labels_of(const struct cgroup_entry *c)
 	return v;
 }
 
+static uint64_t hist_count(const void *val)
+{
+	return ((const struct hist_val *)val)->count;
+}
+
+static void add_latency(void *ctx, const void *key, const void *val, const struct cgroup_entry *c,
+			int final)
+{
+	struct series *s = series__get(ctx, labels_of(c));
+
+	if (s)
+		series__add(s, ((const struct runq_key *)key)->bucket, val, final);
+}
+
 void runq__harvest(struct runq *r)
 {
-	static struct runq_key keys[RUNQ_HIST_ENTRIES], final[RUNQ_HIST_ENTRIES];
+	static struct runq_key keys[RUNQ_HIST_ENTRIES];
 	static struct hist_val vals[RUNQ_HIST_ENTRIES];
-	int fd = bpf_map__fd(r->skel->maps.runq_hist), n, n_final = 0;
 	struct cgroup_entry *const *all;
+	int n;
 
-	n = kmap__read(fd, keys, vals, RUNQ_HIST_ENTRIES);
 	series__begin(&r->series.latency);
-	for (int i = 0; i < n; i++) {
-		struct cgroup_entry *c = cgroups__find(r->cgroups, keys[i].cgroup_id);
-		struct series *s;
-
-		if (!c) {
-			drops__add("runq_unresolved_cgroup", vals[i].count);
-			final[n_final++] = keys[i];
-			continue;
-		}
-		s = series__get(&r->series.latency, labels_of(c));
-		if (s)
-			series__add(s, keys[i].bucket, &vals[i], cgroups__final(c));
-		if (cgroups__final(c))
-			final[n_final++] = keys[i];
-	}
-	for (int i = 0; i < n_final; i++)
-		bpf_map_delete_elem(fd, &final[i]);
+	cgroups__harvest(r->cgroups, bpf_map__fd(r->skel->maps.runq_hist), keys, sizeof(*keys), vals,
+			 sizeof(*vals), RUNQ_HIST_ENTRIES, "runq_unresolved_cgroup", hist_count,
+			 add_latency, &r->series.latency);
 	/* Throttling: the growth since the last read goes into the base, so a
 	 * removed cgroup keeps what it had. Folded cgroups have no path. */
 	n = cgroups__list(r->cgroups, &all);

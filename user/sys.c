@@ -117,66 +117,46 @@ static struct series *series_of(struct series_set *set, const struct cgroup_entr
 						   c->who.container, c->who.cgroup, a, b });
 }
 
-static void harvest_hist(struct sys *sys)
+static uint64_t hist_count(const void *val)
 {
-	static struct sys_key keys[SYS_HIST_ENTRIES], final[SYS_HIST_ENTRIES];
-	static struct hist_val vals[SYS_HIST_ENTRIES];
-	int fd = bpf_map__fd(sys->skel->maps.sys_hist), n, n_final = 0;
-
-	n = kmap__read(fd, keys, vals, SYS_HIST_ENTRIES);
-	series__begin(&sys->series.duration);
-	for (int i = 0; i < n; i++) {
-		struct cgroup_entry *c = cgroups__find(sys->cgroups, keys[i].cgroup_id);
-		char buf[32];
-		const char *name = keys[i].nr == SYS_NONE ? "none" : syscalls__name(keys[i].nr, buf, sizeof(buf));
-		struct series *s;
-
-		if (!c) {
-			drops__add("sys_unresolved_cgroup", vals[i].count);
-			final[n_final++] = keys[i];
-			continue;
-		}
-		s = series_of(&sys->series.duration, c, name, keys[i].mode == SYS_FULL ? "full" : "blocked");
-		if (s)
-			series__add(s, keys[i].bucket, &vals[i], cgroups__final(c));
-		if (cgroups__final(c))
-			final[n_final++] = keys[i];
-	}
-	for (int i = 0; i < n_final; i++)
-		bpf_map_delete_elem(fd, &final[i]);
+	return ((const struct hist_val *)val)->count;
 }
 
-static void harvest_errors(struct sys *sys)
+static uint64_t u64_count(const void *val)
 {
-	static struct sys_error_key keys[SYS_ERROR_ENTRIES], final[SYS_ERROR_ENTRIES];
-	static uint64_t vals[SYS_ERROR_ENTRIES];
-	int fd = bpf_map__fd(sys->skel->maps.sys_errors), n, n_final = 0;
+	return *(const uint64_t *)val;
+}
 
-	n = kmap__read(fd, keys, vals, SYS_ERROR_ENTRIES);
-	series__begin(&sys->series.errors);
-	for (int i = 0; i < n; i++) {
-		struct cgroup_entry *c = cgroups__find(sys->cgroups, keys[i].cgroup_id);
-		const char *err = strerrorname_np(keys[i].err);
-		char buf[32], ebuf[16];
-		struct series *s;
+static void add_duration(void *ctx, const void *key, const void *val, const struct cgroup_entry *c,
+			 int final)
+{
+	const struct sys_key *k = key;
+	struct sys *sys = ctx;
+	char buf[32];
+	const char *name = k->nr == SYS_NONE ? "none" : syscalls__name(k->nr, buf, sizeof(buf));
+	struct series *s = series_of(&sys->series.duration, c, name,
+				     k->mode == SYS_FULL ? "full" : "blocked");
 
-		if (!c) {
-			drops__add("sys_unresolved_cgroup", vals[i]);
-			final[n_final++] = keys[i];
-			continue;
-		}
-		if (!err) {
-			snprintf(ebuf, sizeof(ebuf), "%u", keys[i].err);
-			err = ebuf;
-		}
-		s = series_of(&sys->series.errors, c, syscalls__name(keys[i].nr, buf, sizeof(buf)), err);
-		if (s)
-			series__add(s, 0, &(struct hist_val){ .count = vals[i] }, cgroups__final(c));
-		if (cgroups__final(c))
-			final[n_final++] = keys[i];
+	if (s)
+		series__add(s, k->bucket, val, final);
+}
+
+static void add_error(void *ctx, const void *key, const void *val, const struct cgroup_entry *c,
+		      int final)
+{
+	const struct sys_error_key *k = key;
+	struct sys *sys = ctx;
+	const char *err = strerrorname_np(k->err);
+	char buf[32], ebuf[16];
+	struct series *s;
+
+	if (!err) {
+		snprintf(ebuf, sizeof(ebuf), "%u", k->err);
+		err = ebuf;
 	}
-	for (int i = 0; i < n_final; i++)
-		bpf_map_delete_elem(fd, &final[i]);
+	s = series_of(&sys->series.errors, c, syscalls__name(k->nr, buf, sizeof(buf)), err);
+	if (s)
+		series__add(s, 0, &(struct hist_val){ .count = u64_count(val) }, final);
 }
 
 static int cmp_tid(const void *a, const void *b)
@@ -282,8 +262,19 @@ static void harvest_workers(struct sys *sys)
 
 void sys__harvest(struct sys *sys)
 {
-	harvest_hist(sys);
-	harvest_errors(sys);
+	static struct sys_key keys[SYS_HIST_ENTRIES];
+	static struct hist_val vals[SYS_HIST_ENTRIES];
+	static struct sys_error_key ekeys[SYS_ERROR_ENTRIES];
+	static uint64_t evals[SYS_ERROR_ENTRIES];
+
+	series__begin(&sys->series.duration);
+	cgroups__harvest(sys->cgroups, bpf_map__fd(sys->skel->maps.sys_hist), keys, sizeof(*keys),
+			 vals, sizeof(*vals), SYS_HIST_ENTRIES, "sys_unresolved_cgroup", hist_count,
+			 add_duration, sys);
+	series__begin(&sys->series.errors);
+	cgroups__harvest(sys->cgroups, bpf_map__fd(sys->skel->maps.sys_errors), ekeys, sizeof(*ekeys),
+			 evals, sizeof(*evals), SYS_ERROR_ENTRIES, "sys_unresolved_cgroup", u64_count,
+			 add_error, sys);
 	harvest_workers(sys);
 	kmap__drops(sys->skel->maps.drops, "sys", 1u << DROP_HIST_FULL);
 }

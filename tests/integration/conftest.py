@@ -187,6 +187,16 @@ def hist_buckets(agent, name, **labels):
     return out
 
 
+def p50_bucket(buckets):
+    """Upper bound of the bucket holding the median of {upper: count}."""
+    total, seen = sum(buckets.values()), 0
+    for le in sorted(buckets):
+        seen += buckets[le]
+        if seen >= total / 2:
+            return le
+    return None
+
+
 @pytest.fixture
 def agent():
     started = []

@@ -7,19 +7,9 @@ import os
 import time
 
 import pytest
-from conftest import CGROUP2, hist_buckets
+from conftest import CGROUP2, hist_buckets, p50_bucket
 
 LATENCY = "odtrace_runq_latency_seconds"
-
-
-def p50(buckets):
-    """Upper bound of the bucket holding the median."""
-    total, seen = sum(buckets.values()), 0
-    for le in sorted(buckets):
-        seen += buckets[le]
-        if seen >= total / 2:
-            return le
-    return None
 
 
 def delta(after, before):
@@ -47,7 +37,7 @@ def test_noisy_neighbour_raises_victims_runq_latency(agent, tenants, probes):
         tenants.go(h)
     noisy = waker_run(a, tenants)
     assert sum(alone.values()) >= 300 and sum(noisy.values()) >= 300, (alone, noisy)
-    assert p50(noisy) >= 4 * p50(alone), f"alone {alone}\nnoisy {noisy}"
+    assert p50_bucket(noisy) >= 4 * p50_bucket(alone), f"alone {alone}\nnoisy {noisy}"
     # the hogs themselves wait for the CPU too, and are tenant_b's
     assert a.value(LATENCY + "_count", tenant="tenant_b") > 0
     a.stop()
