@@ -100,6 +100,7 @@ static __always_inline struct net_conn *conn_of(struct sock *sk)
 	lport = sk->__sk_common.skc_num;
 	rport = bpf_ntohs(sk->__sk_common.skc_dport);
 	c->cgroup_id = bpf_get_current_cgroup_id();
+	c->born_ns = bpf_ktime_get_ns();
 	if ((c->service = service_of_port(lport))) {
 		c->role = NET_SERVER;
 	} else if ((c->service = service_of_port(rport))) {
@@ -256,11 +257,22 @@ int BPF_PROG(net_recv, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/* Connect latency: SYN_SENT, in the connecting process, to ESTABLISHED. */
+/* Connect latency: SYN_SENT, in the connecting process, to ESTABLISHED.
+ * Lifetime: to CLOSE, where every TCP socket ends (after TIME_WAIT's start
+ * on an active close, LAST_ACK on a passive one). */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 {
 	struct net_conn *c;
+
+	if (newstate == 7 /* TCP_CLOSE */) {
+		c = bpf_sk_storage_get(&net_conns, sk, 0, 0);
+		if (c && c->service && c->born_ns && c->phase != NET_CONNECTING)
+			record(c, NET_LIFETIME, bpf_ktime_get_ns() - c->born_ns);
+		if (c)
+			c->born_ns = 0;
+		return 0;
+	}
 
 	if (newstate == 2 /* TCP_SYN_SENT */) {
 		c = conn_of(sk);
@@ -271,7 +283,8 @@ int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 	} else if (oldstate == 2 && newstate == 1 /* TCP_ESTABLISHED */) {
 		c = bpf_sk_storage_get(&net_conns, sk, 0, 0);
 		if (c && c->service && c->phase == NET_CONNECTING) {
-			record(c, NET_CONNECT, bpf_ktime_get_ns() - c->start_ns);
+			c->born_ns = bpf_ktime_get_ns();
+			record(c, NET_CONNECT, c->born_ns - c->start_ns);
 			c->phase = NET_IDLE;
 		}
 	}

@@ -22,6 +22,7 @@ enum net_metric {
 	NET_REQUEST,	/* request to first byte of its response */
 	NET_CONNECT,	/* SYN sent to established */
 	NET_RTT,	/* the kernel's smoothed RTT when a request completes */
+	NET_LIFETIME,	/* first seen (client: established) to closed */
 };
 
 /* Filled by userspace from --service: ports in host order, ids from 1. */
@@ -56,6 +57,7 @@ struct net_count_key {
 struct net_conn {
 	__u64 cgroup_id;	/* of the process that used it first */
 	__u64 start_ns;		/* request (client) or its arrival (server); connect */
+	__u64 born_ns;		/* first seen; a client's: established */
 	__u16 service;		/* NET_NONE: not measured */
 	__u8 role;
 	__u8 phase;		/* enum net_phase */

@@ -303,6 +303,7 @@ void agent__tick(struct agent *a)
 		series__expire(&s->request, now, a->grace_ms);
 		series__expire(&s->connect, now, a->grace_ms);
 		series__expire(&s->rtt, now, a->grace_ms);
+		series__expire(&s->lifetime, now, a->grace_ms);
 		series__expire(&s->retransmits, now, a->grace_ms);
 		series__expire(&s->pg_own, now, a->grace_ms);
 	}

@@ -373,7 +373,8 @@ static void print_task_families(const int ok[CHECK__MAX])
 		row("runq", "ready: tp_btf sched_switch (the kernel's schedstat run_delay); cpu.stat");
 	printf("%-18straced: processes matching --worker (default Odoo), --cgroup, --pid\n", "");
 	row("net", "ready: tp_btf sock_send_length, sock_recv_length (socket I/O only),");
-	printf("%-18sinet_sock_set_state, tcp_retransmit_skb; socket storage\n", "");
+	printf("%-18stcp_sendmsg_locked (protocol checks), inet_sock_set_state,\n"
+	       "%-18stcp_retransmit_skb; socket storage\n", "", "");
 }
 
 /* 0 if the pg family's hooks work here, else 1 after saying why. */

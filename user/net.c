@@ -140,6 +140,11 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 		.help = "The kernel's smoothed round-trip time of client connections to a service, sampled at the end of a connection's first request and of every 8th.",
 		LABELS("service"), .n_labels = 6,
 	};
+	net->series.lifetime = (struct series_set){
+		.name = "odtrace_tcp_connection_duration_seconds",
+		.help = "Lifetime of TCP connections of a service, from established (a server's: first used) to closed.",
+		LABELS("service", "role"), .n_labels = 7,
+	};
 	net->series.retransmits = (struct series_set){
 		.name = "odtrace_tcp_retransmits_total",
 		.help = "TCP segments retransmitted on connections to or of a service.",
@@ -224,10 +229,11 @@ static void add_hist(void *ctx, const void *key, const void *val, const struct c
 	struct net *net = ctx;
 	struct series_set *sets[] = { [NET_REQUEST] = &net->series.request,
 				      [NET_CONNECT] = &net->series.connect,
-				      [NET_RTT] = &net->series.rtt };
+				      [NET_RTT] = &net->series.rtt,
+				      [NET_LIFETIME] = &net->series.lifetime };
 	struct series *s;
 
-	if (k->metric > NET_RTT || k->service > net->n_names)
+	if (k->metric > NET_LIFETIME || k->service > net->n_names)
 		return;
 	s = series__get(sets[k->metric], labels_of(c, net->names[k->service],
 						    k->role == NET_CLIENT ? "client" : "server"));
@@ -266,6 +272,7 @@ void net__harvest(struct net *net)
 	series__begin(&net->series.request);
 	series__begin(&net->series.connect);
 	series__begin(&net->series.rtt);
+	series__begin(&net->series.lifetime);
 	if (net->series.pg_query == &net->series.pg_own)
 		series__begin(&net->series.pg_own);	/* else the pg family did */
 	cgroups__harvest(net->cgroups, bpf_map__fd(net->skel->maps.net_hist), keys, sizeof(*keys),
@@ -288,6 +295,7 @@ void net__prom(struct net *net, FILE *out)
 	series__prom(&net->series.request, out);
 	series__prom(&net->series.connect, out);
 	series__prom(&net->series.rtt, out);
+	series__prom(&net->series.lifetime, out);
 	series__prom(&net->series.retransmits, out);
 	if (net->series.pg_query == &net->series.pg_own)
 		series__prom(&net->series.pg_own, out);
@@ -306,6 +314,7 @@ void net__close(struct net *net)
 	series__free(&net->series.request);
 	series__free(&net->series.connect);
 	series__free(&net->series.rtt);
+	series__free(&net->series.lifetime);
 	series__free(&net->series.retransmits);
 	series__free(&net->series.pg_own);
 	free(net);

@@ -15,6 +15,7 @@ struct net_series {
 	struct series_set request;
 	struct series_set connect;
 	struct series_set rtt;
+	struct series_set lifetime;	/* tenant, identity, service, role */
 	struct series_set retransmits;
 	/* odtrace_pg_query_duration_seconds{side="client"}: the pg family's
 	 * set when it is loaded, else pg_own */

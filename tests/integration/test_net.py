@@ -46,9 +46,11 @@ def test_redis_per_tenant(agent, tenants, redis_port):
     assert fast_p50 < 0.01, fast_p50
     # the server side of the same requests, in redis-server's cgroup
     assert a.value(REQUEST + "_count", service="redis", role="server") == 210
-    # one connection each
+    # one connection each, closed when the client exited
     assert a.value("odtrace_tcp_connect_duration_seconds_count", tenant="tenant_a",
                    service="redis") == 1
+    assert a.value("odtrace_tcp_connection_duration_seconds_count", tenant="tenant_a",
+                   service="redis", role="client") == 1
     # RTT: the first request of the connection, then 1 in 8
     assert a.value("odtrace_tcp_rtt_seconds_count", tenant="tenant_b", service="redis") == 25
     a.stop()
