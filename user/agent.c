@@ -208,16 +208,25 @@ static int open_pg_families(struct agent *a, struct agent_opts *o)
 }
 
 /* sys and runq share the traced set and the cgroup registry. */
+/* sys and runq share the traced set, and with net the cgroup registry.
+ * Without --probes (the default set), a family this kernel cannot load is
+ * left out with a warning and the others run; asked for by name, it stops
+ * the agent. */
 static int open_task_families(struct agent *a, struct agent_opts *o)
 {
-	int err;
+	int optional = !o->c.families, err;
 
 	if (!(a->families & (FAMILY_SYS | FAMILY_RUNQ | FAMILY_NET)))
 		return 0;
 	err = cgroups__open(&a->cgroups);
-	if (!err && (a->families & FAMILY_NET))
+	if (!err && (a->families & FAMILY_NET)) {
 		err = net__open(&a->net, a->cgroups, o->c.services, o->c.n_services,
 				a->pg ? &pg__series(a->pg)->query : NULL);
+		if (err && optional) {
+			log_warn("running without the net family (see above; `odtrace check` says more)");
+			err = 0;
+		}
+	}
 	if (err || !(a->families & (FAMILY_SYS | FAMILY_RUNQ)))
 		return err;
 	err = traced__open(&a->traced, &o->c);
@@ -227,6 +236,16 @@ static int open_task_families(struct agent *a, struct agent_opts *o)
 	if (!err && (a->families & FAMILY_SYS))
 		err = sys__open(&a->sys, a->traced, a->cgroups, !!(a->families & FAMILY_SYS_FULL),
 				a->runq);
+	if (err && optional) {
+		log_warn("running without the sys and runq families (see above; `odtrace check` says more)");
+		sys__close(a->sys);
+		runq__close(a->runq);
+		traced__close(a->traced);
+		a->sys = NULL;
+		a->runq = NULL;
+		a->traced = NULL;
+		return 0;
+	}
 	if (!err) {
 		int procs, cgroups;
 
