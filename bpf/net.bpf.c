@@ -27,6 +27,12 @@ const volatile struct net_port ports[NET_PORTS] = {};
 const volatile struct net_comm comms[NET_COMMS] = {};
 const volatile __u16 pg_service = NET_NONE;	/* PostgreSQL's service id */
 const volatile __u8 protos[NET_SERVICES + 1] = {};	/* enum net_proto by service id */
+/* Fallback for kernels without sock:sock_*_length: syscall tracepoints on the
+ * data path, the fd resolved to its socket here. A socket reached that way
+ * is a plain address, not a pointer socket storage accepts: connections are
+ * then keyed by address in a hash, deleted when the socket closes. */
+const volatile bool by_addr = false;
+const volatile __s32 call_nr[NET__CALLS] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -34,6 +40,20 @@ struct {
 	__type(key, int);
 	__type(value, struct net_conn);
 } net_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_CONN_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct net_conn);
+} net_conns_by_addr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_CALL_ENTRIES);
+	__type(key, __u64);	/* pid_tgid */
+	__type(value, struct net_call);
+} net_calls SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -82,23 +102,48 @@ static __always_inline __u16 service_of_comm(void)
 	return NET_NONE;
 }
 
+/* A field of sk: a plain load from a BTF pointer, a probe read from an
+ * address (fallback; the other branch is dead code to the verifier). */
+#define SK(sk, field) (by_addr ? BPF_CORE_READ(sk, field) : (sk)->field)
+
+static __always_inline struct net_conn *conn_lookup(struct sock *sk)
+{
+	__u64 addr = (__u64)sk;
+
+	if (by_addr)
+		return bpf_map_lookup_elem(&net_conns_by_addr, &addr);
+	return bpf_sk_storage_get(&net_conns, sk, 0, 0);
+}
+
+static __always_inline struct net_conn *conn_create(struct sock *sk)
+{
+	struct net_conn fresh = {};
+	__u64 addr = (__u64)sk;
+
+	if (!by_addr)
+		return bpf_sk_storage_get(&net_conns, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (bpf_map_update_elem(&net_conns_by_addr, &addr, &fresh, BPF_NOEXIST) == -7 /* E2BIG */)
+		drop(DROP_HIST_FULL);
+	return bpf_map_lookup_elem(&net_conns_by_addr, &addr);
+}
+
 /* The connection's state, classified on first sight by the running process. */
 static __always_inline struct net_conn *conn_of(struct sock *sk)
 {
-	struct net_conn *c = bpf_sk_storage_get(&net_conns, sk, 0, 0);
+	struct net_conn *c = conn_lookup(sk);
 	__u16 family, lport, rport;
 
 	if (c)
 		return c->service ? c : NULL;
-	family = sk->__sk_common.skc_family;
+	family = SK(sk, __sk_common.skc_family);
 	if ((family != 2 /* AF_INET */ && family != 10 /* AF_INET6 */) ||
-	    sk->sk_protocol != 6 /* IPPROTO_TCP */)
+	    SK(sk, sk_protocol) != 6 /* IPPROTO_TCP */)
 		return NULL;	/* no storage: the checks above are cheaper than one */
-	c = bpf_sk_storage_get(&net_conns, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	c = conn_create(sk);
 	if (!c)
 		return NULL;
-	lport = sk->__sk_common.skc_num;
-	rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	lport = SK(sk, __sk_common.skc_num);
+	rport = bpf_ntohs(SK(sk, __sk_common.skc_dport));
 	c->cgroup_id = bpf_get_current_cgroup_id();
 	c->born_ns = bpf_ktime_get_ns();
 	if ((c->service = service_of_port(lport))) {
@@ -123,12 +168,17 @@ static __always_inline void record(struct net_conn *c, __u8 metric, __u64 ns)
 /* The kernel's smoothed RTT of the connection, in ns (srtt_us is <<3). */
 static __always_inline void record_rtt(struct net_conn *c, struct sock *sk)
 {
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct tcp_sock *tp;
 	__u32 srtt;
 
-	if (!tp)
-		return;
-	srtt = tp->srtt_us >> 3;
+	if (by_addr) {
+		srtt = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+	} else {
+		tp = bpf_skc_to_tcp_sock(sk);
+		if (!tp)
+			return;
+		srtt = tp->srtt_us >> 3;
+	}
 	if (srtt)
 		record(c, NET_RTT, (__u64)srtt * 1000);
 }
@@ -204,47 +254,63 @@ static __always_inline int speaks(__u8 proto, __u8 b)
 	return 1;
 }
 
-/*
- * The first bytes a client sends, read from the msghdr before they are
- * copied (the tracepoint fires per segment: only the first one counts).
- * Its first send confirms the protocol of a service that has one; a
- * misclassified port (say, something else on 6379) stops being measured,
- * and is counted. PostgreSQL clients: every send, for the message type
- * (pg_statement). With TLS the bytes are a record header.
- */
-SEC("tp_btf/tcp_sendmsg_locked")
-int BPF_PROG(net_sendmsg, struct sock *sk, struct msghdr *msg)
+/* Whether a client connection's next send needs its first byte read:
+ * confirming the protocol, or a PostgreSQL message type. */
+static __always_inline int wants_peek(struct net_conn *c)
 {
-	struct net_conn *c = conn_of(sk);
-	const void *base;
-	__u8 type, proto;
+	return c->role == NET_CLIENT && !c->peeked && c->service <= NET_SERVICES &&
+	       (!c->confirmed || c->service == pg_service);
+}
 
-	if (!c || c->role != NET_CLIENT || c->peeked || c->service > NET_SERVICES)
-		return 0;
+/* A client's first byte of a send: its first send confirms the protocol of
+ * a service that has one (a misclassified port, say something else on
+ * 6379, stops being measured, and is counted); a PostgreSQL client's every
+ * send gives the message type (pg_statement). */
+static __always_inline void peek(struct net_conn *c, __u8 first)
+{
+	__u8 proto;
+
+	if (c->service > NET_SERVICES)
+		return;
 	proto = protos[c->service];
-	if (c->confirmed && c->service != pg_service)
-		return 0;
-	if (!c->confirmed && proto == NET_ANY) {
-		c->confirmed = 1;
-		return 0;
+
+	c->first = first;
+	c->peeked = c->service == pg_service;
+	if (c->confirmed)
+		return;
+	c->confirmed = 1;
+	if (proto != NET_ANY && !speaks(proto, first)) {
+		c->service = NET_NONE;
+		drop(DROP_UNCONFIRMED);
 	}
-	type = msg->msg_iter.iter_type;
+}
+
+/* The first byte of the iov_iter's data, a user address. */
+static __always_inline int first_byte(struct msghdr *msg, __u8 *out)
+{
+	__u8 type = msg->msg_iter.iter_type;
+	const void *base;
+
 	if (type == bpf_core_enum_value(enum iter_type, ITER_UBUF))
 		base = msg->msg_iter.ubuf;
 	else if (type == bpf_core_enum_value(enum iter_type, ITER_IOVEC))
 		base = BPF_CORE_READ(msg, msg_iter.__iov, iov_base);
 	else
-		return 0;
-	if (bpf_probe_read_user(&c->first, 1, base + msg->msg_iter.iov_offset))
-		return 0;
-	c->peeked = c->service == pg_service;
-	if (c->confirmed)
-		return 0;
-	c->confirmed = 1;
-	if (!speaks(proto, c->first)) {
-		c->service = NET_NONE;
-		drop(DROP_UNCONFIRMED);
-	}
+		return -1;
+	return bpf_probe_read_user(out, 1, base + msg->msg_iter.iov_offset);
+}
+
+/* The bytes a client sends, from the msghdr before they are copied (the
+ * tracepoint fires per segment: the first one only). With TLS, the first
+ * byte is a record header. */
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(net_sendmsg, struct sock *sk, struct msghdr *msg)
+{
+	struct net_conn *c = conn_of(sk);
+	__u8 b;
+
+	if (c && wants_peek(c) && !first_byte(msg, &b))
+		peek(c, b);
 	return 0;
 }
 
@@ -266,11 +332,15 @@ int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 	struct net_conn *c;
 
 	if (newstate == 7 /* TCP_CLOSE */) {
-		c = bpf_sk_storage_get(&net_conns, sk, 0, 0);
+		__u64 addr = (__u64)sk;
+
+		c = conn_lookup(sk);
 		if (c && c->service && c->born_ns && c->phase != NET_CONNECTING)
 			record(c, NET_LIFETIME, bpf_ktime_get_ns() - c->born_ns);
 		if (c)
 			c->born_ns = 0;
+		if (by_addr)	/* socket storage goes with the socket; this does not */
+			bpf_map_delete_elem(&net_conns_by_addr, &addr);
 		return 0;
 	}
 
@@ -281,7 +351,7 @@ int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 			c->phase = NET_CONNECTING;
 		}
 	} else if (oldstate == 2 && newstate == 1 /* TCP_ESTABLISHED */) {
-		c = bpf_sk_storage_get(&net_conns, sk, 0, 0);
+		c = conn_lookup(sk);
 		if (c && c->service && c->phase == NET_CONNECTING) {
 			c->born_ns = bpf_ktime_get_ns();
 			record(c, NET_CONNECT, c->born_ns - c->start_ns);
@@ -294,7 +364,7 @@ int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(net_retransmit, struct sock *sk)
 {
-	struct net_conn *c = bpf_sk_storage_get(&net_conns, sk, 0, 0);
+	struct net_conn *c = conn_lookup(sk);
 	struct net_count_key key = {};
 	__u64 one = 1, *n;
 
@@ -307,5 +377,86 @@ int BPF_PROG(net_retransmit, struct sock *sk)
 		__sync_fetch_and_add(n, 1);
 	else if (bpf_map_update_elem(&net_retransmits, &key, &one, BPF_NOEXIST))
 		drop(DROP_HIST_FULL);
+	return 0;
+}
+
+/* Fallback: the socket behind fd of the running task, as an address; 0 if
+ * fd is not a socket. */
+static __always_inline struct sock *sock_of_fd(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	struct socket *sock;
+
+	if (fd < 0 || fd >= (int)BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0140000 /* S_IFSOCK */)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+
+	return BPF_CORE_READ(sock, sk);
+}
+
+/* The first byte a write, writev, sendto or sendmsg sends (user memory). */
+static __always_inline int call_first_byte(int i, struct pt_regs *regs, __u8 *out)
+{
+	const void *buf = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	struct iovec iov;
+	struct user_msghdr m;
+
+	if (i == NET_SENDMSG) {
+		if (bpf_probe_read_user(&m, sizeof(m), buf))
+			return -1;
+		buf = m.msg_iov;
+	}
+	if (i == NET_WRITEV || i == NET_SENDMSG) {
+		if (bpf_probe_read_user(&iov, sizeof(iov), buf))
+			return -1;
+		buf = iov.iov_base;
+	}
+	return bpf_probe_read_user(out, 1, buf);
+}
+
+/* Fallback: costs every syscall of the node (see README); loaded only on
+ * kernels without sock:sock_send_length, or with --net-hooks syscalls. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(net_sys_enter, struct pt_regs *regs, long id)
+{
+	struct net_call call = {};
+	__u64 tid = bpf_get_current_pid_tgid();
+	int i;
+
+	for (i = 0; i < NET__CALLS; i++)
+		if (call_nr[i] == id)
+			break;
+	if (i == NET__CALLS)
+		return 0;
+	call.fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	call.sending = i < NET_SENDS;
+	if (call.sending && !call_first_byte(i, regs, &call.first))
+		call.peeked = 1;
+	bpf_map_update_elem(&net_calls, &tid, &call, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct net_call *call = bpf_map_lookup_elem(&net_calls, &tid);
+	struct net_conn *c;
+	struct sock *sk;
+
+	if (!call)
+		return 0;
+	sk = ret > 0 ? sock_of_fd(call->fd) : NULL;
+	if (sk && call->sending && call->peeked && (c = conn_of(sk)) && wants_peek(c))
+		peek(c, call->first);
+	if (sk)
+		io(sk, ret, call->sending);
+	bpf_map_delete_elem(&net_calls, &tid);
 	return 0;
 }

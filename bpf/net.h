@@ -8,6 +8,8 @@
 
 #define NET_HIST_ENTRIES	32768
 #define NET_COUNT_ENTRIES	4096
+#define NET_CONN_ENTRIES	65536	/* syscall fallback: connections by address */
+#define NET_CALL_ENTRIES	16384	/* syscall fallback: data syscalls in flight */
 #define NET_PORTS		32	/* port -> service table */
 #define NET_COMMS		8	/* process name -> service table */
 #define NET_NONE		0	/* service id: not a service, not measured */
@@ -44,6 +46,20 @@ struct net_key {
 	__u8 metric;
 	__u16 bucket;
 	__u16 pad;
+};
+
+/* The syscalls of the fallback data path, by enum index: sends first. */
+enum net_call_nr { NET_WRITE, NET_WRITEV, NET_SENDTO, NET_SENDMSG, NET_READ, NET_READV,
+		   NET_RECVFROM, NET_RECVMSG, NET__CALLS };
+#define NET_SENDS NET_READ	/* indexes below it send */
+
+/* A data syscall in flight (fallback): its fd, direction, first byte sent. */
+struct net_call {
+	__s32 fd;
+	__u8 sending;
+	__u8 first;
+	__u8 peeked;
+	__u8 pad;
 };
 
 /* Retransmits per cgroup and service. */

@@ -152,6 +152,13 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 	case 'C':
 	case 'I':
 		return opt_traced(o, c, arg);
+	case 'N':
+		if (!net__hooks(arg) || !*arg) {
+			log_error("--net-hooks %s: expected auto, sock or syscalls", arg);
+			return -1;
+		}
+		o->c.net_hooks = arg;
+		return 0;
 	case 'V': {
 		char why[160];
 
@@ -221,7 +228,7 @@ static int open_task_families(struct agent *a, struct agent_opts *o)
 	err = cgroups__open(&a->cgroups);
 	if (!err && (a->families & FAMILY_NET)) {
 		err = net__open(&a->net, a->cgroups, o->c.services, o->c.n_services,
-				a->pg ? &pg__series(a->pg)->query : NULL);
+				a->pg ? &pg__series(a->pg)->query : NULL, o->c.net_hooks);
 		if (err && optional) {
 			log_warn("running without the net family (see above; `odtrace check` says more)");
 			err = 0;
@@ -409,6 +416,17 @@ void agent__prom(struct agent *a, FILE *out)
 		pg__prom(a->pg, out);
 	if (a->lock)
 		lock__prom(a->lock, out);
+	if (a->traced) {
+		int procs, cgroups;
+
+		traced__count(a->traced, &procs, &cgroups);
+		prom__header(out, "odtrace_traced_processes", "gauge",
+			     "Processes sys and runq trace by name or pid (--worker, --pid), at the last scan.");
+		fprintf(out, "odtrace_traced_processes %d\n", procs);
+		prom__header(out, "odtrace_traced_cgroups", "gauge",
+			     "Cgroups sys and runq trace (--cgroup and their descendants), at the last scan.");
+		fprintf(out, "odtrace_traced_cgroups %d\n", cgroups);
+	}
 	if (a->sys)
 		sys__prom(a->sys, out);
 	if (a->runq)

@@ -51,6 +51,7 @@ extern volatile sig_atomic_t agent_exiting;
 	{ "cgroup", required_argument, NULL, 'C' }, \
 	{ "pid", required_argument, NULL, 'I' }, \
 	{ "service", required_argument, NULL, 'V' }, \
+	{ "net-hooks", required_argument, NULL, 'N' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* Handles one of those (and 'p'); 0, or -1 after saying why (an unknown
@@ -85,6 +86,9 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"  --service SPEC      net: also measure NAME=PORT[,PORT|comm:PROCESS...] (repeatable;\n" \
 	"                      added to postgresql=5432 redis=6379 odoo=8069,8072\n" \
 	"                      traefik=80,443,8080,8443,comm:traefik), e.g. --service api=9000\n" \
+	"  --net-hooks HOOKS   net's data path: sock (sock:sock_send_length/recv_length), or\n" \
+	"                      syscalls, a fallback that costs every syscall on the node;\n" \
+	"                      auto (default): sock where the kernel has it\n" \
 	"  --config FILE       YAML file with the same settings and the tenant rules; flags win\n" \
 	"                      (see deploy/odtrace.yaml)\n" \
 	"  -v, --verbose       show libbpf messages (twice: also debug)\n"

@@ -19,6 +19,7 @@
 #include "elfnote.h"
 #include "host.h"
 #include "log.h"
+#include "net.h"
 #include "pg.h"
 #include "pgdiscover.h"
 #include "relname.h"
@@ -372,9 +373,15 @@ static void print_task_families(const int ok[CHECK__MAX])
 	else
 		row("runq", "ready: tp_btf sched_switch (the kernel's schedstat run_delay); cpu.stat");
 	printf("%-18straced: processes matching --worker (default Odoo), --cgroup, --pid\n", "");
-	row("net", "ready: tp_btf sock_send_length, sock_recv_length (socket I/O only),");
-	printf("%-18stcp_sendmsg_locked (protocol checks), inet_sock_set_state,\n"
-	       "%-18stcp_retransmit_skb; socket storage\n", "", "");
+	if (!strcmp(net__hooks(NULL), "sock")) {
+		row("net", "ready: tp_btf sock_send_length, sock_recv_length (socket I/O only),");
+		printf("%-18stcp_sendmsg_locked (protocol checks), inet_sock_set_state,\n"
+		       "%-18stcp_retransmit_skb; socket storage\n", "", "");
+	} else {
+		row("net", "ready, on the fallback: tp_btf sys_enter/sys_exit (no sock tracepoints");
+		printf("%-18shere; costs every syscall on the node), inet_sock_set_state,\n"
+		       "%-18stcp_retransmit_skb\n", "", "");
+	}
 }
 
 /* 0 if the pg family's hooks work here, else 1 after saying why. */

@@ -359,9 +359,21 @@ static int k_services(struct parse *p, yaml_node_t *v, void *c)
 	return each_item(p, v, add_service, &(struct list){ cf->services, &cf->n_services });
 }
 
+static int k_net_hooks(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	if (!net__hooks(s))
+		return fail(p, v, "expected auto, sock or syscalls, not", s);
+	((struct config *)c)->net_hooks = keep(s);
+	return 0;
+}
+
 static int k_net(struct parse *p, yaml_node_t *v, void *c)
 {
-	static const struct key keys[] = { { "services", k_services }, {} };
+	static const struct key keys[] = { { "services", k_services }, { "hooks", k_net_hooks }, {} };
 
 	return each_key(p, v, keys, c);
 }
@@ -455,6 +467,8 @@ void config__merge(struct config *dst, const struct config *src)
 		memcpy(dst->cgroups, src->cgroups, sizeof(dst->cgroups));
 		dst->n_cgroups = src->n_cgroups;
 	}
+	if (!dst->net_hooks)
+		dst->net_hooks = src->net_hooks;
 	if (!dst->n_services) {
 		memcpy(dst->services, src->services, sizeof(dst->services));
 		dst->n_services = src->n_services;
@@ -527,6 +541,7 @@ void config__print(const struct config *c, FILE *out)
 		for (int i = 0; i < c->n_services; i++)
 			all[n++] = c->services[i];
 		print_list(out, "services", all, n);
+		fprintf(out, "  hooks: %s\n", c->net_hooks ? c->net_hooks : "auto");
 	}
 	tenant__print(out, c->grace_ms ? c->grace_ms : CONFIG_GRACE_MS);
 }

@@ -31,6 +31,7 @@ struct config {
 	int n_pids;
 	const char *services[CONFIG_MAX_TRACED];	/* net: NAME=PORT,comm:NAME... */
 	int n_services;
+	const char *net_hooks;		/* auto, sock, syscalls */
 };
 
 #define CONFIG_GRACE_MS (5 * 60 * 1000)

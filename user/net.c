@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "../bpf/net.h"
 #include "net.skel.h"
@@ -11,6 +12,7 @@
 #include "drops.h"
 #include "kmap.h"
 #include "log.h"
+#include "syscalls.h"
 
 #define MAX_SERVICES NET_SERVICES
 
@@ -115,8 +117,46 @@ static int add(void *ctx, const char *name, unsigned port, const char *comm)
 
 #define LABELS(...) .labels = { "tenant", SERIES_IDENTITY, __VA_ARGS__ }
 
+const char *net__hooks(const char *hooks)
+{
+	struct btf *btf;
+	int sock;
+
+	if (hooks && strcmp(hooks, "auto"))
+		return !strcmp(hooks, "sock") ? "sock" : !strcmp(hooks, "syscalls") ? "syscalls" : NULL;
+	btf = btf__load_vmlinux_btf();
+	sock = btf && btf__find_by_name_kind(btf, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) >= 0 &&
+	       btf__find_by_name_kind(btf, "btf_trace_tcp_sendmsg_locked", BTF_KIND_TYPEDEF) >= 0;
+	btf__free(btf);
+	return sock ? "sock" : "syscalls";
+}
+
+/* The programs of one data path or the other. */
+static void choose_hooks(struct net *net, const char *hooks)
+{
+	static const char *const calls[NET__CALLS] = {
+		[NET_WRITE] = "write", [NET_WRITEV] = "writev", [NET_SENDTO] = "sendto",
+		[NET_SENDMSG] = "sendmsg", [NET_READ] = "read", [NET_READV] = "readv",
+		[NET_RECVFROM] = "recvfrom", [NET_RECVMSG] = "recvmsg",
+	};
+	struct net_bpf *s = net->skel;
+	int sock = !strcmp(hooks, "sock");
+
+	bpf_program__set_autoload(s->progs.net_send, sock);
+	bpf_program__set_autoload(s->progs.net_recv, sock);
+	bpf_program__set_autoload(s->progs.net_sendmsg, sock);
+	bpf_program__set_autoload(s->progs.net_sys_enter, !sock);
+	bpf_program__set_autoload(s->progs.net_sys_exit, !sock);
+	s->rodata->by_addr = !sock;
+	for (int i = 0; i < NET__CALLS; i++)
+		s->rodata->call_nr[i] = syscalls__nr(calls[i]);
+	if (!sock)
+		log_warn("net: data path on syscall tracepoints (%s): every syscall on the node "
+			 "pays for it (README)", "no sock:sock_send_length here, or --net-hooks syscalls");
+}
+
 int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n,
-	      struct series_set *pg_query)
+	      struct series_set *pg_query, const char *hooks)
 {
 	struct net *net = calloc(1, sizeof(*net));
 	char err[160];
@@ -171,6 +211,7 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 			goto fail;
 		}
 	}
+	choose_hooks(net, net__hooks(hooks));
 	net->skel->rodata->pg_service = service_id(net, "postgresql");
 	/* the protocols the defaults speak; other services are not checked */
 	for (int i = 1; i <= net->n_names; i++) {

@@ -30,10 +30,15 @@ extern const char *const net__default_services[];
 int net__check_service(const char *spec, char *err, size_t len);
 /* specs: the configured --service entries, added to the defaults (a port or
  * name given again maps to the later service). */
+/* Which hooks the data path uses: "sock" (sock:sock_send_length and
+ * sock_recv_length), "syscalls" (the fallback), or "auto" (sock where the
+ * kernel has them). Returns the name, or NULL if hooks is none of those. */
+const char *net__hooks(const char *hooks);
 /* pg_query: the pg family's statement set (tenant, database, identity,
- * side), for the client side of PostgreSQL connections; NULL without it. */
+ * side), for the client side of PostgreSQL connections; NULL without it.
+ * hooks: as net__hooks takes it (NULL: auto). */
 int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n,
-	      struct series_set *pg_query);
+	      struct series_set *pg_query, const char *hooks);
 void net__harvest(struct net *net);
 struct net_series *net__series(struct net *net);
 void net__prom(struct net *net, FILE *out);

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from conftest import CGROUP2, hist_buckets, p50_bucket
 
 REQUEST = "odtrace_net_request_duration_seconds"
@@ -29,10 +30,13 @@ def run(tenants, p):
     tenants.wait_done(p)
 
 
-def test_redis_per_tenant(agent, tenants, redis_port):
+# sock: the sock:sock_*_length tracepoints; syscalls: the fallback for
+# kernels without them, forced here
+@pytest.mark.parametrize("hooks", ["sock", "syscalls"])
+def test_redis_per_tenant(agent, tenants, redis_port, hooks):
     tenants.cgroup("tenant_a")
     tenants.cgroup("tenant_b")
-    a = agent("--probes", "net", "--service", f"redis={redis_port}")
+    a = agent("--probes", "net", "--service", f"redis={redis_port}", "--net-hooks", hooks)
     slow = tenants.spawn("tenant_a", "redis", redis_port, 10, "DEBUG", "SLEEP", "0.1")
     fast = tenants.spawn("tenant_b", "redis", redis_port, 200, "GET", "order:42")
     run(tenants, slow)
@@ -56,7 +60,8 @@ def test_redis_per_tenant(agent, tenants, redis_port):
     a.stop()
 
 
-def test_ingress_and_upstream_hops(agent, tenants, tmp_path):
+@pytest.mark.parametrize("hooks", ["sock", "syscalls"])
+def test_ingress_and_upstream_hops(agent, tenants, tmp_path, hooks):
     """client (tenant_a) -> traefik (cgroup ingress) -> upstream (cgroup
     odoo_upstream, 80 ms per request): four records per request."""
     traefik = tmp_path / "traefik"
@@ -64,7 +69,7 @@ def test_ingress_and_upstream_hops(agent, tenants, tmp_path):
     upstream = tenants.spawn("odoo_upstream", "http-upstream", 80)
     proxy = tenants.spawn("ingress", "http-proxy", upstream.port, exe=str(traefik))
     a = agent("--probes", "net", "--service", f"upstream={upstream.port}",
-              "--service", f"traefik={proxy.port}")
+              "--service", f"traefik={proxy.port}", "--net-hooks", hooks)
     for p in (upstream, proxy):
         tenants.go(p)
     client = tenants.spawn("tenant_a", "http-get", proxy.port, 10)
@@ -101,12 +106,13 @@ def test_pipelined_redis_has_no_absurd_values(agent, tenants, redis_port):
     a.stop()
 
 
-def test_postgresql_client_side(pg, agent, tenants):
+@pytest.mark.parametrize("hooks", ["sock", "syscalls"])
+def test_postgresql_client_side(pg, agent, tenants, hooks):
     """pg_sleep(0.05) from a client in tenant_a, over TCP: the net family's
     client-side figure (side="client", the client's tenant) next to the pg
     family's server-side one. The startup and authentication exchanges are
     not statements (pgwire message types), so the count is exact."""
-    a = agent("--probes", "pg,net", "--service", f"postgresql={pg.port}")
+    a = agent("--probes", "pg,net", "--service", f"postgresql={pg.port}", "--net-hooks", hooks)
     client = tenants.spawn("tenant_a", "pg-sleep", pg.port, "tenant_a", 20)
     run(tenants, client)
     time.sleep(2.5)

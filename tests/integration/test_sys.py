@@ -65,7 +65,8 @@ def test_odoo_found_by_name(agent, tenants, tmp_path):
     odoo.symlink_to(sys.executable)
     a = agent("--probes", "sys")
     p = tenants.spawn("tenant_o", "syscalls", tmp_path, exe=str(odoo))
-    time.sleep(2.5)	# the next scans of /proc see it
+    # the scan of /proc every interval finds it
+    wait_until(lambda: a.value("odtrace_traced_processes") == 1, 10, "odoo-bin traced")
     tenants.go(p)
     tenants.wait_done(p)
     wait_until(lambda: count(a, tenant="tenant_o", syscall="clock_nanosleep") == 50, 10,
