@@ -89,6 +89,7 @@ $(OUTPUT)/tests/test_pgtitle: user/pgtitle.c
 $(OUTPUT)/tests/test_locknames: user/locknames.c
 $(OUTPUT)/tests/test_tenant: user/tenant.c
 $(OUTPUT)/tests/test_kpath: user/kpath.c
+$(OUTPUT)/tests/test_services: user/services.c
 $(OUTPUT)/tests/test_series: user/series.c user/hist.c user/prom.c
 $(OUTPUT)/tests/%: tests/unit/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)

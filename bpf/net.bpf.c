@@ -18,6 +18,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "fd.bpf.h"
 #include "hist.bpf.h"
 #include "net.h"
 
@@ -380,26 +381,6 @@ int BPF_PROG(net_retransmit, struct sock *sk)
 	return 0;
 }
 
-/* Fallback: the socket behind fd of the running task, as an address; 0 if
- * fd is not a socket. */
-static __always_inline struct sock *sock_of_fd(int fd)
-{
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-	struct socket *sock;
-
-	if (fd < 0 || fd >= (int)BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0140000 /* S_IFSOCK */)
-		return NULL;
-	sock = BPF_CORE_READ(f, private_data);
-
-	return BPF_CORE_READ(sock, sk);
-}
-
 /* The first byte a write, writev, sendto or sendmsg sends (user memory). */
 static __always_inline int call_first_byte(int i, struct pt_regs *regs, __u8 *out)
 {
@@ -452,7 +433,7 @@ int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
 
 	if (!call)
 		return 0;
-	sk = ret > 0 ? sock_of_fd(call->fd) : NULL;
+	sk = ret > 0 ? fd__sock(call->fd) : NULL;
 	if (sk && call->sending && call->peeked && (c = conn_of(sk)) && wants_peek(c))
 		peek(c, call->first);
 	if (sk)

@@ -9,6 +9,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "fd.bpf.h"
 #include "hist.bpf.h"
 #include "sys.h"
 #include "runq.bpf.h"
@@ -72,19 +73,9 @@ static __always_inline long syscall_of(struct pt_regs *regs)
  * global function: the verifier checks it once, not once per call. */
 __noinline int listening(int fd)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-	struct socket *sock;
+	struct sock *sk = fd__sock(fd);
 
-	if (fd < 0 || fd >= (int)BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0140000 /* S_IFSOCK */)
-		return 0;
-	sock = BPF_CORE_READ(f, private_data);
-	return BPF_CORE_READ(sock, sk, __sk_common.skc_state) == 10 /* TCP_LISTEN */;
+	return sk && BPF_CORE_READ(sk, __sk_common.skc_state) == 10 /* TCP_LISTEN */;
 }
 
 #define WAIT_FDS 8	/* fds of a select or poll looked at, lowest first */

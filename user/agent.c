@@ -14,6 +14,7 @@
 #include "prom.h"
 #include "relname.h"
 #include "series.h"
+#include "services.h"
 #include "tenant.h"
 
 volatile sig_atomic_t agent_exiting;
@@ -162,7 +163,7 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 	case 'V': {
 		char why[160];
 
-		if (net__check_service(arg, why, sizeof(why))) {
+		if (services__parse(arg, why, sizeof(why), NULL, NULL)) {
 			log_error("--service %s: %s", arg, why);
 			return -1;
 		}

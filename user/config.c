@@ -8,6 +8,7 @@
 #include "series.h"
 #include "tenant.h"
 #include "net.h"
+#include "services.h"
 #include "traced.h"
 
 static char **owned;	/* strings handed out, freed by config__free */
@@ -347,7 +348,7 @@ static int add_service(struct parse *p, yaml_node_t *n, void *ctx)
 {
 	char why[160];
 
-	if (n->type == YAML_SCALAR_NODE && net__check_service(scalar(n), why, sizeof(why)))
+	if (n->type == YAML_SCALAR_NODE && services__parse(scalar(n), why, sizeof(why), NULL, NULL))
 		return fail(p, n, why, NULL);
 	return add_item(p, n, ctx);
 }

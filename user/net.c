@@ -12,15 +12,15 @@
 #include "drops.h"
 #include "kmap.h"
 #include "log.h"
+#include "services.h"
 #include "syscalls.h"
 
-#define MAX_SERVICES NET_SERVICES
 
 struct net {
 	struct net_bpf *skel;
 	struct cgroups *cgroups;
 	struct net_series series;
-	char names[MAX_SERVICES + 1][32];	/* by service id; [0] unused */
+	char names[NET_SERVICES + 1][32];	/* by service id; [0] unused */
 	int n_names;
 };
 
@@ -29,58 +29,12 @@ const char *const net__default_services[] = {
 	NULL,
 };
 
-/* Walks a spec; add(ctx, name, port or 0, comm or NULL) per value. */
-static int parse(const char *spec, char *err, size_t len,
-		 int (*add)(void *, const char *, unsigned, const char *), void *ctx)
-{
-	char buf[256], *eq, *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", spec);
-	eq = strchr(buf, '=');
-	if (!eq || eq == buf || !eq[1] || eq - buf >= 32) {
-		snprintf(err, len, "expected NAME=PORT[,PORT|comm:PROCESS...], e.g. redis=6379");
-		return -1;
-	}
-	*eq = '\0';
-	for (char *v = strtok_r(eq + 1, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
-		char *end;
-		unsigned long port;
-
-		if (!strncmp(v, "comm:", 5)) {
-			if (!v[5] || strlen(v + 5) > 15) {
-				snprintf(err, len, "'%s': a process name has 1 to 15 characters", v);
-				return -1;
-			}
-			if (add && add(ctx, buf, 0, v + 5))
-				goto full;
-			continue;
-		}
-		port = strtoul(v, &end, 10);
-		if (*end || !port || port > 65535) {
-			snprintf(err, len, "'%s' is neither a port (1-65535) nor comm:PROCESS", v);
-			return -1;
-		}
-		if (add && add(ctx, buf, port, NULL))
-			goto full;
-	}
-	return 0;
-full:
-	snprintf(err, len, "too many services, ports or process names (at most %d, %d, %d)",
-		 MAX_SERVICES, NET_PORTS, NET_COMMS);
-	return -1;
-}
-
-int net__check_service(const char *spec, char *err, size_t len)
-{
-	return parse(spec, err, len, NULL, NULL);
-}
-
 static int service_id(struct net *net, const char *name)
 {
 	for (int i = 1; i <= net->n_names; i++)
 		if (!strcmp(net->names[i], name))
 			return i;
-	if (net->n_names == MAX_SERVICES)
+	if (net->n_names == NET_SERVICES)
 		return -1;
 	snprintf(net->names[++net->n_names], sizeof(net->names[0]), "%s", name);
 	return net->n_names;
@@ -203,9 +157,9 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 	}
 	hist__bounds((uint64_t *)net->skel->rodata->hist_bounds);
 	for (int i = 0; net__default_services[i]; i++)
-		parse(net__default_services[i], err, sizeof(err), add, net);
+		services__parse(net__default_services[i], err, sizeof(err), add, net);
 	for (int i = 0; i < n; i++) {
-		if (parse(specs[i], err, sizeof(err), add, net)) {
+		if (services__parse(specs[i], err, sizeof(err), add, net)) {
 			log_error("--service %s: %s", specs[i], err);
 			rc = -EINVAL;
 			goto fail;

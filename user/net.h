@@ -25,9 +25,6 @@ struct net_series {
 
 /* The services measured when none is configured (DESIGN.md). */
 extern const char *const net__default_services[];
-/* Checks one --service spec, NAME=PORT[,PORT|comm:NAME...]: 0, or -1 with
- * why in err. */
-int net__check_service(const char *spec, char *err, size_t len);
 /* specs: the configured --service entries, added to the defaults (a port or
  * name given again maps to the later service). */
 /* Which hooks the data path uses: "sock" (sock:sock_send_length and

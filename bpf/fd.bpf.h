@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* The socket behind a file descriptor of the running task, read through
+ * its file table: sys (is it a listening socket?) and net's syscall
+ * fallback (which connection?). */
+#ifndef ODTRACE_FD_BPF_H
+#define ODTRACE_FD_BPF_H
+
+#include <bpf/bpf_core_read.h>
+
+/* The struct sock of fd, as an address (probe reads, not a BTF pointer);
+ * NULL if fd is not a socket. */
+static __always_inline struct sock *fd__sock(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	struct socket *sock;
+
+	if (fd < 0 || fd >= (int)BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0140000 /* S_IFSOCK */)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	return BPF_CORE_READ(sock, sk);
+}
+
+#endif
