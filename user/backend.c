@@ -22,6 +22,11 @@ struct backends {
 	int fds[N_SHARED];	/* -1 until a family adopted */
 	struct ring_buffer *events;
 	int settling;
+	/* backends__sync calls so far, and the count at the tick's first one:
+	 * a backend found dead later than that may have entries a family
+	 * that harvested earlier in the tick has not read yet */
+	unsigned syncs, tick_first_sync;
+	int in_tick;
 	void *by_serial;	/* tsearch tree of struct backend * */
 	struct backend **all;
 	int n, cap;
@@ -97,6 +102,7 @@ static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, ui
 	name_tenant(b);
 	b->starttime = proc_starttime(pid);
 	b->dead = !b->starttime;	/* exited before we heard of it */
+	b->dead_sync = r->syncs;
 	b->fresh = r->settling;
 	found = tsearch(b, &r->by_serial, cmp_serial);
 	if (!found || *found != b) {
@@ -183,14 +189,21 @@ int backends__poll(struct backends *r, int timeout_ms)
 
 void backends__sync(struct backends *r)
 {
+	r->syncs++;
+	if (!r->in_tick) {
+		r->in_tick = 1;
+		r->tick_first_sync = r->syncs;
+	}
 	if (r->events)
 		ring_buffer__consume(r->events);
 	/* Deaths decided before the family reads: a dead backend's entries are final. */
 	for (int i = 0; i < r->n; i++) {
 		struct backend *b = r->all[i];
 
-		if (!b->dead && proc_starttime(b->pid) != b->starttime)
+		if (!b->dead && proc_starttime(b->pid) != b->starttime) {
 			b->dead = 1;
+			b->dead_sync = r->syncs;
+		}
 	}
 }
 
@@ -232,7 +245,11 @@ void backends__forget(struct backends *r)
 	for (int i = 0; i < r->n; i++) {
 		struct backend *b = r->all[i];
 
-		if (backends__final(b)) {
+		/* Forgotten once every family has read its map since it died: one
+		 * that died (or was first heard of, dead) at a later family's sync
+		 * waits a tick, or the earlier families would find its entries
+		 * unnamed next time (a backend living a few ms, inside one tick). */
+		if (backends__final(b) && b->dead_sync <= r->tick_first_sync) {
 			tenant__unref(b->tenant, clock__ms());
 			tdelete(b, &r->by_serial, cmp_serial);
 			free(b);
@@ -242,6 +259,7 @@ void backends__forget(struct backends *r)
 		r->all[k++] = b;
 	}
 	r->n = k;
+	r->in_tick = 0;
 }
 
 int backends__list(struct backends *r, struct backend *const **out)

@@ -14,6 +14,7 @@ struct backend {
 	uint32_t pid;
 	unsigned long long starttime;	/* /proc/PID/stat field 22: tells pid reuse apart */
 	int dead;
+	unsigned dead_sync;	/* backends__sync calls when it was found dead */
 	int fresh;	/* named after the current harvest read its map */
 	char user[64];
 	char database[64];
