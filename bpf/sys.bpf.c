@@ -174,6 +174,21 @@ int BPF_PROG(sys_switch, bool preempt, struct task_struct *prev, struct task_str
 	s = traced__current(prev);
 	if (s && with_runq)
 		runq__switch_out(prev, s);
+	if (s && s->block_ns) {
+		/* Its switch-in went unseen (the kernel's per-CPU task-storage
+		 * guard refuses a lookup while another holder on this CPU is
+		 * preempted): it ran from then until now, which the scheduler's
+		 * own accounting says; the block ended that long ago. */
+		__u64 ran = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
+
+		now = bpf_ktime_get_ns();
+		if (now - ran > s->block_ns)
+			record(s->cgroup_id, s->block_nr < 0 ? SYS_NONE : s->block_nr, SYS_BLOCKED,
+			       now - ran - s->block_ns);
+		s->block_ns = 0;
+		if (s->idle)
+			worker_turn(prev, s, 0, now - ran);
+	}
 	if (s && !preempt && prev_state) {
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 		long nr = syscall_of(regs);
