@@ -22,13 +22,18 @@ FAMILIES  := pg lock check traced sys runq net
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 BPF_OBJS  := $(patsubst %,$(OUTPUT)/bpf/%.bpf.o,$(FAMILIES))
+# The export schemas, compiled by protoc-c into C next to the other generated code.
+PROTOS    := $(shell find proto -name '*.proto' | sort)
+PB_HDRS   := $(patsubst proto/%.proto,$(OUTPUT)/proto/%.pb-c.h,$(PROTOS))
+PB_OBJS   := $(patsubst proto/%.proto,$(OUTPUT)/proto/%.pb-c.o,$(PROTOS))
 SKELS     := $(patsubst %,$(OUTPUT)/%.skel.h,$(FAMILIES))
 
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -I$(OUTPUT) \
-	    $(shell pkg-config --cflags libbpf libpq)
-LDLIBS   += $(shell pkg-config --libs libbpf libpq) -lelf -lz -lmicrohttpd -lyaml -lm -lpthread
+	    -I$(OUTPUT)/proto $(shell pkg-config --cflags libbpf libpq libprotobuf-c libcurl)
+LDLIBS   += $(shell pkg-config --libs libbpf libpq libprotobuf-c libcurl) -lsnappy -lelf -lz \
+	    -lmicrohttpd -lyaml -lm -lpthread
 # -mcpu=v3: atomic fetch-and-add (serials) needs it; kernels >= 5.12.
 # BPF_USDT/BPF_KPROBE wrappers always declare ctx: -Wno-unused-parameter.
 # -target bpf does not see the multiarch include dir that <asm/errno.h> (via
@@ -43,17 +48,26 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 
 all: odtrace
 
-odtrace: $(USER_OBJS)
+odtrace: $(USER_OBJS) $(PB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/user/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h $(PB_HDRS) | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/proto/%.pb-c.c $(OUTPUT)/proto/%.pb-c.h: proto/%.proto
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(OUTPUT)/proto
+	$(Q)protoc-c --c_out=$(OUTPUT)/proto -Iproto $<
+
+$(OUTPUT)/proto/%.pb-c.o: $(OUTPUT)/proto/%.pb-c.c $(PB_HDRS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # Syscall names for labels: every __NR_ the libc headers define on this arch.
 $(OUTPUT)/syscall_list.h: | $(OUTPUT)/user
@@ -90,7 +104,7 @@ $(OUTPUT)/tests/test_locknames: user/locknames.c
 $(OUTPUT)/tests/test_tenant: user/tenant.c
 $(OUTPUT)/tests/test_kpath: user/kpath.c
 $(OUTPUT)/tests/test_services: user/services.c
-$(OUTPUT)/tests/test_series: user/series.c user/hist.c user/prom.c
+$(OUTPUT)/tests/test_series: user/series.c user/hist.c user/prom.c user/metrics.c
 $(OUTPUT)/tests/%: tests/unit/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $^ -lm -o $@
@@ -101,10 +115,10 @@ unit: $(UNIT_TESTS)
 # The integration tests drive an ASan/UBSan build of the same sources: a
 # memory error or undefined behaviour in the agent fails them.
 ASAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
-$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h | $(OUTPUT)/asan
+$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h $(PB_HDRS) | $(OUTPUT)/asan
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -fno-omit-frame-pointer -c $< -o $@
-$(OUTPUT)/asan/odtrace: $(ASAN_OBJS)
+$(OUTPUT)/asan/odtrace: $(ASAN_OBJS) $(PB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $^ $(LDLIBS) -o $@
 

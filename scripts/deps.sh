@@ -4,9 +4,11 @@
 set -eu
 PKGS="clang llvm make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libmicrohttpd-dev libyaml-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
+libcurl4-openssl-dev libsnappy-dev
 binutils util-linux iproute2
 postgresql postgresql-contrib prometheus redis-server redis-tools
-python3 python3-pytest python3-psycopg2 python3-prometheus-client"
+python3 python3-pytest python3-psycopg2 python3-prometheus-client
+python3-grpcio python3-protobuf python3-snappy protobuf-compiler"
 missing=$(dpkg-query -W -f '${Package} ${db:Status-Status}\n' $PKGS 2>/dev/null |
 	awk '$2 != "installed" {print $1}')
 # dpkg-query says nothing about packages it has never heard of
