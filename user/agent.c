@@ -11,7 +11,6 @@
 #include "duration.h"
 #include "host.h"
 #include "log.h"
-#include "prom.h"
 #include "relname.h"
 #include "series.h"
 #include "services.h"
@@ -279,6 +278,7 @@ int agent__start(struct agent *a, struct agent_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	a->families = o->c.families ? o->c.families : FAMILY_DEFAULT;
 	a->grace_ms = o->c.grace_ms ? o->c.grace_ms : CONFIG_GRACE_MS;
+	a->start_ms = metrics__now_ms();
 	relname__setup(o->c.conninfo);
 	identity__setup(o->c.pods_dir);
 	if (open_pg_families(a, o) || open_task_families(a, o))
@@ -368,7 +368,7 @@ void agent__wait(struct agent *a, uint64_t ms)
 
 /* Run time and runs of every program, from the kernel's own accounting:
  * zero unless kernel.bpf_stats_enabled=1, which costs a little per run. */
-static void bpf_stats(FILE *out, struct bpf_object *obj, int runs)
+static void bpf_stats(struct metrics *m, struct bpf_object *obj, int runs)
 {
 	struct bpf_program *p;
 
@@ -376,15 +376,11 @@ static void bpf_stats(FILE *out, struct bpf_object *obj, int runs)
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(p);
+		const char *v[] = { bpf_program__name(p) };
 
 		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
-		if (runs)
-			fprintf(out, "odtrace_bpf_runs_total{program=\"%s\"} %llu\n",
-				bpf_program__name(p), (unsigned long long)info.run_cnt);
-		else
-			fprintf(out, "odtrace_bpf_run_time_seconds_total{program=\"%s\"} %.9f\n",
-				bpf_program__name(p), info.run_time_ns / 1e9);
+		metrics__value(m, v, runs ? (double)info.run_cnt : info.run_time_ns / 1e9, 0);
 	}
 }
 
@@ -411,50 +407,56 @@ static uint64_t folded(struct agent *a)
 	return n;
 }
 
-void agent__prom(struct agent *a, FILE *out)
+void agent__metrics(struct agent *a, struct metrics *m)
 {
+	static const char *const program[] = { "program" };
+
 	if (a->pg)
-		pg__prom(a->pg, out);
+		pg__metrics(a->pg, m);
 	if (a->lock)
-		lock__prom(a->lock, out);
+		lock__metrics(a->lock, m);
 	if (a->traced) {
 		int procs, cgroups;
 
 		traced__count(a->traced, &procs, &cgroups);
-		prom__header(out, "odtrace_traced_processes", "gauge",
-			     "Processes sys and runq trace by name or pid (--worker, --pid), at the last scan.");
-		fprintf(out, "odtrace_traced_processes %d\n", procs);
-		prom__header(out, "odtrace_traced_cgroups", "gauge",
-			     "Cgroups sys and runq trace (--cgroup and their descendants), at the last scan.");
-		fprintf(out, "odtrace_traced_cgroups %d\n", cgroups);
+		metrics__family(m, "odtrace_traced_processes", METRIC_GAUGE,
+				"Processes sys and runq trace by name or pid (--worker, --pid), at the last scan.",
+				NULL, 0);
+		metrics__value(m, NULL, procs, 0);
+		metrics__family(m, "odtrace_traced_cgroups", METRIC_GAUGE,
+				"Cgroups sys and runq trace (--cgroup and their descendants), at the last scan.",
+				NULL, 0);
+		metrics__value(m, NULL, cgroups, 0);
 	}
 	if (a->sys)
-		sys__prom(a->sys, out);
+		sys__metrics(a->sys, m);
 	if (a->runq)
-		runq__prom(a->runq, out);
+		runq__metrics(a->runq, m);
 	if (a->net)
-		net__prom(a->net, out);
+		net__metrics(a->net, m);
 	drops__set("cardinality", folded(a));
-	drops__prom(out);
+	drops__metrics(m);
 	for (int runs = 0; runs < 2; runs++) {
 		if (runs)
-			prom__header(out, "odtrace_bpf_runs_total", "counter",
-				     "Runs of each eBPF program (needs sysctl kernel.bpf_stats_enabled=1).");
+			metrics__family(m, "odtrace_bpf_runs_total", METRIC_COUNTER,
+					"Runs of each eBPF program (needs sysctl kernel.bpf_stats_enabled=1).",
+					program, 1);
 		else
-			prom__header(out, "odtrace_bpf_run_time_seconds_total", "counter",
-				     "Time spent in each eBPF program (needs sysctl kernel.bpf_stats_enabled=1).");
+			metrics__family(m, "odtrace_bpf_run_time_seconds_total", METRIC_COUNTER,
+					"Time spent in each eBPF program (needs sysctl kernel.bpf_stats_enabled=1).",
+					program, 1);
 		if (a->pg)
-			bpf_stats(out, pg__object(a->pg), runs);
+			bpf_stats(m, pg__object(a->pg), runs);
 		if (a->lock)
-			bpf_stats(out, lock__object(a->lock), runs);
+			bpf_stats(m, lock__object(a->lock), runs);
 		if (a->traced)
-			bpf_stats(out, traced__object(a->traced), runs);
+			bpf_stats(m, traced__object(a->traced), runs);
 		if (a->sys)
-			bpf_stats(out, sys__object(a->sys), runs);
+			bpf_stats(m, sys__object(a->sys), runs);
 		if (a->runq)
-			bpf_stats(out, runq__object(a->runq), runs);
+			bpf_stats(m, runq__object(a->runq), runs);
 		if (a->net)
-			bpf_stats(out, net__object(a->net), runs);
+			bpf_stats(m, net__object(a->net), runs);
 	}
 }
 

@@ -9,6 +9,7 @@
 #include "cgroups.h"
 #include "config.h"
 #include "lock.h"
+#include "metrics.h"
 #include "net.h"
 #include "pg.h"
 #include "pgbins.h"
@@ -25,6 +26,7 @@ struct agent_opts {
 struct agent {
 	unsigned families;
 	uint64_t grace_ms;		/* --tenant-grace */
+	uint64_t start_ms;		/* unix ms: where counters start */
 	struct backends *backends;	/* PostgreSQL backends, shared by pg and lock */
 	struct pgbins *pgbins;
 	struct pg *pg;
@@ -103,7 +105,8 @@ int agent__start(struct agent *a, struct agent_opts *o);
 void agent__tick(struct agent *a);
 /* Handles rare events until ms pass or a signal arrives. */
 void agent__wait(struct agent *a, uint64_t ms);
-void agent__prom(struct agent *a, FILE *out);
+/* Everything the agent exports, into one snapshot. */
+void agent__metrics(struct agent *a, struct metrics *m);
 void agent__stop(struct agent *a);
 uint64_t agent__now_ms(void);
 /* After getopt: -1 (having said so) if operands are left; commands take none. */

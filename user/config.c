@@ -9,6 +9,7 @@
 #include "tenant.h"
 #include "net.h"
 #include "services.h"
+#include "sinkspec.h"
 #include "traced.h"
 
 static char **owned;	/* strings handed out, freed by config__free */
@@ -192,6 +193,17 @@ static int k_interval(struct parse *p, yaml_node_t *v, void *c)
 	return 0;
 }
 
+static int k_flush_timeout(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	if (duration__parse(s, &((struct config *)c)->flush_ms))
+		return fail(p, v, "expected a duration like 5s, not", s);
+	return 0;
+}
+
 static int k_probes(struct parse *p, yaml_node_t *v, void *c)
 {
 	return each_item(p, v, add_family, &((struct config *)c)->families);
@@ -360,6 +372,23 @@ static int k_services(struct parse *p, yaml_node_t *v, void *c)
 	return each_item(p, v, add_service, &(struct list){ cf->services, &cf->n_services });
 }
 
+static int add_export(struct parse *p, yaml_node_t *n, void *ctx)
+{
+	struct sink_spec spec;
+	char why[512];
+
+	if (n->type == YAML_SCALAR_NODE && sinkspec__parse(scalar(n), &spec, why, sizeof(why)))
+		return fail(p, n, why, NULL);
+	return add_item(p, n, ctx);
+}
+
+static int k_exports(struct parse *p, yaml_node_t *v, void *c)
+{
+	struct config *cf = c;
+
+	return each_item(p, v, add_export, &(struct list){ cf->exports, &cf->n_exports });
+}
+
 static int k_net_hooks(struct parse *p, yaml_node_t *v, void *c)
 {
 	const char *s;
@@ -402,7 +431,8 @@ int config__load(const char *path, struct config *c, char *err, size_t len)
 	static const struct key top[] = {
 		{ "listen", k_listen }, { "interval", k_interval }, { "probes", k_probes },
 		{ "pg", k_pg }, { "pods_dir", k_pods_dir }, { "max_series", k_max_series },
-		{ "tenants", k_tenants }, { "traced", k_traced }, { "net", k_net }, {},
+		{ "tenants", k_tenants }, { "traced", k_traced }, { "net", k_net },
+		{ "exports", k_exports }, { "flush_timeout", k_flush_timeout }, {},
 	};
 	struct parse p = { .path = path, .err = err, .len = len };
 	yaml_parser_t parser;
@@ -470,6 +500,12 @@ void config__merge(struct config *dst, const struct config *src)
 	}
 	if (!dst->net_hooks)
 		dst->net_hooks = src->net_hooks;
+	if (!dst->n_exports) {
+		memcpy(dst->exports, src->exports, sizeof(dst->exports));
+		dst->n_exports = src->n_exports;
+	}
+	if (!dst->flush_ms)
+		dst->flush_ms = src->flush_ms;
 	if (!dst->n_services) {
 		memcpy(dst->services, src->services, sizeof(dst->services));
 		dst->n_services = src->n_services;
@@ -544,5 +580,12 @@ void config__print(const struct config *c, FILE *out)
 		print_list(out, "services", all, n);
 		fprintf(out, "  hooks: %s\n", c->net_hooks ? c->net_hooks : "auto");
 	}
+	fprintf(out, "exports: [");
+	for (int i = 0; i < c->n_exports; i++) {
+		fprintf(out, "%s", i ? ", " : "");
+		tenant__quoted(out, c->exports[i]);
+	}
+	fprintf(out, "]\n");
+	fprintf(out, "flush_timeout: %llums\n", (unsigned long long)(c->flush_ms ? c->flush_ms : CONFIG_FLUSH_MS));
 	tenant__print(out, c->grace_ms ? c->grace_ms : CONFIG_GRACE_MS);
 }

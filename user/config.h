@@ -32,9 +32,13 @@ struct config {
 	const char *services[CONFIG_MAX_TRACED];	/* net: NAME=PORT,comm:NAME... */
 	int n_services;
 	const char *net_hooks;		/* auto, sock, syscalls */
+	const char *exports[CONFIG_MAX_TRACED];	/* --export specs (sinkspec.h) */
+	int n_exports;
+	uint64_t flush_ms;		/* --flush-timeout */
 };
 
 #define CONFIG_GRACE_MS (5 * 60 * 1000)
+#define CONFIG_FLUSH_MS 5000		/* the last export at exit */
 
 /* Probe families, bits of config.families. */
 enum {

@@ -1,6 +1,6 @@
 #include <string.h>
 #include "drops.h"
-#include "prom.h"
+
 
 #define MAX_REASONS 32
 
@@ -37,11 +37,16 @@ void drops__add(const char *reason, uint64_t k)
 		*n += k;
 }
 
-void drops__prom(FILE *out)
+void drops__metrics(struct metrics *m)
 {
-	prom__header(out, "odtrace_dropped_total", "counter",
-		     "Events odtrace could not record, by reason (a full map, a full ring buffer, an unresolvable backend).");
-	for (int i = 0; i < n_reasons; i++)
-		fprintf(out, "odtrace_dropped_total{reason=\"%s\"} %llu\n", table[i].reason,
-			(unsigned long long)table[i].n);
+	static const char *const reason[] = { "reason" };
+
+	metrics__family(m, "odtrace_dropped_total", METRIC_COUNTER,
+			"Events odtrace could not record, by reason (a full map, a full ring buffer, an unresolvable backend).",
+			reason, 1);
+	for (int i = 0; i < n_reasons; i++) {
+		const char *v[] = { table[i].reason };
+
+		metrics__value(m, v, (double)table[i].n, 0);
+	}
 }

@@ -3,11 +3,11 @@
 #define ODTRACE_DROPS_H
 
 #include <stdint.h>
-#include <stdio.h>
+#include "metrics.h"
 
 /* Kernel counters are cumulative: set them. Userspace ones are added. */
 void drops__set(const char *reason, uint64_t total);
 void drops__add(const char *reason, uint64_t n);
-void drops__prom(FILE *out);
+void drops__metrics(struct metrics *m);
 
 #endif

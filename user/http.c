@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "http.h"
@@ -12,6 +13,7 @@ struct http {
 	pthread_mutex_t lock;
 	char *metrics;
 	size_t len;
+	char health[4096];
 };
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *type,
@@ -42,8 +44,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "GET only\n", 9,
 			     MHD_RESPMEM_PERSISTENT);
-	if (!strcmp(url, "/healthz"))
-		return reply(c, MHD_HTTP_OK, text, "ok\n", 3, MHD_RESPMEM_PERSISTENT);
+	if (!strcmp(url, "/healthz")) {
+		char *copy;
+
+		pthread_mutex_lock(&h->lock);
+		copy = strdup(h->health[0] ? h->health : "ok\n");
+		pthread_mutex_unlock(&h->lock);
+		if (!copy)
+			return MHD_NO;
+		return reply(c, MHD_HTTP_OK, text, copy, strlen(copy), MHD_RESPMEM_MUST_FREE);
+	}
 	if (!strcmp(url, "/metrics")) {
 		enum MHD_Result ret;
 		char *copy;
@@ -140,6 +150,13 @@ void http__publish(struct http *h, const char *metrics, size_t len)
 	free(h->metrics);
 	h->metrics = copy;
 	h->len = len;
+	pthread_mutex_unlock(&h->lock);
+}
+
+void http__health(struct http *h, const char *text)
+{
+	pthread_mutex_lock(&h->lock);
+	snprintf(h->health, sizeof(h->health), "%s", text);
 	pthread_mutex_unlock(&h->lock);
 }
 

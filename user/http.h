@@ -10,6 +10,9 @@ struct http;
 int http__start(struct http **out, const char *listen);
 /* Replaces the /metrics body; the server keeps its own copy. */
 void http__publish(struct http *h, const char *metrics, size_t len);
+/* Replaces the /healthz body (default "ok\n"); it always answers 200: the
+ * agent is alive, and a sink's store being down is said in the body. */
+void http__health(struct http *h, const char *text);
 void http__stop(struct http *h);
 
 #endif

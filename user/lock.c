@@ -16,7 +16,6 @@
 #include "log.h"
 #include "pgbins.h"
 #include "pgdiscover.h"
-#include "prom.h"
 #include "relname.h"
 
 #define MAX_RELATIONS 1024	/* kept in memory; LOCK_TOP_RELATIONS exported */
@@ -340,79 +339,72 @@ static int same_wait(const struct lock_waiting *a, const struct lock_waiting *b,
 
 /* Gauges from the waits in progress, grouped per database (and lock when
  * by_lock); few backends wait at once, so quadratic is fine. */
-static void prom_waiting(const struct lock_series *s, FILE *out)
+static void waiting(const struct lock_series *s, struct metrics *m)
 {
-	char db[130], t[130];
+	static const char *const by_lock[] = { "tenant", "database", "locktype", "mode" };
 
-	prom__header(out, "odtrace_pg_lock_waits_in_progress", "gauge",
-		     "PostgreSQL backends waiting for a heavyweight lock at the last harvest.");
+	metrics__family(m, "odtrace_pg_lock_waits_in_progress", METRIC_GAUGE,
+			"PostgreSQL backends waiting for a heavyweight lock at the last harvest.",
+			by_lock, 4);
 	for (int i = 0; i < s->n_waiting; i++) {
 		const struct lock_waiting *w = &s->waiting[i];
+		const char *v[] = { w->tenant, w->database, w->locktype, w->mode };
 		int first = 1, n = 0;
 
 		for (int j = 0; j < i && first; j++)
 			first = !same_wait(&s->waiting[j], w, 1);
 		for (int j = i; j < s->n_waiting && first; j++)
 			n += same_wait(&s->waiting[j], w, 1);
-		if (!first)
-			continue;
-		prom__escape(db, sizeof(db), w->database);
-		prom__escape(t, sizeof(t), w->tenant);
-		fprintf(out, "odtrace_pg_lock_waits_in_progress{tenant=\"%s\",database=\"%s\",locktype=\"%s\",mode=\"%s\"} %d\n",
-			t, db, w->locktype, w->mode, n);
+		if (first)
+			metrics__value(m, v, n, 0);
 	}
-	prom__header(out, "odtrace_pg_lock_wait_in_progress_max_seconds", "gauge",
-		     "How long the longest heavyweight lock wait still in progress has lasted, per database.");
+	metrics__family(m, "odtrace_pg_lock_wait_in_progress_max_seconds", METRIC_GAUGE,
+			"How long the longest heavyweight lock wait still in progress has lasted, per database.",
+			by_lock, 2);
 	for (int i = 0; i < s->n_waiting; i++) {	/* longest first */
+		const struct lock_waiting *w = &s->waiting[i];
+		const char *v[] = { w->tenant, w->database };
 		int first = 1;
 
 		for (int j = 0; j < i && first; j++)
-			first = !same_wait(&s->waiting[j], &s->waiting[i], 0);
-		if (!first)
-			continue;
-		prom__escape(db, sizeof(db), s->waiting[i].database);
-		prom__escape(t, sizeof(t), s->waiting[i].tenant);
-		fprintf(out, "odtrace_pg_lock_wait_in_progress_max_seconds{tenant=\"%s\",database=\"%s\"} %.6f\n",
-			t, db, s->waiting[i].age_s);
+			first = !same_wait(&s->waiting[j], w, 0);
+		if (first)
+			metrics__value(m, v, w->age_s, 0);
 	}
 }
 
-static void prom_relations(const struct lock_series *s, FILE *out)
+static void relations(const struct lock_series *s, struct metrics *m)
 {
-	static const char *const names[] = {
-		"odtrace_pg_lock_wait_relation_seconds_total", "odtrace_pg_lock_wait_relation_waits_total",
-	};
-	char db[130], t[130], rel[2 * SERIES_VALUE_LEN + 1];
+	static const char *const labels[] = { "tenant", "database", "relation" };
 
-	for (int m = 0; m < 2; m++) {
-		prom__header(out, names[m], "counter", m ? "Heavyweight lock waits on the relations waited on longest (top 10 by total wait time)."
-							  : "Time spent waiting for heavyweight locks on the relations waited on longest (top 10).");
+	for (int k = 0; k < 2; k++) {
+		if (k)
+			metrics__family(m, "odtrace_pg_lock_wait_relation_waits_total", METRIC_COUNTER,
+					"Heavyweight lock waits on the relations waited on longest (top 10 by total wait time).",
+					labels, 3);
+		else
+			metrics__family(m, "odtrace_pg_lock_wait_relation_seconds_total", METRIC_COUNTER,
+					"Time spent waiting for heavyweight locks on the relations waited on longest (top 10).",
+					labels, 3);
 		for (int i = 0; i < s->n_rels && i < LOCK_TOP_RELATIONS && s->rels[i].now.count; i++) {
 			const struct lock_relation *r = &s->rels[i];
+			const char *v[] = { r->tenant, r->database, r->name };
 
-			prom__escape(db, sizeof(db), r->database);
-			prom__escape(t, sizeof(t), r->tenant);
-			prom__escape(rel, sizeof(rel), r->name);
-			if (m)
-				fprintf(out, "%s{tenant=\"%s\",database=\"%s\",relation=\"%s\"} %llu\n", names[m],
-					t, db, rel, (unsigned long long)r->now.count);
-			else
-				fprintf(out, "%s{tenant=\"%s\",database=\"%s\",relation=\"%s\"} %.9f\n", names[m],
-					t, db, rel, r->now.sum_ns / 1e9);
+			metrics__value(m, v, k ? (double)r->now.count : r->now.sum_ns / 1e9, 0);
 		}
 	}
 }
 
-void lock__prom(struct lock *l, FILE *out)
+void lock__metrics(struct lock *l, struct metrics *m)
 {
 	const struct lock_series *s = &l->series;
 
-	series__prom(&s->waits, out);
-	series__prom(&s->errors, out);
-	series__prom(&s->lwlock, out);
-	series__prom(&s->deadlocks, out);
-	prom_waiting(s, out);
-	prom_relations(s, out);
+	series__metrics(&s->waits, m);
+	series__metrics(&s->errors, m);
+	series__metrics(&s->lwlock, m);
+	series__metrics(&s->deadlocks, m);
+	waiting(s, m);
+	relations(s, m);
 }
 
 struct bpf_object *lock__object(struct lock *l)

@@ -53,7 +53,7 @@ int lock__open(struct lock **out, struct backends *backends);
 const char *lock__attach(void *lock, const char *path, struct bpf_link **links);
 void lock__harvest(struct lock *lock);
 struct lock_series *lock__series(struct lock *lock);
-void lock__prom(struct lock *lock, FILE *out);
+void lock__metrics(struct lock *lock, struct metrics *m);
 void lock__close(struct lock *lock);
 struct bpf_object *lock__object(struct lock *lock);
 

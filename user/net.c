@@ -285,15 +285,15 @@ struct net_series *net__series(struct net *net)
 	return &net->series;
 }
 
-void net__prom(struct net *net, FILE *out)
+void net__metrics(struct net *net, struct metrics *m)
 {
-	series__prom(&net->series.request, out);
-	series__prom(&net->series.connect, out);
-	series__prom(&net->series.rtt, out);
-	series__prom(&net->series.lifetime, out);
-	series__prom(&net->series.retransmits, out);
+	series__metrics(&net->series.request, m);
+	series__metrics(&net->series.connect, m);
+	series__metrics(&net->series.rtt, m);
+	series__metrics(&net->series.lifetime, m);
+	series__metrics(&net->series.retransmits, m);
 	if (net->series.pg_query == &net->series.pg_own)
-		series__prom(&net->series.pg_own, out);
+		series__metrics(&net->series.pg_own, m);
 }
 
 struct bpf_object *net__object(struct net *net)

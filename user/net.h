@@ -38,7 +38,7 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 	      struct series_set *pg_query, const char *hooks);
 void net__harvest(struct net *net);
 struct net_series *net__series(struct net *net);
-void net__prom(struct net *net, FILE *out);
+void net__metrics(struct net *net, struct metrics *m);
 void net__close(struct net *net);
 struct bpf_object *net__object(struct net *net);
 

@@ -148,10 +148,10 @@ struct pg_series *pg__series(struct pg *pg)
 	return &pg->series;
 }
 
-void pg__prom(struct pg *pg, FILE *out)
+void pg__metrics(struct pg *pg, struct metrics *m)
 {
-	series__prom(&pg->series.query, out);
-	series__prom(&pg->series.errors, out);
+	series__metrics(&pg->series.query, m);
+	series__metrics(&pg->series.errors, m);
 }
 
 struct bpf_object *pg__object(struct pg *pg)

@@ -33,7 +33,7 @@ const char *pg__attach(void *pg, const char *path, struct bpf_link **links);
 /* Reads the kernel maps into the series (see backends.h for the order). */
 void pg__harvest(struct pg *pg);
 struct pg_series *pg__series(struct pg *pg);
-void pg__prom(struct pg *pg, FILE *out);
+void pg__metrics(struct pg *pg, struct metrics *m);
 void pg__close(struct pg *pg);
 /* Kernel programs of the family, for run-time statistics. */
 struct bpf_object *pg__object(struct pg *pg);

@@ -1,10 +1,6 @@
 #include <math.h>
+#include <string.h>
 #include "prom.h"
-
-void prom__header(FILE *out, const char *name, const char *type, const char *help)
-{
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 const char *prom__escape(char *dst, size_t len, const char *v)
 {
@@ -25,29 +21,90 @@ const char *prom__escape(char *dst, size_t len, const char *v)
 	return dst;
 }
 
-static void bucket(FILE *out, const char *name, const char *labels, double le, unsigned long long n)
+void prom__buckets(const struct metrics *m, const struct metric_point *p,
+		   void (*fn)(void *ctx, double le, uint64_t n), void *ctx)
 {
-	if (isinf(le))
-		fprintf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, n);
-	else
-		fprintf(out, "%s_bucket{%s,le=\"%.9g\"} %llu\n", name, labels, le, n);
-}
-
-void prom__hist(FILE *out, const char *name, const char *labels, const struct hist *h)
-{
-	unsigned long long cum = 0;
+	uint64_t cum = 0;
 	int prev = -2;
 
-	for (int j = 0; j < HIST_BUCKETS - 1; j++) {
-		if (!h->count[j])
+	for (uint32_t i = 0; i < p->n_buckets; i++) {
+		int j = p->first + i;
+		uint64_t c = m->buckets[p->buckets_off + i];
+
+		if (!c || j >= HIST_BUCKETS - 1)	/* the last one is +Inf's */
 			continue;
 		if (prev != j - 1)	/* lower bound, unless the last line was it */
-			bucket(out, name, labels, hist__lower_s(j), cum);
-		cum += h->count[j];
-		bucket(out, name, labels, hist__upper_s(j), cum);
+			fn(ctx, hist__lower_s(j), cum);
+		cum += c;
+		fn(ctx, hist__upper_s(j), cum);
 		prev = j;
 	}
-	bucket(out, name, labels, INFINITY, (unsigned long long)h->total);
-	fprintf(out, "%s_sum{%s} %.9f\n", name, labels, h->sum_ns / 1e9);
-	fprintf(out, "%s_count{%s} %llu\n", name, labels, (unsigned long long)h->total);
+	fn(ctx, INFINITY, p->count);
+}
+
+struct line {
+	FILE *out;
+	const char *name;
+	const char *labels;
+};
+
+static void bucket(void *ctx, double le, uint64_t n)
+{
+	const struct line *l = ctx;
+
+	if (isinf(le))
+		fprintf(l->out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", l->name, l->labels,
+			*l->labels ? "," : "", (unsigned long long)n);
+	else
+		fprintf(l->out, "%s_bucket{%s%sle=\"%.9g\"} %llu\n", l->name, l->labels,
+			*l->labels ? "," : "", le, (unsigned long long)n);
+}
+
+static void labels(const struct metrics *m, const struct metric_family *f,
+		   const struct metric_point *p, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int l = 0; l < f->n_labels && n < len; l++) {
+		const char *v = metrics__str(m, p->values[l]);
+		char e[2048];
+
+		if (*v)
+			n += snprintf(out + n, len - n, "%s%s=\"%s\"", n ? "," : "",
+				      metrics__str(m, f->labels[l]), prom__escape(e, sizeof(e), v));
+	}
+}
+
+void prom__render(const struct metrics *m, FILE *out)
+{
+	static const char *const types[] = { "counter", "gauge", "histogram" };
+	char l[METRICS_MAX_LABELS * 2100];
+
+	for (int fi = 0; fi < m->n_f; fi++) {
+		const struct metric_family *f = &m->f[fi];
+		const char *name = metrics__str(m, f->name);
+
+		fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, metrics__str(m, f->help), name,
+			types[f->kind]);
+		for (int i = 0; i < f->n; i++) {
+			const struct metric_point *p = &m->p[f->first + i];
+			struct line line = { out, name, l };
+
+			labels(m, f, p, l, sizeof(l));
+			if (f->kind != METRIC_HISTOGRAM) {
+				if (p->value == (double)(uint64_t)p->value && p->value < 1e15)
+					fprintf(out, "%s%s%s%s %llu\n", name, *l ? "{" : "", l, *l ? "}" : "",
+						(unsigned long long)p->value);
+				else
+					fprintf(out, "%s%s%s%s %.9f\n", name, *l ? "{" : "", l, *l ? "}" : "",
+						p->value);
+				continue;
+			}
+			prom__buckets(m, p, bucket, &line);
+			fprintf(out, "%s_sum%s%s%s %.9f\n", name, *l ? "{" : "", l, *l ? "}" : "", p->sum);
+			fprintf(out, "%s_count%s%s%s %llu\n", name, *l ? "{" : "", l, *l ? "}" : "",
+				(unsigned long long)p->count);
+		}
+	}
 }

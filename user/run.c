@@ -4,8 +4,12 @@
 #include "agent.h"
 #include "cmd.h"
 #include "duration.h"
+#include "export.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
+#include "prom.h"
+#include "sinkspec.h"
 
 static const char usage[] =
 	"Usage: odtrace run [OPTIONS]\n"
@@ -17,6 +21,9 @@ static const char usage[] =
 	"Options:\n"
 	"  --listen HOST:PORT  where to serve (default 127.0.0.1:9472; [::1]:9472 for IPv6)\n"
 	"  --interval DUR      how often to read the kernel maps (default 10s; e.g. 500ms, 1m)\n"
+SINKSPEC_HELP
+	"  --flush-timeout DUR at SIGTERM, how long the last interval and what is queued may\n"
+	"                      take to deliver (default 5s)\n"
 	"  --print-config      print the effective configuration (flags, --config, defaults)\n"
 	"                      as YAML and exit\n"
 	AGENT_OPTS_HELP
@@ -27,20 +34,32 @@ static const char usage[] =
 	"  sudo odtrace run --listen 0.0.0.0:9472 --interval 15s\n"
 	"  sudo odtrace run --config /etc/odtrace.yaml\n"
 	"  sudo odtrace run --cgroup /kubepods.slice     # sys and runq for every pod too\n"
+	"  sudo odtrace run --export otlp-grpc://otel-collector:4317\n"
+	"  sudo odtrace run --export 'prom-rw://mimir:8080/api/v1/push?token-file=/etc/odtrace/token'\n"
+	"  sudo odtrace run --export 'postgresql://odtrace@db/metrics?temporality=delta'\n"
 	"  odtrace run --config /etc/odtrace.yaml --print-config\n"
 	"  curl -s 127.0.0.1:9472/metrics | grep odtrace_pg_query_duration_seconds_count\n";
 
-static int publish(struct agent *a, struct http *h)
+/* One snapshot: /metrics, every sink, /healthz. */
+static int publish(struct agent *a, struct http *h, struct export *x, struct metrics *m)
 {
+	char health[4096];
+
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
 
 	if (!out)
 		return -1;
-	agent__prom(a, out);
+	metrics__reset(m, metrics__now_ms(), a->start_ms);
+	agent__metrics(a, m);
+	export__metrics(x, m);
+	prom__render(m, out);
 	fclose(out);
 	http__publish(h, buf, len);
+	export__push(x, m);
+	export__health(x, health, sizeof(health));
+	http__health(h, health);
 	free(buf);
 	return 0;
 }
@@ -52,12 +71,16 @@ int cmd_run(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "probes", required_argument, NULL, 'p' },
 		{ "print-config", no_argument, NULL, 'P' },
+		{ "export", required_argument, NULL, 'E' },
+		{ "flush-timeout", required_argument, NULL, 'F' },
 		AGENT_LONGOPTS,
 		{},
 	};
 	struct agent_opts o = {};
 	struct agent a = {};
 	struct http *h = NULL;
+	struct export *x = NULL;
+	struct metrics m = {};
 	const char *listen;
 	uint64_t interval_ms;
 	int c, err = 1, print = 0;
@@ -70,6 +93,28 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'P':
 			print = 1;
+			break;
+		case 'E': {
+			struct sink_spec spec;
+			char why[512];
+
+			if (sinkspec__parse(optarg, &spec, why, sizeof(why))) {
+				fprintf(stderr, "odtrace run: --export: %s\n", why);
+				goto usage_error;
+			}
+			if (o.c.n_exports == CONFIG_MAX_TRACED) {
+				fprintf(stderr, "odtrace run: at most %d --export\n", CONFIG_MAX_TRACED);
+				goto usage_error;
+			}
+			o.c.exports[o.c.n_exports++] = optarg;
+			break;
+		}
+		case 'F':
+			if (duration__parse(optarg, &o.c.flush_ms)) {
+				fprintf(stderr, "odtrace run: --flush-timeout %s: expected a duration like 5s\n",
+					optarg);
+				goto usage_error;
+			}
 			break;
 		case 'i':
 			if (duration__parse(optarg, &o.c.interval_ms)) {
@@ -101,19 +146,29 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	if (http__start(&h, listen))
 		goto cleanup;
-	publish(&a, h);
+	if (export__start(&x, o.c.exports, o.c.n_exports))
+		goto cleanup;
+	publish(&a, h, x, &m);
 	log_info("serving http://%s/metrics and /healthz, refreshing every %.3gs", listen,
 		 interval_ms / 1e3);
 	while (!agent_exiting) {
 		agent__wait(&a, interval_ms);
 		agent__tick(&a);
-		publish(&a, h);
+		publish(&a, h, x, &m);
+	}
+	if (x) {	/* what happened since the last interval goes out too */
+		agent__tick(&a);
+		publish(&a, h, x, &m);
+		log_info("stopping: delivering what is queued (at most %.3gs)",
+			 (o.c.flush_ms ? o.c.flush_ms : CONFIG_FLUSH_MS) / 1e3);
 	}
 	log_info("stopping: detaching all probes");
 	err = 0;
 cleanup:
+	export__stop(x, o.c.flush_ms ? o.c.flush_ms : CONFIG_FLUSH_MS);
 	http__stop(h);
 	agent__stop(&a);
+	metrics__free(&m);
 	return err;
 usage_error:
 	fputs(usage, stderr);

@@ -199,10 +199,10 @@ struct runq_series *runq__series(struct runq *r)
 	return &r->series;
 }
 
-void runq__prom(struct runq *r, FILE *out)
+void runq__metrics(struct runq *r, struct metrics *m)
 {
-	series__prom(&r->series.latency, out);
-	series__prom(&r->series.throttled, out);
+	series__metrics(&r->series.latency, m);
+	series__metrics(&r->series.throttled, m);
 }
 
 struct bpf_object *runq__object(struct runq *r)

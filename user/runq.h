@@ -23,7 +23,7 @@ int runq__open(struct runq **out, struct traced *traced, struct cgroups *cgroups
 int runq__hist_fd(struct runq *runq);
 void runq__harvest(struct runq *runq);
 struct runq_series *runq__series(struct runq *runq);
-void runq__prom(struct runq *runq, FILE *out);
+void runq__metrics(struct runq *runq, struct metrics *m);
 void runq__close(struct runq *runq);
 struct bpf_object *runq__object(struct runq *runq);
 

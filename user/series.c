@@ -3,7 +3,6 @@
 #include <string.h>
 #include "clock.h"
 #include "grow.h"
-#include "prom.h"
 #include "series.h"
 
 /* FNV-1a over the label values as stored (truncated to SERIES_VALUE_LEN - 1). */
@@ -84,6 +83,7 @@ static struct series *append(struct series_set *set, const char *const *values)
 	for (int l = 0; l < set->n_labels; l++)
 		snprintf(s->values[l], SERIES_VALUE_LEN, "%s", values[l]);
 	s->active_ms = clock__ms();
+	s->start_ms = metrics__now_ms();
 	index_put(set, set->n - 1);
 	return s;
 }
@@ -134,35 +134,25 @@ int series__delta(struct series *s, struct hist *out)
 	return 0;
 }
 
-static void labels(const struct series_set *set, const struct series *s, char *out, size_t len)
+void series__metrics(const struct series_set *set, struct metrics *m)
 {
-	char v[2 * SERIES_VALUE_LEN + 1];
-	size_t n = 0;
+	static const enum metric_kind kinds[] = {
+		METRIC_HISTOGRAM, METRIC_COUNTER, METRIC_COUNTER, METRIC_GAUGE,
+	};
 
-	out[0] = '\0';
-	for (int l = 0; l < set->n_labels && n < len; l++)
-		if (s->values[l][0])	/* "" is how Prometheus spells absent */
-			n += snprintf(out + n, len - n, "%s%s=\"%s\"", n ? "," : "", set->labels[l],
-				      prom__escape(v, sizeof(v), s->values[l]));
-}
-
-void series__prom(const struct series_set *set, FILE *out)
-{
-	char l[SERIES_MAX_LABELS * (2 * SERIES_VALUE_LEN + 32)];
-
-	static const char *const types[] = { "histogram", "counter", "counter", "gauge" };
-
-	prom__header(out, set->name, types[set->counter], set->help);
+	metrics__family(m, set->name, kinds[set->counter], set->help, set->labels, set->n_labels);
 	for (int i = 0; i < set->n; i++) {
-		const struct hist *h = &set->s[i].now;
+		const struct series *s = &set->s[i];
+		const char *values[SERIES_MAX_LABELS];
 
-		labels(set, &set->s[i], l, sizeof(l));
+		for (int l = 0; l < set->n_labels; l++)
+			values[l] = s->values[l];
 		if (set->counter == SERIES_COUNT)
-			fprintf(out, "%s{%s} %llu\n", set->name, l, (unsigned long long)h->total);
+			metrics__value(m, values, (double)s->now.total, s->start_ms);
 		else if (set->counter)
-			fprintf(out, "%s{%s} %.9f\n", set->name, l, h->sum_ns / 1e9);
+			metrics__value(m, values, s->now.sum_ns / 1e9, s->start_ms);
 		else
-			prom__hist(out, set->name, l, h);
+			metrics__hist(m, values, &s->now, s->start_ms);
 	}
 }
 

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include "hist.h"
+#include "metrics.h"
 
 #define SERIES_MAX_LABELS	8
 #define SERIES_VALUE_LEN	256	/* a Kubernetes cgroup path fits */
@@ -23,6 +24,7 @@ struct series {
 	struct hist base;
 	struct hist *shown;	/* what `trace` printed last; NULL in `run` */
 	uint64_t active_ms;	/* last harvest a backend fed it (clock.h) */
+	uint64_t start_ms;	/* unix ms it was created: its values count from there */
 };
 
 struct series_set {
@@ -53,7 +55,8 @@ void series__begin(struct series_set *set);
 void series__add(struct series *s, int bucket, const struct hist_val *v, int final);
 /* What changed since the last call, for trace's intervals. */
 int series__delta(struct series *s, struct hist *out);
-void series__prom(const struct series_set *set, FILE *out);
+/* The set as a family of the snapshot. */
+void series__metrics(const struct series_set *set, struct metrics *m);
 /* Drops the series no backend has fed for grace_ms: their tenant is gone,
  * and their last data has been exported meanwhile. */
 void series__expire(struct series_set *set, uint64_t now_ms, uint64_t grace_ms);

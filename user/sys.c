@@ -284,13 +284,13 @@ struct sys_series *sys__series(struct sys *sys)
 	return &sys->series;
 }
 
-void sys__prom(struct sys *sys, FILE *out)
+void sys__metrics(struct sys *sys, struct metrics *m)
 {
-	series__prom(&sys->series.duration, out);
-	series__prom(&sys->series.errors, out);
-	series__prom(&sys->series.busy, out);
-	series__prom(&sys->series.idle, out);
-	series__prom(&sys->series.ratio, out);
+	series__metrics(&sys->series.duration, m);
+	series__metrics(&sys->series.errors, m);
+	series__metrics(&sys->series.busy, m);
+	series__metrics(&sys->series.idle, m);
+	series__metrics(&sys->series.ratio, m);
 }
 
 struct bpf_object *sys__object(struct sys *sys)

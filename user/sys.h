@@ -27,7 +27,7 @@ int sys__open(struct sys **out, struct traced *traced, struct cgroups *cgroups, 
 /* Reads the kernel maps (cgroups__sync first, cgroups__forget after). */
 void sys__harvest(struct sys *sys);
 struct sys_series *sys__series(struct sys *sys);
-void sys__prom(struct sys *sys, FILE *out);
+void sys__metrics(struct sys *sys, struct metrics *m);
 void sys__close(struct sys *sys);
 struct bpf_object *sys__object(struct sys *sys);
 

@@ -1,0 +1,279 @@
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+#include "pgsink.h"
+
+#define COLUMNS "time, start_time, host, metric, kind, labels, value, count, sum, scale, " \
+		"bucket_offset, buckets"
+
+struct pgsink {
+	PGconn *conn;
+	int ready;		/* the table is known to exist on this connection */
+};
+
+/* COPY's text format: backslash, tab, newline and CR are escaped. */
+static void copy_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", out);
+		else if (*s == '\t')
+			fputs("\\t", out);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else if (*s == '\r')
+			fputs("\\r", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+/* A JSON string (the value is valid UTF-8 already), then COPY-escaped. */
+static void json_string(FILE *out, const char *s)
+{
+	char buf[8];
+
+	copy_text(out, "\"");
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\') {
+			buf[0] = '\\';
+			buf[1] = c;
+			buf[2] = '\0';
+		} else if (c < 0x20) {
+			snprintf(buf, sizeof(buf), "\\u%04x", c);
+		} else {
+			buf[0] = c;
+			buf[1] = '\0';
+		}
+		copy_text(out, buf);
+	}
+	copy_text(out, "\"");
+}
+
+static void timestamp(FILE *out, uint64_t ms)
+{
+	time_t t = ms / 1000;
+	struct tm tm;
+	char buf[32];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+	fprintf(out, "%s.%03u+00", buf, (unsigned)(ms % 1000));
+}
+
+static const char *host(void)
+{
+	static char name[256];
+	const char *node = getenv("NODE_NAME");
+
+	if (node && *node)
+		return node;
+	if (!name[0] && gethostname(name, sizeof(name) - 1))
+		snprintf(name, sizeof(name), "unknown");
+	return name;
+}
+
+void *pgsink__encode(const struct metrics *m, size_t *len)
+{
+	static const char *const kinds[] = { "counter", "gauge", "histogram" };
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, len);
+
+	if (!out)
+		return NULL;
+	for (int fi = 0; fi < m->n_f; fi++) {
+		const struct metric_family *f = &m->f[fi];
+
+		for (int i = 0; i < f->n; i++) {
+			const struct metric_point *p = &m->p[f->first + i];
+			int first = 1;
+
+			timestamp(out, m->time_ms);
+			fputc('\t', out);
+			timestamp(out, p->start_ms);
+			fputc('\t', out);
+			copy_text(out, host());
+			fputc('\t', out);
+			copy_text(out, metrics__str(m, f->name));
+			fprintf(out, "\t%s\t{", kinds[f->kind]);
+			for (int l = 0; l < f->n_labels; l++) {
+				const char *v = metrics__str(m, p->values[l]);
+
+				if (!*v)
+					continue;
+				if (!first)
+					fputc(',', out);
+				first = 0;
+				json_string(out, metrics__str(m, f->labels[l]));
+				fputc(':', out);
+				json_string(out, v);
+			}
+			fputc('}', out);
+			if (f->kind != METRIC_HISTOGRAM) {
+				fprintf(out, "\t%.17g\t\\N\t\\N\t\\N\t\\N\t\\N\n", p->value);
+				continue;
+			}
+			fprintf(out, "\t\\N\t%llu\t%.17g\t%d\t%d\t{", (unsigned long long)p->count, p->sum,
+				HIST_SCALE, hist__otlp_index(p->first));
+			for (uint32_t b = 0; b < p->n_buckets; b++)
+				fprintf(out, "%s%llu", b ? "," : "",
+					(unsigned long long)m->buckets[p->buckets_off + b]);
+			fputs("}\n", out);
+		}
+	}
+	if (fclose(out)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* A lost connection, a server shutting down or short of resources, a
+ * serialization failure: worth another try. Anything else (a permission,
+ * a table of another shape) would fail the same way again. */
+static enum send_result failed(PGconn *c, PGresult *r)
+{
+	static const char *const retry[] = { "08", "40", "53", "57", "58" };
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(c) != CONNECTION_OK || !state)
+		return SEND_RETRY;
+	for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++)
+		if (!strncmp(state, retry[i], 2))
+			return SEND_RETRY;
+	return SEND_REJECTED;
+}
+
+/* The reason from a result or the connection, on one line. */
+static void reason(struct send_status *st, const char *what, PGconn *c, PGresult *r)
+{
+	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+
+	snprintf(st->reason, sizeof(st->reason), "%s: %.200s", what, msg && *msg ? msg : "no reason given");
+	st->reason[strcspn(st->reason, "\n")] = '\0';
+}
+
+static int exec_ok(PGconn *c, const char *sql, struct send_status *st)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok) {
+		st->result = failed(c, r);
+		reason(st, "creating the table", c, r);
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* Connects (again) and makes sure the table exists. */
+static int connect_store(struct sink *s, struct pgsink *p, uint64_t timeout_ms, struct send_status *st)
+{
+	char sql[1024], tmo[32], user_timeout[32];
+	const char *const keys[] = { "dbname", "connect_timeout", "application_name", "keepalives_idle",
+				     "keepalives_interval", "keepalives_count", "tcp_user_timeout", NULL };
+	const char *values[] = { s->spec.url, tmo, "odtrace", "5", "2", "3", user_timeout, NULL };
+	PGresult *r;
+
+	snprintf(tmo, sizeof(tmo), "%lu", (unsigned long)(timeout_ms + 999) / 1000);
+	snprintf(user_timeout, sizeof(user_timeout), "%lu", (unsigned long)timeout_ms);
+	if (p->conn && PQstatus(p->conn) == CONNECTION_OK && p->ready)
+		return 0;
+	PQfinish(p->conn);
+	p->ready = 0;
+	p->conn = PQconnectdbParams(keys, values, 1);
+	if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
+		st->result = SEND_RETRY;
+		reason(st, "connecting", p->conn, NULL);
+		return -1;
+	}
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE IF NOT EXISTS %s ("
+		 "time timestamptz NOT NULL, start_time timestamptz NOT NULL, host text NOT NULL, "
+		 "metric text NOT NULL, kind text NOT NULL, labels jsonb NOT NULL, "
+		 "value double precision, count bigint, sum double precision, scale int, "
+		 "bucket_offset int, buckets bigint[])", s->spec.table);
+	if (exec_ok(p->conn, sql, st))
+		return -1;
+	r = PQexec(p->conn, "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		snprintf(sql, sizeof(sql), "SELECT create_hypertable('%s', 'time', if_not_exists => true)",
+			 s->spec.table);
+		if (exec_ok(p->conn, sql, st)) {
+			PQclear(r);
+			return -1;
+		}
+	}
+	PQclear(r);
+	p->ready = 1;
+	return 0;
+}
+
+static void send_rows(struct sink *s, const void *buf, size_t len, uint64_t timeout_ms,
+		      struct send_status *st)
+{
+	struct pgsink *p = s->priv;
+	char sql[256];
+	PGresult *r;
+
+	if (connect_store(s, p, timeout_ms, st))
+		return;
+	snprintf(sql, sizeof(sql), "COPY %s (" COLUMNS ") FROM STDIN", s->spec.table);
+	r = PQexec(p->conn, sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		st->result = failed(p->conn, r);
+		reason(st, "COPY", p->conn, r);
+		PQclear(r);
+		p->ready = 0;
+		return;
+	}
+	PQclear(r);
+	/* COPY is one statement: the interval lands whole or not at all. */
+	if (PQputCopyData(p->conn, buf, (int)len) != 1 || PQputCopyEnd(p->conn, NULL) != 1) {
+		st->result = SEND_RETRY;
+		reason(st, "COPY", p->conn, NULL);
+		p->ready = 0;
+		return;
+	}
+	r = PQgetResult(p->conn);
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		st->result = SEND_OK;
+	} else {
+		st->result = failed(p->conn, r);
+		reason(st, "COPY", p->conn, r);
+		p->ready = 0;
+	}
+	PQclear(r);
+	while ((r = PQgetResult(p->conn)))
+		PQclear(r);
+}
+
+static void close_pg(struct sink *s)
+{
+	struct pgsink *p = s->priv;
+
+	if (p)
+		PQfinish(p->conn);
+	free(p);
+	s->priv = NULL;
+}
+
+static const struct sink_ops pg_ops = { .send = send_rows, .close = close_pg };
+
+int pgsink__sink(struct sink *s, const struct sink_spec *spec)
+{
+	struct pgsink *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		log_error("export %s: out of memory", spec->name);
+		return -1;
+	}
+	sink__init(s, spec, &pg_ops, p);
+	return 0;
+}

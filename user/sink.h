@@ -1,0 +1,85 @@
+/*
+ * One export destination: a bounded queue of encoded intervals and a thread
+ * that delivers them in order, so a slow or dead store never stalls the
+ * agent. Retryable failures back off exponentially with jitter (or as long
+ * as the store's Retry-After asks) and keep the interval; other failures
+ * drop it and are logged once per reason; a full queue drops its oldest
+ * interval. Everything dropped is counted.
+ */
+#ifndef ODTRACE_SINK_H
+#define ODTRACE_SINK_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hist.h"
+#include "sinkspec.h"
+
+/* What one delivery attempt came to. */
+enum send_result { SEND_OK, SEND_RETRY, SEND_REJECTED };
+
+struct send_status {
+	enum send_result result;
+	uint64_t retry_after_ms;	/* SEND_RETRY: the store asked for this wait (0: ours) */
+	char reason[256];		/* why it failed, for the log and /healthz */
+};
+
+struct sink;
+
+struct sink_ops {
+	/* Delivers one payload within timeout_ms. Runs on the sink's thread. */
+	void (*send)(struct sink *s, const void *buf, size_t len, uint64_t timeout_ms,
+		     struct send_status *st);
+	void (*close)(struct sink *s);	/* frees priv */
+};
+
+struct sink_payload {
+	void *buf;
+	size_t len;
+	uint64_t time_ms;	/* the interval's snapshot time */
+};
+
+struct sink {
+	char name[1024];	/* the destination without credentials: the sink label */
+	struct sink_spec spec;
+	int native_refused;	/* remote write: the store refuses native histograms */
+	const struct sink_ops *ops;
+	void *priv;
+	int max_intervals;
+	size_t max_bytes;
+	uint64_t timeout_ms;
+	/* The queue, shared with the thread: */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	int started;
+	struct sink_payload *q;	/* ring of max_intervals */
+	int head, n;
+	size_t bytes;
+	int stopping;		/* 1: deliver what is queued until flush_deadline_ms, then stop */
+	uint64_t flush_deadline_ms;
+	/* Counters, under lock: */
+	uint64_t requests[3];	/* by enum send_result */
+	uint64_t dropped;	/* intervals: queue overflow, rejected, left at exit */
+	struct hist duration;	/* per request */
+	uint64_t failing_since_ms;	/* 0: the last attempt succeeded */
+	char last_error[256];
+	char logged[256];	/* the last rejection reason logged */
+};
+
+/* Fills the generic part from spec; ops->send and priv are the protocol's. */
+void sink__init(struct sink *s, const struct sink_spec *spec, const struct sink_ops *ops, void *priv);
+int sink__start(struct sink *s);
+/* Queues an interval (the sink owns buf from now on); the oldest one goes if
+ * the queue is full, counted. */
+void sink__push(struct sink *s, void *buf, size_t len, uint64_t time_ms);
+/* Asks the thread to deliver what is queued until deadline (monotonic ms)
+ * and then end, without waiting: sinks flush side by side. */
+void sink__flush(struct sink *s, uint64_t deadline_ms);
+/* Waits for the thread; what was left is counted as dropped. Frees the
+ * queue and the protocol's state. */
+void sink__stop(struct sink *s);
+/* Under s->lock: intervals queued. */
+int sink__queued(struct sink *s);
+
+#endif
