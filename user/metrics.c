@@ -297,8 +297,9 @@ int metrics__delta(struct metrics *out, const struct metrics *cur, const struct 
 			d->buckets_off = out->n_b;
 			if (c->n_buckets && reserve_buckets(out, c->n_buckets))
 				return -1;
-			memcpy(out->buckets + out->n_b, cur->buckets + c->buckets_off,
-			       c->n_buckets * sizeof(uint64_t));
+			if (c->n_buckets)
+				memcpy(out->buckets + out->n_b, cur->buckets + c->buckets_off,
+				       c->n_buckets * sizeof(uint64_t));
 			d->n_buckets = c->n_buckets;
 			out->n_b += c->n_buckets;
 			pp = pf ? match(prev, pf, cur, cf, c, i) : NULL;
@@ -327,10 +328,14 @@ int metrics__copy(struct metrics *dst, const struct metrics *src)
 		*dst = d;	/* what did grow is kept, and freed with it */
 		return -1;
 	}
-	memcpy(d.f, src->f, src->n_f * sizeof(*d.f));
-	memcpy(d.p, src->p, src->n_p * sizeof(*d.p));
-	memcpy(d.buckets, src->buckets, src->n_b * sizeof(*d.buckets));
-	memcpy(d.str, src->str, src->n_str);
+	if (src->n_f)
+		memcpy(d.f, src->f, src->n_f * sizeof(*d.f));
+	if (src->n_p)
+		memcpy(d.p, src->p, src->n_p * sizeof(*d.p));
+	if (src->n_b)
+		memcpy(d.buckets, src->buckets, src->n_b * sizeof(*d.buckets));
+	if (src->n_str)
+		memcpy(d.str, src->str, src->n_str);
 	d.n_f = src->n_f;
 	d.n_p = src->n_p;
 	d.n_b = src->n_b;
