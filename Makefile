@@ -134,6 +134,13 @@ test: deps all
 demo: deps all
 	$(Q)scripts/demo.py
 
+# bench/export's encoder and sender: the agent's own export code, no probes.
+BENCH_EXPORT_SRCS := metrics hist otlp promrw pgsink prom export sink sinkspec xfer duration log
+$(OUTPUT)/bench/export_encode: bench/export_encode.c $(patsubst %,$(OUTPUT)/user/%.o,$(BENCH_EXPORT_SRCS)) $(PB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
 bench: deps all
 	$(Q)bench/pg_overhead
 

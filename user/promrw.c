@@ -16,6 +16,11 @@ struct enc {
 	TimeSeries **ts;
 	size_t n, cap;
 	int64_t ms;
+	/* The point being encoded: its labels sorted once, with a free slot
+	 * at 0 for __name__ and one at le_at for le (-1: none). */
+	Label **base;
+	size_t n_base;
+	size_t le_at;
 };
 
 static int by_name(const void *x, const void *y)
@@ -23,42 +28,74 @@ static int by_name(const void *x, const void *y)
 	return strcmp((*(Label *const *)x)->name, (*(Label *const *)y)->name);
 }
 
-/* A series with the point's labels, __name__ = name (+ le), sorted by name
- * as remote write requires. */
-static TimeSeries *series(struct enc *e, const struct metric_family *f,
-			  const struct metric_point *p, const char *name, const char *le)
+/* Sorts the point's labels once: every series of a classic histogram (one
+ * per bucket) shares them. Empty values are absent, as in /metrics. */
+static int point_labels(struct enc *e, const struct metric_family *f, const struct metric_point *p)
 {
-	TimeSeries *t = arena__alloc(&e->a, sizeof(*t));
-	Label **labels = arena__alloc(&e->a, (f->n_labels + 2) * sizeof(*labels));
-	Label *l = arena__alloc(&e->a, (f->n_labels + 2) * sizeof(*l));
+	Label *l = arena__alloc(&e->a, (f->n_labels + 1) * sizeof(*l));
 	size_t n = 0;
 
-	if (!t || !labels || !l || e->n == e->cap)
-		return NULL;
-	prometheus__time_series__init(t);
-	for (int i = -2; i < f->n_labels; i++) {
-		const char *k = i == -2 ? "__name__" : i == -1 ? "le" : metrics__str(e->m, f->labels[i]);
-		const char *v = i == -2 ? name : i == -1 ? le : metrics__str(e->m, p->values[i]);
+	e->base = arena__alloc(&e->a, (f->n_labels + 1) * sizeof(*e->base));
+	if (!l || !e->base)
+		return -1;
+	for (int i = 0; i < f->n_labels; i++) {
+		const char *v = metrics__str(e->m, p->values[i]);
 
-		if (!v || !*v)	/* absent, as in /metrics */
+		if (!*v)
 			continue;
 		prometheus__label__init(&l[n]);
-		l[n].name = (char *)k;
+		l[n].name = (char *)metrics__str(e->m, f->labels[i]);
 		l[n].value = (char *)v;
-		labels[n] = &l[n];
+		e->base[n] = &l[n];
 		n++;
 	}
-	qsort(labels, n, sizeof(*labels), by_name);
+	qsort(e->base, n, sizeof(*e->base), by_name);
+	e->n_base = n;
+	e->le_at = 0;
+	while (e->le_at < n && strcmp(e->base[e->le_at]->name, "le") < 0)
+		e->le_at++;
+	return 0;
+}
+
+/* A series of the current point named by name_label (__name__ sorts
+ * first), with le when given, in its sorted place. */
+static TimeSeries *series(struct enc *e, Label *name_label, Label *le)
+{
+	TimeSeries *t = arena__alloc(&e->a, sizeof(*t));
+	Label **labels = arena__alloc(&e->a, (e->n_base + 2) * sizeof(*labels));
+	size_t n = 0;
+
+	if (!t || !labels || e->n == e->cap)
+		return NULL;
+	prometheus__time_series__init(t);
+	labels[n++] = name_label;
+	for (size_t i = 0; i <= e->n_base; i++) {
+		if (le && i == e->le_at)
+			labels[n++] = le;
+		if (i < e->n_base)
+			labels[n++] = e->base[i];
+	}
 	t->labels = labels;
 	t->n_labels = n;
 	e->ts[e->n++] = t;
 	return t;
 }
 
-static void sample(struct enc *e, const struct metric_family *f, const struct metric_point *p,
-		   const char *name, const char *le, double v)
+static Label *label(struct enc *e, const char *name, const char *value)
 {
-	TimeSeries *t = series(e, f, p, name, le);
+	Label *l = arena__alloc(&e->a, sizeof(*l));
+
+	if (l) {
+		prometheus__label__init(l);
+		l->name = (char *)name;
+		l->value = (char *)value;
+	}
+	return l;
+}
+
+static void sample(struct enc *e, Label *name_label, Label *le, double v)
+{
+	TimeSeries *t = name_label ? series(e, name_label, le) : NULL;
 	Prometheus__Sample *s = arena__alloc(&e->a, sizeof(*s));
 	Prometheus__Sample **ss = arena__alloc(&e->a, sizeof(*ss));
 
@@ -72,31 +109,40 @@ static void sample(struct enc *e, const struct metric_family *f, const struct me
 	t->n_samples = 1;
 }
 
+/* The le label of every bound, made once per request: a bucket's bound
+ * is the same for every series. */
 struct classic {
 	struct enc *e;
-	const struct metric_family *f;
-	const struct metric_point *p;
-	const char *name;
+	Label *name;
+	Label **le;	/* by bucket bound index, +Inf last */
 };
 
 static void classic_bucket(void *ctx, double le, uint64_t cum)
 {
 	struct classic *c = ctx;
-	char *s = arena__alloc(&c->e->a, 32);
+	/* le is 2^(i/8) s, or +Inf: its index recovers the slot */
+	int i = le < __builtin_inf() ? (int)__builtin_lround(8 * __builtin_log2(le)) - HIST_INDEX_MIN : HIST_BUCKETS;
+	Label **slot = i >= 0 && i <= HIST_BUCKETS ? &c->le[i] : NULL;
 
-	if (!s)
+	if (!slot)
 		return;
-	if (le < __builtin_inf())
-		snprintf(s, 32, "%.9g", le);
-	else
-		snprintf(s, 32, "+Inf");
-	sample(c->e, c->f, c->p, c->name, s, (double)cum);
+	if (!*slot) {
+		char *s = arena__alloc(&c->e->a, 32);
+
+		if (!s)
+			return;
+		if (i < HIST_BUCKETS)
+			snprintf(s, 32, "%.9g", le);
+		else
+			snprintf(s, 32, "+Inf");
+		*slot = label(c->e, "le", s);
+	}
+	sample(c->e, c->name, *slot, (double)cum);
 }
 
-static void native(struct enc *e, const struct metric_family *f, const struct metric_point *p,
-		   const char *name)
+static void native(struct enc *e, Label *name_label, const struct metric_point *p)
 {
-	TimeSeries *t = series(e, f, p, name, NULL);
+	TimeSeries *t = series(e, name_label, NULL);
 	Prometheus__Histogram *h = arena__alloc(&e->a, sizeof(*h));
 	Prometheus__Histogram **hh = arena__alloc(&e->a, sizeof(*hh));
 	Prometheus__BucketSpan *span = arena__alloc(&e->a, sizeof(*span));
@@ -151,6 +197,7 @@ void *promrw__encode(const struct metrics *m, int use_native, size_t *len)
 {
 	Prometheus__WriteRequest req = PROMETHEUS__WRITE_REQUEST__INIT;
 	Prometheus__MetricMetadata **meta;
+	Label **les;
 	struct enc e = { .m = m, .ms = (int64_t)m->time_ms };
 	uint8_t *raw = NULL;
 	char *out = NULL;
@@ -162,10 +209,15 @@ void *promrw__encode(const struct metrics *m, int use_native, size_t *len)
 				 2 * m->p[m->f[i].first + k].n_buckets + 3;
 	e.ts = arena__alloc(&e.a, e.cap * sizeof(*e.ts) + 1);
 	meta = arena__alloc(&e.a, m->n_f * sizeof(*meta) + 1);
-	for (int i = 0; e.ts && meta && i < m->n_f; i++) {
+	les = arena__alloc(&e.a, (HIST_BUCKETS + 1) * sizeof(*les));
+	for (int i = 0; e.ts && meta && les && i < m->n_f; i++) {
 		const struct metric_family *f = &m->f[i];
 		const char *name = metrics__str(m, f->name);
 		Prometheus__MetricMetadata *md = arena__alloc(&e.a, sizeof(*md));
+		Label *plain = label(&e, "__name__", name);
+		Label *bucket = label(&e, "__name__", suffixed(&e, name, "_bucket"));
+		Label *sum = label(&e, "__name__", suffixed(&e, name, "_sum"));
+		Label *count = label(&e, "__name__", suffixed(&e, name, "_count"));
 
 		if (md) {
 			prometheus__metric_metadata__init(md);
@@ -178,16 +230,18 @@ void *promrw__encode(const struct metrics *m, int use_native, size_t *len)
 		}
 		for (int k = 0; k < f->n; k++) {
 			const struct metric_point *p = &m->p[f->first + k];
-			struct classic c = { &e, f, p, suffixed(&e, name, "_bucket") };
+			struct classic c = { &e, bucket, les };
 
+			if (point_labels(&e, f, p))
+				break;
 			if (f->kind != METRIC_HISTOGRAM) {
-				sample(&e, f, p, name, NULL, p->value);
+				sample(&e, plain, NULL, p->value);
 			} else if (use_native) {
-				native(&e, f, p, name);
+				native(&e, plain, p);
 			} else {
 				prom__buckets(m, p, classic_bucket, &c);
-				sample(&e, f, p, suffixed(&e, name, "_sum"), NULL, p->sum);
-				sample(&e, f, p, suffixed(&e, name, "_count"), NULL, (double)p->count);
+				sample(&e, sum, NULL, p->sum);
+				sample(&e, count, NULL, (double)p->count);
 			}
 		}
 	}

@@ -32,7 +32,7 @@ void *xfer__gzip(const void *buf, size_t len, size_t headroom, size_t *out_len)
 	size_t cap = len + len / 1000 + 64;
 	unsigned char *out = malloc(headroom + cap);
 
-	if (!out || deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (!out || deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
 		free(out);
 		return NULL;
 	}
