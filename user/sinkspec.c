@@ -109,10 +109,27 @@ static int option(struct sink_spec *s, const char *k, const char *v, char *why, 
 	return 0;
 }
 
-int sinkspec__parse(const char *spec, struct sink_spec *s, char *why, size_t len)
+/* spec as it may be shown in a message: whatever stands before an '@' in
+ * the authority could be a secret, so it is not repeated. */
+static const char *shown(const char *spec, char *buf, size_t len)
 {
+	const char *sep = strstr(spec, "://");
+	const char *auth = sep ? sep + 3 : spec;
+	size_t end = strcspn(auth, "/?");
+	const char *at = memrchr(auth, '@', end);
+
+	if (!at)
+		return spec;
+	snprintf(buf, len, "%.*s***%s", (int)(auth - spec), spec, at);
+	return buf;
+}
+
+int sinkspec__parse(const char *spec_in, struct sink_spec *s, char *why, size_t len)
+{
+	char safe[1100];
+	const char *spec = shown(spec_in, safe, sizeof(safe));
 	char buf[1024], host[300], pathbuf[512] = "", passthrough[512] = "";
-	const char *sep = strstr(spec, "://"), *port, *path, *user = "";
+	const char *sep = strstr(spec_in, "://"), *port, *path, *user = "";
 	char *rest, *query, *slash, *at, *auth;
 	size_t n = 0;
 	int i, nschemes = sizeof(schemes) / sizeof(schemes[0]);
@@ -124,8 +141,8 @@ int sinkspec__parse(const char *spec, struct sink_spec *s, char *why, size_t len
 	if (!sep)
 		return bad(why, len, "expected SCHEME://HOST..., e.g. otlp-grpc://collector:4317, not", spec);
 	for (i = 0; i < nschemes; i++)
-		if (strlen(schemes[i].scheme) == (size_t)(sep - spec) &&
-		    !strncmp(spec, schemes[i].scheme, sep - spec))
+		if (strlen(schemes[i].scheme) == (size_t)(sep - spec_in) &&
+		    !strncmp(spec_in, schemes[i].scheme, sep - spec_in))
 			break;
 	if (i == nschemes)
 		return bad(why, len, "unknown scheme (otlp-grpc, otlp-grpcs, otlp-http, otlp-https, prom-rw, prom-rws, postgresql)",

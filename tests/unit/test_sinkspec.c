@@ -61,5 +61,18 @@ int main(void)
 	refused("otlp-grpc://c?queue=0", "queue");
 	refused("otlp-grpc://c?timeout=soon", "timeout");
 	refused("postgresql://db/m?table=x;drop", "table");
+	{
+		/* a message never repeats what could be a secret */
+		static const char *const secrets[] = {
+			"otlp-http://user:hunter2@c:4318", "kafka://u:hunter2@c", "u:hunter2@c:4317",
+			"postgresql://u:hunter2@db/m", "otlp-grpc://u:hunter2@c:99999",
+		};
+		char why[512];
+
+		for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+			CHECK(sinkspec__parse(secrets[i], &s, why, sizeof(why)) == -1, "%zu refused", i);
+			CHECK(!strstr(why, "hunter2"), "no secret in '%s'", why);
+		}
+	}
 	return checks_done("sinkspec");
 }
