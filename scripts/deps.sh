@@ -8,7 +8,7 @@ libcurl4-openssl-dev libsnappy-dev
 binutils util-linux iproute2
 postgresql postgresql-contrib prometheus redis-server redis-tools
 python3 python3-pytest python3-psycopg2 python3-prometheus-client
-python3-grpcio python3-protobuf python3-snappy protobuf-compiler"
+python3-grpcio python3-protobuf python3-snappy protobuf-compiler openssl"
 missing=$(dpkg-query -W -f '${Package} ${db:Status-Status}\n' $PKGS 2>/dev/null |
 	awk '$2 != "installed" {print $1}')
 # dpkg-query says nothing about packages it has never heard of
