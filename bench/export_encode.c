@@ -19,8 +19,8 @@
 #include "../user/export.h"
 #include "../user/metrics.h"
 #include "../user/otlp.h"
-#include "../user/pgsink.h"
 #include "../user/promrw.h"
+#include "../user/sink.h"
 #include "../user/sinkspec.h"
 #include "../user/xfer.h"
 
@@ -52,6 +52,30 @@ static double median(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct total {
+	size_t len;
+	int gzip;
+	int requests;
+};
+
+/* What goes on the wire per request (after gzip for OTLP when asked). */
+static int count(void *ctx, void *buf, size_t len)
+{
+	struct total *t = ctx;
+
+	if (t->gzip) {
+		size_t glen;
+		void *gz = xfer__gzip(buf, len, 0, &glen);
+
+		free(gz);
+		len = glen;
+	}
+	free(buf);
+	t->len += len;
+	t->requests++;
+	return 0;
 }
 
 static void build(struct metrics *m, int series, int buckets)
@@ -105,7 +129,7 @@ int main(int argc, char **argv)
 		struct export *x;
 		char why[256];
 		double enc[64], cpu[64];
-		size_t len = 0;
+		struct total t = {};
 
 		if (sinkspec__parse(spec_text, &spec, why, sizeof(why)) || rounds > 64) {
 			fprintf(stderr, "%s: %s\n", spec_text, why);
@@ -113,20 +137,17 @@ int main(int argc, char **argv)
 		}
 		for (int r = 0; r < rounds; r++) {
 			double t0 = wall_ms();
-			void *buf = spec.kind == SINK_PROM_RW ? promrw__encode(&m, spec.native, &len) :
-				    spec.kind == SINK_POSTGRESQL ? pgsink__encode(&m, &len) :
-				    otlp__encode(&m, spec.explicit_hist, 0, &len);
 
+			t = (struct total){ .gzip = 0 };
+			if (spec.kind == SINK_PROM_RW)
+				promrw__encode(&m, spec.native, SINK_REQUEST_BYTES, count, &t);
+			else
+				otlp__encode(&m, spec.explicit_hist, 0, SINK_REQUEST_BYTES, count, &t);
 			enc[r] = wall_ms() - t0;
-			if (spec.gzip && buf) {
-				size_t glen;
-				void *gz = xfer__gzip(buf, len, 0, &glen);
-
-				free(buf);
-				buf = gz;
-				len = glen;
-			}
-			free(buf);
+		}
+		if (spec.gzip) {	/* bytes on the wire, outside the encode time */
+			t = (struct total){ .gzip = 1 };
+			otlp__encode(&m, spec.explicit_hist, 0, SINK_REQUEST_BYTES, count, &t);
 		}
 		if (export__start(&x, &spec_text, 1))
 			return 1;
@@ -143,7 +164,7 @@ int main(int argc, char **argv)
 				export__metrics(x, &self);
 				ok = (int)self.p[self.f[0].first].value;	/* result="ok" */
 				metrics__free(&self);
-				if (ok == r + 1)
+				if (ok == (r + 1) * t.requests)
 					break;
 				nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 			}
@@ -155,9 +176,9 @@ int main(int argc, char **argv)
 		}
 		export__stop(x, 5000);
 		printf("{\"url\": \"%s\", \"series\": %d, \"buckets\": %d, \"encode_ms\": %.1f, "
-		       "\"bytes_per_series\": %.1f, \"cpu_ms_per_interval\": %.1f}\n",
-		       spec.name, series, buckets, median(enc, rounds), (double)len / series,
-		       median(cpu, rounds));
+		       "\"bytes_per_series\": %.1f, \"requests\": %d, \"cpu_ms_per_interval\": %.1f}\n",
+		       spec.name, series, buckets, median(enc, rounds), (double)t.len / series,
+		       t.requests, median(cpu, rounds));
 		fflush(stdout);
 	}
 	metrics__free(&m);

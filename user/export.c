@@ -77,35 +77,52 @@ static void grpc_frame(uint8_t *buf, size_t len, int compressed)
 	buf[4] = len;
 }
 
-static void *encode(struct sink *s, const struct metrics *m, size_t *len)
+struct emit {
+	struct sink *s;
+	struct sink_interval *iv;
+};
+
+/* One request's body into the interval: gzip and the gRPC frame where the
+ * sink's protocol wants them. */
+static int emit(void *ctx, void *buf, size_t len)
+{
+	struct emit *e = ctx;
+	const struct sink_spec *spec = &e->s->spec;
+	size_t head = spec->kind == SINK_OTLP_GRPC ? 5 : 0;
+
+	if (spec->gzip && spec->kind != SINK_PROM_RW) {
+		size_t glen;
+		void *gz = xfer__gzip((uint8_t *)buf + head, len, head, &glen);
+
+		free(buf);
+		if (!(buf = gz))
+			return -1;
+		len = glen;
+	}
+	if (head) {
+		grpc_frame(buf, len, spec->gzip);
+		len += head;
+	}
+	return sink__add_part(e->iv, buf, len);
+}
+
+static int encode(struct sink *s, const struct metrics *m, struct sink_interval *iv)
 {
 	const struct sink_spec *spec = &s->spec;
-	size_t head = spec->kind == SINK_OTLP_GRPC ? 5 : 0;
-	uint8_t *buf, *gz;
-	size_t glen;
+	struct emit e = { s, iv };
+	void *buf;
+	size_t len;
 
 	switch (spec->kind) {
 	case SINK_PROM_RW:
-		return promrw__encode(m, spec->native && !s->native_refused, len);
-	case SINK_POSTGRESQL:
-		return pgsink__encode(m, len);
+		return promrw__encode(m, spec->native && !s->native_refused, SINK_REQUEST_BYTES, emit, &e);
+	case SINK_POSTGRESQL:	/* one COPY: the interval lands whole or not at all */
+		buf = pgsink__encode(m, &len);
+		return buf ? sink__add_part(iv, buf, len) : -1;
 	default:
-		break;
+		return otlp__encode(m, spec->explicit_hist, spec->kind == SINK_OTLP_GRPC ? 5 : 0,
+				    SINK_REQUEST_BYTES, emit, &e);
 	}
-	if (!(buf = otlp__encode(m, spec->explicit_hist, head, len)))
-		return NULL;
-	if (spec->gzip) {
-		gz = xfer__gzip(buf + head, *len, head, &glen);
-		free(buf);
-		if (!(buf = gz))
-			return NULL;
-		*len = glen;
-	}
-	if (head) {
-		grpc_frame(buf, *len, spec->gzip);
-		*len += head;
-	}
-	return buf;
 }
 
 void export__push(struct export *x, const struct metrics *m)
@@ -121,17 +138,17 @@ void export__push(struct export *x, const struct metrics *m)
 	for (int i = 0; i < x->n; i++) {
 		struct sink *s = &x->sinks[i];
 		const struct metrics *src = s->spec.delta ? &x->delta : m;
-		size_t len = 0;
-		void *buf = src != m && !delta_ok ? NULL : encode(s, src, &len);
+		struct sink_interval iv = { .time_ms = m->time_ms };
 
-		if (buf) {
-			sink__push(s, buf, len, m->time_ms);
-		} else {
-			pthread_mutex_lock(&s->lock);
-			s->dropped++;
-			pthread_mutex_unlock(&s->lock);
-			log_warn("export %s: out of memory encoding an interval (dropped)", s->name);
+		if ((src == m || delta_ok) && !encode(s, src, &iv)) {
+			sink__push(s, &iv);
+			continue;
 		}
+		sink__free_interval(&iv);
+		pthread_mutex_lock(&s->lock);
+		s->dropped++;
+		pthread_mutex_unlock(&s->lock);
+		log_warn("export %s: out of memory encoding an interval (dropped)", s->name);
 	}
 }
 

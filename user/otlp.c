@@ -140,14 +140,15 @@ static void explicit(struct arena *a, const struct metrics *m, const struct metr
 		prom__buckets(m, p, explicit_bound, &e);
 }
 
+/* Points first .. first + n - 1 of family f. */
 static Metric *metric(struct arena *a, const struct metrics *m, const struct metric_family *f,
-		      int explicit_hist)
+		      int first, int n, int explicit_hist)
 {
 	int temporality = m->delta ? OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA
 				   : OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
 	const char *name = metrics__str(m, f->name);
 	Metric *out = A(Metric);
-	const struct metric_point *p = &m->p[f->first];
+	const struct metric_point *p = &m->p[f->first + first];
 
 	if (!out)
 		return NULL;
@@ -156,10 +157,10 @@ static Metric *metric(struct arena *a, const struct metrics *m, const struct met
 	out->description = (char *)metrics__str(m, f->help);
 	out->unit = strstr(name, "_seconds") ? "s" : strstr(name, "_ratio") ? "1" : "";
 	if (f->kind == METRIC_COUNTER || f->kind == METRIC_GAUGE) {
-		NumberDataPoint **pts = arena__alloc(a, f->n * sizeof(*pts) + 1);
-		NumberDataPoint *d = arena__alloc(a, f->n * sizeof(*d) + 1);
+		NumberDataPoint **pts = arena__alloc(a, n * sizeof(*pts) + 1);
+		NumberDataPoint *d = arena__alloc(a, n * sizeof(*d) + 1);
 
-		for (int i = 0; pts && d && i < f->n; i++) {
+		for (int i = 0; pts && d && i < n; i++) {
 			number(a, m, f, &p[i], &d[i]);
 			pts[i] = &d[i];
 		}
@@ -170,7 +171,7 @@ static Metric *metric(struct arena *a, const struct metrics *m, const struct met
 				return NULL;
 			opentelemetry__proto__metrics__v1__sum__init(s);
 			s->data_points = pts;
-			s->n_data_points = f->n;
+			s->n_data_points = n;
 			s->aggregation_temporality = temporality;
 			s->is_monotonic = 1;
 			out->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
@@ -182,42 +183,42 @@ static Metric *metric(struct arena *a, const struct metrics *m, const struct met
 				return NULL;
 			opentelemetry__proto__metrics__v1__gauge__init(g);
 			g->data_points = pts;
-			g->n_data_points = f->n;
+			g->n_data_points = n;
 			out->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
 			out->gauge = g;
 		}
 	} else if (explicit_hist) {
 		Opentelemetry__Proto__Metrics__V1__Histogram *h = A(Opentelemetry__Proto__Metrics__V1__Histogram);
-		HistogramDataPoint **pts = arena__alloc(a, f->n * sizeof(*pts) + 1);
-		HistogramDataPoint *d = arena__alloc(a, f->n * sizeof(*d) + 1);
+		HistogramDataPoint **pts = arena__alloc(a, n * sizeof(*pts) + 1);
+		HistogramDataPoint *d = arena__alloc(a, n * sizeof(*d) + 1);
 
 		if (!h || !pts || !d)
 			return NULL;
-		for (int i = 0; i < f->n; i++) {
+		for (int i = 0; i < n; i++) {
 			explicit(a, m, f, &p[i], &d[i]);
 			pts[i] = &d[i];
 		}
 		opentelemetry__proto__metrics__v1__histogram__init(h);
 		h->data_points = pts;
-		h->n_data_points = f->n;
+		h->n_data_points = n;
 		h->aggregation_temporality = temporality;
 		out->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM;
 		out->histogram = h;
 	} else {
 		Opentelemetry__Proto__Metrics__V1__ExponentialHistogram *h =
 			A(Opentelemetry__Proto__Metrics__V1__ExponentialHistogram);
-		ExpDataPoint **pts = arena__alloc(a, f->n * sizeof(*pts) + 1);
-		ExpDataPoint *d = arena__alloc(a, f->n * sizeof(*d) + 1);
+		ExpDataPoint **pts = arena__alloc(a, n * sizeof(*pts) + 1);
+		ExpDataPoint *d = arena__alloc(a, n * sizeof(*d) + 1);
 
 		if (!h || !pts || !d)
 			return NULL;
-		for (int i = 0; i < f->n; i++) {
+		for (int i = 0; i < n; i++) {
 			exponential(a, m, f, &p[i], &d[i]);
 			pts[i] = &d[i];
 		}
 		opentelemetry__proto__metrics__v1__exponential_histogram__init(h);
 		h->data_points = pts;
-		h->n_data_points = f->n;
+		h->n_data_points = n;
 		h->aggregation_temporality = temporality;
 		out->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM;
 		out->exponential_histogram = h;
@@ -248,37 +249,76 @@ static Opentelemetry__Proto__Resource__V1__Resource *resource(struct arena *a)
 	return r;
 }
 
-void *otlp__encode(const struct metrics *m, int explicit_hist, size_t headroom, size_t *len)
+/* What a point adds to a request, roughly: attributes, fields, buckets. */
+static size_t estimate(const struct metrics *m, const struct metric_family *f,
+		       const struct metric_point *p, int explicit_hist)
 {
-	Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest req =
-		OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
-	Opentelemetry__Proto__Metrics__V1__ResourceMetrics rm =
-		OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT, *rmp = &rm;
-	Opentelemetry__Proto__Metrics__V1__ScopeMetrics sm =
-		OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT, *smp = &sm;
-	Opentelemetry__Proto__Common__V1__InstrumentationScope scope =
-		OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
-	struct arena a = {};
-	uint8_t *buf = NULL;
+	size_t n = 48;
 
-	sm.scope = &scope;
-	scope.name = "odtrace";
-	sm.metrics = arena__alloc(&a, m->n_f * sizeof(Metric *) + 1);
-	for (int i = 0; sm.metrics && i < m->n_f; i++) {
-		/* an empty metric would be refused by some receivers */
-		if (m->f[i].n && (sm.metrics[sm.n_metrics] = metric(&a, m, &m->f[i], explicit_hist)))
-			sm.n_metrics++;
+	for (int l = 0; l < f->n_labels; l++)
+		n += 24 + strlen(otlp__attribute(metrics__str(m, f->labels[l]))) +
+		     strlen(metrics__str(m, p->values[l]));
+	if (f->kind == METRIC_HISTOGRAM)
+		n += explicit_hist ? 20 * p->n_buckets : 3 * p->n_buckets;
+	return n;
+}
+
+int otlp__encode(const struct metrics *m, int explicit_hist, size_t headroom, size_t max_bytes,
+		 int (*emit)(void *ctx, void *buf, size_t len), void *ctx)
+{
+	int f = 0, i = 0;
+
+	while (f < m->n_f) {
+		Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest req =
+			OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
+		Opentelemetry__Proto__Metrics__V1__ResourceMetrics rm =
+			OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT, *rmp = &rm;
+		Opentelemetry__Proto__Metrics__V1__ScopeMetrics sm =
+			OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT, *smp = &sm;
+		Opentelemetry__Proto__Common__V1__InstrumentationScope scope =
+			OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+		struct arena a = {};
+		uint8_t *buf = NULL;
+		size_t size = 0, len;
+
+		sm.scope = &scope;
+		scope.name = "odtrace";
+		sm.metrics = arena__alloc(&a, m->n_f * sizeof(Metric *) + 1);
+		/* Families, then points, in order, until the request is full; a
+		 * family may go on in the next one. An empty family is left out
+		 * (some receivers refuse a metric without points). */
+		while (sm.metrics && f < m->n_f && (size < max_bytes || !sm.n_metrics)) {
+			const struct metric_family *fam = &m->f[f];
+			int j = i;
+
+			while (j < fam->n && (size < max_bytes || j == i))
+				size += estimate(m, fam, &m->p[fam->first + j++], explicit_hist);
+			if (j > i && (sm.metrics[sm.n_metrics] = metric(&a, m, fam, i, j - i, explicit_hist)))
+				sm.n_metrics++;
+			if (j < fam->n) {
+				i = j;
+			} else {
+				f++;
+				i = 0;
+			}
+		}
+		if (!sm.n_metrics && !a.oom) {	/* only empty families were left */
+			arena__free(&a);
+			break;
+		}
+		rm.resource = resource(&a);
+		rm.scope_metrics = &smp;
+		rm.n_scope_metrics = 1;
+		req.resource_metrics = &rmp;
+		req.n_resource_metrics = 1;
+		if (!a.oom) {
+			len = opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__get_packed_size(&req);
+			if ((buf = malloc(headroom + len + 1)))
+				opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__pack(&req, buf + headroom);
+		}
+		arena__free(&a);
+		if (!buf || emit(ctx, buf, len))
+			return -1;
 	}
-	rm.resource = resource(&a);
-	rm.scope_metrics = &smp;
-	rm.n_scope_metrics = 1;
-	req.resource_metrics = &rmp;
-	req.n_resource_metrics = 1;
-	if (!a.oom) {
-		*len = opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__get_packed_size(&req);
-		if ((buf = malloc(headroom + *len + 1)))
-			opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__pack(&req, buf + headroom);
-	}
-	arena__free(&a);
-	return buf;
+	return 0;
 }

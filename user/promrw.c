@@ -193,48 +193,84 @@ static char *suffixed(struct enc *e, const char *name, const char *suffix)
 	return s;
 }
 
-void *promrw__encode(const struct metrics *m, int use_native, size_t *len)
+/* The series a point becomes. */
+static size_t n_series(const struct metric_family *f, const struct metric_point *p, int use_native)
+{
+	return f->kind != METRIC_HISTOGRAM || use_native ? 1 : 2 * p->n_buckets + 3;
+}
+
+/* What a point adds to a request, roughly. */
+static size_t estimate(const struct metrics *m, const struct metric_family *f,
+		       const struct metric_point *p, int use_native)
+{
+	size_t labels = 24 + strlen(metrics__str(m, f->name));
+
+	for (int l = 0; l < f->n_labels; l++)
+		labels += 8 + strlen(metrics__str(m, f->labels[l])) + strlen(metrics__str(m, p->values[l]));
+	return n_series(f, p, use_native) * (labels + 24) + (use_native ? 2 * p->n_buckets : 0);
+}
+
+/* One request: the points from family *f, point *i on, until max_bytes;
+ * the metadata of every family rides with the first. */
+static int request(const struct metrics *m, int use_native, size_t max_bytes, int *f, int *i,
+		   int (*emit)(void *ctx, void *buf, size_t len), void *ctx)
 {
 	Prometheus__WriteRequest req = PROMETHEUS__WRITE_REQUEST__INIT;
-	Prometheus__MetricMetadata **meta;
 	Label **les;
 	struct enc e = { .m = m, .ms = (int64_t)m->time_ms };
 	uint8_t *raw = NULL;
 	char *out = NULL;
-	size_t raw_len;
+	size_t raw_len, len, size = 0;
+	int ef = *f, ei = *i;
 
-	for (int i = 0; i < m->n_f; i++)
-		for (int k = 0; k < m->f[i].n; k++)
-			e.cap += m->f[i].kind != METRIC_HISTOGRAM || use_native ? 1 :
-				 2 * m->p[m->f[i].first + k].n_buckets + 3;
+	/* Where this request ends, and how many series it holds. A point is
+	 * never cut: its bucket series stay together. */
+	while (ef < m->n_f && (size < max_bytes || !e.cap)) {
+		const struct metric_family *fam = &m->f[ef];
+
+		if (ei == fam->n) {
+			ef++;
+			ei = 0;
+			continue;
+		}
+		size += estimate(m, fam, &m->p[fam->first + ei], use_native);
+		e.cap += n_series(fam, &m->p[fam->first + ei], use_native);
+		ei++;
+	}
 	e.ts = arena__alloc(&e.a, e.cap * sizeof(*e.ts) + 1);
-	meta = arena__alloc(&e.a, m->n_f * sizeof(*meta) + 1);
 	les = arena__alloc(&e.a, (HIST_BUCKETS + 1) * sizeof(*les));
-	for (int i = 0; e.ts && meta && les && i < m->n_f; i++) {
-		const struct metric_family *f = &m->f[i];
-		const char *name = metrics__str(m, f->name);
-		Prometheus__MetricMetadata *md = arena__alloc(&e.a, sizeof(*md));
+	if (!*f && !*i && (req.metadata = arena__alloc(&e.a, m->n_f * sizeof(*req.metadata) + 1))) {
+		for (int k = 0; k < m->n_f; k++) {
+			const struct metric_family *fam = &m->f[k];
+			Prometheus__MetricMetadata *md = arena__alloc(&e.a, sizeof(*md));
+
+			if (!md)
+				break;
+			prometheus__metric_metadata__init(md);
+			md->type = fam->kind == METRIC_COUNTER ? PROMETHEUS__METRIC_METADATA__METRIC_TYPE__COUNTER :
+				   fam->kind == METRIC_GAUGE ? PROMETHEUS__METRIC_METADATA__METRIC_TYPE__GAUGE :
+				   PROMETHEUS__METRIC_METADATA__METRIC_TYPE__HISTOGRAM;
+			md->metric_family_name = (char *)metrics__str(m, fam->name);
+			md->help = (char *)metrics__str(m, fam->help);
+			req.metadata[req.n_metadata++] = md;
+		}
+	}
+	for (; e.ts && les && (*f < ef || (*f == ef && *i < ei)); (*f)++, *i = 0) {
+		const struct metric_family *fam = &m->f[*f];
+		const char *name = metrics__str(m, fam->name);
 		Label *plain = label(&e, "__name__", name);
 		Label *bucket = label(&e, "__name__", suffixed(&e, name, "_bucket"));
 		Label *sum = label(&e, "__name__", suffixed(&e, name, "_sum"));
 		Label *count = label(&e, "__name__", suffixed(&e, name, "_count"));
+		int end = *f == ef ? ei : fam->n;
 
-		if (md) {
-			prometheus__metric_metadata__init(md);
-			md->type = f->kind == METRIC_COUNTER ? PROMETHEUS__METRIC_METADATA__METRIC_TYPE__COUNTER :
-				   f->kind == METRIC_GAUGE ? PROMETHEUS__METRIC_METADATA__METRIC_TYPE__GAUGE :
-				   PROMETHEUS__METRIC_METADATA__METRIC_TYPE__HISTOGRAM;
-			md->metric_family_name = (char *)name;
-			md->help = (char *)metrics__str(m, f->help);
-			meta[req.n_metadata++] = md;
-		}
-		for (int k = 0; k < f->n; k++) {
-			const struct metric_point *p = &m->p[f->first + k];
+		for (; *i < end; (*i)++) {
+			const struct metric_point *p = &m->p[fam->first + *i];
 			struct classic c = { &e, bucket, les };
 
-			if (point_labels(&e, f, p))
+			if (point_labels(&e, fam, p))
 				break;
-			if (f->kind != METRIC_HISTOGRAM) {
+			if (fam->kind != METRIC_HISTOGRAM) {
 				sample(&e, plain, NULL, p->value);
 			} else if (use_native) {
 				native(&e, plain, p);
@@ -244,23 +280,45 @@ void *promrw__encode(const struct metrics *m, int use_native, size_t *len)
 				sample(&e, count, NULL, (double)p->count);
 			}
 		}
+		if (*f == ef)
+			break;
 	}
+	*f = ef;
+	*i = ei;
 	req.timeseries = e.ts;
 	req.n_timeseries = e.n;
-	req.metadata = meta;
-	if (e.a.oom)
+	if (e.a.oom || !e.ts || !les)
 		goto out;
 	raw_len = prometheus__write_request__get_packed_size(&req);
 	if (!(raw = malloc(raw_len + 1)))
 		goto out;
 	prometheus__write_request__pack(&req, raw);
-	*len = snappy_max_compressed_length(raw_len);
-	if ((out = malloc(*len)) && snappy_compress((char *)raw, raw_len, out, len) != SNAPPY_OK) {
+	len = snappy_max_compressed_length(raw_len);
+	if ((out = malloc(len)) && snappy_compress((char *)raw, raw_len, out, &len) != SNAPPY_OK) {
 		free(out);
 		out = NULL;
 	}
 out:
 	free(raw);
 	arena__free(&e.a);
-	return out;
+	return out ? emit(ctx, out, len) : -1;
+}
+
+int promrw__encode(const struct metrics *m, int use_native, size_t max_bytes,
+		   int (*emit)(void *ctx, void *buf, size_t len), void *ctx)
+{
+	int f = 0, i = 0;
+
+	/* Skip empty families at the end: no request without a series. */
+	while (f < m->n_f) {
+		int left = 0;
+
+		for (int k = f; k < m->n_f && !left; k++)
+			left = m->f[k].n > (k == f ? i : 0);
+		if (!left)
+			break;
+		if (request(m, use_native, max_bytes, &f, &i, emit, ctx))
+			return -1;
+	}
+	return 0;
 }

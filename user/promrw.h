@@ -10,9 +10,12 @@
  * Counters and gauges are one sample each; histograms are classic _bucket
  * (the exact bounds /metrics uses), _sum and _count series, or with native
  * one native histogram at schema 3 (our buckets, as they are). Family
- * metadata (type, help) rides along. Returns a malloc'd compressed buffer,
- * its length in *len; NULL when memory runs out.
+ * metadata (type, help) rides with the first request. The snapshot is cut
+ * into requests of about max_bytes before compression; each goes to emit
+ * as a malloc'd snappy buffer (emit owns it). 0, or -1 when memory ran out
+ * or emit failed.
  */
-void *promrw__encode(const struct metrics *m, int native, size_t *len);
+int promrw__encode(const struct metrics *m, int native, size_t max_bytes,
+		   int (*emit)(void *ctx, void *buf, size_t len), void *ctx);
 
 #endif

@@ -29,36 +29,59 @@ void sink__init(struct sink *s, const struct sink_spec *spec, const struct sink_
 	pthread_condattr_destroy(&attr);
 }
 
+int sink__add_part(struct sink_interval *iv, void *buf, size_t len)
+{
+	struct sink_part *p = realloc(iv->parts, (iv->n + 1) * sizeof(*p));
+
+	if (!p) {
+		free(buf);
+		return -1;
+	}
+	iv->parts = p;
+	iv->parts[iv->n++] = (struct sink_part){ buf, len };
+	iv->len += len;
+	return 0;
+}
+
+void sink__free_interval(struct sink_interval *iv)
+{
+	for (int i = 0; i < iv->n; i++)
+		free(iv->parts[i].buf);
+	free(iv->parts);
+	memset(iv, 0, sizeof(*iv));
+}
+
 /* Under lock: the oldest interval goes, counted. */
 static void drop_oldest(struct sink *s)
 {
-	struct sink_payload *p = &s->q[s->head];
+	struct sink_interval *iv = &s->q[s->head];
 
-	s->bytes -= p->len;
-	free(p->buf);
+	s->bytes -= iv->len;
+	sink__free_interval(iv);
 	s->head = (s->head + 1) % s->max_intervals;
 	s->n--;
 	s->dropped++;
 }
 
-void sink__push(struct sink *s, void *buf, size_t len, uint64_t time_ms)
+void sink__push(struct sink *s, struct sink_interval *iv)
 {
 	int overflow = 0;
 
 	pthread_mutex_lock(&s->lock);
 	if (!s->q && !(s->q = calloc(s->max_intervals, sizeof(*s->q)))) {
 		s->dropped++;
-		free(buf);
+		sink__free_interval(iv);
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
-	while (s->n && (s->n == s->max_intervals || (s->max_bytes && s->bytes + len > s->max_bytes))) {
+	while (s->n && (s->n == s->max_intervals ||
+			(s->max_bytes && s->bytes + iv->len > s->max_bytes))) {
 		drop_oldest(s);
 		overflow = 1;
 	}
-	s->q[(s->head + s->n) % s->max_intervals] = (struct sink_payload){ buf, len, time_ms };
+	s->q[(s->head + s->n) % s->max_intervals] = *iv;
 	s->n++;
-	s->bytes += len;
+	s->bytes += iv->len;
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	if (overflow)
@@ -112,7 +135,6 @@ static void account(struct sink *s, const struct send_status *st, uint64_t took_
 			log_warn("export %s: the store refused an interval, dropped it: %s", s->name,
 				 st->reason);
 		snprintf(s->logged, sizeof(s->logged), "%s", st->reason);
-		s->dropped++;
 	} else if (!s->failing_since_ms) {
 		log_warn("export %s: %s; retrying with backoff (%d intervals queued)", s->name,
 			 st->reason, queued);
@@ -129,48 +151,59 @@ static void *run(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		struct sink_payload p;
-		struct send_status st = { .result = SEND_RETRY };
-		uint64_t t0, timeout = s->timeout_ms, wait;
+		struct sink_interval iv;
+		struct send_status st = { .result = SEND_OK };
+		uint64_t wait;
 
 		while (!s->n && !s->stopping)
 			pthread_cond_wait(&s->wake, &s->lock);
 		if (!s->n)
 			break;
-		if (s->stopping) {
-			uint64_t now = clock__ms();
-
-			if (now + 50 >= s->flush_deadline_ms)
-				break;
-			if (s->flush_deadline_ms - now < timeout)
-				timeout = s->flush_deadline_ms - now;
-		}
 		/* The interval in flight leaves the queue, so that an overflow
 		 * meanwhile drops the next oldest instead of it. */
-		p = s->q[s->head];
+		iv = s->q[s->head];
 		s->head = (s->head + 1) % s->max_intervals;
 		s->n--;
-		s->bytes -= p.len;
-		pthread_mutex_unlock(&s->lock);
+		s->bytes -= iv.len;
+		while (iv.sent < iv.n) {
+			struct sink_part *p = &iv.parts[iv.sent];
+			uint64_t t0, timeout = s->timeout_ms;
 
-		t0 = clock__ms();
-		s->ops->send(s, p.buf, p.len, timeout, &st);
+			if (s->stopping) {
+				uint64_t now = clock__ms();
 
-		pthread_mutex_lock(&s->lock);
-		account(s, &st, clock__ms() - t0, s->n + 1);
-		if (st.result != SEND_RETRY) {
-			free(p.buf);
+				if (now + 50 >= s->flush_deadline_ms) {
+					st.result = SEND_RETRY;
+					break;
+				}
+				if (s->flush_deadline_ms - now < timeout)
+					timeout = s->flush_deadline_ms - now;
+			}
+			pthread_mutex_unlock(&s->lock);
+			t0 = clock__ms();
+			st = (struct send_status){ .result = SEND_RETRY };
+			s->ops->send(s, p->buf, p->len, timeout, &st);
+			pthread_mutex_lock(&s->lock);
+			account(s, &st, clock__ms() - t0, s->n + 1);
+			if (st.result == SEND_RETRY)
+				break;
+			iv.lost |= st.result == SEND_REJECTED;
+			iv.sent++;
+		}
+		if (iv.sent == iv.n) {
+			s->dropped += iv.lost;	/* refused in part or whole */
+			sink__free_interval(&iv);
 			backoff = 0;
 			continue;
 		}
 		if (s->n == s->max_intervals) {	/* refilled meanwhile: it is the oldest */
-			free(p.buf);
+			sink__free_interval(&iv);
 			s->dropped++;
-		} else {
+		} else {	/* back at the head, to go on from the part that failed */
 			s->head = (s->head + s->max_intervals - 1) % s->max_intervals;
-			s->q[s->head] = p;
+			s->q[s->head] = iv;
 			s->n++;
-			s->bytes += p.len;
+			s->bytes += iv.len;
 		}
 		if (s->stopping)	/* no second chance when flushing at exit */
 			break;

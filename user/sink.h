@@ -33,11 +33,24 @@ struct sink_ops {
 	void (*close)(struct sink *s);	/* frees priv */
 };
 
-struct sink_payload {
+/* One request's body. */
+struct sink_part {
 	void *buf;
 	size_t len;
-	uint64_t time_ms;	/* the interval's snapshot time */
 };
+
+/* One interval, as the requests it takes: a big snapshot is cut into parts
+ * of at most SINK_REQUEST_BYTES before compression, because stores bound a
+ * request (gRPC servers refuse messages over 4 MiB by default). */
+struct sink_interval {
+	struct sink_part *parts;
+	int n, sent;		/* parts, and those delivered so far */
+	int lost;		/* a part was refused: the interval is incomplete */
+	size_t len;		/* bytes, all parts */
+	uint64_t time_ms;	/* the snapshot's time */
+};
+
+#define SINK_REQUEST_BYTES (1u << 20)
 
 struct sink {
 	char name[1024];	/* the destination without credentials: the sink label */
@@ -53,7 +66,7 @@ struct sink {
 	pthread_cond_t wake;
 	pthread_t thread;
 	int started;
-	struct sink_payload *q;	/* ring of max_intervals */
+	struct sink_interval *q;	/* ring of max_intervals */
 	int head, n;
 	size_t bytes;
 	int stopping;		/* 1: deliver what is queued until flush_deadline_ms, then stop */
@@ -70,9 +83,12 @@ struct sink {
 /* Fills the generic part from spec; ops->send and priv are the protocol's. */
 void sink__init(struct sink *s, const struct sink_spec *spec, const struct sink_ops *ops, void *priv);
 int sink__start(struct sink *s);
-/* Queues an interval (the sink owns buf from now on); the oldest one goes if
- * the queue is full, counted. */
-void sink__push(struct sink *s, void *buf, size_t len, uint64_t time_ms);
+/* Adds a part to iv (which owns buf from now on). 0, or -1 with buf freed. */
+int sink__add_part(struct sink_interval *iv, void *buf, size_t len);
+void sink__free_interval(struct sink_interval *iv);
+/* Queues an interval (the sink owns it from now on); the oldest one goes
+ * if the queue is full, counted. */
+void sink__push(struct sink *s, struct sink_interval *iv);
 /* Asks the thread to deliver what is queued until deadline (monotonic ms)
  * and then end, without waiting: sinks flush side by side. */
 void sink__flush(struct sink *s, uint64_t deadline_ms);
