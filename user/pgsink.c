@@ -1,9 +1,11 @@
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "log.h"
 #include "pgsink.h"
 
@@ -159,21 +161,76 @@ static void reason(struct send_status *st, const char *what, PGconn *c, PGresult
 	st->reason[strcspn(st->reason, "\n")] = '\0';
 }
 
-static int exec_ok(PGconn *c, const char *sql, struct send_status *st)
+/*
+ * The next result of what was sent, waiting at most until deadline_ms
+ * (monotonic): a store that accepts the connection and then never answers
+ * must not hold the sink's thread (and the agent's exit) forever. NULL on
+ * timeout, with the connection closed so that the next try reconnects.
+ */
+static PGresult *result(struct pgsink *p, uint64_t deadline_ms)
 {
-	PGresult *r = PQexec(c, sql);
+	while (PQisBusy(p->conn)) {
+		uint64_t now = clock__ms();
+		struct pollfd fd = { .fd = PQsocket(p->conn), .events = POLLIN };
+
+		if (now >= deadline_ms || poll(&fd, 1, (int)(deadline_ms - now)) == 0 ||
+		    !PQconsumeInput(p->conn)) {
+			PQfinish(p->conn);
+			p->conn = NULL;
+			p->ready = 0;
+			return NULL;
+		}
+	}
+	return PQgetResult(p->conn);
+}
+
+/* Sends sql and returns its result (NULL: timed out, the connection closed),
+ * then drains what follows. */
+static PGresult *run(struct pgsink *p, const char *sql, uint64_t deadline_ms)
+{
+	PGresult *r, *more;
+
+	if (!PQsendQuery(p->conn, sql))
+		return PQmakeEmptyPGresult(p->conn, PGRES_FATAL_ERROR);
+	r = result(p, deadline_ms);
+	if (r && PQresultStatus(r) == PGRES_COPY_IN)
+		return r;
+	while (r && p->conn && (more = result(p, deadline_ms)))
+		PQclear(more);
+	return r;
+}
+
+static int exec_ok(struct pgsink *p, const char *sql, uint64_t deadline_ms, struct send_status *st)
+{
+	PGresult *r = run(p, sql, deadline_ms);
+	PGconn *c = p->conn;
+
+	if (!r) {
+		st->result = SEND_RETRY;
+		snprintf(st->reason, sizeof(st->reason), "creating the table: no answer in time");
+		return -1;
+	}
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 
 	if (!ok) {
-		st->result = failed(c, r);
+		st->result = c ? failed(c, r) : SEND_RETRY;
 		reason(st, "creating the table", c, r);
 	}
 	PQclear(r);
 	return ok ? 0 : -1;
 }
 
+/* CREATE TABLE IF NOT EXISTS says "already exists, skipping" at every
+ * connect: not worth a log line. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 /* Connects (again) and makes sure the table exists. */
-static int connect_store(struct sink *s, struct pgsink *p, uint64_t timeout_ms, struct send_status *st)
+static int connect_store(struct sink *s, struct pgsink *p, uint64_t timeout_ms, uint64_t deadline_ms,
+			 struct send_status *st)
 {
 	char sql[1024], tmo[32], user_timeout[32];
 	const char *const keys[] = { "dbname", "connect_timeout", "application_name", "keepalives_idle",
@@ -193,24 +250,30 @@ static int connect_store(struct sink *s, struct pgsink *p, uint64_t timeout_ms, 
 		reason(st, "connecting", p->conn, NULL);
 		return -1;
 	}
+	PQsetNoticeProcessor(p->conn, quiet, NULL);
 	snprintf(sql, sizeof(sql),
 		 "CREATE TABLE IF NOT EXISTS %s ("
 		 "time timestamptz NOT NULL, start_time timestamptz NOT NULL, host text NOT NULL, "
 		 "metric text NOT NULL, kind text NOT NULL, labels jsonb NOT NULL, "
 		 "value double precision, count bigint, sum double precision, scale int, "
 		 "bucket_offset int, buckets bigint[])", s->spec.table);
-	if (exec_ok(p->conn, sql, st))
+	if (exec_ok(p, sql, deadline_ms, st))
 		return -1;
-	r = PQexec(p->conn, "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'");
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+	r = run(p, "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'", deadline_ms);
+	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		snprintf(sql, sizeof(sql), "SELECT create_hypertable('%s', 'time', if_not_exists => true)",
 			 s->spec.table);
-		if (exec_ok(p->conn, sql, st)) {
+		if (exec_ok(p, sql, deadline_ms, st)) {
 			PQclear(r);
 			return -1;
 		}
 	}
 	PQclear(r);
+	if (!p->conn) {
+		st->result = SEND_RETRY;
+		snprintf(st->reason, sizeof(st->reason), "no answer in time");
+		return -1;
+	}
 	p->ready = 1;
 	return 0;
 }
@@ -219,16 +282,21 @@ static void send_rows(struct sink *s, const void *buf, size_t len, uint64_t time
 		      struct send_status *st)
 {
 	struct pgsink *p = s->priv;
+	uint64_t deadline = clock__ms() + timeout_ms;
 	char sql[256];
 	PGresult *r;
 
-	if (connect_store(s, p, timeout_ms, st))
+	if (connect_store(s, p, timeout_ms, deadline, st))
 		return;
 	snprintf(sql, sizeof(sql), "COPY %s (" COLUMNS ") FROM STDIN", s->spec.table);
-	r = PQexec(p->conn, sql);
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		st->result = failed(p->conn, r);
-		reason(st, "COPY", p->conn, r);
+	r = run(p, sql, deadline);
+	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+		st->result = r && p->conn ? failed(p->conn, r) : SEND_RETRY;
+		if (r)
+			reason(st, "COPY", p->conn, r);
+		else
+			snprintf(st->reason, sizeof(st->reason), "COPY: no answer in %llums",
+				 (unsigned long long)timeout_ms);
 		PQclear(r);
 		p->ready = 0;
 		return;
@@ -241,16 +309,20 @@ static void send_rows(struct sink *s, const void *buf, size_t len, uint64_t time
 		p->ready = 0;
 		return;
 	}
-	r = PQgetResult(p->conn);
-	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+	r = result(p, deadline);
+	if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
 		st->result = SEND_OK;
 	} else {
-		st->result = failed(p->conn, r);
-		reason(st, "COPY", p->conn, r);
+		st->result = r && p->conn ? failed(p->conn, r) : SEND_RETRY;
+		if (r)
+			reason(st, "COPY", p->conn, r);
+		else
+			snprintf(st->reason, sizeof(st->reason), "COPY: no answer in %llums",
+				 (unsigned long long)timeout_ms);
 		p->ready = 0;
 	}
 	PQclear(r);
-	while ((r = PQgetResult(p->conn)))
+	while (p->conn && (r = result(p, deadline)))
 		PQclear(r);
 }
 
