@@ -279,6 +279,7 @@ int agent__start(struct agent *a, struct agent_opts *o)
 	a->families = o->c.families ? o->c.families : FAMILY_DEFAULT;
 	a->grace_ms = o->c.grace_ms ? o->c.grace_ms : CONFIG_GRACE_MS;
 	a->start_ms = metrics__now_ms();
+	series__epoch(a->start_ms);
 	relname__setup(o->c.conninfo);
 	identity__setup(o->c.pods_dir);
 	if (open_pg_families(a, o) || open_task_families(a, o))

@@ -52,6 +52,7 @@ static int publish(struct agent *a, struct http *h, struct export *x, struct met
 	if (!out)
 		return -1;
 	metrics__reset(m, metrics__now_ms(), a->start_ms);
+	series__epoch(m->time_ms);
 	agent__metrics(a, m);
 	export__metrics(x, m);
 	prom__render(m, out);
@@ -62,6 +63,26 @@ static int publish(struct agent *a, struct http *h, struct export *x, struct met
 	http__health(h, health);
 	free(buf);
 	return 0;
+}
+
+/* Until the next interval, refreshing /healthz every second: a sink that
+ * starts failing shows there at once, not an interval later. */
+static void wait(struct agent *a, struct http *h, struct export *x, uint64_t ms)
+{
+	uint64_t end = agent__now_ms() + ms;
+
+	while (!agent_exiting) {
+		uint64_t now = agent__now_ms();
+		char health[4096];
+
+		if (now >= end)
+			break;
+		agent__wait(a, end - now < 1000 ? end - now : 1000);
+		if (x) {
+			export__health(x, health, sizeof(health));
+			http__health(h, health);
+		}
+	}
 }
 
 int cmd_run(int argc, char **argv)
@@ -151,17 +172,16 @@ int cmd_run(int argc, char **argv)
 	publish(&a, h, x, &m);
 	log_info("serving http://%s/metrics and /healthz, refreshing every %.3gs", listen,
 		 interval_ms / 1e3);
+	/* A signal cuts the wait short: the tick and snapshot that follow
+	 * carry what happened since the last interval, and go out too. */
 	while (!agent_exiting) {
-		agent__wait(&a, interval_ms);
+		wait(&a, h, x, interval_ms);
 		agent__tick(&a);
 		publish(&a, h, x, &m);
 	}
-	if (x) {	/* what happened since the last interval goes out too */
-		agent__tick(&a);
-		publish(&a, h, x, &m);
+	if (x)
 		log_info("stopping: delivering what is queued (at most %.3gs)",
 			 (o.c.flush_ms ? o.c.flush_ms : CONFIG_FLUSH_MS) / 1e3);
-	}
 	log_info("stopping: detaching all probes");
 	err = 0;
 cleanup:

@@ -70,6 +70,16 @@ struct series *series__find(const struct series_set *set, const char *const *val
 	return NULL;
 }
 
+/* The last snapshot's time: what a new series counts from. Its first
+ * events happened after that snapshot, and a point whose start equals its
+ * time (an interval of no length holding data) is refused by some stores. */
+static uint64_t epoch_ms;
+
+void series__epoch(uint64_t unix_ms)
+{
+	epoch_ms = unix_ms;
+}
+
 static struct series *append(struct series_set *set, const char *const *values)
 {
 	struct series *s;
@@ -83,7 +93,7 @@ static struct series *append(struct series_set *set, const char *const *values)
 	for (int l = 0; l < set->n_labels; l++)
 		snprintf(s->values[l], SERIES_VALUE_LEN, "%s", values[l]);
 	s->active_ms = clock__ms();
-	s->start_ms = metrics__now_ms();
+	s->start_ms = epoch_ms ? epoch_ms : metrics__now_ms();
 	index_put(set, set->n - 1);
 	return s;
 }

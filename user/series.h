@@ -24,7 +24,7 @@ struct series {
 	struct hist base;
 	struct hist *shown;	/* what `trace` printed last; NULL in `run` */
 	uint64_t active_ms;	/* last harvest a backend fed it (clock.h) */
-	uint64_t start_ms;	/* unix ms it was created: its values count from there */
+	uint64_t start_ms;	/* unix ms its values count from (series__epoch) */
 };
 
 struct series_set {
@@ -42,6 +42,9 @@ struct series_set {
 	int n_slots;
 };
 
+/* A snapshot was taken at unix_ms (or the agent started): series created
+ * from now on count from there. */
+void series__epoch(uint64_t unix_ms);
 /* The bound on label sets per set (0: SERIES_MAX). */
 void series__set_max(int max);
 /* The series with these label values (n_labels of them), created if new;

@@ -77,7 +77,9 @@ void sink__push(struct sink *s, struct sink_interval *iv)
 	while (s->n && (s->n == s->max_intervals ||
 			(s->max_bytes && s->bytes + iv->len > s->max_bytes))) {
 		drop_oldest(s);
-		overflow = 1;
+		/* once per outage: the count is in the self-metrics */
+		if (!s->overflow_logged)
+			overflow = s->overflow_logged = 1;
 	}
 	s->q[(s->head + s->n) % s->max_intervals] = *iv;
 	s->n++;
@@ -85,7 +87,8 @@ void sink__push(struct sink *s, struct sink_interval *iv)
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	if (overflow)
-		log_warn("export %s: queue full (%d intervals, %zu bytes): dropped the oldest interval",
+		log_warn("export %s: queue full (%d intervals, %zu bytes): dropping the oldest "
+			 "intervals until the store is back (odtrace_export_dropped_intervals_total)",
 			 s->name, s->max_intervals, s->max_bytes);
 }
 
@@ -122,6 +125,7 @@ static void account(struct sink *s, const struct send_status *st, uint64_t took_
 	s->requests[st->result]++;
 	hist__add_bucket(&s->duration, hist__index(v.sum_ns), &v);
 	if (st->result == SEND_OK) {
+		s->overflow_logged = 0;
 		if (s->failing_since_ms)
 			log_info("export %s: delivering again after %.0fs of failures", s->name,
 				 (clock__ms() - s->failing_since_ms) / 1e3);
@@ -131,7 +135,7 @@ static void account(struct sink *s, const struct send_status *st, uint64_t took_
 	snprintf(s->last_error, sizeof(s->last_error), "%s", st->reason);
 	if (st->result == SEND_REJECTED) {
 		/* The same rejection every interval would flood the log. */
-		if (strcmp(s->logged, st->reason))
+		if (strcmp(s->logged, st->reason) && !st->quiet)
 			log_warn("export %s: the store refused an interval, dropped it: %s", s->name,
 				 st->reason);
 		snprintf(s->logged, sizeof(s->logged), "%s", st->reason);

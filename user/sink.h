@@ -22,6 +22,7 @@ struct send_status {
 	enum send_result result;
 	uint64_t retry_after_ms;	/* SEND_RETRY: the store asked for this wait (0: ours) */
 	char reason[256];		/* why it failed, for the log and /healthz */
+	int quiet;			/* the protocol has logged it already */
 };
 
 struct sink;
@@ -78,6 +79,7 @@ struct sink {
 	uint64_t failing_since_ms;	/* 0: the last attempt succeeded */
 	char last_error[256];
 	char logged[256];	/* the last rejection reason logged */
+	int overflow_logged;	/* since the last delivery */
 };
 
 /* Fills the generic part from spec; ops->send and priv are the protocol's. */

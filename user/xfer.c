@@ -193,7 +193,9 @@ static void classify(struct sink *s, struct xfer *x, CURLcode rc, long code, str
 				 "--enable-feature=native-histograms); sending classic buckets from now on",
 				 s->name);
 		s->native_refused = 1;
+		/* Said above, once: the generic rejection line would repeat it. */
 		st->result = SEND_REJECTED;
+		st->quiet = 1;
 		snprintf(st->reason, sizeof(st->reason), "native histograms refused; now sending classic buckets");
 		return;
 	}

@@ -50,21 +50,28 @@ def redis_port():
 
 
 class Agent:
-    """`odtrace run` on a free loopback port, refreshing every second."""
+    """`odtrace run` on a free loopback port, refreshing every second.
 
-    def __init__(self, *extra):
+    env: variables added to the agent's environment (e.g. NODE_NAME).
+    healthy: the /healthz body that means started; None: any answer (an
+    agent exporting to a store that is down says "degraded" from the start)."""
+
+    def __init__(self, *extra, env=None, healthy="ok\n"):
         self.port = free_port()
         self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.expect_healthz = healthy
         self.proc = subprocess.Popen(
             [ODTRACE, "run", "--listen", f"127.0.0.1:{self.port}", "--interval", "1s", *extra],
-            stdout=subprocess.DEVNULL, stderr=self.stderr)
+            stdout=subprocess.DEVNULL, stderr=self.stderr,
+            env={**os.environ, **env} if env else None)
         wait_until(self._healthy, 30, "odtrace /healthz")
 
     def _healthy(self):
         if self.proc.poll() is not None:
             raise AssertionError(f"odtrace exited {self.proc.returncode}: {self.log()}")
         try:
-            return self.get("/healthz") == "ok\n"
+            body = self.get("/healthz")
+            return self.expect_healthz is None or body == self.expect_healthz
         except OSError:
             return False
 
@@ -201,8 +208,8 @@ def p50_bucket(buckets):
 def agent():
     started = []
 
-    def start(*extra):
-        a = Agent(*extra)
+    def start(*extra, **kw):
+        a = Agent(*extra, **kw)
         started.append(a)
         return a
 
