@@ -15,56 +15,8 @@ struct export {
 	int n;
 	int any_delta;
 	struct metrics prev;	/* the last snapshot, for delta sinks */
-	struct metrics delta;
 	int have_prev;
 };
-
-int export__start(struct export **out, const char *const *specs, int n)
-{
-	struct export *x;
-	int inited = 0;
-
-	*out = NULL;
-	if (!n)
-		return 0;
-	if (!(x = calloc(1, sizeof(*x))) || !(x->sinks = calloc(n, sizeof(*x->sinks)))) {
-		free(x);
-		log_error("export: out of memory");
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		struct sink_spec spec;
-		char why[512];
-		int err;
-
-		if (sinkspec__parse(specs[i], &spec, why, sizeof(why))) {
-			log_error("--export: %s", why);
-			goto fail;
-		}
-		if (spec.kind == SINK_POSTGRESQL) {
-			err = pgsink__sink(&x->sinks[x->n], &spec);
-		} else {
-			if (!inited && xfer__init()) {
-				log_error("export: cannot initialise libcurl");
-				goto fail;
-			}
-			inited = 1;
-			err = xfer__sink(&x->sinks[x->n], &spec);
-		}
-		if (err)
-			goto fail;
-		x->n++;
-		if (sink__start(&x->sinks[x->n - 1]))
-			goto fail;
-		x->any_delta |= spec.delta;
-		log_info("exporting to %s every interval", spec.name);
-	}
-	*out = x;
-	return 0;
-fail:
-	export__stop(x, 0);
-	return -1;
-}
 
 /* gRPC's length-prefixed message: a compressed flag and 4 bytes of length,
  * big-endian, before the message (the encoders leave room for it). */
@@ -125,31 +77,86 @@ static int encode(struct sink *s, const struct metrics *m, struct sink_interval 
 	}
 }
 
+int export__start(struct export **out, const char *const *specs, int n)
+{
+	struct export *x;
+	int inited = 0;
+
+	*out = NULL;
+	if (!n)
+		return 0;
+	if (!(x = calloc(1, sizeof(*x))) || !(x->sinks = calloc(n, sizeof(*x->sinks)))) {
+		free(x);
+		log_error("export: out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct sink_spec spec;
+		char why[512];
+		int err;
+
+		if (sinkspec__parse(specs[i], &spec, why, sizeof(why))) {
+			log_error("--export: %s", why);
+			goto fail;
+		}
+		if (spec.kind == SINK_POSTGRESQL) {
+			err = pgsink__sink(&x->sinks[x->n], &spec);
+		} else {
+			if (!inited && xfer__init()) {
+				log_error("export: cannot initialise libcurl");
+				goto fail;
+			}
+			inited = 1;
+			err = xfer__sink(&x->sinks[x->n], &spec);
+		}
+		if (err)
+			goto fail;
+		x->sinks[x->n].encode = encode;
+		x->n++;
+		if (sink__start(&x->sinks[x->n - 1]))
+			goto fail;
+		x->any_delta |= spec.delta;
+		log_info("exporting to %s every interval", spec.name);
+	}
+	*out = x;
+	return 0;
+fail:
+	export__stop(x, 0);
+	return -1;
+}
+
 void export__push(struct export *x, const struct metrics *m)
 {
-	int delta_ok = 1;
+	struct sink_snapshot *cum = NULL, *delta = NULL;
 
 	if (!x)
 		return;
 	if (x->any_delta) {
-		delta_ok = !metrics__delta(&x->delta, m, x->have_prev ? &x->prev : NULL);
+		if ((delta = calloc(1, sizeof(*delta)))) {
+			delta->refs = 1;
+			if (metrics__delta(&delta->m, m, x->have_prev ? &x->prev : NULL)) {
+				sink__unref(delta);
+				delta = NULL;
+			}
+		}
 		x->have_prev = !metrics__copy(&x->prev, m);
 	}
 	for (int i = 0; i < x->n; i++) {
 		struct sink *s = &x->sinks[i];
-		const struct metrics *src = s->spec.delta ? &x->delta : m;
-		struct sink_interval iv = { .time_ms = m->time_ms };
 
-		if ((src == m || delta_ok) && !encode(s, src, &iv)) {
-			sink__push(s, &iv);
+		if (!s->spec.delta && !cum)
+			cum = sink__snapshot(m);
+		if (s->spec.delta ? delta : cum) {
+			sink__push(s, s->spec.delta ? delta : cum);
 			continue;
 		}
-		sink__free_interval(&iv);
 		pthread_mutex_lock(&s->lock);
 		s->dropped++;
 		pthread_mutex_unlock(&s->lock);
-		log_warn("export %s: out of memory encoding an interval (dropped)", s->name);
+		log_warn("export %s: out of memory copying an interval (dropped)", s->name);
 	}
+	sink__unref(cum);
+	sink__unref(delta);
 }
 
 void export__metrics(struct export *x, struct metrics *m)
@@ -240,7 +247,6 @@ void export__stop(struct export *x, uint64_t budget_ms)
 	for (int i = 0; i < x->n; i++)
 		sink__stop(&x->sinks[i]);
 	metrics__free(&x->prev);
-	metrics__free(&x->delta);
 	free(x->sinks);
 	free(x);
 }

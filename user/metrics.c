@@ -1,5 +1,9 @@
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "grow.h"
 #include "metrics.h"
 
@@ -346,4 +350,29 @@ int metrics__copy(struct metrics *dst, const struct metrics *src)
 	d.oom = src->oom;
 	*dst = d;
 	return 0;
+}
+
+static char host[256];
+
+static void find_host(void)
+{
+	const char *node = getenv("NODE_NAME");
+
+	if (node && *node)
+		snprintf(host, sizeof(host), "%s", node);
+	else if (gethostname(host, sizeof(host) - 1))
+		snprintf(host, sizeof(host), "unknown");
+}
+
+const char *metrics__host(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, find_host);
+	return host;
+}
+
+size_t metrics__bytes(const struct metrics *m)
+{
+	return m->n_f * sizeof(*m->f) + m->n_p * sizeof(*m->p) + m->n_b * sizeof(*m->buckets) + m->n_str;
 }

@@ -76,6 +76,11 @@ int metrics__delta(struct metrics *out, const struct metrics *cur, const struct 
 int metrics__copy(struct metrics *dst, const struct metrics *src);
 /* Valid UTF-8 copy of s into dst (invalid bytes become U+FFFD); dst. */
 char *metrics__utf8(char *dst, size_t len, const char *s);
+/* The node's name: $NODE_NAME (the DaemonSet sets it from the downward
+ * API; a pod's own hostname is not the node's), else the hostname. */
+const char *metrics__host(void);
+/* Memory the snapshot's contents take. */
+size_t metrics__bytes(const struct metrics *m);
 /* Unix milliseconds now. */
 uint64_t metrics__now_ms(void);
 

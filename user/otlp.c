@@ -1,6 +1,5 @@
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "arena.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "otlp.h"
@@ -231,19 +230,16 @@ static Metric *metric(struct arena *a, const struct metrics *m, const struct met
  * node's unless it runs with hostNetwork). */
 static Opentelemetry__Proto__Resource__V1__Resource *resource(struct arena *a)
 {
-	static char host[256];
 	const char *node = getenv("NODE_NAME");
 	Opentelemetry__Proto__Resource__V1__Resource *r = A(Opentelemetry__Proto__Resource__V1__Resource);
 	KeyValue **attrs = arena__alloc(a, 3 * sizeof(*attrs));
 
 	if (!r || !attrs)
 		return NULL;
-	if (!host[0] && gethostname(host, sizeof(host) - 1))
-		snprintf(host, sizeof(host), "unknown");
 	opentelemetry__proto__resource__v1__resource__init(r);
 	r->attributes = attrs;
 	attrs[r->n_attributes++] = kv(a, "service.name", "odtrace");
-	attrs[r->n_attributes++] = kv(a, "host.name", node && *node ? node : host);
+	attrs[r->n_attributes++] = kv(a, "host.name", metrics__host());
 	if (node && *node)
 		attrs[r->n_attributes++] = kv(a, "k8s.node.name", node);
 	return r;

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include "clock.h"
 #include "log.h"
 #include "pgsink.h"
@@ -69,18 +68,6 @@ static void timestamp(FILE *out, uint64_t ms)
 	fprintf(out, "%s.%03u+00", buf, (unsigned)(ms % 1000));
 }
 
-static const char *host(void)
-{
-	static char name[256];
-	const char *node = getenv("NODE_NAME");
-
-	if (node && *node)
-		return node;
-	if (!name[0] && gethostname(name, sizeof(name) - 1))
-		snprintf(name, sizeof(name), "unknown");
-	return name;
-}
-
 void *pgsink__encode(const struct metrics *m, size_t *len)
 {
 	static const char *const kinds[] = { "counter", "gauge", "histogram" };
@@ -100,7 +87,7 @@ void *pgsink__encode(const struct metrics *m, size_t *len)
 			fputc('\t', out);
 			timestamp(out, p->start_ms);
 			fputc('\t', out);
-			copy_text(out, host());
+			copy_text(out, metrics__host());
 			fputc('\t', out);
 			copy_text(out, metrics__str(m, f->name));
 			fprintf(out, "\t%s\t{", kinds[f->kind]);

@@ -29,6 +29,35 @@ void sink__init(struct sink *s, const struct sink_spec *spec, const struct sink_
 	pthread_condattr_destroy(&attr);
 }
 
+struct sink_snapshot *sink__snapshot(const struct metrics *m)
+{
+	struct sink_snapshot *snap = calloc(1, sizeof(*snap));
+
+	if (!snap)
+		return NULL;
+	if (metrics__copy(&snap->m, m)) {
+		metrics__free(&snap->m);
+		free(snap);
+		return NULL;
+	}
+	snap->refs = 1;
+	return snap;
+}
+
+struct sink_snapshot *sink__ref(struct sink_snapshot *snap)
+{
+	__atomic_fetch_add(&snap->refs, 1, __ATOMIC_RELAXED);
+	return snap;
+}
+
+void sink__unref(struct sink_snapshot *snap)
+{
+	if (snap && __atomic_sub_fetch(&snap->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		metrics__free(&snap->m);
+		free(snap);
+	}
+}
+
 int sink__add_part(struct sink_interval *iv, void *buf, size_t len)
 {
 	struct sink_part *p = realloc(iv->parts, (iv->n + 1) * sizeof(*p));
@@ -43,11 +72,21 @@ int sink__add_part(struct sink_interval *iv, void *buf, size_t len)
 	return 0;
 }
 
-void sink__free_interval(struct sink_interval *iv)
+static void free_parts(struct sink_interval *iv)
 {
-	for (int i = 0; i < iv->n; i++)
+	for (int i = 0; i < iv->n; i++) {
+		iv->len -= iv->parts[i].len;
 		free(iv->parts[i].buf);
+	}
 	free(iv->parts);
+	iv->parts = NULL;
+	iv->n = iv->sent = iv->encoded = 0;
+}
+
+static void free_interval(struct sink_interval *iv)
+{
+	free_parts(iv);
+	sink__unref(iv->snap);
 	memset(iv, 0, sizeof(*iv));
 }
 
@@ -57,20 +96,22 @@ static void drop_oldest(struct sink *s)
 	struct sink_interval *iv = &s->q[s->head];
 
 	s->bytes -= iv->len;
-	sink__free_interval(iv);
+	free_interval(iv);
 	s->head = (s->head + 1) % s->max_intervals;
 	s->n--;
 	s->dropped++;
 }
 
-void sink__push(struct sink *s, struct sink_interval *iv)
+void sink__push(struct sink *s, struct sink_snapshot *snap)
 {
+	struct sink_interval one = { .snap = sink__ref(snap), .len = metrics__bytes(&snap->m) };
+	struct sink_interval *iv = &one;
 	int overflow = 0;
 
 	pthread_mutex_lock(&s->lock);
 	if (!s->q && !(s->q = calloc(s->max_intervals, sizeof(*s->q)))) {
 		s->dropped++;
-		sink__free_interval(iv);
+		free_interval(iv);
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
@@ -124,6 +165,8 @@ static void account(struct sink *s, const struct send_status *st, uint64_t took_
 
 	s->requests[st->result]++;
 	hist__add_bucket(&s->duration, hist__index(v.sum_ns), &v);
+	if (st->reencode)	/* not a failure of the store: it said what it takes */
+		return;
 	if (st->result == SEND_OK) {
 		s->overflow_logged = 0;
 		if (s->failing_since_ms)
@@ -135,7 +178,7 @@ static void account(struct sink *s, const struct send_status *st, uint64_t took_
 	snprintf(s->last_error, sizeof(s->last_error), "%s", st->reason);
 	if (st->result == SEND_REJECTED) {
 		/* The same rejection every interval would flood the log. */
-		if (strcmp(s->logged, st->reason) && !st->quiet)
+		if (strcmp(s->logged, st->reason))
 			log_warn("export %s: the store refused an interval, dropped it: %s", s->name,
 				 st->reason);
 		snprintf(s->logged, sizeof(s->logged), "%s", st->reason);
@@ -145,6 +188,24 @@ static void account(struct sink *s, const struct send_status *st, uint64_t took_
 	}
 	if (!s->failing_since_ms)
 		s->failing_since_ms = clock__ms();
+}
+
+/* Under lock (released meanwhile): iv's requests, from its snapshot. The
+ * snapshot stays with the interval, in case the format must change. */
+static int encode(struct sink *s, struct sink_interval *iv)
+{
+	int err;
+
+	pthread_mutex_unlock(&s->lock);
+	err = s->encode(s, &iv->snap->m, iv);
+	pthread_mutex_lock(&s->lock);
+	if (err) {
+		log_warn("export %s: out of memory encoding an interval (dropped)", s->name);
+		free_parts(iv);
+		return -1;
+	}
+	iv->encoded = 1;
+	return 0;
 }
 
 static void *run(void *arg)
@@ -169,6 +230,11 @@ static void *run(void *arg)
 		s->head = (s->head + 1) % s->max_intervals;
 		s->n--;
 		s->bytes -= iv.len;
+		if (!iv.encoded && encode(s, &iv)) {
+			s->dropped++;
+			free_interval(&iv);
+			continue;
+		}
 		while (iv.sent < iv.n) {
 			struct sink_part *p = &iv.parts[iv.sent];
 			uint64_t t0, timeout = s->timeout_ms;
@@ -189,19 +255,25 @@ static void *run(void *arg)
 			s->ops->send(s, p->buf, p->len, timeout, &st);
 			pthread_mutex_lock(&s->lock);
 			account(s, &st, clock__ms() - t0, s->n + 1);
+			if (st.reencode) {	/* the format changed: all parts again */
+				free_parts(&iv);
+				if (encode(s, &iv))
+					break;
+				continue;
+			}
 			if (st.result == SEND_RETRY)
 				break;
 			iv.lost |= st.result == SEND_REJECTED;
 			iv.sent++;
 		}
-		if (iv.sent == iv.n) {
+		if (iv.encoded && iv.sent == iv.n) {
 			s->dropped += iv.lost;	/* refused in part or whole */
-			sink__free_interval(&iv);
+			free_interval(&iv);
 			backoff = 0;
 			continue;
 		}
-		if (s->n == s->max_intervals) {	/* refilled meanwhile: it is the oldest */
-			sink__free_interval(&iv);
+		if (!iv.encoded || s->n == s->max_intervals) {	/* unencodable, or the oldest of a full queue */
+			free_interval(&iv);
 			s->dropped++;
 		} else {	/* back at the head, to go on from the part that failed */
 			s->head = (s->head + s->max_intervals - 1) % s->max_intervals;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "hist.h"
+#include "metrics.h"
 #include "sinkspec.h"
 
 /* What one delivery attempt came to. */
@@ -22,7 +23,7 @@ struct send_status {
 	enum send_result result;
 	uint64_t retry_after_ms;	/* SEND_RETRY: the store asked for this wait (0: ours) */
 	char reason[256];		/* why it failed, for the log and /healthz */
-	int quiet;			/* the protocol has logged it already */
+	int reencode;			/* SEND_RETRY: encode the interval again, now */
 };
 
 struct sink;
@@ -40,15 +41,30 @@ struct sink_part {
 	size_t len;
 };
 
-/* One interval, as the requests it takes: a big snapshot is cut into parts
- * of at most SINK_REQUEST_BYTES before compression, because stores bound a
- * request (gRPC servers refuse messages over 4 MiB by default). */
+/* An interval's snapshot, shared by the sinks that queue it (each encodes
+ * it on its own thread, when it comes to send it): one copy however many
+ * sinks, and the agent's loop never waits for an encoder. */
+struct sink_snapshot {
+	struct metrics m;
+	int refs;		/* atomic */
+};
+
+/* A copy of m with one reference; NULL when memory runs out. */
+struct sink_snapshot *sink__snapshot(const struct metrics *m);
+struct sink_snapshot *sink__ref(struct sink_snapshot *snap);
+void sink__unref(struct sink_snapshot *snap);
+
+/* One interval in a sink's queue: its snapshot and, once encoded, the
+ * requests it takes. A big snapshot is cut into parts of at most
+ * SINK_REQUEST_BYTES before compression, because stores bound a request
+ * (gRPC servers refuse messages over 4 MiB by default). */
 struct sink_interval {
+	struct sink_snapshot *snap;
 	struct sink_part *parts;
 	int n, sent;		/* parts, and those delivered so far */
+	int encoded;
 	int lost;		/* a part was refused: the interval is incomplete */
-	size_t len;		/* bytes, all parts */
-	uint64_t time_ms;	/* the snapshot's time */
+	size_t len;		/* what it holds: the snapshot, then the parts */
 };
 
 #define SINK_REQUEST_BYTES (1u << 20)
@@ -59,6 +75,9 @@ struct sink {
 	int native_refused;	/* remote write: the store refuses native histograms */
 	const struct sink_ops *ops;
 	void *priv;
+	/* Encodes m into iv's parts (sink__add_part), on the sink's thread:
+	 * the format's (export.c). 0, or -1 when memory runs out. */
+	int (*encode)(struct sink *s, const struct metrics *m, struct sink_interval *iv);
 	int max_intervals;
 	size_t max_bytes;
 	uint64_t timeout_ms;
@@ -87,10 +106,9 @@ void sink__init(struct sink *s, const struct sink_spec *spec, const struct sink_
 int sink__start(struct sink *s);
 /* Adds a part to iv (which owns buf from now on). 0, or -1 with buf freed. */
 int sink__add_part(struct sink_interval *iv, void *buf, size_t len);
-void sink__free_interval(struct sink_interval *iv);
-/* Queues an interval (the sink owns it from now on); the oldest one goes
+/* Queues snap for delivery (taking a reference); the oldest interval goes
  * if the queue is full, counted. */
-void sink__push(struct sink *s, struct sink_interval *iv);
+void sink__push(struct sink *s, struct sink_snapshot *snap);
 /* Asks the thread to deliver what is queued until deadline (monotonic ms)
  * and then end, without waiting: sinks flush side by side. */
 void sink__flush(struct sink *s, uint64_t deadline_ms);

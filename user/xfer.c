@@ -193,9 +193,8 @@ static void classify(struct sink *s, struct xfer *x, CURLcode rc, long code, str
 				 "--enable-feature=native-histograms); sending classic buckets from now on",
 				 s->name);
 		s->native_refused = 1;
-		/* Said above, once: the generic rejection line would repeat it. */
-		st->result = SEND_REJECTED;
-		st->quiet = 1;
+		st->result = SEND_RETRY;
+		st->reencode = 1;	/* the same interval, as classic buckets */
 		snprintf(st->reason, sizeof(st->reason), "native histograms refused; now sending classic buckets");
 		return;
 	}
