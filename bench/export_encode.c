@@ -19,6 +19,7 @@
 #include "../user/export.h"
 #include "../user/metrics.h"
 #include "../user/otlp.h"
+#include "../user/pgsink.h"
 #include "../user/promrw.h"
 #include "../user/sink.h"
 #include "../user/sinkspec.h"
@@ -139,10 +140,15 @@ int main(int argc, char **argv)
 			double t0 = wall_ms();
 
 			t = (struct total){ .gzip = 0 };
-			if (spec.kind == SINK_PROM_RW)
+			if (spec.kind == SINK_PROM_RW) {
 				promrw__encode(&m, spec.native, SINK_REQUEST_BYTES, count, &t);
-			else
+			} else if (spec.kind == SINK_POSTGRESQL) {
+				size_t len;
+
+				count(&t, pgsink__encode(&m, &len), len);
+			} else {
 				otlp__encode(&m, spec.explicit_hist, 0, SINK_REQUEST_BYTES, count, &t);
+			}
 			enc[r] = wall_ms() - t0;
 		}
 		if (spec.gzip) {	/* bytes on the wire, outside the encode time */
