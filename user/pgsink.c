@@ -265,6 +265,18 @@ static int connect_store(struct sink *s, struct pgsink *p, uint64_t timeout_ms, 
 	return 0;
 }
 
+/* What a COPY that failed (r) or got no answer (r NULL) comes to. */
+static void copy_failed(struct pgsink *p, PGresult *r, uint64_t timeout_ms, struct send_status *st)
+{
+	st->result = r && p->conn ? failed(p->conn, r) : SEND_RETRY;
+	if (r)
+		reason(st, "COPY", p->conn, r);
+	else
+		snprintf(st->reason, sizeof(st->reason), "COPY: no answer in %llums",
+			 (unsigned long long)timeout_ms);
+	p->ready = 0;
+}
+
 static void send_rows(struct sink *s, const void *buf, size_t len, uint64_t timeout_ms,
 		      struct send_status *st)
 {
@@ -278,14 +290,8 @@ static void send_rows(struct sink *s, const void *buf, size_t len, uint64_t time
 	snprintf(sql, sizeof(sql), "COPY %s (" COLUMNS ") FROM STDIN", s->spec.table);
 	r = run(p, sql, deadline);
 	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
-		st->result = r && p->conn ? failed(p->conn, r) : SEND_RETRY;
-		if (r)
-			reason(st, "COPY", p->conn, r);
-		else
-			snprintf(st->reason, sizeof(st->reason), "COPY: no answer in %llums",
-				 (unsigned long long)timeout_ms);
+		copy_failed(p, r, timeout_ms, st);
 		PQclear(r);
-		p->ready = 0;
 		return;
 	}
 	PQclear(r);
@@ -297,17 +303,10 @@ static void send_rows(struct sink *s, const void *buf, size_t len, uint64_t time
 		return;
 	}
 	r = result(p, deadline);
-	if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
+	if (r && PQresultStatus(r) == PGRES_COMMAND_OK)
 		st->result = SEND_OK;
-	} else {
-		st->result = r && p->conn ? failed(p->conn, r) : SEND_RETRY;
-		if (r)
-			reason(st, "COPY", p->conn, r);
-		else
-			snprintf(st->reason, sizeof(st->reason), "COPY: no answer in %llums",
-				 (unsigned long long)timeout_ms);
-		p->ready = 0;
-	}
+	else
+		copy_failed(p, r, timeout_ms, st);
 	PQclear(r);
 	while (p->conn && (r = result(p, deadline)))
 		PQclear(r);
