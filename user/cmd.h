@@ -6,5 +6,6 @@
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

@@ -6,17 +6,22 @@
 static const char usage[] =
 	"Usage: odtrace [-v] COMMAND [OPTIONS]\n"
 	"\n"
-	"Low-overhead eBPF tracing of PostgreSQL statement latency, per database and tenant.\n"
+	"Low-overhead eBPF tracing, per tenant: PostgreSQL statements and lock waits,\n"
+	"requests to Redis, Traefik and other services, syscalls and run-queue waits of\n"
+	"Odoo workers.\n"
 	"\n"
 	"Commands:\n"
 	"  check    what this kernel and host support, and which PostgreSQL binaries were found\n"
-	"  run      the agent: serve /metrics and /healthz until SIGINT or SIGTERM\n"
+	"  run      the agent: serve /metrics and /healthz, push to --export stores\n"
 	"  trace    an ad-hoc session: print latency histograms, like the bcc tools\n"
+	"  top      a live table, one row per tenant: statements, locks, Redis, ingress,\n"
+	"           syscalls, run queue\n"
 	"\n"
 	"Examples:\n"
 	"  sudo odtrace check\n"
 	"  sudo odtrace run --listen 127.0.0.1:9472 --interval 10s\n"
 	"  sudo odtrace trace --duration 30s\n"
+	"  sudo odtrace top\n"
 	"\n"
 	"`odtrace COMMAND --help` describes each command. Needs root (CAP_BPF, CAP_PERFMON).\n";
 
@@ -25,7 +30,7 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = { { "check", cmd_check }, { "run", cmd_run }, { "trace", cmd_trace } };
+	} cmds[] = { { "check", cmd_check }, { "run", cmd_run }, { "trace", cmd_trace }, { "top", cmd_top } };
 	int verbose = 0, i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
