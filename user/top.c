@@ -33,8 +33,8 @@ static const char usage[] =
 	"of Redis requests (from the tenant's clients) and of HTTP requests it served\n"
 	"(INGR99: Odoo workers, or Traefik in its own row), syscalls its workers blocked\n"
 	"in per second, and the p99 of run-queue waits (a noisy neighbour). In each row,\n"
-	"'*' marks the column furthest over its SLO: statements 500ms, locks 1s, Redis\n"
-	"50ms, ingress 1s, run queue 50ms.\n"
+	"'*' marks the column nearest to (or furthest over) its SLO, once it is past a\n"
+	"tenth of it: statements 500ms, locks 1s, Redis 50ms, ingress 1s, run queue 50ms.\n"
 	"\n"
 	"Keys: s p l r i y u t sort by statements/s, p99, lock p99, Redis, ingress,\n"
 	"syscalls, run queue, tenant; / filter tenants by a regular expression (Enter\n"
@@ -42,6 +42,7 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"  --interval DUR      refresh every DUR (default 2s)\n"
+	"  --duration DUR      exit after DUR (default: run until q or Ctrl-C)\n"
 	"  --once              print one table after one interval, without colours, and exit\n"
 	"                      (also what happens, every interval, when stdout is no terminal)\n"
 	"  --sort KEY          stmt, p99, lock, redis, ingress, sys, runq or tenant (default p99)\n"
@@ -164,36 +165,33 @@ static void add(struct hist *h, const struct metrics *m, const struct metric_poi
 	h->sum_ns += (uint64_t)(p->sum * 1e9);
 }
 
-/* Which of a row's histograms a point of family name feeds, if any. */
-static struct hist *target(struct row *r, const char *name, const struct metrics *m,
-			   const struct metric_family *f, const struct metric_point *p, int full_sys)
+enum feed { FEED_NONE, FEED_STMT, FEED_LOCK, FEED_REDIS, FEED_INGR, FEED_RUNQ, FEED_SYS };
+
+/* Which column a point of family name feeds, if any: a tenant appears
+ * only for what top shows (not, say, for a client of the ingress). */
+static enum feed feeds(const char *name, const struct metrics *m, const struct metric_family *f,
+		       const struct metric_point *p, int full_sys)
 {
 	const char *service = label(m, f, p, "service"), *role = label(m, f, p, "role");
 
 	if (!strcmp(name, "odtrace_pg_query_duration_seconds"))
-		return strcmp(label(m, f, p, "side"), "client") ? &r->stmt : NULL;
+		return strcmp(label(m, f, p, "side"), "client") ? FEED_STMT : FEED_NONE;
 	if (!strcmp(name, "odtrace_pg_lock_wait_duration_seconds"))
-		return &r->lock;
+		return FEED_LOCK;
 	if (!strcmp(name, "odtrace_runq_latency_seconds"))
-		return &r->runq;
+		return FEED_RUNQ;
 	if (!strcmp(name, "odtrace_net_request_duration_seconds")) {
 		if (!strcmp(service, "redis") && !strcmp(role, "client"))
-			return &r->redis;
+			return FEED_REDIS;
 		if ((!strcmp(service, "odoo") || !strcmp(service, "traefik")) && !strcmp(role, "server"))
-			return &r->ingress;
-		return NULL;
+			return FEED_INGR;
+		return FEED_NONE;
 	}
 	if (!strcmp(name, "odtrace_syscall_duration_seconds") &&
 	    !strcmp(label(m, f, p, "mode"), full_sys ? "full" : "blocked"))
-		r->sys += p->count;
-	return NULL;
+		return FEED_SYS;
+	return FEED_NONE;
 }
-
-static const char *const families[] = {
-	"odtrace_pg_query_duration_seconds", "odtrace_pg_lock_wait_duration_seconds",
-	"odtrace_runq_latency_seconds", "odtrace_net_request_duration_seconds",
-	"odtrace_syscall_duration_seconds",
-};
 
 /* Rows from a delta snapshot: every tenant present in these families, a
  * quiet one with zeros. */
@@ -203,25 +201,22 @@ static void build(struct view *v, const struct metrics *d, int full_sys)
 	for (int fi = 0; fi < d->n_f; fi++) {
 		const struct metric_family *f = &d->f[fi];
 		const char *name = metrics__str(d, f->name);
-		size_t k;
 
-		for (k = 0; k < sizeof(families) / sizeof(families[0]); k++)
-			if (!strcmp(name, families[k]))
-				break;
-		if (k == sizeof(families) / sizeof(families[0]))
-			continue;
 		for (int i = 0; i < f->n; i++) {
 			const struct metric_point *p = &d->p[f->first + i];
 			const char *tenant = label(d, f, p, "tenant");
+			enum feed what = feeds(name, d, f, p, full_sys);
 			struct row *r;
-			struct hist *h;
 
-			if (!*tenant || (v->filtering && regexec(&v->filter, tenant, 0, NULL, 0)))
+			if (!what || !*tenant || (v->filtering && regexec(&v->filter, tenant, 0, NULL, 0)))
 				continue;
 			if (!(r = row(v, tenant)))
 				return;
-			if ((h = target(r, name, d, f, p, full_sys)))
-				add(h, d, p);
+			if (what == FEED_SYS)
+				r->sys += p->count;
+			else
+				add(what == FEED_STMT ? &r->stmt : what == FEED_LOCK ? &r->lock :
+				    what == FEED_REDIS ? &r->redis : what == FEED_INGR ? &r->ingress : &r->runq, d, p);
 		}
 	}
 	for (int i = 0; i < v->n; i++) {
@@ -237,9 +232,12 @@ static void build(struct view *v, const struct metrics *d, int full_sys)
 		r->v[C_INGR] = hist__quantile(&r->ingress, 0.99);
 		r->v[C_SYS] = r->sys / v->seconds;
 		r->v[C_RUNQ] = hist__quantile(&r->runq, 0.99);
+		/* the worst column, once it is a tenth of the way to its SLO:
+		 * a marker on 3 ms of a 50 ms budget would only be noise */
 		r->worst = -1;
+		worst = 0.1;
 		for (int c = 0; c < N_COLS; c++)
-			if (slo[c] && r->v[c] / slo[c] > worst) {
+			if (slo[c] && r->v[c] / slo[c] >= worst) {
 				worst = r->v[c] / slo[c];
 				r->worst = c;
 			}
@@ -288,13 +286,14 @@ static void draw(struct view *v, const char *title)
 	if (v->tty && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row)
 		height = ws.ws_row;
 	sort_col = v->sort;
-	qsort(v->rows, v->n, sizeof(*v->rows), by_sort);
+	if (v->n)
+		qsort(v->rows, v->n, sizeof(*v->rows), by_sort);
 	if (v->tty)
 		fputs("\033[H\033[2J", stdout);
 	printf("%s\n", title);
 	if (v->tty)
 		fputs("\033[7m", stdout);
-	printf("%-12s ", "TENANT");
+	printf("%-15s ", "TENANT");
 	for (int c = 0; c < N_COLS; c++)
 		printf("%6s ", headers[c]);
 	printf(v->tty ? "\033[0m\n" : "\n");
@@ -302,7 +301,7 @@ static void draw(struct view *v, const char *title)
 	for (int i = 0; i < v->n && i < shown; i++) {
 		const struct row *r = &v->rows[i];
 
-		printf("%-12.12s ", r->tenant);
+		printf("%-15.15s ", r->tenant);
 		for (int c = 0; c < N_COLS; c++) {
 			int mark = r->worst == c && r->v[c] > 0;
 
@@ -456,6 +455,7 @@ int cmd_top(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'd' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "tenant", required_argument, NULL, 't' },
 		{ "probes", required_argument, NULL, 'p' },
@@ -466,7 +466,7 @@ int cmd_top(int argc, char **argv)
 	struct agent a = {};
 	struct view v = { .sort = C_P99 };
 	struct metrics prev = {}, cur = {}, delta = {};
-	uint64_t interval_ms = 2000, last;
+	uint64_t interval_ms = 2000, duration_ms = 0, last, end;
 	int c, once = 0, err = 1;
 	char head[256];
 
@@ -481,6 +481,12 @@ int cmd_top(int argc, char **argv)
 			break;
 		case 'o':
 			once = 1;
+			break;
+		case 'd':
+			if (duration__parse(optarg, &duration_ms) || !duration_ms) {
+				fprintf(stderr, "odtrace top: --duration %s: expected a duration like 30s\n", optarg);
+				goto usage_error;
+			}
 			break;
 		case 's':
 			if (sort_key(optarg, &v.sort)) {
@@ -517,6 +523,7 @@ int cmd_top(int argc, char **argv)
 	metrics__reset(&prev, metrics__now_ms(), a.start_ms);
 	agent__metrics(&a, &prev);
 	last = agent__now_ms();
+	end = duration_ms ? last + duration_ms : UINT64_MAX;
 	if (v.tty) {
 		title(head, sizeof(head), &v, interval_ms);
 		draw(&v, head);
@@ -547,7 +554,7 @@ int cmd_top(int argc, char **argv)
 		build(&v, &delta, !!(a.families & FAMILY_SYS_FULL));
 		title(head, sizeof(head), &v, interval_ms);
 		draw(&v, head);
-		if (once)
+		if (once || now >= end)
 			break;
 		if (!v.tty)
 			putchar('\n');

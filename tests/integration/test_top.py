@@ -1,0 +1,128 @@
+"""`odtrace top`: --once under a known workload, and the live view driven
+in tmux (80x24) like an operator would: sort keys, the tenant filter, quit,
+and the terminal given back as it was."""
+import os
+import re
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import ODTRACE, wait_until
+
+
+def seconds(cell):
+    """'50.4ms*' -> 0.0504; '-' -> None."""
+    m = re.match(r"^([\d.]+)(us|ms|s)\*?$", cell)
+    if not m:
+        return None
+    return float(m.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1}[m.group(2)]
+
+
+def statements(pg, db, sql, n):
+    conn = pg.connect(db)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for _ in range(n):
+            cur.execute(sql)
+    conn.close()
+
+
+def rows(text):
+    """{tenant: [cells]} of a table top printed."""
+    out = {}
+    for line in text.splitlines():
+        cells = line.split()
+        if len(cells) == 10 and cells[0] != "TENANT":
+            out[cells[0]] = cells[1:]
+    return out
+
+
+def test_once(pg):
+    top = subprocess.Popen([ODTRACE, "top", "--once", "--interval", "5s", "--probes", "pg"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)  # attached
+    slow = threading.Thread(target=statements, args=(pg, "tenant_a", "SELECT pg_sleep(0.05)", 20))
+    slow.start()
+    statements(pg, "tenant_b", "SELECT 1", 200)
+    slow.join()
+    out, err = top.communicate(timeout=30)
+    assert top.returncode == 0, err
+    assert "\033" not in out, "--once prints no escape sequences"
+    lines = out.splitlines()
+    assert lines[0].startswith("odtrace top")
+    assert lines[1].split()[:4] == ["TENANT", "STMT/s", "p50", "p99"]
+    assert all(len(line) <= 80 for line in lines), "fits 80 columns"
+    r = rows(out)
+    # pg_sleep(0.05): p50 within one fine bucket (9%) of 50 ms
+    assert 0.046 <= seconds(r["tenant_a"][1]) <= 0.056, r["tenant_a"]
+    assert seconds(r["tenant_b"][1]) < 0.005, r["tenant_b"]
+    # 20 and 200 statements in one 5 s interval (other sessions may add some)
+    assert float(r["tenant_a"][0]) >= 20 / 5 * 0.9, r
+    assert float(r["tenant_b"][0]) >= 200 / 5 * 0.9, r
+    # tenant_a's worst column is its statement p99 (50 ms of a 500 ms SLO)
+    assert r["tenant_a"][2].endswith("*"), r["tenant_a"]
+
+
+@pytest.fixture
+def tmux():
+    name = f"odtrace-top-{os.getpid()}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24",
+                    "bash", "--norc"], check=True)
+
+    def send(*keys):
+        subprocess.run(["tmux", "send-keys", "-t", name, *keys], check=True)
+
+    def screen():
+        return subprocess.run(["tmux", "capture-pane", "-t", name, "-p"], capture_output=True,
+                              text=True, check=True).stdout
+
+    yield send, screen
+    subprocess.run(["tmux", "kill-session", "-t", name])
+
+
+def first_tenant(screen):
+    names = [line.split()[0] for line in screen.splitlines() if line.startswith("tenant_")]
+    return names[0] if names else None
+
+
+def test_live_view_in_tmux(pg, tmux, tmp_path):
+    send, screen = tmux
+    stop = threading.Event()
+
+    def load():  # tenant_a: few slow statements; tenant_b: many fast ones
+        conn_a, conn_b = pg.connect("tenant_a"), pg.connect("tenant_b")
+        for c in (conn_a, conn_b):
+            c.autocommit = True
+        with conn_a.cursor() as a, conn_b.cursor() as b:
+            while not stop.is_set():
+                a.execute("SELECT pg_sleep(0.03)")
+                for _ in range(20):
+                    b.execute("SELECT 1")
+    t = threading.Thread(target=load)
+    t.start()
+    before, after = tmp_path / "stty-before", tmp_path / "stty-after"
+    try:
+        send(f"stty -a > {before}; {ODTRACE} top --interval 1s --probes pg 2>/dev/null; "
+             f"echo EXITED $?; stty -a > {after}", "Enter")
+        wait_until(lambda: "tenant_a" in screen() and "tenant_b" in screen(), 30,
+                   "both tenants in top")
+        assert all(len(line) <= 80 for line in screen().splitlines())
+        send("s")  # by statements per second: tenant_b first
+        wait_until(lambda: first_tenant(screen()) == "tenant_b", 10, "sorted by STMT/s")
+        send("p")  # by p99: tenant_a first
+        wait_until(lambda: first_tenant(screen()) == "tenant_a", 10, "sorted by p99")
+        send("/")
+        wait_until(lambda: "filter (regex" in screen(), 5, "the filter prompt")
+        send("_b$", "Enter")
+        wait_until(lambda: "filter _b$" in screen() and "tenant_a" not in screen()
+                   and "tenant_b" in screen(), 10, "only tenant_b")
+        send("q")
+        wait_until(lambda: "EXITED 0" in screen(), 10, "top to quit on q")
+        wait_until(after.exists, 5, "stty after top")
+    finally:
+        stop.set()
+        t.join(10)
+    assert before.read_text() == after.read_text(), "the terminal's modes are restored"
+    assert "TENANT" not in screen(), "the main screen is back (top drew on the alternate one)"
