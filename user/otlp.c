@@ -117,10 +117,10 @@ static void explicit_bound(void *ctx, double le, uint64_t cum)
 }
 
 static void explicit(struct arena *a, const struct metrics *m, const struct metric_family *f,
-		     const struct metric_point *p, HistogramDataPoint *d)
+		     const struct metric_point *p, int top, HistogramDataPoint *d)
 {
 	struct explicit e = { d, 0 };
-	size_t most = 2 * p->n_buckets + 1;	/* a lower and an upper bound each, +Inf */
+	size_t most = prom__n_buckets(p, top);
 
 	opentelemetry__proto__metrics__v1__histogram_data_point__init(d);
 	d->attributes = attributes(a, m, f, p, &d->n_attributes);
@@ -136,7 +136,7 @@ static void explicit(struct arena *a, const struct metrics *m, const struct metr
 	d->bucket_counts = arena__alloc(a, most * sizeof(uint64_t));
 	d->explicit_bounds = arena__alloc(a, most * sizeof(double));
 	if (d->bucket_counts && d->explicit_bounds)
-		prom__buckets(m, p, explicit_bound, &e);
+		prom__buckets(m, p, top, explicit_bound, &e);
 }
 
 /* Points first .. first + n - 1 of family f. */
@@ -193,8 +193,10 @@ static Metric *metric(struct arena *a, const struct metrics *m, const struct met
 
 		if (!h || !pts || !d)
 			return NULL;
+		int top = prom__top(m, f);
+
 		for (int i = 0; i < n; i++) {
-			explicit(a, m, f, &p[i], &d[i]);
+			explicit(a, m, f, &p[i], top, &d[i]);
 			pts[i] = &d[i];
 		}
 		opentelemetry__proto__metrics__v1__histogram__init(h);

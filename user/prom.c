@@ -21,24 +21,51 @@ const char *prom__escape(char *dst, size_t len, const char *v)
 	return dst;
 }
 
-void prom__buckets(const struct metrics *m, const struct metric_point *p,
+/* Bounds are 2^(u/8) s; u = j + 1 + HIST_INDEX_MIN ends bucket j. */
+#define OCTAVE_TOP (7 * 8)	/* 2^7 = 128 s: the last octave bound */
+
+int prom__top(const struct metrics *m, const struct metric_family *f)
+{
+	int top = -1;
+
+	for (int i = 0; i < f->n; i++) {
+		const struct metric_point *p = &m->p[f->first + i];
+
+		if (p->n_buckets && (int)(p->first + p->n_buckets - 1) > top)
+			top = p->first + p->n_buckets - 1;
+	}
+	return top;
+}
+
+int prom__n_buckets(const struct metric_point *p, int top)
+{
+	/* fine bounds, octaves up to 2^7 from 2^-25 at the lowest, +Inf */
+	return (p->n_buckets && top >= p->first ? top - p->first + 2 : 0) + (OCTAVE_TOP / 8 + 26) + 1;
+}
+
+void prom__buckets(const struct metrics *m, const struct metric_point *p, int top,
 		   void (*fn)(void *ctx, double le, uint64_t n), void *ctx)
 {
+	int last = top < HIST_BUCKETS - 1 ? top : HIST_BUCKETS - 2;	/* 511 is +Inf's */
 	uint64_t cum = 0;
-	int prev = -2;
+	int u;
 
-	for (uint32_t i = 0; i < p->n_buckets; i++) {
-		int j = p->first + i;
-		uint64_t c = m->buckets[p->buckets_off + i];
+	if (!p->n_buckets || last < p->first)
+		goto inf;
+	/* Every fine bound from the series' lowest bucket to the family's
+	 * highest (the cumulative count below a series' lowest bucket is 0, so
+	 * leaving those out adds up the same). */
+	for (u = p->first + HIST_INDEX_MIN; u <= last + 1 + HIST_INDEX_MIN; u++) {
+		int j = u - 1 - HIST_INDEX_MIN;	/* the bucket that ends at u */
 
-		if (!c || j >= HIST_BUCKETS - 1)	/* the last one is +Inf's */
-			continue;
-		if (prev != j - 1)	/* lower bound, unless the last line was it */
-			fn(ctx, hist__lower_s(j), cum);
-		cum += c;
-		fn(ctx, hist__upper_s(j), cum);
-		prev = j;
+		if (j >= p->first && j < (int)(p->first + p->n_buckets))
+			cum += m->buckets[p->buckets_off + (j - p->first)];
+		fn(ctx, exp2(u / 8.0), cum);
 	}
+	/* Then octaves to 128 s: another agent's series may reach there. */
+	for (u = (u + 7) / 8 * 8; u <= OCTAVE_TOP; u += 8)
+		fn(ctx, exp2(u / 8.0), cum);
+inf:
 	fn(ctx, INFINITY, p->count);
 }
 
@@ -85,6 +112,8 @@ void prom__render(const struct metrics *m, FILE *out)
 		const struct metric_family *f = &m->f[fi];
 		const char *name = metrics__str(m, f->name);
 
+		int top = f->kind == METRIC_HISTOGRAM ? prom__top(m, f) : -1;
+
 		fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, metrics__str(m, f->help), name,
 			types[f->kind]);
 		for (int i = 0; i < f->n; i++) {
@@ -101,7 +130,7 @@ void prom__render(const struct metrics *m, FILE *out)
 						p->value);
 				continue;
 			}
-			prom__buckets(m, p, bucket, &line);
+			prom__buckets(m, p, top, bucket, &line);
 			fprintf(out, "%s_sum%s%s%s %.9f\n", name, *l ? "{" : "", l, *l ? "}" : "", p->sum);
 			fprintf(out, "%s_count%s%s%s %llu\n", name, *l ? "{" : "", l, *l ? "}" : "",
 				(unsigned long long)p->count);

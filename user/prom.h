@@ -7,17 +7,23 @@
 
 /* value escaped for a label (backslash, quote, newline) into dst; returns dst. */
 const char *prom__escape(char *dst, size_t len, const char *value);
-/*
- * Every family of m. Label values that are empty are left out (that is how
- * Prometheus spells absent). Histograms get classic `le` buckets at exact
- * scale-3 boundaries: the upper and lower bound of every populated fine
- * bucket, so histogram_quantile() stays within one fine bucket of the truth
- * while the series count follows the data, not the 512 possible buckets.
- */
+/* Every family of m. Label values that are empty are left out (that is how
+ * Prometheus spells absent). */
 void prom__render(const struct metrics *m, FILE *out);
-/* The classic buckets of p, as prom__render and remote write send them:
- * calls fn(le, cumulative count) in order, +Inf last. */
-void prom__buckets(const struct metrics *m, const struct metric_point *p,
+/*
+ * The classic buckets of p, as /metrics, remote write and OTLP's explicit
+ * histograms send them: fn(le, cumulative count) in order, +Inf last. The
+ * bounds are the scale-3 ones themselves, so one series' quantiles stay
+ * within a fine bucket of the truth; and so that `sum by (le)` over several
+ * series adds up, every series of a family has every fine bound from its
+ * own lowest bucket up to the family's highest (top, from prom__top), then
+ * the octave bounds 2^k s up to 128 s, which series of other agents share.
+ */
+void prom__buckets(const struct metrics *m, const struct metric_point *p, int top,
 		   void (*fn)(void *ctx, double le, uint64_t n), void *ctx);
+/* At most how many times prom__buckets calls fn for p. */
+int prom__n_buckets(const struct metric_point *p, int top);
+/* The highest bucket any point of histogram family f populates, or -1. */
+int prom__top(const struct metrics *m, const struct metric_family *f);
 
 #endif

@@ -193,27 +193,28 @@ static char *suffixed(struct enc *e, const char *name, const char *suffix)
 	return s;
 }
 
-/* The series a point becomes. */
-static size_t n_series(const struct metric_family *f, const struct metric_point *p, int use_native)
+/* At most the series a point becomes (top: its family's, prom__top). */
+static size_t n_series(const struct metric_family *f, const struct metric_point *p, int top,
+		       int use_native)
 {
-	return f->kind != METRIC_HISTOGRAM || use_native ? 1 : 2 * p->n_buckets + 3;
+	return f->kind != METRIC_HISTOGRAM || use_native ? 1 : prom__n_buckets(p, top) + 2;
 }
 
 /* What a point adds to a request, roughly. */
 static size_t estimate(const struct metrics *m, const struct metric_family *f,
-		       const struct metric_point *p, int use_native)
+		       const struct metric_point *p, int top, int use_native)
 {
 	size_t labels = 24 + strlen(metrics__str(m, f->name));
 
 	for (int l = 0; l < f->n_labels; l++)
 		labels += 8 + strlen(metrics__str(m, f->labels[l])) + strlen(metrics__str(m, p->values[l]));
-	return n_series(f, p, use_native) * (labels + 24) + (use_native ? 2 * p->n_buckets : 0);
+	return n_series(f, p, top, use_native) * (labels + 24) + (use_native ? 2 * p->n_buckets : 0);
 }
 
 /* One request: the points from family *f, point *i on, until max_bytes;
  * the metadata of every family rides with the first. */
-static int request(const struct metrics *m, int use_native, size_t max_bytes, int *f, int *i,
-		   int (*emit)(void *ctx, void *buf, size_t len), void *ctx)
+static int request(const struct metrics *m, const int *tops, int use_native, size_t max_bytes,
+		   int *f, int *i, int (*emit)(void *ctx, void *buf, size_t len), void *ctx)
 {
 	Prometheus__WriteRequest req = PROMETHEUS__WRITE_REQUEST__INIT;
 	Label **les;
@@ -233,8 +234,8 @@ static int request(const struct metrics *m, int use_native, size_t max_bytes, in
 			ei = 0;
 			continue;
 		}
-		size += estimate(m, fam, &m->p[fam->first + ei], use_native);
-		e.cap += n_series(fam, &m->p[fam->first + ei], use_native);
+		size += estimate(m, fam, &m->p[fam->first + ei], tops[ef], use_native);
+		e.cap += n_series(fam, &m->p[fam->first + ei], tops[ef], use_native);
 		ei++;
 	}
 	e.ts = arena__alloc(&e.a, e.cap * sizeof(*e.ts) + 1);
@@ -263,6 +264,7 @@ static int request(const struct metrics *m, int use_native, size_t max_bytes, in
 		Label *sum = label(&e, "__name__", suffixed(&e, name, "_sum"));
 		Label *count = label(&e, "__name__", suffixed(&e, name, "_count"));
 		int end = *f == ef ? ei : fam->n;
+		int top = tops[*f];
 
 		for (; *i < end; (*i)++) {
 			const struct metric_point *p = &m->p[fam->first + *i];
@@ -275,7 +277,7 @@ static int request(const struct metrics *m, int use_native, size_t max_bytes, in
 			} else if (use_native) {
 				native(&e, plain, p);
 			} else {
-				prom__buckets(m, p, classic_bucket, &c);
+				prom__buckets(m, p, top, classic_bucket, &c);
 				sample(&e, sum, NULL, p->sum);
 				sample(&e, count, NULL, (double)p->count);
 			}
@@ -307,7 +309,13 @@ out:
 int promrw__encode(const struct metrics *m, int use_native, size_t max_bytes,
 		   int (*emit)(void *ctx, void *buf, size_t len), void *ctx)
 {
-	int f = 0, i = 0;
+	int f = 0, i = 0, err = 0;
+	int *tops = malloc((m->n_f + 1) * sizeof(*tops));
+
+	if (!tops)
+		return -1;
+	for (int k = 0; k < m->n_f; k++)
+		tops[k] = m->f[k].kind == METRIC_HISTOGRAM ? prom__top(m, &m->f[k]) : -1;
 
 	/* Skip empty families at the end: no request without a series. */
 	while (f < m->n_f) {
@@ -317,8 +325,9 @@ int promrw__encode(const struct metrics *m, int use_native, size_t max_bytes,
 			left = m->f[k].n > (k == f ? i : 0);
 		if (!left)
 			break;
-		if (request(m, use_native, max_bytes, &f, &i, emit, ctx))
-			return -1;
+		if ((err = request(m, tops, use_native, max_bytes, &f, &i, emit, ctx)))
+			break;
 	}
-	return 0;
+	free(tops);
+	return err ? -1 : 0;
 }

@@ -7,7 +7,7 @@
 #include "sink.h"
 
 #define BACKOFF_MIN_MS	1000
-#define BACKOFF_MAX_MS	60000
+#define BACKOFF_MAX_MS	30000	/* as OpenTelemetry exporters: a store back is used within 30 s */
 #define RETRY_AFTER_MAX_MS 300000	/* a store asking for more is not believed */
 
 void sink__init(struct sink *s, const struct sink_spec *spec, const struct sink_ops *ops, void *priv)

@@ -521,8 +521,8 @@ def test_store_down_then_up(pg, agent, pb):
     assert queued[hsink] == 3, f"delta sink: queue peaked at {queued[hsink]}, bound 3"
     assert queued[gsink] >= 5, f"cumulative sink kept every interval: {queued[gsink]}"
     with OtlpGrpcReceiver(pb, port=gport) as grx, OtlpHttpReceiver(pb, port=hport) as hrx:
-        # the next attempt may be a whole backoff (up to 32 s after 30 s of
-        # failures: 1, 2, 4, 8, 16, 32 s less jitter) away
+        # the next attempt may be a whole backoff away: up to 30 s, the
+        # agent's longest (1, 2, 4, 8, 16, 30 s, less jitter)
         wait_until(lambda: any(p["count"] == 6 for p in query_point(otlp_points(grx.accepted), "tenant_a")),
                    60, "tenant_a's 6 statements at the gRPC receiver")
         wait_until(lambda: a.value("odtrace_export_queue_intervals", sink=hsink) == 0
