@@ -92,8 +92,9 @@ vmlinux:
 install: odtrace
 	install -D -m 0755 odtrace $(DESTDIR)$(PREFIX)/bin/odtrace
 
+# DEPS=--build: only what `make` needs (deploy/Dockerfile).
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)scripts/deps.sh $(DEPS)
 
 # Unit tests build the pure-C modules they test from source, under ASan/UBSan.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))

@@ -1,14 +1,20 @@
 #!/bin/sh
-# Installs the Debian packages odtrace needs to build, test and demo.
+# Installs the Debian packages odtrace needs to build, test and demo; with
+# --build, only what `make` needs (deploy/Dockerfile's build stage).
 # Idempotent and quiet when everything is already there.
 set -eu
-PKGS="clang llvm make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
+BUILD="gcc libc6-dev clang llvm make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libmicrohttpd-dev libyaml-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
-libcurl4-openssl-dev libsnappy-dev
-binutils util-linux iproute2
+libcurl4-openssl-dev libsnappy-dev"
+TEST="binutils util-linux iproute2
 postgresql postgresql-contrib prometheus redis-server redis-tools
 python3 python3-pytest python3-psycopg2 python3-prometheus-client
-python3-grpcio python3-protobuf python3-snappy protobuf-compiler openssl"
+python3-grpcio python3-protobuf python3-snappy python3-yaml protobuf-compiler openssl tmux"
+case "${1:-}" in
+--build) PKGS=$BUILD ;;
+"") PKGS="$BUILD $TEST" ;;
+*) echo "usage: scripts/deps.sh [--build]" >&2; exit 2 ;;
+esac
 missing=$(dpkg-query -W -f '${Package} ${db:Status-Status}\n' $PKGS 2>/dev/null |
 	awk '$2 != "installed" {print $1}')
 # dpkg-query says nothing about packages it has never heard of
