@@ -36,12 +36,24 @@ static int can_bpf(char *why, size_t len)
 	admin = has_cap(d, CAP_SYS_ADMIN);
 	bpf = admin || has_cap(d, CAP_BPF);
 	perfmon = admin || has_cap(d, CAP_PERFMON);
-	if (bpf && perfmon)
-		return 0;
-	snprintf(why, len, "odtrace must run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE "
-		 "(it loads eBPF programs and attaches uprobes); this process lacks %s%s%s: run it with sudo",
-		 bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "", perfmon ? "" : "CAP_PERFMON");
-	return -1;
+	if (!bpf || !perfmon) {
+		snprintf(why, len, "odtrace must run as root, or with CAP_BPF and CAP_PERFMON (it loads "
+			 "eBPF programs); this process lacks %s%s%s: run it with sudo",
+			 bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "", perfmon ? "" : "CAP_PERFMON");
+		return -1;
+	}
+	/* What works without the others, said once rather than found out
+	 * from empty metrics (README "Deploying" has the table). */
+	if (!admin)
+		log_warn("no CAP_SYS_ADMIN: pg and lock cannot attach their uprobes on kernels that "
+			 "require it for the uprobe PMU (Linux 6.16 and later)");
+	if (!has_cap(d, CAP_DAC_READ_SEARCH))
+		log_warn("no CAP_DAC_READ_SEARCH: cgroups cannot be opened by id, so sys, runq and net "
+			 "cannot name them and record nothing");
+	if (!has_cap(d, CAP_SYS_PTRACE))
+		log_warn("no CAP_SYS_PTRACE: PostgreSQL servers of other users and containers "
+			 "(/proc/PID/root) are not found");
+	return 0;
 }
 
 static int has_btf(void)
