@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -42,7 +41,9 @@ def rows(text):
 def test_once(pg):
     top = subprocess.Popen([ODTRACE, "top", "--once", "--interval", "5s", "--probes", "pg"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2)  # attached
+    for line in top.stderr:  # the interval starts once the probes are attached
+        if "pg: attached" in line:
+            break
     slow = threading.Thread(target=statements, args=(pg, "tenant_a", "SELECT pg_sleep(0.05)", 20))
     slow.start()
     statements(pg, "tenant_b", "SELECT 1", 200)
