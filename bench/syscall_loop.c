@@ -1,10 +1,12 @@
 /*
  * Helper for bench/sys_overhead, built by the script (cc -O2) into a temp dir.
  *
- *   syscall_loop loop N        N getpid(2) (raw syscall(SYS_getpid): glibc may
+ *   syscall_loop loop N [gate] N getpid(2) (raw syscall(SYS_getpid): glibc may
  *                              not cache it), then N read(2)s of 1 byte from
  *                              /dev/zero; prints "getpid NS" and "read NS",
- *                              the wall time per call in ns
+ *                              the wall time per call in ns. With gate, it
+ *                              first waits for a byte on stdin, then sleeps
+ *                              1 ms (see below)
  *   syscall_loop pipe N        N ping-pong round trips between two processes
  *                              over two pipes (perf bench sched pipe's shape,
  *                              for hosts without perf); prints "usecs/op US"
@@ -16,6 +18,11 @@
  * until its traced set changes. A process moved into the traced cgroup after
  * that would stay untraced, so the script moves this wrapper into the group
  * and the measured process is born inside it, seen first from there.
+ *
+ * Why gate: a process traced by name (bench/budget runs this loop as `odoo`)
+ * joins the traced set at the agent's next /proc rescan, and is decided at
+ * its next context switch. The script starts it early, lets the agent rescan,
+ * then opens the gate; the 1 ms sleep is that context switch.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,7 +49,7 @@ static void die(const char *what)
 	exit(1);
 }
 
-static int loop(long n)
+static int loop(long n, int gate)
 {
 	char c;
 	double t0, t1;
@@ -51,6 +58,11 @@ static int loop(long n)
 
 	if (fd < 0)
 		die("/dev/zero");
+	if (gate) {
+		if (read(0, &c, 1) != 1)
+			die("gate: stdin closed");
+		usleep(1000);
+	}
 	for (long i = 0; i < warm; i++)
 		syscall(SYS_getpid);
 	t0 = now_ns();
@@ -120,10 +132,11 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "spawn"))
 		return spawn(argv + 2);
-	if (argc == 3 && !strcmp(argv[1], "loop") && atol(argv[2]) > 0)
-		return loop(atol(argv[2]));
+	if ((argc == 3 || (argc == 4 && !strcmp(argv[3], "gate"))) && !strcmp(argv[1], "loop") &&
+	    atol(argv[2]) > 0)
+		return loop(atol(argv[2]), argc == 4);
 	if (argc == 3 && !strcmp(argv[1], "pipe") && atol(argv[2]) > 0)
 		return pingpong(atol(argv[2]));
-	fprintf(stderr, "usage: syscall_loop loop N | pipe N | spawn CMD [ARG...]\n");
+	fprintf(stderr, "usage: syscall_loop loop N [gate] | pipe N | spawn CMD [ARG...]\n");
 	return 2;
 }

@@ -7,7 +7,7 @@ BUILD="gcc libc6-dev clang llvm make pkg-config libbpf-dev bpftool libelf-dev zl
 libmicrohttpd-dev libyaml-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
 libcurl4-openssl-dev libsnappy-dev"
 TEST="binutils util-linux iproute2
-postgresql postgresql-contrib prometheus redis-server redis-tools
+postgresql postgresql-contrib prometheus redis-server redis-tools wrk
 python3 python3-pytest python3-psycopg2 python3-prometheus-client
 python3-grpcio python3-protobuf python3-snappy python3-yaml protobuf-compiler openssl tmux"
 case "${1:-}" in
