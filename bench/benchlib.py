@@ -733,3 +733,25 @@ def run_main(prog, needs, body, cleanup):
             signal.signal(s, signal.SIG_IGN)    # a second Ctrl-C must not skip cleanup
         cleanup()
     return rc
+
+
+def agent_sample(pid, maps=True):
+    """The agent's footprint now: CPU seconds, VmRSS and VmHWM (KiB), open
+    fds and, with maps, {hash map name: entries}."""
+    mem = proc_mem_kib(pid)
+    return dict(t=time.monotonic(), cpu=proc_cpu_seconds(pid), rss=mem["VmRSS"],
+                hwm=mem["VmHWM"], fds=proc_fds(pid),
+                maps=agent_map_entries(pid) if maps else {})
+
+
+def write_lines(path, lines):
+    """Replaces path atomically (loadgen re-reads its tenants file when a
+    new one is renamed over it)."""
+    with open(path + ".new", "w") as f:
+        f.write("".join(x + "\n" for x in lines))
+    os.rename(path + ".new", path)
+
+
+def label_values(text, label, prefix="odtrace_"):
+    """Distinct values of a label over every sample."""
+    return {lab[label] for n, lab, _ in samples(text) if label in lab and n.startswith(prefix)}

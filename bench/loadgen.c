@@ -18,7 +18,7 @@
  *   -D        pg: connect to the database named like the tenant
  *
  * A visit is, per kind: connect, k requests (each one waits for its answer),
- * close; then the next visit (without -t, with no tenant). A visit to a tenant
+ * close (pg without -D: one connection for the whole run); then the next visit (without -t, with no tenant). A visit to a tenant
  * whose cgroup has gone, or a kind whose connection is refused (a database
  * dropped), is skipped and counted; no request was sent. Stopping is graceful: a worker
  * finishes the request it is in, so every request either completed (counted
@@ -252,14 +252,18 @@ static int finished(double end)
 	return stop || (end > 0 && now() >= end);
 }
 
-/* One kind's share of a visit: connect, up to k requests, close. */
+/* One kind's share of a visit: connect, up to k requests, close. A pg
+ * connection is kept across visits unless its database is the tenant's: the
+ * backend's tenant is its database, not our cgroup, and a backend takes
+ * milliseconds to start. */
 static void visit_kind(enum kind k, const char *tenant, double end, double *next, double interval)
 {
+	static PGconn *kept;
 	PGconn *pg = NULL;
 	int fd = -1;
 
 	if (k == PG)
-		pg = pg_connect(tenant);
+		pg = kept ? kept : pg_connect(tenant);
 	else
 		fd = tcp_connect(target[k]);
 	if (!pg && fd < 0) {
@@ -286,8 +290,12 @@ static void visit_kind(enum kind k, const char *tenant, double end, double *next
 		}
 		cnt.done[k]++;
 	}
-	if (pg)
+	if (pg && !pg_db_is_tenant && PQstatus(pg) == CONNECTION_OK) {
+		kept = pg;
+	} else if (pg) {
 		PQfinish(pg);
+		kept = NULL;
+	}
 	if (fd >= 0)
 		close(fd);
 }
