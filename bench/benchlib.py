@@ -485,13 +485,13 @@ class Agent:
                            % (self.port, timeout, tail(self.logpath)))
             time.sleep(0.05)
 
-    def next_harvest(self, timeout=30):
+    def next_harvest(self, timeout=30, poll=0.2):
         """Waits until /metrics changes (the agent read its maps again);
         returns (monotonic time, text)."""
         first = self.metrics()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(poll)
             text = self.metrics()
             if text != first:
                 return time.monotonic(), text
