@@ -17,6 +17,7 @@
 #include "tenant.h"
 
 volatile sig_atomic_t agent_exiting;
+volatile sig_atomic_t agent_reloading;
 
 static void on_signal(int sig)
 {
@@ -103,22 +104,32 @@ static int opt_count(int *out, const char *flag, const char *arg)
 	return 0;
 }
 
-int agent__configure(struct agent_opts *o)
+int agent__load(struct agent_opts *o, char *err, size_t len)
 {
 	struct config file;
-	char err[512];
 
+	o->c = o->flags;
 	if (o->config_path) {
-		if (config__load(o->config_path, &file, err, sizeof(err))) {
-			log_error("--config %s", err);
+		if (config__load(o->config_path, &file, err, len))
 			return -1;
-		}
 		config__merge(&o->c, &file);
 	}
 	tenant__set_max(o->c.max_tenants);
 	series__set_max(o->c.max_series);
 	if (!o->c.grace_ms)
 		o->c.grace_ms = CONFIG_GRACE_MS;
+	return 0;
+}
+
+int agent__configure(struct agent_opts *o)
+{
+	char err[512];
+
+	o->flags = o->c;
+	if (agent__load(o, err, sizeof(err))) {
+		log_error("--config %s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -354,7 +365,7 @@ void agent__wait(struct agent *a, uint64_t ms)
 {
 	uint64_t end = agent__now_ms() + ms;
 
-	while (!agent_exiting) {
+	while (!agent_exiting && !agent_reloading) {
 		uint64_t now = agent__now_ms();
 		int slice = end > now ? (int)(end - now) : 0;
 

@@ -21,6 +21,7 @@
 struct agent_opts {
 	struct config c;
 	const char *config_path;	/* --config */
+	struct config flags;		/* the flags alone: they win at a reload too */
 };
 
 struct agent {
@@ -39,6 +40,7 @@ struct agent {
 };
 
 extern volatile sig_atomic_t agent_exiting;
+extern volatile sig_atomic_t agent_reloading;	/* SIGHUP (run): agent__wait returns */
 
 /* The options every command takes (run and trace add --probes, 'p'). */
 #define AGENT_LONGOPTS \
@@ -98,6 +100,9 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 /* After the flags: reads --config (flags win) and applies the tenant and
  * series bounds. 0, or -1 after saying where the file is wrong. */
 int agent__configure(struct agent_opts *o);
+/* The same from o->flags again (a reload): 0, or -1 with why in err and
+ * o->c clobbered (the caller keeps a copy). */
+int agent__load(struct agent_opts *o, char *err, size_t len);
 /* Checks privileges and BTF, mounts tracefs, loads and attaches. 0, or 1
  * after one clear message. */
 int agent__start(struct agent *a, struct agent_opts *o);

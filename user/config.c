@@ -12,8 +12,10 @@
 #include "sinkspec.h"
 #include "traced.h"
 
-static char **owned;	/* strings handed out, freed by config__free */
-static int n_owned;
+/* Strings handed out, freed by config__free. Those before current belong
+ * to configurations replaced since (config__release frees them). */
+static char **owned;
+static int n_owned, current;
 
 static const char *keep(const char *s)
 {
@@ -25,13 +27,32 @@ static const char *keep(const char *s)
 	return owned[n_owned++] = strdup(s);
 }
 
+const char *config__own(const char *s)
+{
+	return s ? keep(s) : NULL;
+}
+
+/* Frees owned[from..to) and closes the gap. */
+static void drop(int from, int to)
+{
+	for (int i = from; i < to; i++)
+		free(owned[i]);
+	memmove(owned + from, owned + to, (n_owned - to) * sizeof(*owned));
+	n_owned -= to - from;
+}
+
+void config__release(void)
+{
+	drop(0, current);
+	current = 0;
+}
+
 void config__free(void)
 {
-	for (int i = 0; i < n_owned; i++)
-		free(owned[i]);
+	drop(0, n_owned);
 	free(owned);
 	owned = NULL;
-	n_owned = 0;
+	current = 0;
 	tenant__reset();
 }
 
@@ -438,13 +459,14 @@ int config__load(const char *path, struct config *c, char *err, size_t len)
 	yaml_parser_t parser;
 	yaml_node_t *root;
 	FILE *f = fopen(path, "re");
-	int rc = -1;
+	int rc = -1, mark = n_owned;
 
 	memset(c, 0, sizeof(*c));
 	if (!f) {
 		snprintf(err, len, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	tenant__stash();
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &p.doc)) {
@@ -458,11 +480,14 @@ int config__load(const char *path, struct config *c, char *err, size_t len)
 	else
 		rc = each_key(&p, root, top, c);
 	yaml_document_delete(&p.doc);
-	if (rc) {		/* nothing half-applied */
-		config__free();
-		memset(c, 0, sizeof(*c));
-	}
 out:
+	if (rc) {		/* nothing half-applied: the configuration before stays */
+		drop(mark, n_owned);
+		memset(c, 0, sizeof(*c));
+	} else {
+		current = mark;
+	}
+	tenant__unstash(rc != 0);
 	yaml_parser_delete(&parser);
 	fclose(f);
 	return rc;

@@ -58,14 +58,20 @@ unsigned config__family(const char *name);
 
 /*
  * Reads path into c and installs its tenant rules, all or nothing: on any
- * error nothing is applied, and err says "path:line:column: what". The
- * strings stay valid until config__free.
+ * error nothing is applied (the rules and strings of the file loaded before
+ * stay), and err says "path:line:column: what". The strings stay valid
+ * until config__release (those of the files loaded before this one) or
+ * config__free.
  */
 int config__load(const char *path, struct config *c, char *err, size_t len);
 /* Fills what dst left unset from src (flags first, then the file). */
 void config__merge(struct config *dst, const struct config *src);
 /* The effective configuration as YAML, defaults included. */
 void config__print(const struct config *c, FILE *out);
+/* A copy of s that lives as long as the last file loaded (NULL: NULL). */
+const char *config__own(const char *s);
+/* Frees the strings of the files loaded before the last one. */
+void config__release(void);
 void config__free(void);
 
 #endif

@@ -13,8 +13,7 @@ static const char *pods_dir = "/var/log/pods";
 
 void identity__setup(const char *dir)
 {
-	if (dir)
-		pods_dir = dir;
+	pods_dir = dir ? dir : "/var/log/pods";
 }
 
 /*

@@ -38,10 +38,15 @@ int pgbins__open(struct pgbins **out, const char *const *extra, int n_extra)
 
 	if (!p)
 		return -ENOMEM;
-	p->extra = extra;
-	p->n_extra = n_extra;
+	pgbins__extra(p, extra, n_extra);
 	*out = p;
 	return 0;
+}
+
+void pgbins__extra(struct pgbins *p, const char *const *extra, int n_extra)
+{
+	p->extra = extra;
+	p->n_extra = n_extra;
 }
 
 int pgbins__add_family(struct pgbins *p, const char *name, pgbins_attach_fn fn, void *ctx)

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "prom.h"
+#include "reload.h"
 #include "sinkspec.h"
 
 static const char usage[] =
@@ -19,6 +20,9 @@ static const char usage[] =
 	"and pushed to every --export sink, until SIGINT or SIGTERM; then export one last\n"
 	"interval, flush the sinks and detach everything. /healthz answers 200 while the\n"
 	"agent runs; its body is \"ok\", or \"degraded\" and a line per failing sink.\n"
+	"SIGHUP reads --config again: tenant rules and bounds, the traced set, pg.binaries,\n"
+	"pg.conninfo, pods_dir, interval and flush_timeout change at once; listen, probes,\n"
+	"net.services, net.hooks and exports at restart. A wrong file changes nothing.\n"
 	"\n"
 	"Options:\n"
 	"  --listen HOST:PORT  where to serve (default 127.0.0.1:9472; [::1]:9472 for IPv6)\n"
@@ -42,6 +46,11 @@ SINKSPEC_HELP
 	"  odtrace run --config /etc/odtrace.yaml --print-config\n"
 	"  curl -s 127.0.0.1:9472/metrics | grep odtrace_pg_query_duration_seconds_count\n";
 
+static uint64_t interval_of(const struct config *c)
+{
+	return c->interval_ms ? c->interval_ms : 10000;
+}
+
 /* One snapshot: /metrics, every sink, /healthz. */
 static int publish(struct agent *a, struct http *h, struct export *x, struct metrics *m)
 {
@@ -56,6 +65,7 @@ static int publish(struct agent *a, struct http *h, struct export *x, struct met
 	metrics__reset(m, metrics__now_ms(), a->start_ms);
 	series__epoch(m->time_ms);
 	agent__metrics(a, m);
+	reload__metrics(a, m);
 	export__metrics(x, m);
 	prom__render(m, out);
 	fclose(out);
@@ -68,8 +78,10 @@ static int publish(struct agent *a, struct http *h, struct export *x, struct met
 }
 
 /* Until the next interval, refreshing /healthz every second: a sink that
- * starts failing shows there at once, not an interval later. */
-static void wait(struct agent *a, struct http *h, struct export *x, uint64_t ms)
+ * starts failing shows there at once, not an interval later. A SIGHUP is
+ * handled here, at once, without cutting the interval short. */
+static void wait(struct agent *a, struct agent_opts *o, struct http *h, struct export *x,
+		 uint64_t ms)
 {
 	uint64_t end = agent__now_ms() + ms;
 
@@ -80,6 +92,8 @@ static void wait(struct agent *a, struct http *h, struct export *x, uint64_t ms)
 		if (now >= end)
 			break;
 		agent__wait(a, end - now < 1000 ? end - now : 1000);
+		if (agent_reloading)
+			reload__run(a, o);
 		if (x) {
 			export__health(x, health, sizeof(health));
 			http__health(h, health);
@@ -105,7 +119,6 @@ int cmd_run(int argc, char **argv)
 	struct export *x = NULL;
 	struct metrics m = {};
 	const char *listen;
-	uint64_t interval_ms;
 	int c, err = 1, print = 0;
 
 	optind = 1;
@@ -164,7 +177,7 @@ int cmd_run(int argc, char **argv)
 		return 0;
 	}
 	listen = o.c.listen ? o.c.listen : "127.0.0.1:9472";
-	interval_ms = o.c.interval_ms ? o.c.interval_ms : 10000;
+	reload__setup();	/* before the slow start: a SIGHUP then must not kill us */
 	if (agent__start(&a, &o))
 		goto cleanup;
 	if (http__start(&h, listen))
@@ -173,11 +186,11 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	publish(&a, h, x, &m);
 	log_info("serving http://%s/metrics and /healthz, refreshing every %.3gs", listen,
-		 interval_ms / 1e3);
+		 interval_of(&o.c) / 1e3);
 	/* A signal cuts the wait short: the tick and snapshot that follow
 	 * carry what happened since the last interval, and go out too. */
 	while (!agent_exiting) {
-		wait(&a, h, x, interval_ms);
+		wait(&a, &o, h, x, interval_of(&o.c));	/* a reload may change it */
 		agent__tick(&a);
 		publish(&a, h, x, &m);
 	}

@@ -19,6 +19,9 @@ struct rule {
 
 static struct rule rules[TENANT_MAX_RULES];
 static int n_rules, max_tenants;
+/* The rules in force while a configuration file is being read (tenant.h). */
+static struct rule stashed[TENANT_MAX_RULES];
+static int n_stashed = -1;	/* -1: nothing stashed */
 /* Tenants holding a slot of the bound, with how many backends use them. */
 static struct seen {
 	char *name;
@@ -60,15 +63,43 @@ int tenant__add_rule(int n_match, const enum tenant_label *labels, const char *c
 	return 0;
 }
 
+static void free_rules(struct rule *r, int n)
+{
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < r[i].n_match; k++) {
+			regfree(&r[i].re[k]);
+			free(r[i].source[k]);
+		}
+		free(r[i].tenant);
+	}
+}
+
+void tenant__stash(void)
+{
+	tenant__unstash(0);
+	memcpy(stashed, rules, sizeof(rules));
+	n_stashed = n_rules;
+	n_rules = 0;
+}
+
+void tenant__unstash(int restore)
+{
+	if (n_stashed < 0)
+		return;
+	if (restore) {
+		free_rules(rules, n_rules);
+		memcpy(rules, stashed, sizeof(rules));
+		n_rules = n_stashed;
+	} else {
+		free_rules(stashed, n_stashed);
+	}
+	n_stashed = -1;
+}
+
 void tenant__reset(void)
 {
-	for (int i = 0; i < n_rules; i++) {
-		for (int k = 0; k < rules[i].n_match; k++) {
-			regfree(&rules[i].re[k]);
-			free(rules[i].source[k]);
-		}
-		free(rules[i].tenant);
-	}
+	tenant__unstash(0);
+	free_rules(rules, n_rules);
 	n_rules = 0;
 	for (int i = 0; i < n_seen; i++)
 		free(seen[i].name);
