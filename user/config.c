@@ -35,6 +35,8 @@ const char *config__own(const char *s)
 /* Frees owned[from..to) and closes the gap. */
 static void drop(int from, int to)
 {
+	if (from == to)
+		return;
 	for (int i = from; i < to; i++)
 		free(owned[i]);
 	memmove(owned + from, owned + to, (n_owned - to) * sizeof(*owned));
