@@ -23,6 +23,7 @@ import pytest
 
 from conftest import ODTRACE, PG_BIN, Cluster, Tenants, wait_until
 from receivers import OtlpHttpReceiver, otlp_points
+from test_deploy import unit_settings
 from test_export import pb, query_point  # noqa: F401 (pb: the fixture)
 
 QUERY = "odtrace_pg_query_duration_seconds"
@@ -74,24 +75,6 @@ class Load(threading.Thread):
         self.halt.set()
         self.join(10)
         return self.done
-
-
-class RedisLoad(threading.Thread):
-    def __init__(self, port):
-        import redis
-
-        super().__init__(daemon=True)
-        self.r = redis.Redis(port=port)
-        self.halt = threading.Event()
-        self.start()
-
-    def run(self):
-        while not self.halt.is_set():
-            self.r.incr("odtrace-lifecycle")
-
-    def stop(self):
-        self.halt.set()
-        self.join(10)
 
 
 # -- what a process holds in the kernel --------------------------------------
@@ -164,26 +147,29 @@ def holdings(agent):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stop_under_load_leaves_nothing(pg, redis_port, agent, pb, tmp_path, sig):  # noqa: F811
-    """A signal while statements, Redis calls and a worker in a tenant
-    cgroup run: exit 0, the last interval delivered, no BPF program, map,
-    link, perf event, tracefs probe or pin left."""
+    """A signal while statements, a worker's Redis calls and another's
+    syscalls (each in a tenant cgroup) run: exit 0, the last interval
+    delivered, no BPF program, map, link, perf event, tracefs probe or pin
+    left."""
     db = unique("lc_stop")
     pg.create_databases(db)
     before_tracefs, before_pinned = tracefs(), pinned()
     tenants = Tenants()
     try:
-        worker = tenants.spawn(unique("lc_stop"), "syscalls", str(tmp_path))
+        cg = unique("lc_stop")
+        workers = [tenants.spawn(cg, "syscalls", str(tmp_path)),
+                   tenants.spawn(cg, "redis", redis_port, 10 ** 9, "INCR", "odtrace-lifecycle")]
         with OtlpHttpReceiver(pb) as rx:
             a = agent("--export", f"otlp-http://127.0.0.1:{rx.port}/v1/metrics")
             objs = holdings(a)
-            load, rload = Load(pg, db), RedisLoad(redis_port)
-            Tenants.go(worker)
+            load = Load(pg, db)
+            for w in workers:
+                Tenants.go(w)
             wait_until(lambda: count(a, db) > 20, 20, "statements under load on /metrics")
             before = load.done
             a.proc.send_signal(sig)
             rc = a.proc.wait(30)
             after = load.stop()
-            rload.stop()
             assert rc == 0, f"exit {rc} on {sig.name}: {a.log()}"
             assert "not delivered" not in a.log(), a.log()
             [p] = query_point(otlp_points(rx.accepted[-1:]), db)
@@ -411,8 +397,9 @@ def test_sighup_without_config(agent):
     a.stop()
 
 
-def test_run_help_mentions_sighup():
+def test_sighup_documented():
+    """`run --help` says what SIGHUP does; systemd's reload sends it."""
     out = subprocess.run([ODTRACE, "run", "--help"], check=True, capture_output=True,
                          text=True).stdout
-    assert "SIGHUP" in out
-
+    assert "SIGHUP reads --config again" in out
+    assert unit_settings()["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
