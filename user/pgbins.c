@@ -18,6 +18,7 @@ struct family {
 struct bin {
 	dev_t dev;
 	ino_t ino;
+	struct timespec mtime;
 	char path[PATH_MAX];
 	const char *mode[MAX_FAMILIES];	/* NULL: that family could not attach */
 	struct bpf_link *links[MAX_FAMILIES][PGBINS_MAX_LINKS];
@@ -65,11 +66,11 @@ static int in_use(const struct bin *b, int n_fam)
 	return 0;
 }
 
-static void detach(struct pgbins *p, struct bin *b)
+static void detach(struct pgbins *p, struct bin *b, const char *why)
 {
 	for (int f = 0; f < p->n_fam; f++) {
 		if (b->mode[f])
-			log_info("%s: %s is gone; detached", p->fam[f].name, b->path);
+			log_info("%s: %s %s; detached", p->fam[f].name, b->path, why);
 		for (int l = 0; l < PGBINS_MAX_LINKS; l++)
 			bpf_link__destroy(b->links[f][l]);
 	}
@@ -93,7 +94,7 @@ static void release_gone(struct pgbins *p, const struct pg_binary *found, int n)
 			k++;
 			continue;
 		}
-		detach(p, b);
+		detach(p, b, "is gone");
 	}
 	p->n_bins = k;
 }
@@ -115,21 +116,28 @@ int pgbins__discover(struct pgbins *p)
 	if (n < MAX_BINARIES)	/* a full list may have left out some still in use */
 		release_gone(p, found, n);
 	for (int i = 0; i < n; i++) {
-		struct bin *b;
-		int known = 0;
+		struct bin *b = NULL;
 
-		for (int k = 0; k < p->n_bins && !known; k++)
-			known = p->bins[k].dev == found[i].dev && p->bins[k].ino == found[i].ino;
-		if (known)
+		for (int k = 0; k < p->n_bins && !b; k++)
+			if (p->bins[k].dev == found[i].dev && p->bins[k].ino == found[i].ino)
+				b = &p->bins[k];
+		/* Rewritten in place (cp over it, not dpkg's rename): the probes'
+		 * offsets and saved instructions are the old file's; a server
+		 * started from it must not meet them. */
+		if (b && (b->mtime.tv_sec != found[i].mtime.tv_sec ||
+			  b->mtime.tv_nsec != found[i].mtime.tv_nsec))
+			detach(p, b, "was rewritten in place");
+		else if (b)
 			continue;
-		if (p->n_bins == MAX_BINARIES) {
+		else if (p->n_bins == MAX_BINARIES) {
 			log_warn("more than %d PostgreSQL binaries; ignoring %s", MAX_BINARIES, found[i].path);
 			continue;
-		}
-		b = &p->bins[p->n_bins++];
+		} else
+			b = &p->bins[p->n_bins++];
 		memset(b, 0, sizeof(*b));
 		b->dev = found[i].dev;
 		b->ino = found[i].ino;
+		b->mtime = found[i].mtime;
 		memcpy(b->path, found[i].path, sizeof(b->path));
 		attach(p, b);
 	}

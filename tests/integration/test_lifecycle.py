@@ -302,6 +302,42 @@ def test_postgresql_restart_and_upgrade(agent):
         shutil.rmtree(root, ignore_errors=True)
 
 
+def test_binary_named_by_reload_and_rewritten_in_place(agent, tmp_path):
+    """pg.binaries added by SIGHUP is attached; the file rewritten in place
+    (same inode, as `cp` over it does) is attached anew, since the probes'
+    saved instructions are the old file's; dropped from the file by another
+    SIGHUP, it is let go and its links with it."""
+    binary = str(tmp_path / "postgres")
+    shutil.copy2(os.path.join(PG_BIN, "postgres"), binary)
+    conf = tmp_path / "odtrace.yaml"
+    conf.write_text("probes: [pg]\n")
+    a = agent("--config", str(conf))
+    holdings(a)
+    base_links = len(held(a.proc.pid)["link"])
+    conf.write_text(f"probes: [pg]\npg:\n  binaries: ['{binary}']\n")
+    hup(a, "ok", 1)
+    wait_until(lambda: log_count(a, "pg: attached to", binary) == 1, 10, f"attached to {binary}")
+    links = len(held(a.proc.pid)["link"])
+    assert links > base_links
+
+    ino = os.stat(binary).st_ino
+    with open(binary, "r+b") as f:
+        f.write(f.read(4096))
+    os.utime(binary, ns=(time.time_ns(), time.time_ns()))
+    assert os.stat(binary).st_ino == ino
+    wait_until(lambda: log_count(a, "pg: attached to", binary) == 2, 10, "attached anew")
+    assert log_count(a, "pg:", binary, "was rewritten in place; detached") == 1, a.log()
+    assert len(held(a.proc.pid)["link"]) == links
+
+    conf.write_text("probes: [pg]\n")
+    hup(a, "ok", 2)
+    wait_until(lambda: log_count(a, "pg:", binary, "is gone; detached") == 1, 10, "let go")
+    time.sleep(1.5)
+    assert len(held(a.proc.pid)["link"]) == base_links
+    assert not problems(a), a.log()
+    a.stop()
+
+
 # -- SIGHUP --------------------------------------------------------------------
 
 RULES = """\
