@@ -367,13 +367,15 @@ void agent__wait(struct agent *a, uint64_t ms)
 
 	while (!agent_exiting && !agent_reloading) {
 		uint64_t now = agent__now_ms();
-		int slice = end > now ? (int)(end - now) : 0;
+		int slice = end > now ? (int)(end - now) : 0, rc;
 
 		if (!slice)
 			break;
 		if (slice > 200)
 			slice = 200;
-		if (backends__poll(a->backends, slice) < 0)
+		rc = backends__poll(a->backends, slice);
+		/* -EINTR: a signal, to be seen at once, not after a sleep */
+		if (rc < 0 && rc != -EINTR)
 			nanosleep(&(struct timespec){ .tv_nsec = slice * 1000000L }, NULL);
 	}
 }

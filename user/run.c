@@ -1,4 +1,6 @@
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "agent.h"
@@ -118,6 +120,7 @@ int cmd_run(int argc, char **argv)
 	struct http *h = NULL;
 	struct export *x = NULL;
 	struct metrics m = {};
+	sigset_t sigs, mask;
 	const char *listen;
 	int c, err = 1, print = 0;
 
@@ -178,11 +181,18 @@ int cmd_run(int argc, char **argv)
 	}
 	listen = o.c.listen ? o.c.listen : "127.0.0.1:9472";
 	reload__setup();	/* before the slow start: a SIGHUP then must not kill us */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	if (agent__start(&a, &o))
 		goto cleanup;
-	if (http__start(&h, listen))
-		goto cleanup;
-	if (export__start(&x, o.c.exports, o.c.n_exports))
+	/* The server's and the sinks' threads inherit a mask without SIGINT,
+	 * SIGTERM and SIGHUP: the main thread gets them, and its wait wakes up. */
+	pthread_sigmask(SIG_BLOCK, &sigs, &mask);
+	err = http__start(&h, listen) || export__start(&x, o.c.exports, o.c.n_exports);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	if (err)
 		goto cleanup;
 	publish(&a, h, x, &m);
 	log_info("serving http://%s/metrics and /healthz, refreshing every %.3gs", listen,
