@@ -121,19 +121,20 @@ int pgbins__discover(struct pgbins *p)
 		for (int k = 0; k < p->n_bins && !b; k++)
 			if (p->bins[k].dev == found[i].dev && p->bins[k].ino == found[i].ino)
 				b = &p->bins[k];
-		/* Rewritten in place (cp over it, not dpkg's rename): the probes'
-		 * offsets and saved instructions are the old file's; a server
-		 * started from it must not meet them. */
-		if (b && (b->mtime.tv_sec != found[i].mtime.tv_sec ||
-			  b->mtime.tv_nsec != found[i].mtime.tv_nsec))
-			detach(p, b, "was rewritten in place");
-		else if (b)
+		if (b && b->mtime.tv_sec == found[i].mtime.tv_sec &&
+		    b->mtime.tv_nsec == found[i].mtime.tv_nsec)
 			continue;
-		else if (p->n_bins == MAX_BINARIES) {
+		if (b) {
+			/* Rewritten in place (cp over it, not dpkg's rename): the
+			 * probes' offsets and saved instructions are the old
+			 * file's; a server started from it must not meet them. */
+			detach(p, b, "was rewritten in place");
+		} else if (p->n_bins == MAX_BINARIES) {
 			log_warn("more than %d PostgreSQL binaries; ignoring %s", MAX_BINARIES, found[i].path);
 			continue;
-		} else
+		} else {
 			b = &p->bins[p->n_bins++];
+		}
 		memset(b, 0, sizeof(*b));
 		b->dev = found[i].dev;
 		b->ino = found[i].ino;
