@@ -134,6 +134,13 @@ def assert_released(pid, objs, before_tracefs, before_pinned):
     assert pinned() <= before_pinned, f"pinned under /sys/fs/bpf: {pinned() - before_pinned}"
 
 
+def uprobes_on(agent, path):
+    """The agent's uprobes in the file at path (attributed by path: other
+    people's servers come and go on this machine, and are attached too)."""
+    return len([e for e in perf_events(agent.proc.pid)
+                if e["fd_type"] == "uprobe" and e.get("filename", "").startswith(path)])
+
+
 def holdings(agent):
     """What the agent holds once attached (uprobes included)."""
     wait_until(lambda: any(e["fd_type"] == "uprobe" for e in perf_events(agent.proc.pid)), 20,
@@ -230,9 +237,10 @@ def copy_install(root):
 
 
 def problems(agent):
-    """The agent's errors and warnings."""
+    """The agent's errors. (Not its warnings: on a shared machine they may
+    be about other people's servers, e.g. a build without some symbol.)"""
     return [line for line in agent.log().splitlines()
-            if line.startswith(("odtrace: error", "odtrace: warning")) or "Sanitizer" in line]
+            if line.startswith("odtrace: error") or "Sanitizer" in line or "runtime error" in line]
 
 
 def log_count(agent, *words):
@@ -260,13 +268,14 @@ def test_postgresql_restart_and_upgrade(agent):
         run_statements(own, dba, 12)
         settled(a, dba, 22)
 
-        base_links = len(held(a.proc.pid)["link"])
         binary = copy_install(root)
         up = Cluster(binary=binary).start()
         up.create_databases(dbu)
         wait_until(lambda: log_count(a, "pg: attached to", binary) == 1, 15,
                    f"the agent to attach to {binary}")
         assert log_count(a, "lock: attached to", binary) == 1, a.log()
+        probes = uprobes_on(a, root)
+        assert probes > 0
         run_statements(up, dbu, 8)
         settled(a, dbu, 8)
 
@@ -275,10 +284,11 @@ def test_postgresql_restart_and_upgrade(agent):
         os.rename(binary + ".new", binary)
         up.halt()
         up.start()
-        wait_until(lambda: log_count(a, "pg: attached to", binary) == 2, 15,
-                   f"the agent to attach to the new {binary}")
-        wait_until(lambda: log_count(a, "pg:", binary, "is gone; detached") == 1, 15,
+        wait_until(lambda: log_count(a, "attached to", binary) == 4, 15,
+                   f"pg and lock to attach to the new {binary}")
+        wait_until(lambda: log_count(a, binary, "is gone; detached") == 2, 15,
                    "the replaced binary let go")
+        assert uprobes_on(a, root) == probes, "the old file's uprobes went, the new file's came"
         run_statements(up, dbu, 9)
         settled(a, dbu, 17)
         run_statements(own, dba, 3)
@@ -288,10 +298,9 @@ def test_postgresql_restart_and_upgrade(agent):
         up.stop()
         up = None
         shutil.rmtree(root)
-        wait_until(lambda: log_count(a, "pg:", binary, "is gone; detached") == 2, 15,
+        wait_until(lambda: log_count(a, binary, "is gone; detached") == 4, 15,
                    "the removed binary let go")
-        time.sleep(3)
-        assert len(held(a.proc.pid)["link"]) == base_links, "links of the removed binary left"
+        assert uprobes_on(a, root) == 0, "uprobes of the removed binary left"
         assert log_count(a, binary) == 8, f"one line per family and attach or detach: {a.log()}"
         assert not problems(a), a.log()
         a.stop()
@@ -313,12 +322,11 @@ def test_binary_named_by_reload_and_rewritten_in_place(agent, tmp_path):
     conf.write_text("probes: [pg]\n")
     a = agent("--config", str(conf))
     holdings(a)
-    base_links = len(held(a.proc.pid)["link"])
     conf.write_text(f"probes: [pg]\npg:\n  binaries: ['{binary}']\n")
     hup(a, "ok", 1)
     wait_until(lambda: log_count(a, "pg: attached to", binary) == 1, 10, f"attached to {binary}")
-    links = len(held(a.proc.pid)["link"])
-    assert links > base_links
+    probes = uprobes_on(a, binary)
+    assert probes > 0
 
     ino = os.stat(binary).st_ino
     with open(binary, "r+b") as f:
@@ -327,13 +335,12 @@ def test_binary_named_by_reload_and_rewritten_in_place(agent, tmp_path):
     assert os.stat(binary).st_ino == ino
     wait_until(lambda: log_count(a, "pg: attached to", binary) == 2, 10, "attached anew")
     assert log_count(a, "pg:", binary, "was rewritten in place; detached") == 1, a.log()
-    assert len(held(a.proc.pid)["link"]) == links
+    assert uprobes_on(a, binary) == probes
 
     conf.write_text("probes: [pg]\n")
     hup(a, "ok", 2)
     wait_until(lambda: log_count(a, "pg:", binary, "is gone; detached") == 1, 10, "let go")
-    time.sleep(1.5)
-    assert len(held(a.proc.pid)["link"]) == base_links
+    assert uprobes_on(a, binary) == 0
     assert not problems(a), a.log()
     a.stop()
 
