@@ -8,6 +8,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "privs.h"
 #include "prom.h"
 #include "sinkspec.h"
 
@@ -22,6 +23,12 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"  --listen HOST:PORT  where to serve (default 127.0.0.1:9472; [::1]:9472 for IPv6)\n"
+	"  --listen-cert FILE  serve HTTPS with this PEM certificate (chain) ...\n"
+	"  --listen-key FILE   ... and its PEM private key\n"
+	"  --listen-token-file FILE\n"
+	"                      /metrics answers 401 unless the request carries\n"
+	"                      \"Authorization: Bearer\" and the first line of FILE (re-read\n"
+	"                      when it changes); /healthz stays open to probes\n"
 	"  --interval DUR      how often to read the kernel maps (default 10s; e.g. 500ms, 1m)\n"
 SINKSPEC_HELP
 	"  --flush-timeout DUR at SIGTERM, how long the last interval and what is queued may\n"
@@ -40,7 +47,14 @@ SINKSPEC_HELP
 	"  sudo odtrace run --export 'prom-rw://mimir:8080/api/v1/push?token-file=/etc/odtrace/token'\n"
 	"  sudo odtrace run --export 'postgresql://odtrace@db/metrics?temporality=delta'\n"
 	"  odtrace run --config /etc/odtrace.yaml --print-config\n"
-	"  curl -s 127.0.0.1:9472/metrics | grep odtrace_pg_query_duration_seconds_count\n";
+	"  curl -s 127.0.0.1:9472/metrics | grep odtrace_pg_query_duration_seconds_count\n"
+	"  sudo odtrace run --listen 0.0.0.0:9472 --listen-cert tls.crt --listen-key tls.key \\\n"
+	"      --listen-token-file /etc/odtrace/metrics-token\n"
+	"\n"
+	"Privileges: loading and attaching needs root, or the capabilities on the line\n"
+	"\"start:\" below; once attached (and /metrics bound), the agent drops every\n"
+	"capability but those on \"keeps:\" (fewer with --probes: README \"Securing the\n"
+	"endpoint\"), and sets no_new_privs. For the default families:\n";
 
 /* One snapshot: /metrics, every sink, /healthz. */
 static int publish(struct agent *a, struct http *h, struct export *x, struct metrics *m)
@@ -91,6 +105,9 @@ int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "listen-cert", required_argument, NULL, 'A' },
+		{ "listen-key", required_argument, NULL, 'K' },
+		{ "listen-token-file", required_argument, NULL, 'B' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "probes", required_argument, NULL, 'p' },
 		{ "print-config", no_argument, NULL, 'P' },
@@ -104,7 +121,7 @@ int cmd_run(int argc, char **argv)
 	struct http *h = NULL;
 	struct export *x = NULL;
 	struct metrics m = {};
-	const char *listen;
+	struct http_opts web;
 	uint64_t interval_ms;
 	int c, err = 1, print = 0;
 
@@ -113,6 +130,15 @@ int cmd_run(int argc, char **argv)
 		switch (c) {
 		case 'l':
 			o.c.listen = optarg;
+			break;
+		case 'A':
+			o.c.listen_cert = optarg;
+			break;
+		case 'K':
+			o.c.listen_key = optarg;
+			break;
+		case 'B':
+			o.c.listen_token_file = optarg;
 			break;
 		case 'P':
 			print = 1;
@@ -148,6 +174,11 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			printf("  start: ");
+			privs__list(stdout, FAMILY_DEFAULT, 1);
+			printf("\n  keeps: ");
+			privs__list(stdout, FAMILY_DEFAULT, 0);
+			printf("\n");
 			return 0;
 		default:
 			if (agent__opt(&o, c, optarg))
@@ -163,16 +194,26 @@ int cmd_run(int argc, char **argv)
 		config__free();
 		return 0;
 	}
-	listen = o.c.listen ? o.c.listen : "127.0.0.1:9472";
+	web = (struct http_opts){
+		.listen = o.c.listen ? o.c.listen : "127.0.0.1:9472",
+		.cert = o.c.listen_cert,
+		.key = o.c.listen_key,
+		.token_file = o.c.listen_token_file,
+	};
 	interval_ms = o.c.interval_ms ? o.c.interval_ms : 10000;
-	if (agent__start(&a, &o))
+	if (http__open(&h, &web)) {
+		err = 2;
 		goto cleanup;
-	if (http__start(&h, listen))
+	}
+	/* Every thread (libmicrohttpd's, the sinks') starts after the drop,
+	 * and so holds no more than the main thread keeps. */
+	if (agent__start(&a, &o) || http__bind(h) || privs__drop(a.families) || http__serve(h))
 		goto cleanup;
 	if (export__start(&x, o.c.exports, o.c.n_exports))
 		goto cleanup;
 	publish(&a, h, x, &m);
-	log_info("serving http://%s/metrics and /healthz, refreshing every %.3gs", listen,
+	log_info("serving %s://%s/metrics%s and /healthz, refreshing every %.3gs",
+		 web.cert ? "https" : "http", web.listen, web.token_file ? " (bearer token)" : "",
 		 interval_ms / 1e3);
 	/* A signal cuts the wait short: the tick and snapshot that follow
 	 * carry what happened since the last interval, and go out too. */
