@@ -23,11 +23,22 @@ UNIT = os.path.join(DEPLOY, "systemd", "odtrace.service")
 # one, whose libraries are not the ones an image ships.
 BINARY = os.path.join(REPO, "odtrace")
 
+
+
+def agent_capabilities(which):
+    """The agent's own word (user/privs.c, printed by `odtrace run --help`):
+    what the default families need to start, or what it keeps once
+    attached, without the CAP_ prefix."""
+    out = subprocess.run([ODTRACE, "run", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    (line,) = re.findall(rf"^  {which}: (.*)$", out, re.M)
+    return {c.removeprefix("CAP_") for c in line.split()}
+
+
 # The one list both deployments grant (each entry is explained next to it in
-# daemonset.yaml and the unit): eBPF (BPF, PERFMON), uprobes since Linux 6.16
-# (SYS_ADMIN), other users' /proc/PID/root (SYS_PTRACE), cgroups opened by id
-# (DAC_READ_SEARCH).
-CAPABILITIES = {"BPF", "PERFMON", "SYS_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH"}
+# daemonset.yaml and the unit): what the agent needs to load and attach; once
+# attached it keeps the "keeps" subset and drops the rest itself.
+CAPABILITIES = agent_capabilities("start")
 # hostPath -> where the agent looks for it (the same path: it has no option to
 # look elsewhere), all read-only.
 HOST_MOUNTS = {p: p for p in ("/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/cgroup",
@@ -137,6 +148,7 @@ def test_container_holds_exactly_the_capabilities_it_needs_as_uid_0():
     assert sc["capabilities"]["drop"] == ["ALL"]
     add = sc["capabilities"]["add"]
     assert len(add) == len(set(add)) and set(add) == CAPABILITIES, add
+    assert agent_capabilities("keeps") < CAPABILITIES
     # Kubernetes' spelling; the API refuses "CAP_SYS_ADMIN" next to
     # allowPrivilegeEscalation: false
     assert not [c for c in add if c.startswith("CAP_")]
