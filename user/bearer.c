@@ -96,5 +96,5 @@ int bearer__check(struct bearer *b, const char *authorization)
 void bearer__close(struct bearer *b)
 {
 	pthread_mutex_destroy(&b->lock);
-	memset(b->token, 0, sizeof(b->token));
+	explicit_bzero(b->token, sizeof(b->token));
 }

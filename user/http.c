@@ -329,7 +329,7 @@ void http__stop(struct http *h)
 		bearer__close(&h->bearer);
 	free(h->cert);
 	if (h->key)
-		memset(h->key, 0, strlen(h->key));
+		explicit_bzero(h->key, strlen(h->key));
 	free(h->key);
 	free(h->metrics);
 	pthread_mutex_destroy(&h->lock);

@@ -8,7 +8,6 @@
 
 #define ANY_FAMILY FAMILY_DEFAULT
 #define PG_FAMILIES (FAMILY_PG | FAMILY_LOCK)
-#define TASK_FAMILIES (FAMILY_SYS | FAMILY_RUNQ | FAMILY_NET)
 
 /*
  * Which families need each capability to load and attach (start), and which
@@ -32,8 +31,9 @@ static const struct need {
 	{ CAP_SYS_PTRACE, PG_FAMILIES, PG_FAMILIES,
 	  "/proc/PID/exe and /proc/PID/root of PostgreSQL servers of other users and containers, "
 	  "found while running" },
-	{ CAP_DAC_READ_SEARCH, TASK_FAMILIES, TASK_FAMILIES,
-	  "open_by_handle_at(): names the cgroups that appear while running, from their ids" },
+	{ CAP_DAC_READ_SEARCH, ANY_FAMILY, ANY_FAMILY,
+	  "open_by_handle_at(): names the cgroups that appear while running (of PostgreSQL "
+	  "backends too, which may have exited by then), from their ids" },
 };
 #define N_NEEDS (sizeof(needs) / sizeof(needs[0]))
 

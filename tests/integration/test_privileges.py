@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ODTRACE, self_signed_cert, wait_until
+from conftest import ODTRACE, free_port, self_signed_cert, wait_until
 
 TOKEN = "privs-metrics-token-8c1e"
 # capability numbers, linux/capability.h
@@ -60,7 +60,7 @@ def assert_holds_exactly(pid, names):
 def test_the_documented_sets():
     """What test_deploy.py holds the manifests to: loading needs the five;
     pg and lock keep uprobes (SYS_ADMIN) and /proc/PID/root (SYS_PTRACE),
-    sys, runq and net keep cgroups by id (DAC_READ_SEARCH)."""
+    every family cgroups by id (DAC_READ_SEARCH)."""
     assert documented("start") == set(CAP)
     assert documented("keeps") == {"CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH"}
 
@@ -92,12 +92,47 @@ def test_default_families_keep_only_their_set_and_still_work(pg, agent, tenants)
 
 @pytest.mark.parametrize("probes,keeps", [
     ("sys,runq,net", {"CAP_DAC_READ_SEARCH"}),
-    ("pg,lock", {"CAP_SYS_ADMIN", "CAP_SYS_PTRACE"}),
+    ("pg,lock", {"CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH"}),
 ])
 def test_fewer_families_keep_fewer(agent, probes, keeps):
     a = agent("--probes", probes)
     assert_holds_exactly(a.proc.pid, keeps)
     a.stop()
+
+
+def test_not_root_drops_what_it_holds_and_does_not_need(tmp_path):
+    """nobody with ambient capabilities (as systemd's AmbientCapabilities=
+    gives a User=): it keeps DAC_READ_SEARCH for runq, drops the others and
+    the ambient set, and serves. Without CAP_SETPCAP the bounding set stays
+    as it was given."""
+    with open("/proc/self/status") as f:
+        bounding = re.search(r"^CapBnd:\t(\w+)$", f.read(), re.M).group(1)
+    caps = "+bpf,+perfmon,+dac_read_search,+sys_ptrace"
+    port = free_port()
+    log = open(tmp_path / "log", "w+")
+    proc = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                             f"--inh-caps={caps}", f"--ambient-caps={caps}", ODTRACE, "run",
+                             "--probes", "runq", "--listen", f"127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        def up():
+            assert proc.poll() is None, open(tmp_path / "log").read()
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status == 200
+            except OSError:
+                return False
+        wait_until(up, 30, "odtrace run as nobody")
+        want = f"{mask({'CAP_DAC_READ_SEARCH'}):016x}"
+        for t in thread_status(proc.pid):
+            assert t["Uid"].split()[0] == "65534"
+            got = {k: t[k] for k in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb", "NoNewPrivs")}
+            assert got == {"CapEff": want, "CapPrm": want, "CapBnd": bounding, "CapInh": "0" * 16,
+                           "CapAmb": "0" * 16, "NoNewPrivs": "1"}, got
+    finally:
+        proc.terminate()
+        rc = proc.wait(30)
+        log.close()
+    assert rc == 0, open(tmp_path / "log").read()
 
 
 def listening(pid):
