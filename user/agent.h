@@ -104,7 +104,8 @@ int agent__configure(struct agent_opts *o);
  * o->c clobbered (the caller keeps a copy). */
 int agent__load(struct agent_opts *o, char *err, size_t len);
 /* Checks privileges and BTF, mounts tracefs, loads and attaches. 0, or 1
- * after one clear message. */
+ * after one clear message. Each command then drops what the families no
+ * longer need (privs__drop), before it starts any thread. */
 int agent__start(struct agent *a, struct agent_opts *o);
 /* Attaches new binaries and reads the kernel maps. */
 void agent__tick(struct agent *a);

@@ -195,14 +195,34 @@ static int each_key(struct parse *p, yaml_node_t *n, const struct key *keys, voi
 	return 0;
 }
 
-static int k_listen(struct parse *p, yaml_node_t *v, void *c)
+static int k_string(struct parse *p, yaml_node_t *v, const char **out)
 {
 	const char *s;
 
 	if (want_scalar(p, v, &s))
 		return -1;
-	((struct config *)c)->listen = keep(s);
+	*out = keep(s);
 	return 0;
+}
+
+static int k_listen(struct parse *p, yaml_node_t *v, void *c)
+{
+	return k_string(p, v, &((struct config *)c)->listen);
+}
+
+static int k_listen_cert(struct parse *p, yaml_node_t *v, void *c)
+{
+	return k_string(p, v, &((struct config *)c)->listen_cert);
+}
+
+static int k_listen_key(struct parse *p, yaml_node_t *v, void *c)
+{
+	return k_string(p, v, &((struct config *)c)->listen_key);
+}
+
+static int k_listen_token_file(struct parse *p, yaml_node_t *v, void *c)
+{
+	return k_string(p, v, &((struct config *)c)->listen_token_file);
 }
 
 static int k_interval(struct parse *p, yaml_node_t *v, void *c)
@@ -239,22 +259,12 @@ static int k_binaries(struct parse *p, yaml_node_t *v, void *c)
 
 static int k_conninfo(struct parse *p, yaml_node_t *v, void *c)
 {
-	const char *s;
-
-	if (want_scalar(p, v, &s))
-		return -1;
-	((struct config *)c)->conninfo = keep(s);
-	return 0;
+	return k_string(p, v, &((struct config *)c)->conninfo);
 }
 
 static int k_pods_dir(struct parse *p, yaml_node_t *v, void *c)
 {
-	const char *s;
-
-	if (want_scalar(p, v, &s))
-		return -1;
-	((struct config *)c)->pods_dir = keep(s);
-	return 0;
+	return k_string(p, v, &((struct config *)c)->pods_dir);
 }
 
 static int k_max_series(struct parse *p, yaml_node_t *v, void *c)
@@ -452,7 +462,9 @@ static int k_tenants(struct parse *p, yaml_node_t *v, void *c)
 int config__load(const char *path, struct config *c, char *err, size_t len)
 {
 	static const struct key top[] = {
-		{ "listen", k_listen }, { "interval", k_interval }, { "probes", k_probes },
+		{ "listen", k_listen }, { "listen_cert", k_listen_cert }, { "listen_key", k_listen_key },
+		{ "listen_token_file", k_listen_token_file },
+		{ "interval", k_interval }, { "probes", k_probes },
 		{ "pg", k_pg }, { "pods_dir", k_pods_dir }, { "max_series", k_max_series },
 		{ "tenants", k_tenants }, { "traced", k_traced }, { "net", k_net },
 		{ "exports", k_exports }, { "flush_timeout", k_flush_timeout }, {},
@@ -499,6 +511,12 @@ void config__merge(struct config *dst, const struct config *src)
 {
 	if (!dst->listen)
 		dst->listen = src->listen;
+	if (!dst->listen_cert)
+		dst->listen_cert = src->listen_cert;
+	if (!dst->listen_key)
+		dst->listen_key = src->listen_key;
+	if (!dst->listen_token_file)
+		dst->listen_token_file = src->listen_token_file;
 	if (!dst->interval_ms)
 		dst->interval_ms = src->interval_ms;
 	if (!dst->families)
@@ -549,10 +567,23 @@ static void print_list(FILE *out, const char *key, const char *const *v, int n)
 	fprintf(out, "]\n");
 }
 
+static void print_or_null(FILE *out, const char *key, const char *value)
+{
+	fprintf(out, "%s: ", key);
+	if (value)
+		tenant__quoted(out, value);
+	else
+		fprintf(out, "null");
+}
+
 void config__print(const struct config *c, FILE *out)
 {
 	fprintf(out, "# effective configuration: flags, then --config, then defaults\nlisten: ");
 	tenant__quoted(out, c->listen ? c->listen : "127.0.0.1:9472");
+	/* file names, never what is in them */
+	print_or_null(out, "\nlisten_cert", c->listen_cert);
+	print_or_null(out, "\nlisten_key", c->listen_key);
+	print_or_null(out, "\nlisten_token_file", c->listen_token_file);
 	unsigned long long ms = c->interval_ms ? c->interval_ms : 10000;
 
 	if (ms % 1000)
@@ -579,11 +610,7 @@ void config__print(const struct config *c, FILE *out)
 		fprintf(out, "%s", i ? ", " : "");
 		tenant__quoted(out, c->binaries[i]);
 	}
-	fprintf(out, "]\n  conninfo: ");
-	if (c->conninfo)
-		tenant__quoted(out, c->conninfo);
-	else
-		fprintf(out, "null");
+	print_or_null(out, "]\n  conninfo", c->conninfo);
 	fprintf(out, "\npods_dir: ");
 	tenant__quoted(out, c->pods_dir ? c->pods_dir : "/var/log/pods");
 	fprintf(out, "\nmax_series: %d\ntraced:\n", c->max_series ? c->max_series : SERIES_MAX);

@@ -13,6 +13,9 @@
 /* What the file or the flags set; 0/NULL: not set (the default applies). */
 struct config {
 	const char *listen;
+	const char *listen_cert;	/* PEM: /metrics over HTTPS */
+	const char *listen_key;
+	const char *listen_token_file;	/* bearer token /metrics asks for */
 	uint64_t interval_ms;
 	unsigned families;		/* bit per family */
 	const char *binaries[CONFIG_MAX_BINARIES];

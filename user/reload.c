@@ -50,6 +50,12 @@ static void keep_fixed(struct config *next, const struct config *was, const char
 	if (!same_str(next->listen, was->listen))
 		restart_only("listen", path);
 	next->listen = config__own(was->listen);
+	if (!same_str(next->listen_cert, was->listen_cert) || !same_str(next->listen_key, was->listen_key) ||
+	    !same_str(next->listen_token_file, was->listen_token_file))
+		restart_only("listen_cert, listen_key and listen_token_file", path);
+	next->listen_cert = config__own(was->listen_cert);
+	next->listen_key = config__own(was->listen_key);
+	next->listen_token_file = config__own(was->listen_token_file);
 	if (next->families != was->families)
 		restart_only("probes", path);
 	next->families = was->families;

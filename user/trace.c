@@ -7,6 +7,7 @@
 #include "cmd.h"
 #include "duration.h"
 #include "log.h"
+#include "privs.h"
 #include "report.h"
 
 static const char usage[] =
@@ -102,7 +103,7 @@ int cmd_trace(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
-	if (agent__start(&a, &o))
+	if (agent__start(&a, &o) || privs__drop(a.families))
 		goto cleanup;
 	if (duration_ms)
 		log_info("tracing for %.3gs; Ctrl-C ends early", duration_ms / 1e3);

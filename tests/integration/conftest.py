@@ -3,6 +3,7 @@ the agent itself, both started and stopped by the tests, bounded in time."""
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -49,17 +50,29 @@ def redis_port():
     proc.wait(10)
 
 
+def self_signed_cert(d):
+    """(key, cert): a certificate for localhost and 127.0.0.1 made by
+    openssl in directory d, its own CA."""
+    key, cert = d / "key.pem", d / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return key, cert
+
+
 class Agent:
     """`odtrace run` on a free loopback port, refreshing every second.
 
     env: variables added to the agent's environment (e.g. NODE_NAME).
     healthy: the /healthz body that means started; None: any answer (an
-    agent exporting to a store that is down says "degraded" from the start)."""
+    agent exporting to a store that is down says "degraded" from the start).
+    ca: with --listen-cert, the CA file to check the agent's certificate."""
 
-    def __init__(self, *extra, env=None, healthy="ok\n"):
+    def __init__(self, *extra, env=None, healthy="ok\n", ca=None):
         self.port = free_port()
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.expect_healthz = healthy
+        self.tls = ssl.create_default_context(cafile=str(ca)) if ca else None
         self.proc = subprocess.Popen(
             [ODTRACE, "run", "--listen", f"127.0.0.1:{self.port}", "--interval", "1s", *extra],
             stdout=subprocess.DEVNULL, stderr=self.stderr,
@@ -75,8 +88,10 @@ class Agent:
         except OSError:
             return False
 
-    def get(self, path):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+    def get(self, path, headers=None):
+        url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
+        req = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(req, timeout=5, context=self.tls) as r:
             return r.read().decode()
 
     def log(self):
