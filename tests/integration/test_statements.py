@@ -225,3 +225,31 @@ def test_statements_opt_in(pg, db, agent):
     assert_clean("/metrics with --statement-text none", none.get("/metrics"))
     raw.stop()
     none.stop()
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--statement-text", "loud"], "--statement-text loud: expected normalized, raw, none or off"),
+    (["--slow-statement", "0"], "--slow-statement 0: expected a duration of at least 1ms"),
+    (["--top-statements", "0"], "--top-statements 0: expected a whole number from 1"),
+])
+def test_statement_flags_say_what_is_wrong(args, says):
+    r = subprocess.run([ODTRACE, "trace", *args], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and says in r.stderr and "Usage:" in r.stderr, r.stderr
+
+
+def test_statement_config_keys(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("pg:\n  slow_statement: 1s\n  top_statements: 3\n  statement_text: none\n")
+    r = subprocess.run([ODTRACE, "run", "--config", str(good), "--print-config"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "  top_statements: 3\n  slow_statement: 1000ms\n  statement_text: none\n" in r.stdout
+    r = subprocess.run([ODTRACE, "run", "--config", str(good), "--statement-text", "raw",
+                        "--print-config"], capture_output=True, text=True, timeout=30)
+    assert "statement_text: raw" in r.stdout, "the flag wins"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pg:\n  statement_text: verbatim\n")
+    r = subprocess.run([ODTRACE, "run", "--config", str(bad)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 2 and f"{bad}:2:19: expected normalized, raw, none or off" in r.stderr, \
+        r.stderr
