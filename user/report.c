@@ -114,7 +114,8 @@ static int report_slow(struct statements *st, int json, double secs)
 		if (!series__delta(&st->count.s[i], &rows[n].d) && rows[n].d.total)
 			n++;
 	}
-	qsort(rows, n, sizeof(*rows), by_total);
+	if (n)
+		qsort(rows, n, sizeof(*rows), by_total);
 	if (n && !json)
 		printf("\nslow statements (%llums or longer), most time first:\n"
 		       "%-20s %-20s %7s %9s %9s  %-16s  %s\n", (unsigned long long)st->slow_ms,
