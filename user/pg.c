@@ -50,7 +50,8 @@ static int on_slow(void *ctx, void *data, size_t len)
 int pg__open(struct pg **out, struct backends *backends, const struct config *c)
 {
 	struct pg *pg = calloc(1, sizeof(*pg));
-	int text = c->statement_text ? statements__text_mode(c->statement_text) : 0;
+	int text = c->statement_text ? statements__text_mode(c->statement_text)
+				  : STATEMENT_NORMALIZED;
 	int err;
 
 	if (!pg)

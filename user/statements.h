@@ -20,8 +20,6 @@ enum statement_text {
 #define STATEMENT_TEXT_MODES "normalized, raw, none or off"
 #define STATEMENT_TOP_DEFAULT	10
 #define STATEMENT_SLOW_MS_DEFAULT	100
-/* The statement label's longest value, in bytes (a longer one is cut). */
-#define STATEMENT_LABEL_LEN	(SERIES_VALUE_LEN - 1)
 
 struct statements {
 	struct series_set count;	/* tenant, database, fingerprint, statement */
