@@ -105,25 +105,27 @@ def run_extended(pg, db, sql, n):
 
 
 class Trace:
-    """`odtrace trace --probes pg` (text or --json) for a bounded time, from
-    the moment it has attached."""
+    """`odtrace trace --probes pg -vv` (text or --json) for a bounded time,
+    from the moment it has attached; its log goes to a file (-vv says a lot,
+    and a full pipe would stall it)."""
 
     def __init__(self, *extra):
+        self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen([ODTRACE, "trace", "--probes", "pg", "-vv", "--duration", "40s",
-                                      *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
-        self.err = []
-        for line in self.proc.stderr:
-            self.err.append(line)
-            if line.startswith("odtrace: tracing"):
-                break
-        assert self.proc.poll() is None, "".join(self.err)
+                                      *extra], stdout=subprocess.PIPE, stderr=self.log, text=True)
+        wait_until(lambda: "odtrace: tracing" in self.err() or self.proc.poll() is not None, 30,
+                   "odtrace trace attached")
+        assert self.proc.poll() is None, self.err()
+
+    def err(self):
+        self.log.seek(0)
+        return self.log.read()
 
     def stop(self):
         self.proc.send_signal(signal.SIGINT)
-        out, err = self.proc.communicate(timeout=30)
-        assert self.proc.returncode == 0, err
-        return out, "".join(self.err) + err
+        out, _ = self.proc.communicate(timeout=30)
+        assert self.proc.returncode == 0, self.err()
+        return out, self.err()
 
 
 def slow(agent, db):
