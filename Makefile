@@ -108,6 +108,8 @@ $(OUTPUT)/tests/test_services: user/services.c
 $(OUTPUT)/tests/test_series: user/series.c user/hist.c user/prom.c user/metrics.c
 $(OUTPUT)/tests/test_metrics: user/metrics.c user/hist.c
 $(OUTPUT)/tests/test_sinkspec: user/sinkspec.c user/duration.c
+$(OUTPUT)/tests/test_normalize: user/normalize.c
+$(OUTPUT)/tests/test_statements: user/statements.c user/normalize.c user/drops.c user/series.c user/hist.c user/metrics.c
 $(OUTPUT)/tests/%: tests/unit/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $^ -lm -o $@

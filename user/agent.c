@@ -155,6 +155,22 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 			return -1;
 		}
 		return 0;
+	case 'Q':
+		return opt_count(&o->c.top_statements, "--top-statements", arg);
+	case 'L':
+		if (duration__parse(arg, &o->c.slow_statement_ms) || !o->c.slow_statement_ms) {
+			log_error("--slow-statement %s: expected a duration of at least 1ms like 100ms or 1s",
+				  arg);
+			return -1;
+		}
+		return 0;
+	case 'X':
+		if (statements__text_mode(arg) < 0) {
+			log_error("--statement-text %s: expected " STATEMENT_TEXT_MODES, arg);
+			return -1;
+		}
+		o->c.statement_text = arg;
+		return 0;
 	case 'T':
 	case 'S':
 		return opt_count(c == 'T' ? &o->c.max_tenants : &o->c.max_series,
@@ -213,7 +229,7 @@ static int open_pg_families(struct agent *a, struct agent_opts *o)
 	if (!err)
 		err = pgbins__open(&a->pgbins, o->c.binaries, o->c.n_binaries);
 	if (!err && (a->families & FAMILY_PG)) {
-		err = pg__open(&a->pg, a->backends);
+		err = pg__open(&a->pg, a->backends, &o->c);
 		if (!err)
 			err = pgbins__add_family(a->pgbins, "pg", pg__attach, a->pg);
 	}
@@ -349,6 +365,7 @@ void agent__tick(struct agent *a)
 	if (a->pg) {
 		series__expire(&pg__series(a->pg)->query, now, a->grace_ms);
 		series__expire(&pg__series(a->pg)->errors, now, a->grace_ms);
+		statements__expire(&pg__series(a->pg)->statements, now, a->grace_ms);
 	}
 	if (a->lock) {
 		struct lock_series *s = lock__series(a->lock);

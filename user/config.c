@@ -10,6 +10,7 @@
 #include "net.h"
 #include "services.h"
 #include "sinkspec.h"
+#include "statements.h"
 #include "traced.h"
 
 /* Strings handed out, freed by config__free. Those before current belong
@@ -345,10 +346,45 @@ static int k_rules(struct parse *p, yaml_node_t *v, void *c)
 	return each_item(p, v, add_rule, NULL);
 }
 
+static int k_top_statements(struct parse *p, yaml_node_t *v, void *c)
+{
+	int *n = &((struct config *)c)->top_statements;
+
+	if (want_int(p, v, n))
+		return -1;
+	return *n ? 0 : fail(p, v, "expected at least 1 (statement_text: off turns them off)", NULL);
+}
+
+static int k_slow_statement(struct parse *p, yaml_node_t *v, void *c)
+{
+	uint64_t *ms = &((struct config *)c)->slow_statement_ms;
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	if (duration__parse(s, ms) || !*ms)
+		return fail(p, v, "expected a duration of at least 1ms like 100ms or 1s, not", s);
+	return 0;
+}
+
+static int k_statement_text(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	if (statements__text_mode(s) < 0)
+		return fail(p, v, "expected " STATEMENT_TEXT_MODES ", not", s);
+	((struct config *)c)->statement_text = keep(s);
+	return 0;
+}
+
 static int k_pg(struct parse *p, yaml_node_t *v, void *c)
 {
 	static const struct key keys[] = {
-		{ "binaries", k_binaries }, { "conninfo", k_conninfo }, {},
+		{ "binaries", k_binaries }, { "conninfo", k_conninfo },
+		{ "top_statements", k_top_statements }, { "slow_statement", k_slow_statement },
+		{ "statement_text", k_statement_text }, {},
 	};
 
 	return each_key(p, v, keys, c);
@@ -533,6 +569,12 @@ void config__merge(struct config *dst, const struct config *src)
 		dst->max_tenants = src->max_tenants;
 	if (!dst->max_series)
 		dst->max_series = src->max_series;
+	if (!dst->top_statements)
+		dst->top_statements = src->top_statements;
+	if (!dst->slow_statement_ms)
+		dst->slow_statement_ms = src->slow_statement_ms;
+	if (!dst->statement_text)
+		dst->statement_text = src->statement_text;
 	if (!dst->grace_ms)
 		dst->grace_ms = src->grace_ms;
 	if (!dst->n_workers) {
@@ -611,6 +653,11 @@ void config__print(const struct config *c, FILE *out)
 		tenant__quoted(out, c->binaries[i]);
 	}
 	print_or_null(out, "]\n  conninfo", c->conninfo);
+	fprintf(out, "\n  top_statements: %d\n  slow_statement: %llums\n  statement_text: %s",
+		c->top_statements ? c->top_statements : STATEMENT_TOP_DEFAULT,
+		(unsigned long long)(c->slow_statement_ms ? c->slow_statement_ms
+							  : STATEMENT_SLOW_MS_DEFAULT),
+		c->statement_text ? c->statement_text : "normalized");
 	fprintf(out, "\npods_dir: ");
 	tenant__quoted(out, c->pods_dir ? c->pods_dir : "/var/log/pods");
 	fprintf(out, "\nmax_series: %d\ntraced:\n", c->max_series ? c->max_series : SERIES_MAX);

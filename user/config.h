@@ -22,6 +22,9 @@ struct config {
 	int n_binaries;
 	const char *conninfo;
 	const char *pods_dir;
+	int top_statements;		/* pg: slow statements per database */
+	uint64_t slow_statement_ms;	/* pg: the threshold */
+	const char *statement_text;	/* pg: normalized, raw, none, off */
 	int max_tenants;
 	int max_series;
 	uint64_t grace_ms;		/* before a gone tenant's series go */

@@ -67,6 +67,14 @@ static void keep_fixed(struct config *next, const struct config *was, const char
 	next->n_services = was->n_services;
 	for (int i = 0; i < was->n_services; i++)
 		next->services[i] = config__own(was->services[i]);
+	/* the threshold and the copy are in the pg program's read-only data */
+	if (next->top_statements != was->top_statements ||
+	    next->slow_statement_ms != was->slow_statement_ms ||
+	    !same_str(next->statement_text, was->statement_text))
+		restart_only("pg.slow_statement, pg.top_statements and pg.statement_text", path);
+	next->top_statements = was->top_statements;
+	next->slow_statement_ms = was->slow_statement_ms;
+	next->statement_text = config__own(was->statement_text);
 	if (!same_list(next->exports, next->n_exports, was->exports, was->n_exports))
 		restart_only("exports", path);
 	next->n_exports = was->n_exports;
