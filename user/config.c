@@ -573,8 +573,8 @@ void config__print(const struct config *c, FILE *out)
 		const char *all[CONFIG_MAX_TRACED + 8];
 		int n = 0;
 
-		for (int i = 0; net__default_services[i]; i++)
-			all[n++] = net__default_services[i];
+		for (int i = 0; services__defaults[i]; i++)
+			all[n++] = services__defaults[i];
 		for (int i = 0; i < c->n_services; i++)
 			all[n++] = c->services[i];
 		print_list(out, "services", all, n);
