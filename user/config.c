@@ -571,11 +571,17 @@ void config__print(const struct config *c, FILE *out)
 	fprintf(out, "net:\n");
 	{
 		const char *all[CONFIG_MAX_TRACED + 8];
-		int n = 0;
+		int n = 0, same = 0;
 
 		for (int i = 0; services__defaults[i]; i++)
 			all[n++] = services__defaults[i];
-		for (int i = 0; i < c->n_services; i++)
+		/* A printed configuration, loaded again, lists the defaults
+		 * first: printing them twice would grow it at every round. */
+		while (same < n && same < c->n_services && !strcmp(c->services[same], all[same]))
+			same++;
+		if (same < n)
+			same = 0;
+		for (int i = same; i < c->n_services; i++)
 			all[n++] = c->services[i];
 		print_list(out, "services", all, n);
 		fprintf(out, "  hooks: %s\n", c->net_hooks ? c->net_hooks : "auto");
