@@ -220,6 +220,10 @@ static int k_conninfo(struct parse *p, yaml_node_t *v, void *c)
 
 	if (want_scalar(p, v, &s))
 		return -1;
+	/* YAML's null (what --print-config shows when unset), not a string */
+	if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL")))
+		return 0;
 	((struct config *)c)->conninfo = keep(s);
 	return 0;
 }
