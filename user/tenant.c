@@ -198,9 +198,18 @@ void tenant__quoted(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		fputc(*s, out);
+		unsigned char c = *s;
+
+		/* YAML folds a raw line break in a quoted scalar into a space,
+		 * and refuses other control characters: escape them */
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", out);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
 	}
 	fputc('"', out);
 }
