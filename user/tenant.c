@@ -47,8 +47,10 @@ int tenant__add_rule(int n_match, const enum tenant_label *labels, const char *c
 
 			regerror(rc, &r->re[i], why, sizeof(why));
 			snprintf(err, err_len, "bad regular expression \"%s\": %s", regexes[i], why);
-			for (int k = 0; k < i; k++)
+			for (int k = 0; k < i; k++) {
 				regfree(&r->re[k]);
+				free(r->source[k]);
+			}
 			return -1;
 		}
 		r->label[i] = labels[i];
