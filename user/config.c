@@ -399,7 +399,8 @@ static int k_net_hooks(struct parse *p, yaml_node_t *v, void *c)
 
 	if (want_scalar(p, v, &s))
 		return -1;
-	if (!net__hooks(s))
+	/* auto is valid without asking the kernel's BTF which it means */
+	if (strcmp(s, "auto") && !net__hooks(s))
 		return fail(p, v, "expected auto, sock or syscalls, not", s);
 	((struct config *)c)->net_hooks = keep(s);
 	return 0;
