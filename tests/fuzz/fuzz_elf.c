@@ -1,9 +1,9 @@
 /* What odtrace reads of a PostgreSQL binary, which may come from any
  * container on the node (/proc/PID/root): its USDT notes and dynamic
  * symbols (elfnote.c, through libelf) and its version string. */
+#include <errno.h>
 #include "../../user/elfnote.h"
 #include "../../user/pgdiscover.h"
-#include <errno.h>
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
