@@ -47,6 +47,23 @@ static inline int fuzz__file(const uint8_t *data, size_t size, char *path, size_
 }
 
 /*
+ * Whether s[0..n) holds no counted repetition ({N) and no stacked
+ * repetition operators (a+++, a*?): glibc's regcomp takes memory and time
+ * exponential in them. Regexes are the operator's own choice (the
+ * configuration), not hostile input; the values they match are.
+ */
+static inline int fuzz__regex_tame(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i] == '{' && s[i + 1] >= '0' && s[i + 1] <= '9')
+			return 0;
+		if (strchr("*+?}", s[i]) && s[i] && s[i + 1] && strchr("*+?{", s[i + 1]))
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Whether s[0..n) is valid UTF-8, by RFC 3629's grammar (section 4), byte
  * ranges and all: a different way from metrics.c's decode-and-check, so
  * that the two keep each other honest.
