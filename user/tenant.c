@@ -202,12 +202,17 @@ void tenant__quoted(FILE *out, const char *s)
 	for (; *s; s++) {
 		unsigned char c = *s;
 
-		/* YAML folds a raw line break in a quoted scalar into a space,
-		 * and refuses other control characters: escape them */
+		/* YAML folds a raw line break in a quoted scalar into a space
+		 * (YAML 1.1's NEL, LS and PS are line breaks too), and refuses
+		 * other control characters: escape them */
 		if (c == '"' || c == '\\')
 			fprintf(out, "\\%c", c);
 		else if (c == '\n')
 			fputs("\\n", out);
+		else if (c == 0xc2 && (unsigned char)s[1] == 0x85)
+			fputs("\\N", out), s++;
+		else if (c == 0xe2 && (unsigned char)s[1] == 0x80 && ((unsigned char)s[2] & 0xfe) == 0xa8)
+			fputs((unsigned char)s[2] == 0xa8 ? "\\L" : "\\P", out), s += 2;
 		else if (c < 0x20 || c == 0x7f)
 			fprintf(out, "\\x%02x", c);
 		else
