@@ -202,6 +202,10 @@ static int k_string(struct parse *p, yaml_node_t *v, const char **out)
 
 	if (want_scalar(p, v, &s))
 		return -1;
+	/* YAML's null (what --print-config shows when unset), not a string */
+	if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL")))
+		return 0;
 	*out = keep(s);
 	return 0;
 }
@@ -464,7 +468,8 @@ static int k_net_hooks(struct parse *p, yaml_node_t *v, void *c)
 
 	if (want_scalar(p, v, &s))
 		return -1;
-	if (!net__hooks(s))
+	/* auto is valid without asking the kernel's BTF which it means */
+	if (strcmp(s, "auto") && !net__hooks(s))
 		return fail(p, v, "expected auto, sock or syscalls, not", s);
 	((struct config *)c)->net_hooks = keep(s);
 	return 0;
@@ -672,11 +677,17 @@ void config__print(const struct config *c, FILE *out)
 	fprintf(out, "net:\n");
 	{
 		const char *all[CONFIG_MAX_TRACED + 8];
-		int n = 0;
+		int n = 0, same = 0;
 
-		for (int i = 0; net__default_services[i]; i++)
-			all[n++] = net__default_services[i];
-		for (int i = 0; i < c->n_services; i++)
+		for (int i = 0; services__defaults[i]; i++)
+			all[n++] = services__defaults[i];
+		/* A printed configuration, loaded again, lists the defaults
+		 * first: printing them twice would grow it at every round. */
+		while (same < n && same < c->n_services && !strcmp(c->services[same], all[same]))
+			same++;
+		if (same < n)
+			same = 0;
+		for (int i = same; i < c->n_services; i++)
 			all[n++] = c->services[i];
 		print_list(out, "services", all, n);
 		fprintf(out, "  hooks: %s\n", c->net_hooks ? c->net_hooks : "auto");

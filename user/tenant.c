@@ -50,8 +50,10 @@ int tenant__add_rule(int n_match, const enum tenant_label *labels, const char *c
 
 			regerror(rc, &r->re[i], why, sizeof(why));
 			snprintf(err, err_len, "bad regular expression \"%s\": %s", regexes[i], why);
-			for (int k = 0; k < i; k++)
+			for (int k = 0; k < i; k++) {
 				regfree(&r->re[k]);
+				free(r->source[k]);
+			}
 			return -1;
 		}
 		r->label[i] = labels[i];
@@ -229,9 +231,23 @@ void tenant__quoted(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		fputc(*s, out);
+		unsigned char c = *s;
+
+		/* YAML folds a raw line break in a quoted scalar into a space
+		 * (YAML 1.1's NEL, LS and PS are line breaks too), and refuses
+		 * other control characters: escape them */
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", out);
+		else if (c == 0xc2 && (unsigned char)s[1] == 0x85)
+			fputs("\\N", out), s++;
+		else if (c == 0xe2 && (unsigned char)s[1] == 0x80 && ((unsigned char)s[2] & 0xfe) == 0xa8)
+			fputs((unsigned char)s[2] == 0xa8 ? "\\L" : "\\P", out), s += 2;
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
 	}
 	fputc('"', out);
 }

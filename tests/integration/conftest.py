@@ -7,6 +7,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 
 import pytest
@@ -17,6 +18,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ODTRACE = os.environ.get("ODTRACE", os.path.join(REPO, "odtrace"))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 from pglab import PG_BIN, Cluster, free_port, wait_until  # noqa: E402,F401
+from receivers import gen_classes  # noqa: E402
+
+SLEEP = 0.05
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +31,36 @@ def pg():
     cluster.create_databases("tenant_a", "tenant_b", "tenant_c")
     yield cluster
     cluster.stop()
+
+
+def sleeps(pg, db, n, sleep=SLEEP):
+    """n statements of pg_sleep(sleep) on one connection to db; the durations
+    the client measured."""
+    conn = pg.connect(db)
+    out = []
+    with conn.cursor() as cur:
+        for _ in range(n):
+            t = time.monotonic()
+            cur.execute(f"SELECT pg_sleep({sleep})")
+            out.append(time.monotonic() - t)
+    conn.close()
+    return out
+
+
+def store_query(conn_fn, sql, *args):
+    conn = conn_fn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def pb(tmp_path_factory):
+    """The protoc-generated Python classes of proto/ (receivers.gen_classes)."""
+    return gen_classes(os.path.join(REPO, "proto"), tmp_path_factory.mktemp("pb"))
 
 
 @pytest.fixture(scope="session")
@@ -151,9 +185,12 @@ class Tenants:
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu), *cmd]
         if cgroup:
+            # the directories as arguments, not in the script: a cgroup name
+            # may hold any byte but '/' (quotes, backslashes, bad UTF-8)
             dirs = [CGROUP2 + self.cgroup(cgroup), *also]
-            enter = " && ".join(f"echo $$ > {d}/cgroup.procs" for d in dirs)
-            cmd = ["sh", "-c", f'{enter} && exec "$@"', "sh", *cmd]
+            enter = ('n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1/cgroup.procs" || exit 1; '
+                     'shift; n=$((n - 1)); done; exec "$@"')
+            cmd = ["sh", "-c", enter, "sh", str(len(dirs)), *dirs, *cmd]
         p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.procs.append(p)
         p.port = None

@@ -28,7 +28,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import REPO, free_port, wait_until
-from receivers import OtlpHttpReceiver, gen_classes
+from receivers import OtlpHttpReceiver
 
 DASHBOARD = os.path.join(REPO, "deploy", "grafana", "odtrace.json")
 RULES = os.path.join(REPO, "deploy", "prometheus", "alerts.yaml")
@@ -310,11 +310,6 @@ class Prometheus:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-@pytest.fixture(scope="module")
-def pb(tmp_path_factory):
-    return gen_classes(os.path.join(REPO, "proto"), tmp_path_factory.mktemp("pb"))
 
 
 def conninfo(pg):
