@@ -138,6 +138,7 @@ $(OUTPUT)/fuzz/fuzz_duration: user/duration.c
 $(OUTPUT)/fuzz/fuzz_services: user/services.c
 $(OUTPUT)/fuzz/fuzz_proto:
 $(OUTPUT)/fuzz/fuzz_elf: user/elfnote.c user/pgdiscover.c
+$(OUTPUT)/fuzz/fuzz_normalize: user/normalize.c
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(wildcard user/*.h bpf/*.h) $(PB_HDRS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@

@@ -5,19 +5,6 @@
 #include "normalize.h"
 #include "statements.h"
 
-int statements__text_mode(const char *s)
-{
-	static const char *const names[] = {
-		[STATEMENT_NORMALIZED] = "normalized", [STATEMENT_RAW] = "raw",
-		[STATEMENT_NONE] = "none", [STATEMENT_OFF] = "off",
-	};
-
-	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
-		if (!strcmp(s, names[i]))
-			return i;
-	return -1;
-}
-
 void statements__init(struct statements *st, int top, enum statement_text text, uint64_t slow_ms)
 {
 	memset(st, 0, sizeof(*st));

@@ -7,6 +7,7 @@
 #define ODTRACE_STATEMENTS_H
 
 #include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 #include "series.h"
 
@@ -29,8 +30,20 @@ struct statements {
 	uint64_t slow_ms;
 };
 
-/* The mode named s, or -1. */
-int statements__text_mode(const char *s);
+/* The mode named s, or -1. Inline: config.c checks the key without linking
+ * the rest of this module. */
+static inline int statements__text_mode(const char *s)
+{
+	static const char *const names[] = {
+		[STATEMENT_NORMALIZED] = "normalized", [STATEMENT_RAW] = "raw",
+		[STATEMENT_NONE] = "none", [STATEMENT_OFF] = "off",
+	};
+
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
 /* top, slow_ms 0: the defaults. */
 void statements__init(struct statements *st, int top, enum statement_text text, uint64_t slow_ms);
 /* One statement of ns that a backend of tenant and database ran; text is the

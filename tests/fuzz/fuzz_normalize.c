@@ -5,9 +5,9 @@
  * digit that does not continue an identifier or a $n parameter (every
  * other digit is a number's).
  */
-#include <stdlib.h>
 #include <string.h>
-#include "normalize.h"
+#include "../../user/normalize.h"
+#include "fuzz.h"
 
 static int ident_char(unsigned char c)
 {
@@ -21,22 +21,19 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	size_t n = normalize__sql(out, sizeof(out), (const char *)data, size);
 	int quoted = 0;
 
-	if (n >= sizeof(out) || out[n] || strlen(out) != n)
-		abort();
+	FUZZ_ASSERT(n < sizeof(out) && !out[n] && strlen(out) == n);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = out[i];
 
 		if (c == '"')
 			quoted = !quoted;
-		else if (!quoted && c == '\'')
-			abort();
-		else if (!quoted && c >= '0' && c <= '9' && (!i || !ident_char(out[i - 1])))
-			abort();
+		else
+			FUZZ_ASSERT(quoted || (c != '\'' && !(c >= '0' && c <= '9' &&
+							     (!i || !ident_char(out[i - 1])))));
 	}
 	if (n < sizeof(out) - 1) {	/* not cut by the bound */
 		normalize__sql(again, sizeof(again), out, n);
-		if (strcmp(out, again))
-			abort();
+		FUZZ_ASSERT(!strcmp(out, again));
 	}
 	normalize__fingerprint(out);
 	return 0;
