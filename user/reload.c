@@ -43,6 +43,16 @@ static void restart_only(const char *key, const char *path)
 		 "it started with)", key, path);
 }
 
+static void keep_list(const char **next, int *n_next, const char *const *was, int n_was,
+		      const char *key, const char *path)
+{
+	if (!same_list(next, *n_next, was, n_was))
+		restart_only(key, path);
+	*n_next = n_was;
+	for (int i = 0; i < n_was; i++)
+		next[i] = config__own(was[i]);
+}
+
 /* Keeps in next what cannot change without a restart, copied: the strings
  * of the configuration before are freed once the reload is done. */
 static void keep_fixed(struct config *next, const struct config *was, const char *path)
@@ -62,11 +72,8 @@ static void keep_fixed(struct config *next, const struct config *was, const char
 	if (!same_str(next->net_hooks, was->net_hooks))
 		restart_only("net.hooks", path);
 	next->net_hooks = config__own(was->net_hooks);
-	if (!same_list(next->services, next->n_services, was->services, was->n_services))
-		restart_only("net.services", path);
-	next->n_services = was->n_services;
-	for (int i = 0; i < was->n_services; i++)
-		next->services[i] = config__own(was->services[i]);
+	keep_list(next->services, &next->n_services, was->services, was->n_services, "net.services",
+		  path);
 	/* the threshold and the copy are in the pg program's read-only data */
 	if (next->top_statements != was->top_statements ||
 	    next->slow_statement_ms != was->slow_statement_ms ||
@@ -75,11 +82,7 @@ static void keep_fixed(struct config *next, const struct config *was, const char
 	next->top_statements = was->top_statements;
 	next->slow_statement_ms = was->slow_statement_ms;
 	next->statement_text = config__own(was->statement_text);
-	if (!same_list(next->exports, next->n_exports, was->exports, was->n_exports))
-		restart_only("exports", path);
-	next->n_exports = was->n_exports;
-	for (int i = 0; i < was->n_exports; i++)
-		next->exports[i] = config__own(was->exports[i]);
+	keep_list(next->exports, &next->n_exports, was->exports, was->n_exports, "exports", path);
 }
 
 void reload__run(struct agent *a, struct agent_opts *o)
