@@ -24,7 +24,7 @@ import pytest
 from conftest import ODTRACE, PG_BIN, Cluster, Tenants, wait_until
 from receivers import OtlpHttpReceiver, otlp_points
 from test_deploy import unit_settings
-from test_export import pb, query_point  # noqa: F401 (pb: the fixture)
+from test_export import query_point
 
 QUERY = "odtrace_pg_query_duration_seconds"
 TRACEFS = ("uprobe_events", "kprobe_events", "dynamic_events")

@@ -18,8 +18,8 @@ import tempfile
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ODTRACE, PG_BIN, REPO, wait_until
-from receivers import OtlpHttpReceiver, RemoteWriteReceiver, gen_classes, otlp_points, rw_series
+from conftest import ODTRACE, PG_BIN, wait_until
+from receivers import OtlpHttpReceiver, RemoteWriteReceiver, otlp_points, rw_series
 
 COUNT = "odtrace_pg_slow_statements_total"
 SECONDS = "odtrace_pg_slow_statement_seconds_total"
@@ -64,11 +64,6 @@ def fnv1a(text):
     for b in text.encode():
         h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
     return f"{h:016x}"
-
-
-@pytest.fixture(scope="module")
-def pb(tmp_path_factory):
-    return gen_classes(os.path.join(REPO, "proto"), tmp_path_factory.mktemp("pb"))
 
 
 @pytest.fixture
