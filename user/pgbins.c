@@ -69,10 +69,11 @@ static int in_use(const struct bin *b, int n_fam)
 static void detach(struct pgbins *p, struct bin *b, const char *why)
 {
 	for (int f = 0; f < p->n_fam; f++) {
-		if (b->mode[f])
-			log_info("%s: %s %s; detached", p->fam[f].name, b->path, why);
+		/* said once done: a uprobe takes a while to unregister */
 		for (int l = 0; l < PGBINS_MAX_LINKS; l++)
 			bpf_link__destroy(b->links[f][l]);
+		if (b->mode[f])
+			log_info("%s: %s %s; detached", p->fam[f].name, b->path, why);
 	}
 }
 
