@@ -82,6 +82,9 @@ def test_default_families_keep_only_their_set_and_still_work(pg, agent, tenants)
     # a cgroup made after the drop, named through open_by_handle_at
     tenants.cgroup("privs_late")
     w = tenants.spawn("privs_late", "waker", 100)
+    # the cgroup joins the traced set at the next interval's rescan: on a
+    # quiet machine the waker would be done before it
+    wait_until(lambda: a.value("odtrace_traced_cgroups") == 2, 15, "the new cgroup traced")
     tenants.go(w)
     tenants.wait_done(w)
     wait_until(lambda: (a.value("odtrace_runq_latency_seconds_count", tenant="privs_late") or 0) > 0,
