@@ -33,7 +33,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -I$(OUTPUT) \
 	    -I$(OUTPUT)/proto $(shell pkg-config --cflags libbpf libpq libprotobuf-c libcurl)
 LDLIBS   += $(shell pkg-config --libs libbpf libpq libprotobuf-c libcurl) -lsnappy -lelf -lz \
-	    -lmicrohttpd -lyaml -lm -lpthread
+	    -lmicrohttpd -lyaml -lcap -lm -lpthread
 # -mcpu=v3: atomic fetch-and-add (serials) needs it; kernels >= 5.12.
 # BPF_USDT/BPF_KPROBE wrappers always declare ctx: -Wno-unused-parameter.
 # -target bpf does not see the multiarch include dir that <asm/errno.h> (via
@@ -42,7 +42,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Wno-unused-function -Wno-unused-parameter -Ivmlinux/$(ARCH) -MMD -MP \
 	      -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 
-.PHONY: all clean install vmlinux deps test unit integration demo bench
+.PHONY: all clean install vmlinux deps test unit integration demo bench fuzz fuzz-replay
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -81,7 +81,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(Q)$(LLVM_STRIP) -g $< -o $(<:.o=.stripped.o)
 	$(Q)$(BPFTOOL) gen skeleton $(<:.o=.stripped.o) name $*_bpf > $@
 
-$(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/tests $(OUTPUT)/asan:
+$(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/tests $(OUTPUT)/asan $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
 # vmlinux.h is committed (CO-RE): regenerate only when moving to a new arch
@@ -108,12 +108,47 @@ $(OUTPUT)/tests/test_services: user/services.c
 $(OUTPUT)/tests/test_series: user/series.c user/hist.c user/prom.c user/metrics.c
 $(OUTPUT)/tests/test_metrics: user/metrics.c user/hist.c
 $(OUTPUT)/tests/test_sinkspec: user/sinkspec.c user/duration.c
+$(OUTPUT)/tests/test_normalize: user/normalize.c
+$(OUTPUT)/tests/test_statements: user/statements.c user/normalize.c user/drops.c user/series.c user/hist.c user/metrics.c
 $(OUTPUT)/tests/%: tests/unit/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $^ -lm -o $@
 
 unit: $(UNIT_TESTS)
 	$(Q)tests/unit/run.sh $(UNIT_TESTS)
+
+# libFuzzer targets (tests/fuzz/README.md): each links the modules it fuzzes
+# from source, like the unit tests. `make fuzz` runs each for FUZZ_SECONDS
+# from the committed corpus; fuzz-replay (part of `make test`) runs that
+# corpus once through each.
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -I$(OUTPUT)/proto \
+		$(shell pkg-config --cflags libbpf libpq libprotobuf-c libcurl) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(OUTPUT)/fuzz/fuzz_config: user/config.c user/tenant.c user/duration.c user/services.c user/sinkspec.c \
+			    user/net_hooks.c
+$(OUTPUT)/fuzz/fuzz_cgroup: user/kpath.c user/tenant.c
+$(OUTPUT)/fuzz/fuzz_tenant: user/tenant.c
+$(OUTPUT)/fuzz/fuzz_pgtitle: user/pgtitle.c
+$(OUTPUT)/fuzz/fuzz_labels: user/metrics.c user/hist.c user/prom.c user/otlp.c user/promrw.c \
+			    user/pgsink.c user/sink.c user/log.c $(PB_OBJS)
+$(OUTPUT)/fuzz/fuzz_sinkspec: user/sinkspec.c user/duration.c
+$(OUTPUT)/fuzz/fuzz_duration: user/duration.c
+$(OUTPUT)/fuzz/fuzz_services: user/services.c
+$(OUTPUT)/fuzz/fuzz_proto:
+$(OUTPUT)/fuzz/fuzz_elf: user/elfnote.c user/pgdiscover.c
+$(OUTPUT)/fuzz/fuzz_normalize: user/normalize.c
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(wildcard user/*.h bpf/*.h) $(PB_HDRS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-replay: $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh 0 $(FUZZ_BINS)
 
 # The integration tests drive an ASan/UBSan build of the same sources: a
 # memory error or undefined behaviour in the agent fails them.
@@ -129,6 +164,7 @@ integration: odtrace $(OUTPUT)/asan/odtrace
 	$(Q)ODTRACE=$(abspath $(OUTPUT)/asan/odtrace) tests/integration/run.sh
 
 test: deps all
+	$(Q)$(MAKE) --no-print-directory fuzz-replay
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 

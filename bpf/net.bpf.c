@@ -21,6 +21,7 @@
 #include "fd.bpf.h"
 #include "hist.bpf.h"
 #include "net.h"
+#include "proto.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -184,16 +185,11 @@ static __always_inline void record_rtt(struct net_conn *c, struct sock *sk)
 		record(c, NET_RTT, (__u64)srtt * 1000);
 }
 
-/* A PostgreSQL client's send is a statement when it starts with a
- * frontend message of one: Query, Parse, Bind, Execute, Sync, Describe,
- * Close, Flush, FunctionCall. The startup packet (a length: 0x00 first),
- * passwords, Terminate and COPY data are not. */
+/* Whether a PostgreSQL client's send, whose first byte was peeked, is a
+ * statement (proto__pg_statement). */
 static __always_inline int pg_statement(struct net_conn *c)
 {
-	__u8 b = c->first;
-	int yes = c->peeked && (b == 'Q' || b == 'P' || b == 'B' || b == 'E' || b == 'S' ||
-				b == 'D' || b == 'C' || b == 'H' || b == 'F' ||
-				b == 0x17 /* TLS application data: cannot tell, timed */);
+	int yes = c->peeked && proto__pg_statement(c->first);
 
 	c->peeked = 0;
 	return yes;
@@ -237,24 +233,6 @@ int BPF_PROG(net_send, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/* Whether a client's first byte can start its service's protocol. TLS
- * (a handshake record, 0x16) cannot be read: timed all the same. */
-static __always_inline int speaks(__u8 proto, __u8 b)
-{
-	if (b == 0x16)
-		return 1;
-	switch (proto) {
-	case NET_RESP:	/* an array of bulk strings, or an inline command */
-		return b == '*' || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
-	case NET_PGWIRE:	/* the startup packet or SSLRequest: a length < 16M */
-		return b == 0;
-	case NET_HTTP:	/* a method: GET, POST, PUT, PATCH, HEAD, DELETE, OPTIONS, CONNECT, TRACE */
-		return b == 'G' || b == 'P' || b == 'H' || b == 'D' || b == 'O' || b == 'C' ||
-		       b == 'T';
-	}
-	return 1;
-}
-
 /* Whether a client connection's next send needs its first byte read:
  * confirming the protocol, or a PostgreSQL message type. */
 static __always_inline int wants_peek(struct net_conn *c)
@@ -280,7 +258,7 @@ static __always_inline void peek(struct net_conn *c, __u8 first)
 	if (c->confirmed)
 		return;
 	c->confirmed = 1;
-	if (proto != NET_ANY && !speaks(proto, first)) {
+	if (proto != NET_ANY && !proto__speaks(proto, first)) {
 		c->service = NET_NONE;
 		drop(DROP_UNCONFIRMED);
 	}

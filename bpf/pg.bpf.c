@@ -24,6 +24,12 @@
  * and its state cleared. Per-backend state lives in task storage, freed by
  * the kernel when the backend exits, so nothing leaks; it is shared with
  * the lock family (backend.bpf.h).
+ *
+ * Slow statements: with targ_slow_ns set, a statement's text is copied when
+ * it starts, because the pointer is not good at the end: the simple
+ * protocol's text lives in MessageContext, which PostgresMain resets before
+ * the idle report, and the next message's buffer reuses it. A statement
+ * that took targ_slow_ns or more is sent to userspace, which normalizes it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -42,6 +48,32 @@ struct {
 	__type(value, struct hist_val);
 } pg_hist SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 128 * 1024);	/* ~450 statements between two polls */
+} pg_slow SEC(".maps");
+
+/* 0: no statement text at all, not even copied. */
+const volatile __u64 targ_slow_ns = 0;
+
+static __always_inline void report_slow(struct backend_state *b, __u64 ns)
+{
+	struct pg_slow_event *e;
+
+	if (!targ_slow_ns || ns < targ_slow_ns)
+		return;
+	e = bpf_ringbuf_reserve(&pg_slow, sizeof(*e), 0);
+	if (!e) {
+		drop(DROP_RING_FULL);
+		return;
+	}
+	e->pid = b->pid;
+	e->serial = b->serial;
+	e->duration_ns = ns;
+	__builtin_memcpy(e->text, b->statement.text, PG_TEXT_LEN);
+	bpf_ringbuf_submit(e, 0);
+}
+
 static __always_inline void record(struct backend_state *b, __u16 metric, __u64 now)
 {
 	struct pg_statement *st = &b->statement;
@@ -55,6 +87,7 @@ static __always_inline void record(struct backend_state *b, __u16 metric, __u64 
 	key.metric = metric;
 	key.bucket = hist__index(ns);
 	hist__record(&pg_hist, &key, ns);
+	report_slow(b, ns);
 }
 
 static __always_inline void on_status(const char *activity)
@@ -75,8 +108,12 @@ static __always_inline void on_status(const char *activity)
 	}
 	if (st->start_ns && st->messages >= 2)	/* pipelined: Bind, Execute, now the next */
 		record(b, PG_QUERY, now);
-	if (!st->start_ns)
+	if (!st->start_ns) {
 		st->start_ns = now;
+		if (targ_slow_ns &&
+		    bpf_probe_read_user_str(st->text, sizeof(st->text), activity) < 0)
+			st->text[0] = '\0';
+	}
 	st->messages++;
 	st->last_text = (__u64)activity;
 }

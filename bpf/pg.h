@@ -6,6 +6,9 @@
 #include "common.h"
 
 #define PG_HIST_ENTRIES	32768
+/* The statement text captured for slow statements: a prefix, NUL included.
+ * A power of two: the verifier bounds copies of it without a mask. */
+#define PG_TEXT_LEN	256
 
 enum pg_metric {
 	PG_QUERY,	/* statement completed: duration histogram */
@@ -18,6 +21,17 @@ struct pg_statement {
 	__u64 last_text;	/* query text pointer of the last report */
 	__u32 messages;		/* non-Parse messages since start_ns */
 	__u32 pad;
+	/* its text at start_ns, copied only when slow statements are traced:
+	 * the simple protocol's text is freed before the statement ends */
+	char text[PG_TEXT_LEN];
+};
+
+/* A statement that took at least the threshold (ring pg_slow). */
+struct pg_slow_event {
+	__u32 pid;
+	__u32 serial;
+	__u64 duration_ns;
+	char text[PG_TEXT_LEN];	/* NUL-terminated prefix */
 };
 
 /*

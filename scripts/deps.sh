@@ -5,11 +5,12 @@
 set -eu
 BUILD="gcc libc6-dev clang llvm make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libmicrohttpd-dev libyaml-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
-libcurl4-openssl-dev libsnappy-dev"
+libcurl4-openssl-dev libsnappy-dev libcap-dev"
 TEST="binutils util-linux iproute2
 postgresql postgresql-contrib prometheus redis-server redis-tools wrk
 python3 python3-pytest python3-psycopg2 python3-prometheus-client
-python3-grpcio python3-protobuf python3-snappy python3-yaml protobuf-compiler openssl tmux"
+python3-grpcio python3-protobuf python3-snappy python3-yaml protobuf-compiler openssl tmux
+libclang-rt-14-dev"
 case "${1:-}" in
 --build) PKGS=$BUILD ;;
 "") PKGS="$BUILD $TEST" ;;

@@ -90,11 +90,15 @@ class Cluster:
                                "-p", str(self.port), "-U", "postgres", "-d", db, "-c", sql],
                               check=True, capture_output=True, text=True, timeout=60)
 
-    def stop(self):
+    def halt(self):
+        """Stops the server, keeping the cluster: start() brings it back."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)  # fast shutdown
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+    def stop(self):
+        self.halt()
         shutil.rmtree(self.dir, ignore_errors=True)

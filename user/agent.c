@@ -17,6 +17,7 @@
 #include "tenant.h"
 
 volatile sig_atomic_t agent_exiting;
+volatile sig_atomic_t agent_reloading;
 
 static void on_signal(int sig)
 {
@@ -103,22 +104,32 @@ static int opt_count(int *out, const char *flag, const char *arg)
 	return 0;
 }
 
-int agent__configure(struct agent_opts *o)
+int agent__load(struct agent_opts *o, char *err, size_t len)
 {
 	struct config file;
-	char err[512];
 
+	o->c = o->flags;
 	if (o->config_path) {
-		if (config__load(o->config_path, &file, err, sizeof(err))) {
-			log_error("--config %s", err);
+		if (config__load(o->config_path, &file, err, len))
 			return -1;
-		}
 		config__merge(&o->c, &file);
 	}
 	tenant__set_max(o->c.max_tenants);
 	series__set_max(o->c.max_series);
 	if (!o->c.grace_ms)
 		o->c.grace_ms = CONFIG_GRACE_MS;
+	return 0;
+}
+
+int agent__configure(struct agent_opts *o)
+{
+	char err[512];
+
+	o->flags = o->c;
+	if (agent__load(o, err, sizeof(err))) {
+		log_error("--config %s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -143,6 +154,22 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 			log_error("--tenant-grace %s: expected a duration like 5m or 30s", arg);
 			return -1;
 		}
+		return 0;
+	case 'Q':
+		return opt_count(&o->c.top_statements, "--top-statements", arg);
+	case 'L':
+		if (duration__parse(arg, &o->c.slow_statement_ms) || !o->c.slow_statement_ms) {
+			log_error("--slow-statement %s: expected a duration of at least 1ms like 100ms or 1s",
+				  arg);
+			return -1;
+		}
+		return 0;
+	case 'X':
+		if (statements__text_mode(arg) < 0) {
+			log_error("--statement-text %s: expected " STATEMENT_TEXT_MODES, arg);
+			return -1;
+		}
+		o->c.statement_text = arg;
 		return 0;
 	case 'T':
 	case 'S':
@@ -202,7 +229,7 @@ static int open_pg_families(struct agent *a, struct agent_opts *o)
 	if (!err)
 		err = pgbins__open(&a->pgbins, o->c.binaries, o->c.n_binaries);
 	if (!err && (a->families & FAMILY_PG)) {
-		err = pg__open(&a->pg, a->backends);
+		err = pg__open(&a->pg, a->backends, &o->c);
 		if (!err)
 			err = pgbins__add_family(a->pgbins, "pg", pg__attach, a->pg);
 	}
@@ -338,6 +365,7 @@ void agent__tick(struct agent *a)
 	if (a->pg) {
 		series__expire(&pg__series(a->pg)->query, now, a->grace_ms);
 		series__expire(&pg__series(a->pg)->errors, now, a->grace_ms);
+		statements__expire(&pg__series(a->pg)->statements, now, a->grace_ms);
 	}
 	if (a->lock) {
 		struct lock_series *s = lock__series(a->lock);
@@ -354,15 +382,17 @@ void agent__wait(struct agent *a, uint64_t ms)
 {
 	uint64_t end = agent__now_ms() + ms;
 
-	while (!agent_exiting) {
+	while (!agent_exiting && !agent_reloading) {
 		uint64_t now = agent__now_ms();
-		int slice = end > now ? (int)(end - now) : 0;
+		int slice = end > now ? (int)(end - now) : 0, rc;
 
 		if (!slice)
 			break;
 		if (slice > 200)
 			slice = 200;
-		if (backends__poll(a->backends, slice) < 0)
+		rc = backends__poll(a->backends, slice);
+		/* -EINTR: a signal, to be seen at once, not after a sleep */
+		if (rc < 0 && rc != -EINTR)
 			nanosleep(&(struct timespec){ .tv_nsec = slice * 1000000L }, NULL);
 	}
 }

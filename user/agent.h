@@ -21,6 +21,7 @@
 struct agent_opts {
 	struct config c;
 	const char *config_path;	/* --config */
+	struct config flags;		/* the flags alone: they win at a reload too */
 };
 
 struct agent {
@@ -39,6 +40,7 @@ struct agent {
 };
 
 extern volatile sig_atomic_t agent_exiting;
+extern volatile sig_atomic_t agent_reloading;	/* SIGHUP (run): agent__wait returns */
 
 /* The options every command takes (run and trace add --probes, 'p'). */
 #define AGENT_LONGOPTS \
@@ -54,6 +56,9 @@ extern volatile sig_atomic_t agent_exiting;
 	{ "pid", required_argument, NULL, 'I' }, \
 	{ "service", required_argument, NULL, 'V' }, \
 	{ "net-hooks", required_argument, NULL, 'N' }, \
+	{ "top-statements", required_argument, NULL, 'Q' }, \
+	{ "slow-statement", required_argument, NULL, 'L' }, \
+	{ "statement-text", required_argument, NULL, 'X' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* Handles one of those (and 'p'); 0, or -1 after saying why (an unknown
@@ -76,6 +81,14 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"                      it relations show as oid:N\n" \
 	"  --pods-dir DIR      the kubelet's pod log directory, which names the namespace,\n" \
 	"                      pod and container of a cgroup (default /var/log/pods)\n" \
+	"  --slow-statement DUR  pg: a statement this long or longer is a slow statement\n" \
+	"                      (default 100ms)\n" \
+	"  --top-statements N  pg: slow statements kept apart per database, by fingerprint;\n" \
+	"                      the rest count as \"other\" (default 10)\n" \
+	"  --statement-text MODE  what of a slow statement's text leaves the agent:\n" \
+	"                      normalized (default: every literal a ?, comments gone), raw\n" \
+	"                      (as sent, literals included: opt-in), none (the fingerprint\n" \
+	"                      only) or off (no slow statements, no text read at all)\n" \
 	"  --max-tenants N     tenants beyond the first N are named \"other\" (default: no bound)\n" \
 	"  --max-series N      label sets per metric before folding into \"other\" (default 2000)\n" \
 	"  --tenant-grace DUR  how long a tenant without backends keeps its series and its\n" \
@@ -98,8 +111,12 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 /* After the flags: reads --config (flags win) and applies the tenant and
  * series bounds. 0, or -1 after saying where the file is wrong. */
 int agent__configure(struct agent_opts *o);
+/* The same from o->flags again (a reload): 0, or -1 with why in err and
+ * o->c clobbered (the caller keeps a copy). */
+int agent__load(struct agent_opts *o, char *err, size_t len);
 /* Checks privileges and BTF, mounts tracefs, loads and attaches. 0, or 1
- * after one clear message. */
+ * after one clear message. Each command then drops what the families no
+ * longer need (privs__drop), before it starts any thread. */
 int agent__start(struct agent *a, struct agent_opts *o);
 /* Attaches new binaries and reads the kernel maps. */
 void agent__tick(struct agent *a);

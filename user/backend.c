@@ -182,6 +182,12 @@ int backends__load(struct backends *r, struct bpf_object_skeleton *skel, const c
 	return err;
 }
 
+int backends__add_ring(struct backends *r, int fd, int (*fn)(void *ctx, void *data, size_t len),
+		       void *ctx)
+{
+	return r->events ? ring_buffer__add(r->events, fd, fn, ctx) : -ENOENT;
+}
+
 int backends__poll(struct backends *r, int timeout_ms)
 {
 	return r->events ? ring_buffer__poll(r->events, timeout_ms) : -1;

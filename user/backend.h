@@ -3,6 +3,7 @@
 #ifndef ODTRACE_USER_BACKEND_H
 #define ODTRACE_USER_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "identity.h"
 
@@ -30,6 +31,10 @@ struct bpf_object_skeleton;
 /* Loads a family's skeleton on the registry's shared maps (the first family
  * loaded provides them); says why it failed. */
 int backends__load(struct backends *r, struct bpf_object_skeleton *skel, const char *family);
+/* Another ring of a family's, handled wherever the announcements are (by
+ * backends__poll and backends__sync): its events name backends. */
+int backends__add_ring(struct backends *r, int fd, int (*fn)(void *ctx, void *data, size_t len),
+		       void *ctx);
 /* Handles announcements for up to timeout_ms; -1 before any family adopted. */
 int backends__poll(struct backends *r, int timeout_ms);
 

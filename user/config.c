@@ -10,10 +10,13 @@
 #include "net.h"
 #include "services.h"
 #include "sinkspec.h"
+#include "statements.h"
 #include "traced.h"
 
-static char **owned;	/* strings handed out, freed by config__free */
-static int n_owned;
+/* Strings handed out, freed by config__free. Those before current belong
+ * to configurations replaced since (config__release frees them). */
+static char **owned;
+static int n_owned, current;
 
 static const char *keep(const char *s)
 {
@@ -25,13 +28,34 @@ static const char *keep(const char *s)
 	return owned[n_owned++] = strdup(s);
 }
 
+const char *config__own(const char *s)
+{
+	return s ? keep(s) : NULL;
+}
+
+/* Frees owned[from..to) and closes the gap. */
+static void drop(int from, int to)
+{
+	if (from == to)
+		return;
+	for (int i = from; i < to; i++)
+		free(owned[i]);
+	memmove(owned + from, owned + to, (n_owned - to) * sizeof(*owned));
+	n_owned -= to - from;
+}
+
+void config__release(void)
+{
+	drop(0, current);
+	current = 0;
+}
+
 void config__free(void)
 {
-	for (int i = 0; i < n_owned; i++)
-		free(owned[i]);
+	drop(0, n_owned);
 	free(owned);
 	owned = NULL;
-	n_owned = 0;
+	current = 0;
 	tenant__reset();
 }
 
@@ -172,14 +196,38 @@ static int each_key(struct parse *p, yaml_node_t *n, const struct key *keys, voi
 	return 0;
 }
 
-static int k_listen(struct parse *p, yaml_node_t *v, void *c)
+static int k_string(struct parse *p, yaml_node_t *v, const char **out)
 {
 	const char *s;
 
 	if (want_scalar(p, v, &s))
 		return -1;
-	((struct config *)c)->listen = keep(s);
+	/* YAML's null (what --print-config shows when unset), not a string */
+	if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL")))
+		return 0;
+	*out = keep(s);
 	return 0;
+}
+
+static int k_listen(struct parse *p, yaml_node_t *v, void *c)
+{
+	return k_string(p, v, &((struct config *)c)->listen);
+}
+
+static int k_listen_cert(struct parse *p, yaml_node_t *v, void *c)
+{
+	return k_string(p, v, &((struct config *)c)->listen_cert);
+}
+
+static int k_listen_key(struct parse *p, yaml_node_t *v, void *c)
+{
+	return k_string(p, v, &((struct config *)c)->listen_key);
+}
+
+static int k_listen_token_file(struct parse *p, yaml_node_t *v, void *c)
+{
+	return k_string(p, v, &((struct config *)c)->listen_token_file);
 }
 
 static int k_interval(struct parse *p, yaml_node_t *v, void *c)
@@ -216,22 +264,12 @@ static int k_binaries(struct parse *p, yaml_node_t *v, void *c)
 
 static int k_conninfo(struct parse *p, yaml_node_t *v, void *c)
 {
-	const char *s;
-
-	if (want_scalar(p, v, &s))
-		return -1;
-	((struct config *)c)->conninfo = keep(s);
-	return 0;
+	return k_string(p, v, &((struct config *)c)->conninfo);
 }
 
 static int k_pods_dir(struct parse *p, yaml_node_t *v, void *c)
 {
-	const char *s;
-
-	if (want_scalar(p, v, &s))
-		return -1;
-	((struct config *)c)->pods_dir = keep(s);
-	return 0;
+	return k_string(p, v, &((struct config *)c)->pods_dir);
 }
 
 static int k_max_series(struct parse *p, yaml_node_t *v, void *c)
@@ -312,10 +350,45 @@ static int k_rules(struct parse *p, yaml_node_t *v, void *c)
 	return each_item(p, v, add_rule, NULL);
 }
 
+static int k_top_statements(struct parse *p, yaml_node_t *v, void *c)
+{
+	int *n = &((struct config *)c)->top_statements;
+
+	if (want_int(p, v, n))
+		return -1;
+	return *n ? 0 : fail(p, v, "expected at least 1 (statement_text: off turns them off)", NULL);
+}
+
+static int k_slow_statement(struct parse *p, yaml_node_t *v, void *c)
+{
+	uint64_t *ms = &((struct config *)c)->slow_statement_ms;
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	if (duration__parse(s, ms) || !*ms)
+		return fail(p, v, "expected a duration of at least 1ms like 100ms or 1s, not", s);
+	return 0;
+}
+
+static int k_statement_text(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	if (statements__text_mode(s) < 0)
+		return fail(p, v, "expected " STATEMENT_TEXT_MODES ", not", s);
+	((struct config *)c)->statement_text = keep(s);
+	return 0;
+}
+
 static int k_pg(struct parse *p, yaml_node_t *v, void *c)
 {
 	static const struct key keys[] = {
-		{ "binaries", k_binaries }, { "conninfo", k_conninfo }, {},
+		{ "binaries", k_binaries }, { "conninfo", k_conninfo },
+		{ "top_statements", k_top_statements }, { "slow_statement", k_slow_statement },
+		{ "statement_text", k_statement_text }, {},
 	};
 
 	return each_key(p, v, keys, c);
@@ -395,7 +468,8 @@ static int k_net_hooks(struct parse *p, yaml_node_t *v, void *c)
 
 	if (want_scalar(p, v, &s))
 		return -1;
-	if (!net__hooks(s))
+	/* auto is valid without asking the kernel's BTF which it means */
+	if (strcmp(s, "auto") && !net__hooks(s))
 		return fail(p, v, "expected auto, sock or syscalls, not", s);
 	((struct config *)c)->net_hooks = keep(s);
 	return 0;
@@ -429,7 +503,9 @@ static int k_tenants(struct parse *p, yaml_node_t *v, void *c)
 int config__load(const char *path, struct config *c, char *err, size_t len)
 {
 	static const struct key top[] = {
-		{ "listen", k_listen }, { "interval", k_interval }, { "probes", k_probes },
+		{ "listen", k_listen }, { "listen_cert", k_listen_cert }, { "listen_key", k_listen_key },
+		{ "listen_token_file", k_listen_token_file },
+		{ "interval", k_interval }, { "probes", k_probes },
 		{ "pg", k_pg }, { "pods_dir", k_pods_dir }, { "max_series", k_max_series },
 		{ "tenants", k_tenants }, { "traced", k_traced }, { "net", k_net },
 		{ "exports", k_exports }, { "flush_timeout", k_flush_timeout }, {},
@@ -438,13 +514,14 @@ int config__load(const char *path, struct config *c, char *err, size_t len)
 	yaml_parser_t parser;
 	yaml_node_t *root;
 	FILE *f = fopen(path, "re");
-	int rc = -1;
+	int rc = -1, mark = n_owned;
 
 	memset(c, 0, sizeof(*c));
 	if (!f) {
 		snprintf(err, len, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	tenant__stash();
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &p.doc)) {
@@ -458,11 +535,14 @@ int config__load(const char *path, struct config *c, char *err, size_t len)
 	else
 		rc = each_key(&p, root, top, c);
 	yaml_document_delete(&p.doc);
-	if (rc) {		/* nothing half-applied */
-		config__free();
-		memset(c, 0, sizeof(*c));
-	}
 out:
+	if (rc) {		/* nothing half-applied: the configuration before stays */
+		drop(mark, n_owned);
+		memset(c, 0, sizeof(*c));
+	} else {
+		current = mark;
+	}
+	tenant__unstash(rc != 0);
 	yaml_parser_delete(&parser);
 	fclose(f);
 	return rc;
@@ -472,6 +552,12 @@ void config__merge(struct config *dst, const struct config *src)
 {
 	if (!dst->listen)
 		dst->listen = src->listen;
+	if (!dst->listen_cert)
+		dst->listen_cert = src->listen_cert;
+	if (!dst->listen_key)
+		dst->listen_key = src->listen_key;
+	if (!dst->listen_token_file)
+		dst->listen_token_file = src->listen_token_file;
 	if (!dst->interval_ms)
 		dst->interval_ms = src->interval_ms;
 	if (!dst->families)
@@ -488,6 +574,12 @@ void config__merge(struct config *dst, const struct config *src)
 		dst->max_tenants = src->max_tenants;
 	if (!dst->max_series)
 		dst->max_series = src->max_series;
+	if (!dst->top_statements)
+		dst->top_statements = src->top_statements;
+	if (!dst->slow_statement_ms)
+		dst->slow_statement_ms = src->slow_statement_ms;
+	if (!dst->statement_text)
+		dst->statement_text = src->statement_text;
 	if (!dst->grace_ms)
 		dst->grace_ms = src->grace_ms;
 	if (!dst->n_workers) {
@@ -522,10 +614,23 @@ static void print_list(FILE *out, const char *key, const char *const *v, int n)
 	fprintf(out, "]\n");
 }
 
+static void print_or_null(FILE *out, const char *key, const char *value)
+{
+	fprintf(out, "%s: ", key);
+	if (value)
+		tenant__quoted(out, value);
+	else
+		fprintf(out, "null");
+}
+
 void config__print(const struct config *c, FILE *out)
 {
 	fprintf(out, "# effective configuration: flags, then --config, then defaults\nlisten: ");
 	tenant__quoted(out, c->listen ? c->listen : "127.0.0.1:9472");
+	/* file names, never what is in them */
+	print_or_null(out, "\nlisten_cert", c->listen_cert);
+	print_or_null(out, "\nlisten_key", c->listen_key);
+	print_or_null(out, "\nlisten_token_file", c->listen_token_file);
 	unsigned long long ms = c->interval_ms ? c->interval_ms : 10000;
 
 	if (ms % 1000)
@@ -552,11 +657,12 @@ void config__print(const struct config *c, FILE *out)
 		fprintf(out, "%s", i ? ", " : "");
 		tenant__quoted(out, c->binaries[i]);
 	}
-	fprintf(out, "]\n  conninfo: ");
-	if (c->conninfo)
-		tenant__quoted(out, c->conninfo);
-	else
-		fprintf(out, "null");
+	print_or_null(out, "]\n  conninfo", c->conninfo);
+	fprintf(out, "\n  top_statements: %d\n  slow_statement: %llums\n  statement_text: %s",
+		c->top_statements ? c->top_statements : STATEMENT_TOP_DEFAULT,
+		(unsigned long long)(c->slow_statement_ms ? c->slow_statement_ms
+							  : STATEMENT_SLOW_MS_DEFAULT),
+		c->statement_text ? c->statement_text : "normalized");
 	fprintf(out, "\npods_dir: ");
 	tenant__quoted(out, c->pods_dir ? c->pods_dir : "/var/log/pods");
 	fprintf(out, "\nmax_series: %d\ntraced:\n", c->max_series ? c->max_series : SERIES_MAX);
@@ -571,11 +677,17 @@ void config__print(const struct config *c, FILE *out)
 	fprintf(out, "net:\n");
 	{
 		const char *all[CONFIG_MAX_TRACED + 8];
-		int n = 0;
+		int n = 0, same = 0;
 
-		for (int i = 0; net__default_services[i]; i++)
-			all[n++] = net__default_services[i];
-		for (int i = 0; i < c->n_services; i++)
+		for (int i = 0; services__defaults[i]; i++)
+			all[n++] = services__defaults[i];
+		/* A printed configuration, loaded again, lists the defaults
+		 * first: printing them twice would grow it at every round. */
+		while (same < n && same < c->n_services && !strcmp(c->services[same], all[same]))
+			same++;
+		if (same < n)
+			same = 0;
+		for (int i = same; i < c->n_services; i++)
 			all[n++] = c->services[i];
 		print_list(out, "services", all, n);
 		fprintf(out, "  hooks: %s\n", c->net_hooks ? c->net_hooks : "auto");

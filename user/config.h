@@ -13,12 +13,18 @@
 /* What the file or the flags set; 0/NULL: not set (the default applies). */
 struct config {
 	const char *listen;
+	const char *listen_cert;	/* PEM: /metrics over HTTPS */
+	const char *listen_key;
+	const char *listen_token_file;	/* bearer token /metrics asks for */
 	uint64_t interval_ms;
 	unsigned families;		/* bit per family */
 	const char *binaries[CONFIG_MAX_BINARIES];
 	int n_binaries;
 	const char *conninfo;
 	const char *pods_dir;
+	int top_statements;		/* pg: slow statements per database */
+	uint64_t slow_statement_ms;	/* pg: the threshold */
+	const char *statement_text;	/* pg: normalized, raw, none, off */
 	int max_tenants;
 	int max_series;
 	uint64_t grace_ms;		/* before a gone tenant's series go */
@@ -58,14 +64,20 @@ unsigned config__family(const char *name);
 
 /*
  * Reads path into c and installs its tenant rules, all or nothing: on any
- * error nothing is applied, and err says "path:line:column: what". The
- * strings stay valid until config__free.
+ * error nothing is applied (the rules and strings of the file loaded before
+ * stay), and err says "path:line:column: what". The strings stay valid
+ * until config__release (those of the files loaded before this one) or
+ * config__free.
  */
 int config__load(const char *path, struct config *c, char *err, size_t len);
 /* Fills what dst left unset from src (flags first, then the file). */
 void config__merge(struct config *dst, const struct config *src);
 /* The effective configuration as YAML, defaults included. */
 void config__print(const struct config *c, FILE *out);
+/* A copy of s that lives as long as the last file loaded (NULL: NULL). */
+const char *config__own(const char *s);
+/* Frees the strings of the files loaded before the last one. */
+void config__release(void);
 void config__free(void);
 
 #endif

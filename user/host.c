@@ -1,41 +1,22 @@
 #include <errno.h>
-#include <linux/capability.h>
 #include <mntent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include "host.h"
 #include "log.h"
-
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-
-static int has_cap(const struct __user_cap_data_struct d[2], int cap)
-{
-	return !!(d[cap / 32].effective & (1u << (cap % 32)));
-}
+#include "privs.h"
 
 static int can_bpf(char *why, size_t len)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = {};
-	int admin, bpf, perfmon;
+	int admin = privs__has(CAP_SYS_ADMIN);
+	int bpf = admin || privs__has(CAP_BPF);
+	int perfmon = admin || privs__has(CAP_PERFMON);
 
-	if (syscall(SYS_capget, &h, d)) {
-		snprintf(why, len, "cannot read this process's capabilities: %s", strerror(errno));
-		return -1;
-	}
-	admin = has_cap(d, CAP_SYS_ADMIN);
-	bpf = admin || has_cap(d, CAP_BPF);
-	perfmon = admin || has_cap(d, CAP_PERFMON);
 	if (!bpf || !perfmon) {
 		snprintf(why, len, "odtrace must run as root, or with CAP_BPF and CAP_PERFMON (it loads "
 			 "eBPF programs); this process lacks %s%s%s: run it with sudo",
@@ -47,10 +28,10 @@ static int can_bpf(char *why, size_t len)
 	if (!admin)
 		log_warn("no CAP_SYS_ADMIN: pg and lock cannot attach their uprobes on kernels that "
 			 "require it for the uprobe PMU (Linux 6.16 and later)");
-	if (!has_cap(d, CAP_DAC_READ_SEARCH))
+	if (!privs__has(CAP_DAC_READ_SEARCH))
 		log_warn("no CAP_DAC_READ_SEARCH: cgroups cannot be opened by id, so sys, runq and net "
 			 "cannot name them and record nothing");
-	if (!has_cap(d, CAP_SYS_PTRACE))
+	if (!privs__has(CAP_SYS_PTRACE))
 		log_warn("no CAP_SYS_PTRACE: PostgreSQL servers of other users and containers "
 			 "(/proc/PID/root) are not found");
 	return 0;

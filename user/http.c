@@ -2,14 +2,23 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "bearer.h"
 #include "http.h"
 #include "log.h"
 
 struct http {
 	struct MHD_Daemon *daemon;
+	const char *listen;
+	struct sockaddr_storage addr;
+	int fd;				/* the daemon's once it serves */
+	char *cert, *key;		/* PEM, NUL-terminated: TLS */
+	int token;			/* bearer is set */
+	struct bearer bearer;
 	pthread_mutex_t lock;
 	char *metrics;
 	size_t len;
@@ -30,6 +39,25 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, cons
 	return ret;
 }
 
+static enum MHD_Result unauthorized(struct MHD_Connection *c, int presented)
+{
+	static const char body[] = "401: /metrics wants the header Authorization: Bearer TOKEN\n";
+	struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+								 MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+	/* RFC 6750 section 3: a token that was sent but is wrong is "invalid_token". */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				presented ? "Bearer realm=\"odtrace\", error=\"invalid_token\""
+					  : "Bearer realm=\"odtrace\"");
+	ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_len, void **state)
@@ -44,6 +72,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "GET only\n", 9,
 			     MHD_RESPMEM_PERSISTENT);
+	/* /healthz stays open: the kubelet's probes send no token. */
 	if (!strcmp(url, "/healthz")) {
 		char *copy;
 
@@ -59,6 +88,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		char *copy;
 		size_t len;
 
+		if (h->token) {
+			const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								       MHD_HTTP_HEADER_AUTHORIZATION);
+
+			if (!bearer__check(&h->bearer, auth))
+				return unauthorized(c, !!auth);
+		}
 		pthread_mutex_lock(&h->lock);
 		len = h->len;
 		copy = malloc(len ? len : 1);
@@ -110,32 +146,153 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss)
 	}
 }
 
-int http__start(struct http **out, const char *listen)
+/* The whole of a PEM file, NUL-terminated, or NULL with errno set. */
+static char *read_pem(const char *path)
 {
-	struct sockaddr_storage ss;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	struct http *h;
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0;
 
-	if (parse_listen(listen, &ss)) {
-		log_error("--listen %s: expected HOST:PORT, e.g. 127.0.0.1:9472 or [::1]:9472", listen);
-		return -EINVAL;
+	if (!f)
+		return NULL;
+	buf = malloc(1 << 20);
+	if (buf)
+		n = fread(buf, 1, (1 << 20) - 1, f);
+	if (buf && ferror(f)) {
+		free(buf);
+		buf = NULL;
+		errno = EIO;
+	} else if (buf) {
+		buf[n] = '\0';
 	}
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	h = calloc(1, sizeof(*h));
+	fclose(f);
+	return buf;
+}
+
+static void tls_log(void *cls, const char *fmt, va_list ap)
+{
+	char *why = cls;
+
+	if (!why[0])
+		vsnprintf(why, 256, fmt, ap);
+	why[strcspn(why, "\r\n")] = '\0';
+}
+
+/* Reads the certificate and key and has GnuTLS (through a daemon that
+ * listens nowhere and starts no thread) check that they go together. */
+static int open_tls(struct http *h, const struct http_opts *o)
+{
+	struct MHD_Daemon *d;
+	char why[256] = "";
+
+	if (!o->cert != !o->key) {
+		log_error("--listen-cert and --listen-key go together: give both (a PEM certificate and "
+			  "its private key) or neither");
+		return -1;
+	}
+	if (!o->cert)
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		log_error("--listen-cert: this libmicrohttpd is built without TLS; install one built with "
+			  "GnuTLS (Debian's libmicrohttpd12 is) or serve plain HTTP behind a TLS proxy");
+		return -1;
+	}
+	if (!(h->cert = read_pem(o->cert)) || !(h->key = read_pem(o->key))) {
+		const char *flag = h->cert ? "--listen-key" : "--listen-cert";
+
+		log_error("%s %s: cannot read it (%s); give a PEM file the agent's user can read",
+			  flag, h->cert ? o->key : o->cert, strerror(errno));
+		return -1;
+	}
+	if (!strstr(h->cert, "-----BEGIN CERTIFICATE-----")) {
+		log_error("--listen-cert %s: not a PEM certificate (no -----BEGIN CERTIFICATE-----); "
+			  "give one, e.g. made by openssl req -x509", o->cert);
+		return -1;
+	}
+	if (!strstr(h->key, "PRIVATE KEY-----")) {
+		log_error("--listen-key %s: not a PEM private key (no -----BEGIN PRIVATE KEY-----); "
+			  "give the key --listen-cert's certificate was made with", o->key);
+		return -1;
+	}
+	d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0, NULL,
+			     NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, tls_log, why,
+			     MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_HTTPS_MEM_CERT, h->cert,
+			     MHD_OPTION_END);
+	if (!d) {
+		log_error("--listen-cert %s and --listen-key %s: GnuTLS cannot use them together (%s); "
+			  "give a certificate and the private key it was made with", o->cert, o->key,
+			  why[0] ? why : "no reason given");
+		return -1;
+	}
+	MHD_stop_daemon(d);
+	return 0;
+}
+
+int http__open(struct http **out, const struct http_opts *o)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	char why[256];
+
 	if (!h)
-		return -ENOMEM;
+		return -1;
+	h->fd = -1;
+	h->listen = o->listen;
 	pthread_mutex_init(&h->lock, NULL);
-	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-	if (!h->daemon) {
-		log_error("cannot listen on %s (is another odtrace or service using it? choose one with --listen)",
-			  listen);
-		free(h);
-		return -EADDRINUSE;
-	}
 	*out = h;
+	if (parse_listen(o->listen, &h->addr)) {
+		log_error("--listen %s: expected HOST:PORT, e.g. 127.0.0.1:9472 or [::1]:9472", o->listen);
+		return -1;
+	}
+	if (open_tls(h, o))
+		return -1;
+	if (o->token_file) {
+		h->token = 1;
+		if (bearer__open(&h->bearer, o->token_file, why, sizeof(why))) {
+			log_error("--listen-token-file %s: %s; put the token on the file's first line",
+				  o->token_file, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int http__bind(struct http *h)
+{
+	socklen_t len = h->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						       : sizeof(struct sockaddr_in);
+	int one = 1;
+
+	h->fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (h->fd >= 0) {
+		setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (h->addr.ss_family == AF_INET6)
+			setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (h->fd < 0 || bind(h->fd, (struct sockaddr *)&h->addr, len) || listen(h->fd, SOMAXCONN)) {
+		log_error("cannot listen on %s: %s (is another odtrace or service using it? choose one "
+			  "with --listen)", h->listen, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int http__serve(struct http *h)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (h->cert)
+		flags |= MHD_USE_TLS;
+	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				     MHD_OPTION_LISTEN_SOCKET, h->fd,
+				     MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				     /* without TLS, the list ends here */
+				     h->cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, h->key,
+				     MHD_OPTION_HTTPS_MEM_CERT, h->cert, MHD_OPTION_END);
+	if (!h->daemon) {
+		log_error("cannot serve on %s (see libmicrohttpd's message above)", h->listen);
+		return -1;
+	}
+	h->fd = -1;	/* the daemon's now: it closes it */
 	return 0;
 }
 
@@ -164,7 +321,16 @@ void http__stop(struct http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->daemon);
+	if (h->daemon)
+		MHD_stop_daemon(h->daemon);
+	if (h->fd >= 0)
+		close(h->fd);
+	if (h->token)
+		bearer__close(&h->bearer);
+	free(h->cert);
+	if (h->key)
+		explicit_bzero(h->key, strlen(h->key));
+	free(h->key);
 	free(h->metrics);
 	pthread_mutex_destroy(&h->lock);
 	free(h);

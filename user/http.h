@@ -6,8 +6,23 @@
 
 struct http;
 
-/* listen is "HOST:PORT"; HOST may be an IPv4 address or "[v6]". */
-int http__start(struct http **out, const char *listen);
+struct http_opts {
+	const char *listen;	/* "HOST:PORT"; HOST an IPv4 address or "[v6]" */
+	const char *cert;	/* PEM files: serve HTTPS */
+	const char *key;
+	const char *token_file;	/* /metrics wants "Authorization: Bearer" this */
+};
+
+/* Checks the address and reads the certificate, key and token files (files
+ * only root may read are read while it still may). 0, or -1 after one
+ * sentence naming the flag, the file and the fix. */
+int http__open(struct http **out, const struct http_opts *o);
+/* Binds and listens, before capabilities are dropped (a port below 1024
+ * needs CAP_NET_BIND_SERVICE). 0, or -1 after saying so. */
+int http__bind(struct http *h);
+/* Starts serving, on a thread of libmicrohttpd's: after the drop, which
+ * that thread then inherits. 0, or -1 after saying why. */
+int http__serve(struct http *h);
 /* Replaces the /metrics body; the server keeps its own copy. */
 void http__publish(struct http *h, const char *metrics, size_t len);
 /* Replaces the /healthz body (default "ok\n"); it always answers 200: the

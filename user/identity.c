@@ -13,8 +13,7 @@ static const char *pods_dir = "/var/log/pods";
 
 void identity__setup(const char *dir)
 {
-	if (dir)
-		pods_dir = dir;
+	pods_dir = dir ? dir : "/var/log/pods";
 }
 
 /*
@@ -54,8 +53,7 @@ static const char *path_of(uint64_t id, char *buf, size_t len)
 	return buf[strlen(root)] ? buf + strlen(root) : "/";
 }
 
-/* <pods_dir>/<namespace>_<pod>_<uid>: namespaces and pod names cannot hold
- * '_', so the split is exact. */
+/* <pods_dir>/<namespace>_<pod>_<uid> */
 static int pod_of(const char *uid, struct identity *out, char *dir, size_t len)
 {
 	DIR *d = opendir(pods_dir);
@@ -64,16 +62,10 @@ static int pod_of(const char *uid, struct identity *out, char *dir, size_t len)
 
 	if (!d)
 		return 0;
-	while (!found && (e = readdir(d))) {
-		char *a = strchr(e->d_name, '_'), *b = a ? strchr(a + 1, '_') : NULL;
-
-		if (!b || strcmp(b + 1, uid))
-			continue;
-		snprintf(out->namespace, sizeof(out->namespace), "%.*s", (int)(a - e->d_name), e->d_name);
-		snprintf(out->pod, sizeof(out->pod), "%.*s", (int)(b - a - 1), a + 1);
-		snprintf(dir, len, "%.3800s/%.255s", pods_dir, e->d_name);
-		found = 1;
-	}
+	while (!found && (e = readdir(d)))
+		if ((found = kpath__pod_dir(e->d_name, uid, out->namespace, sizeof(out->namespace),
+					    out->pod, sizeof(out->pod))))
+			snprintf(dir, len, "%.3800s/%.255s", pods_dir, e->d_name);
 	closedir(d);
 	return found;
 }
@@ -83,7 +75,7 @@ static int pod_of(const char *uid, struct identity *out, char *dir, size_t len)
  * <pod>_<namespace>_<container>-<id>.log links say which id is which. */
 static void container_of(const char *pod_dir, const char *cid, struct identity *out)
 {
-	char dir[PATH_MAX], prefix[160], suffix[96];
+	char dir[PATH_MAX];
 	struct dirent *e;
 	int n = 0;
 	DIR *d;
@@ -98,19 +90,12 @@ static void container_of(const char *pod_dir, const char *cid, struct identity *
 		return;
 	out->container[0] = '\0';
 	snprintf(dir, sizeof(dir), "%.3800s/../containers", pods_dir);
-	snprintf(prefix, sizeof(prefix), "%.63s_%.63s_", out->pod, out->namespace);
-	snprintf(suffix, sizeof(suffix), "-%.80s.log", cid);
 	if (!(d = opendir(dir)))
 		return;
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name), p = strlen(prefix), s = strlen(suffix);
-
-		if (len > p + s && !strncmp(e->d_name, prefix, p) && !strcmp(e->d_name + len - s, suffix)) {
-			snprintf(out->container, sizeof(out->container), "%.*s", (int)(len - p - s),
-				 e->d_name + p);
+	while ((e = readdir(d)))
+		if (kpath__container_log(e->d_name, out->pod, out->namespace, cid, out->container,
+					 sizeof(out->container)))
 			break;
-		}
-	}
 	closedir(d);
 }
 

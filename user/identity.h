@@ -13,8 +13,8 @@ struct identity {
 	char container[64];
 };
 
-/* pods_dir: the kubelet's log directory (default /var/log/pods); its
- * sibling containers/ names containers by id. The string is kept. */
+/* pods_dir: the kubelet's log directory (NULL: the default, /var/log/pods);
+ * its sibling containers/ names containers by id. The string is kept. */
 void identity__setup(const char *pods_dir);
 /* Fills out for the cgroup with that id (bpf_get_current_cgroup_id); what
  * cannot be found stays "". */

@@ -126,3 +126,31 @@ int kpath__parse(const char *path, struct kpath *out)
 		out->qos[0] = '\0';
 	return is_pod;
 }
+
+int kpath__pod_dir(const char *name, const char *uid, char *ns, size_t ns_len, char *pod,
+		   size_t pod_len)
+{
+	const char *a = strchr(name, '_'), *b = a ? strchr(a + 1, '_') : NULL;
+
+	if (!b || strcmp(b + 1, uid))
+		return 0;
+	snprintf(ns, ns_len, "%.*s", (int)(a - name), name);
+	snprintf(pod, pod_len, "%.*s", (int)(b - a - 1), a + 1);
+	return 1;
+}
+
+int kpath__container_log(const char *name, const char *pod, const char *ns, const char *cid,
+			 char *out, size_t len)
+{
+	char prefix[160], suffix[96];
+	size_t n = strlen(name), p, s;
+
+	snprintf(prefix, sizeof(prefix), "%.63s_%.63s_", pod, ns);
+	snprintf(suffix, sizeof(suffix), "-%.80s.log", cid);
+	p = strlen(prefix);
+	s = strlen(suffix);
+	if (n <= p + s || strncmp(name, prefix, p) || strcmp(name + n - s, suffix))
+		return 0;
+	snprintf(out, len, "%.*s", (int)(n - p - s), name + p);
+	return 1;
+}

@@ -25,4 +25,15 @@ int kpath__parse(const char *path, struct kpath *out);
  * 0 and the path in out, or -1 if none. */
 int kpath__from_proc(const char *text, char *out, size_t len);
 
+/* An entry of the kubelet's pods directory, "<namespace>_<pod>_<uid>":
+ * 1 and its namespace and pod if it is pod uid's, else 0 (namespaces and
+ * pod names cannot hold '_', so the split is exact). */
+int kpath__pod_dir(const char *name, const char *uid, char *ns, size_t ns_len, char *pod,
+		   size_t pod_len);
+/* An entry of the kubelet's containers directory,
+ * "<pod>_<namespace>_<container>-<container id>.log": 1 and the container's
+ * name if it is that of container cid of this pod, else 0. */
+int kpath__container_log(const char *name, const char *pod, const char *ns, const char *cid,
+			 char *out, size_t len);
+
 #endif

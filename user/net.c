@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "../bpf/net.h"
 #include "net.skel.h"
@@ -22,11 +21,6 @@ struct net {
 	struct net_series series;
 	char names[NET_SERVICES + 1][32];	/* by service id; [0] unused */
 	int n_names;
-};
-
-const char *const net__default_services[] = {
-	"postgresql=5432", "redis=6379", "odoo=8069,8072", "traefik=80,443,8080,8443,comm:traefik",
-	NULL,
 };
 
 static int service_id(struct net *net, const char *name)
@@ -70,20 +64,6 @@ static int add(void *ctx, const char *name, unsigned port, const char *comm)
 }
 
 #define LABELS(...) .labels = { "tenant", SERIES_IDENTITY, __VA_ARGS__ }
-
-const char *net__hooks(const char *hooks)
-{
-	struct btf *btf;
-	int sock;
-
-	if (hooks && strcmp(hooks, "auto"))
-		return !strcmp(hooks, "sock") ? "sock" : !strcmp(hooks, "syscalls") ? "syscalls" : NULL;
-	btf = btf__load_vmlinux_btf();
-	sock = btf && btf__find_by_name_kind(btf, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) >= 0 &&
-	       btf__find_by_name_kind(btf, "btf_trace_tcp_sendmsg_locked", BTF_KIND_TYPEDEF) >= 0;
-	btf__free(btf);
-	return sock ? "sock" : "syscalls";
-}
 
 /* The programs of one data path or the other. */
 static void choose_hooks(struct net *net, const char *hooks)
@@ -156,8 +136,8 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 		goto fail;
 	}
 	hist__bounds((uint64_t *)net->skel->rodata->hist_bounds);
-	for (int i = 0; net__default_services[i]; i++)
-		services__parse(net__default_services[i], err, sizeof(err), add, net);
+	for (int i = 0; services__defaults[i]; i++)
+		services__parse(services__defaults[i], err, sizeof(err), add, net);
 	for (int i = 0; i < n; i++) {
 		if (services__parse(specs[i], err, sizeof(err), add, net)) {
 			log_error("--service %s: %s", specs[i], err);

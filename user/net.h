@@ -23,8 +23,6 @@ struct net_series {
 	struct series_set pg_own;
 };
 
-/* The services measured when none is configured (DESIGN.md). */
-extern const char *const net__default_services[];
 /* specs: the configured --service entries, added to the defaults (a port or
  * name given again maps to the later service). */
 /* Which hooks the data path uses: "sock" (sock:sock_send_length and

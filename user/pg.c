@@ -1,12 +1,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "pg.skel.h"
 #include "pg.h"
 #include "../bpf/pg.h"
 #include "backend.h"
+#include "config.h"
 #include "drops.h"
 #include "elfnote.h"
 #include "kmap.h"
@@ -26,13 +28,35 @@ const struct pg_function pg__functions[PG_FN__MAX] = {
 	[PG_FN_ABORT] = { "AbortCurrentTransaction", "failed statements will not be counted" },
 };
 
-int pg__open(struct pg **out, struct backends *backends)
+/* A statement of at least --slow-statement, named by its backend. */
+static int on_slow(void *ctx, void *data, size_t len)
+{
+	const struct pg_slow_event *e = data;
+	struct pg *pg = ctx;
+	const struct backend *b;
+
+	if (len < sizeof(*e))
+		return 0;
+	b = backends__find(pg->backends, e->serial, e->pid);
+	if (!b) {
+		drops__add("pg_unresolved_backend", 1);
+		return 0;
+	}
+	statements__add(&pg->series.statements, b->tenant, b->label_db, e->text, sizeof(e->text),
+			e->duration_ns);
+	return 0;
+}
+
+int pg__open(struct pg **out, struct backends *backends, const struct config *c)
 {
 	struct pg *pg = calloc(1, sizeof(*pg));
+	int text = c->statement_text ? statements__text_mode(c->statement_text)
+				  : STATEMENT_NORMALIZED;
 	int err;
 
 	if (!pg)
 		return -ENOMEM;
+	statements__init(&pg->series.statements, c->top_statements, text, c->slow_statement_ms);
 	pg->backends = backends;
 	pg->series.query = (struct series_set){
 		.name = "odtrace_pg_query_duration_seconds",
@@ -50,7 +74,13 @@ int pg__open(struct pg **out, struct backends *backends)
 		goto fail;
 	}
 	hist__bounds((uint64_t *)pg->skel->rodata->hist_bounds);
+	if (text != STATEMENT_OFF)
+		pg->skel->rodata->targ_slow_ns = pg->series.statements.slow_ms * 1000000;
+	else	/* no event will come: the smallest ring there is */
+		bpf_map__set_max_entries(pg->skel->maps.pg_slow, getpagesize());
 	err = backends__load(backends, pg->skel->skeleton, "pg");
+	if (!err && text != STATEMENT_OFF)
+		err = backends__add_ring(backends, bpf_map__fd(pg->skel->maps.pg_slow), on_slow, pg);
 	if (err)
 		goto fail;
 	drops__add("pg_unresolved_backend", 0);	/* exported from the start, for alerts */
@@ -152,6 +182,7 @@ void pg__metrics(struct pg *pg, struct metrics *m)
 {
 	series__metrics(&pg->series.query, m);
 	series__metrics(&pg->series.errors, m);
+	statements__metrics(&pg->series.statements, m);
 }
 
 struct bpf_object *pg__object(struct pg *pg)
@@ -166,5 +197,6 @@ void pg__close(struct pg *pg)
 	pg_bpf__destroy(pg->skel);
 	series__free(&pg->series.query);
 	series__free(&pg->series.errors);
+	statements__free(&pg->series.statements);
 	free(pg);
 }

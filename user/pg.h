@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include "series.h"
+#include "statements.h"
 
 struct bpf_link;
 struct bpf_object;
@@ -14,6 +15,7 @@ struct pg;
 struct pg_series {
 	struct series_set query;	/* tenant, database, side */
 	struct series_set errors;	/* tenant, database */
+	struct statements statements;	/* the slow ones */
 };
 
 /* The exported functions the family puts uprobes on, and what is lost
@@ -27,7 +29,10 @@ extern const struct pg_function {
  * (statement__status notes), "uprobe" (the exported pgstat_report_activity),
  * or NULL: it cannot. */
 const char *pg__mode(const char *path);
-int pg__open(struct pg **out, struct backends *backends);
+struct config;
+/* Reads the slow-statement settings of c (--slow-statement, --top-statements,
+ * --statement-text). */
+int pg__open(struct pg **out, struct backends *backends, const struct config *c);
 /* A pgbins_attach_fn. */
 const char *pg__attach(void *pg, const char *path, struct bpf_link **links);
 /* Reads the kernel maps into the series (see backends.h for the order). */

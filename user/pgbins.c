@@ -18,6 +18,7 @@ struct family {
 struct bin {
 	dev_t dev;
 	ino_t ino;
+	struct timespec mtime;
 	char path[PATH_MAX];
 	const char *mode[MAX_FAMILIES];	/* NULL: that family could not attach */
 	struct bpf_link *links[MAX_FAMILIES][PGBINS_MAX_LINKS];
@@ -38,10 +39,15 @@ int pgbins__open(struct pgbins **out, const char *const *extra, int n_extra)
 
 	if (!p)
 		return -ENOMEM;
-	p->extra = extra;
-	p->n_extra = n_extra;
+	pgbins__extra(p, extra, n_extra);
 	*out = p;
 	return 0;
+}
+
+void pgbins__extra(struct pgbins *p, const char *const *extra, int n_extra)
+{
+	p->extra = extra;
+	p->n_extra = n_extra;
 }
 
 int pgbins__add_family(struct pgbins *p, const char *name, pgbins_attach_fn fn, void *ctx)
@@ -60,13 +66,14 @@ static int in_use(const struct bin *b, int n_fam)
 	return 0;
 }
 
-static void detach(struct pgbins *p, struct bin *b)
+static void detach(struct pgbins *p, struct bin *b, const char *why)
 {
 	for (int f = 0; f < p->n_fam; f++) {
-		if (b->mode[f])
-			log_info("%s: %s is gone; detached", p->fam[f].name, b->path);
+		/* said once done: a uprobe takes a while to unregister */
 		for (int l = 0; l < PGBINS_MAX_LINKS; l++)
 			bpf_link__destroy(b->links[f][l]);
+		if (b->mode[f])
+			log_info("%s: %s %s; detached", p->fam[f].name, b->path, why);
 	}
 }
 
@@ -88,7 +95,7 @@ static void release_gone(struct pgbins *p, const struct pg_binary *found, int n)
 			k++;
 			continue;
 		}
-		detach(p, b);
+		detach(p, b, "is gone");
 	}
 	p->n_bins = k;
 }
@@ -110,21 +117,29 @@ int pgbins__discover(struct pgbins *p)
 	if (n < MAX_BINARIES)	/* a full list may have left out some still in use */
 		release_gone(p, found, n);
 	for (int i = 0; i < n; i++) {
-		struct bin *b;
-		int known = 0;
+		struct bin *b = NULL;
 
-		for (int k = 0; k < p->n_bins && !known; k++)
-			known = p->bins[k].dev == found[i].dev && p->bins[k].ino == found[i].ino;
-		if (known)
+		for (int k = 0; k < p->n_bins && !b; k++)
+			if (p->bins[k].dev == found[i].dev && p->bins[k].ino == found[i].ino)
+				b = &p->bins[k];
+		if (b && b->mtime.tv_sec == found[i].mtime.tv_sec &&
+		    b->mtime.tv_nsec == found[i].mtime.tv_nsec)
 			continue;
-		if (p->n_bins == MAX_BINARIES) {
+		if (b) {
+			/* Rewritten in place (cp over it, not dpkg's rename): the
+			 * probes' offsets and saved instructions are the old
+			 * file's; a server started from it must not meet them. */
+			detach(p, b, "was rewritten in place");
+		} else if (p->n_bins == MAX_BINARIES) {
 			log_warn("more than %d PostgreSQL binaries; ignoring %s", MAX_BINARIES, found[i].path);
 			continue;
+		} else {
+			b = &p->bins[p->n_bins++];
 		}
-		b = &p->bins[p->n_bins++];
 		memset(b, 0, sizeof(*b));
 		b->dev = found[i].dev;
 		b->ino = found[i].ino;
+		b->mtime = found[i].mtime;
 		memcpy(b->path, found[i].path, sizeof(b->path));
 		attach(p, b);
 	}

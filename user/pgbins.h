@@ -17,6 +17,9 @@ struct pgbins;
 typedef const char *(*pgbins_attach_fn)(void *ctx, const char *path, struct bpf_link **links);
 
 int pgbins__open(struct pgbins **out, const char *const *extra, int n_extra);
+/* The binaries named besides those found (--pg-binary), from the next
+ * discovery on; one no longer named is let go unless found otherwise. */
+void pgbins__extra(struct pgbins *p, const char *const *extra, int n_extra);
 int pgbins__add_family(struct pgbins *p, const char *name, pgbins_attach_fn fn, void *ctx);
 /* Attaches every family to new binaries; returns the number of binaries at
  * least one family is attached to. */

@@ -30,6 +30,7 @@ static int add(struct pg_binary *out, int n, int max, const char *path, int pid)
 	snprintf(out[n].path, sizeof(out[n].path), "%s", path);
 	out[n].dev = st.st_dev;
 	out[n].ino = st.st_ino;
+	out[n].mtime = st.st_mtim;
 	out[n].pid = pid;
 	return n + 1;
 }

@@ -4,12 +4,14 @@
 #define ODTRACE_PGDISCOVER_H
 
 #include <limits.h>
+#include <time.h>
 #include <sys/types.h>
 
 struct pg_binary {
 	char path[PATH_MAX];	/* openable from the agent's mount namespace */
 	dev_t dev;
 	ino_t ino;
+	struct timespec mtime;	/* a file rewritten in place keeps its inode */
 	int pid;		/* a process running it; 0 when only installed or named */
 };
 

@@ -6,7 +6,18 @@ const char *prom__escape(char *dst, size_t len, const char *v)
 {
 	size_t n = 0;
 
-	for (; *v && n + 3 < len; v++) {
+	for (; *v; v++) {
+		size_t k = 1;	/* what this character takes in dst */
+
+		/* A value cut short ends between characters, never inside a
+		 * UTF-8 sequence (v is valid UTF-8: metrics.h). */
+		if (*v == '\\' || *v == '"' || *v == '\n')
+			k = 2;
+		else
+			while (((unsigned char)v[0] & 0xc0) == 0xc0 && ((unsigned char)v[k] & 0xc0) == 0x80)
+				k++;
+		if (n + k >= len)
+			break;
 		if (*v == '\\' || *v == '"') {
 			dst[n++] = '\\';
 			dst[n++] = *v;
@@ -14,7 +25,9 @@ const char *prom__escape(char *dst, size_t len, const char *v)
 			dst[n++] = '\\';
 			dst[n++] = 'n';
 		} else {
-			dst[n++] = *v;
+			memcpy(dst + n, v, k);
+			n += k;
+			v += k - 1;
 		}
 	}
 	dst[n] = '\0';

@@ -13,6 +13,7 @@ static time_t failed_at;
 void relname__setup(const char *ci)
 {
 	conninfo = ci;
+	failed_at = 0;	/* a new connection string deserves a try at once */
 }
 
 int relname__check(char *msg, size_t len)

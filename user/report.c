@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "report.h"
@@ -90,6 +91,55 @@ static unsigned long long errors_of(struct series_set *errs, const struct series
 	return d.total;
 }
 
+struct slow_row {
+	const struct series *s;
+	struct hist d;
+};
+
+static int by_total(const void *a, const void *b)
+{
+	uint64_t x = ((const struct slow_row *)a)->d.sum_ns, y = ((const struct slow_row *)b)->d.sum_ns;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The interval's slow statements, most time spent first. */
+static int report_slow(struct statements *st, int json, double secs)
+{
+	struct slow_row *rows = st->count.n ? calloc(st->count.n, sizeof(*rows)) : NULL;
+	int n = 0;
+
+	for (int i = 0; rows && i < st->count.n; i++) {
+		rows[n].s = &st->count.s[i];
+		if (!series__delta(&st->count.s[i], &rows[n].d) && rows[n].d.total)
+			n++;
+	}
+	if (n)
+		qsort(rows, n, sizeof(*rows), by_total);
+	if (n && !json)
+		printf("\nslow statements (%llums or longer), most time first:\n"
+		       "%-20s %-20s %7s %9s %9s  %-16s  %s\n", (unsigned long long)st->slow_ms,
+		       "DATABASE", "TENANT", "COUNT", "TOTAL", "MEAN", "FINGERPRINT", "STATEMENT");
+	for (int i = 0; i < n; i++) {
+		const struct series *s = rows[i].s;
+		char total[16], mean[16];
+
+		if (json) {
+			report__json_head("pg", "slow_statements", secs);
+			report__json_labels(&st->count, s);
+			report__json_hist(&rows[i].d, -1);
+			continue;
+		}
+		printf("%-20s %-20s %7llu %9s %9s  %-16s  %s\n", s->values[1], s->values[0],
+		       (unsigned long long)rows[i].d.total,
+		       hist__format_s(rows[i].d.sum_ns / 1e9, total, sizeof(total)),
+		       hist__format_s(hist__mean_s(&rows[i].d), mean, sizeof(mean)), s->values[2],
+		       s->values[3]);
+	}
+	free(rows);
+	return n;
+}
+
 int report__pg(struct pg_series *ps, int json, double secs)
 {
 	static struct hist d;
@@ -138,7 +188,7 @@ int report__pg(struct pg_series *ps, int json, double secs)
 	}
 	if (!printed && !json)
 		printf("\nno PostgreSQL statements in the last %.3gs\n", secs);
-	return printed;
+	return printed + report_slow(&ps->statements, json, secs);
 }
 
 static int report_waits(struct lock_series *ls, int json, double secs)

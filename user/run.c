@@ -1,4 +1,6 @@
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "agent.h"
@@ -8,7 +10,9 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "privs.h"
 #include "prom.h"
+#include "reload.h"
 #include "sinkspec.h"
 
 static const char usage[] =
@@ -19,9 +23,19 @@ static const char usage[] =
 	"and pushed to every --export sink, until SIGINT or SIGTERM; then export one last\n"
 	"interval, flush the sinks and detach everything. /healthz answers 200 while the\n"
 	"agent runs; its body is \"ok\", or \"degraded\" and a line per failing sink.\n"
+	"SIGHUP reads --config again: tenant rules and bounds, the traced set, pg.binaries,\n"
+	"pg.conninfo, pods_dir, interval and flush_timeout change at once; listen and\n"
+	"listen_*, probes, pg.slow_statement, pg.top_statements, pg.statement_text,\n"
+	"net.services, net.hooks and exports at restart. A wrong file changes nothing.\n"
 	"\n"
 	"Options:\n"
 	"  --listen HOST:PORT  where to serve (default 127.0.0.1:9472; [::1]:9472 for IPv6)\n"
+	"  --listen-cert FILE  serve HTTPS with this PEM certificate (chain) ...\n"
+	"  --listen-key FILE   ... and its PEM private key\n"
+	"  --listen-token-file FILE\n"
+	"                      /metrics answers 401 unless the request carries\n"
+	"                      \"Authorization: Bearer\" and the first line of FILE (re-read\n"
+	"                      when it changes); /healthz stays open to probes\n"
 	"  --interval DUR      how often to read the kernel maps (default 10s; e.g. 500ms, 1m)\n"
 SINKSPEC_HELP
 	"  --flush-timeout DUR at SIGTERM, how long the last interval and what is queued may\n"
@@ -40,7 +54,19 @@ SINKSPEC_HELP
 	"  sudo odtrace run --export 'prom-rw://mimir:8080/api/v1/push?token-file=/etc/odtrace/token'\n"
 	"  sudo odtrace run --export 'postgresql://odtrace@db/metrics?temporality=delta'\n"
 	"  odtrace run --config /etc/odtrace.yaml --print-config\n"
-	"  curl -s 127.0.0.1:9472/metrics | grep odtrace_pg_query_duration_seconds_count\n";
+	"  curl -s 127.0.0.1:9472/metrics | grep odtrace_pg_query_duration_seconds_count\n"
+	"  sudo odtrace run --listen 0.0.0.0:9472 --listen-cert tls.crt --listen-key tls.key \\\n"
+	"      --listen-token-file /etc/odtrace/metrics-token\n"
+	"\n"
+	"Privileges: loading and attaching needs root, or the capabilities on the line\n"
+	"\"start:\" below; once attached (and /metrics bound), the agent drops every\n"
+	"capability but those on \"keeps:\" (fewer with --probes: README \"Securing the\n"
+	"endpoint\"), and sets no_new_privs. For the default families:\n";
+
+static uint64_t interval_of(const struct config *c)
+{
+	return c->interval_ms ? c->interval_ms : 10000;
+}
 
 /* One snapshot: /metrics, every sink, /healthz. */
 static int publish(struct agent *a, struct http *h, struct export *x, struct metrics *m)
@@ -56,6 +82,7 @@ static int publish(struct agent *a, struct http *h, struct export *x, struct met
 	metrics__reset(m, metrics__now_ms(), a->start_ms);
 	series__epoch(m->time_ms);
 	agent__metrics(a, m);
+	reload__metrics(a, m);
 	export__metrics(x, m);
 	prom__render(m, out);
 	fclose(out);
@@ -68,8 +95,10 @@ static int publish(struct agent *a, struct http *h, struct export *x, struct met
 }
 
 /* Until the next interval, refreshing /healthz every second: a sink that
- * starts failing shows there at once, not an interval later. */
-static void wait(struct agent *a, struct http *h, struct export *x, uint64_t ms)
+ * starts failing shows there at once, not an interval later. A SIGHUP is
+ * handled here, at once, without cutting the interval short. */
+static void wait(struct agent *a, struct agent_opts *o, struct http *h, struct export *x,
+		 uint64_t ms)
 {
 	uint64_t end = agent__now_ms() + ms;
 
@@ -80,6 +109,8 @@ static void wait(struct agent *a, struct http *h, struct export *x, uint64_t ms)
 		if (now >= end)
 			break;
 		agent__wait(a, end - now < 1000 ? end - now : 1000);
+		if (agent_reloading)
+			reload__run(a, o);
 		if (x) {
 			export__health(x, health, sizeof(health));
 			http__health(h, health);
@@ -91,6 +122,9 @@ int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "listen-cert", required_argument, NULL, 'A' },
+		{ "listen-key", required_argument, NULL, 'K' },
+		{ "listen-token-file", required_argument, NULL, 'B' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "probes", required_argument, NULL, 'p' },
 		{ "print-config", no_argument, NULL, 'P' },
@@ -104,8 +138,8 @@ int cmd_run(int argc, char **argv)
 	struct http *h = NULL;
 	struct export *x = NULL;
 	struct metrics m = {};
-	const char *listen;
-	uint64_t interval_ms;
+	sigset_t sigs, mask;
+	struct http_opts web;
 	int c, err = 1, print = 0;
 
 	optind = 1;
@@ -113,6 +147,15 @@ int cmd_run(int argc, char **argv)
 		switch (c) {
 		case 'l':
 			o.c.listen = optarg;
+			break;
+		case 'A':
+			o.c.listen_cert = optarg;
+			break;
+		case 'K':
+			o.c.listen_key = optarg;
+			break;
+		case 'B':
+			o.c.listen_token_file = optarg;
 			break;
 		case 'P':
 			print = 1;
@@ -148,6 +191,11 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			printf("  start: ");
+			privs__list(stdout, FAMILY_DEFAULT, 1);
+			printf("\n  keeps: ");
+			privs__list(stdout, FAMILY_DEFAULT, 0);
+			printf("\n");
 			return 0;
 		default:
 			if (agent__opt(&o, c, optarg))
@@ -163,21 +211,40 @@ int cmd_run(int argc, char **argv)
 		config__free();
 		return 0;
 	}
-	listen = o.c.listen ? o.c.listen : "127.0.0.1:9472";
-	interval_ms = o.c.interval_ms ? o.c.interval_ms : 10000;
-	if (agent__start(&a, &o))
+	web = (struct http_opts){
+		.listen = o.c.listen ? o.c.listen : "127.0.0.1:9472",
+		.cert = o.c.listen_cert,
+		.key = o.c.listen_key,
+		.token_file = o.c.listen_token_file,
+	};
+	if (http__open(&h, &web)) {
+		err = 2;
 		goto cleanup;
-	if (http__start(&h, listen))
+	}
+	reload__setup();	/* before the slow start: a SIGHUP then must not kill us */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	if (agent__start(&a, &o) || http__bind(h) || privs__drop(a.families))
 		goto cleanup;
-	if (export__start(&x, o.c.exports, o.c.n_exports))
+	/* Every thread (libmicrohttpd's, the sinks') starts after the drop, and
+	 * so holds no more than the main thread keeps; and with a mask without
+	 * SIGINT, SIGTERM and SIGHUP: the main thread gets them, and its wait
+	 * wakes up. */
+	pthread_sigmask(SIG_BLOCK, &sigs, &mask);
+	err = http__serve(h) || export__start(&x, o.c.exports, o.c.n_exports);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	if (err)
 		goto cleanup;
 	publish(&a, h, x, &m);
-	log_info("serving http://%s/metrics and /healthz, refreshing every %.3gs", listen,
-		 interval_ms / 1e3);
+	log_info("serving %s://%s/metrics%s and /healthz, refreshing every %.3gs",
+		 web.cert ? "https" : "http", web.listen, web.token_file ? " (bearer token)" : "",
+		 interval_of(&o.c) / 1e3);
 	/* A signal cuts the wait short: the tick and snapshot that follow
 	 * carry what happened since the last interval, and go out too. */
 	while (!agent_exiting) {
-		wait(&a, h, x, interval_ms);
+		wait(&a, &o, h, x, interval_of(&o.c));	/* a reload may change it */
 		agent__tick(&a);
 		publish(&a, h, x, &m);
 	}

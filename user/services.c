@@ -5,6 +5,11 @@
 #include "services.h"
 #include "../bpf/net.h"
 
+const char *const services__defaults[] = {
+	"postgresql=5432", "redis=6379", "odoo=8069,8072", "traefik=80,443,8080,8443,comm:traefik",
+	NULL,
+};
+
 int services__parse(const char *spec, char *err, size_t len, services_add_fn *add, void *ctx)
 {
 	char buf[256], *eq, *save = NULL;

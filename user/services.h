@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 
+/* The services measured when none is configured (DESIGN.md). */
+extern const char *const services__defaults[];
+
 /* One value of a spec: a port (comm NULL) or a process name (port 0).
  * Nonzero: the tables are full. */
 typedef int services_add_fn(void *ctx, const char *name, unsigned port, const char *comm);

@@ -52,7 +52,7 @@ static int size(const char *v, size_t *out)
 	int shift = !strcmp(end, "k") || !strcmp(end, "K") ? 10 :
 		    !strcmp(end, "M") ? 20 : !strcmp(end, "G") ? 30 : *end ? -1 : 0;
 
-	if (end == v || shift < 0 || !n)
+	if (end == v || shift < 0 || !n || n > SIZE_MAX >> shift)	/* 0 once shifted out */
 		return -1;
 	*out = (size_t)n << shift;
 	return 0;

@@ -19,6 +19,9 @@ struct rule {
 
 static struct rule rules[TENANT_MAX_RULES];
 static int n_rules, max_tenants;
+/* The rules in force while a configuration file is being read (tenant.h). */
+static struct rule stashed[TENANT_MAX_RULES];
+static int n_stashed = -1;	/* -1: nothing stashed */
 /* Tenants holding a slot of the bound, with how many backends use them. */
 static struct seen {
 	char *name;
@@ -47,8 +50,10 @@ int tenant__add_rule(int n_match, const enum tenant_label *labels, const char *c
 
 			regerror(rc, &r->re[i], why, sizeof(why));
 			snprintf(err, err_len, "bad regular expression \"%s\": %s", regexes[i], why);
-			for (int k = 0; k < i; k++)
+			for (int k = 0; k < i; k++) {
 				regfree(&r->re[k]);
+				free(r->source[k]);
+			}
 			return -1;
 		}
 		r->label[i] = labels[i];
@@ -60,15 +65,43 @@ int tenant__add_rule(int n_match, const enum tenant_label *labels, const char *c
 	return 0;
 }
 
+static void free_rules(struct rule *r, int n)
+{
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < r[i].n_match; k++) {
+			regfree(&r[i].re[k]);
+			free(r[i].source[k]);
+		}
+		free(r[i].tenant);
+	}
+}
+
+void tenant__stash(void)
+{
+	tenant__unstash(0);
+	memcpy(stashed, rules, sizeof(rules));
+	n_stashed = n_rules;
+	n_rules = 0;
+}
+
+void tenant__unstash(int restore)
+{
+	if (n_stashed < 0)
+		return;
+	if (restore) {
+		free_rules(rules, n_rules);
+		memcpy(rules, stashed, sizeof(rules));
+		n_rules = n_stashed;
+	} else {
+		free_rules(stashed, n_stashed);
+	}
+	n_stashed = -1;
+}
+
 void tenant__reset(void)
 {
-	for (int i = 0; i < n_rules; i++) {
-		for (int k = 0; k < rules[i].n_match; k++) {
-			regfree(&rules[i].re[k]);
-			free(rules[i].source[k]);
-		}
-		free(rules[i].tenant);
-	}
+	tenant__unstash(0);
+	free_rules(rules, n_rules);
 	n_rules = 0;
 	for (int i = 0; i < n_seen; i++)
 		free(seen[i].name);
@@ -198,9 +231,23 @@ void tenant__quoted(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		fputc(*s, out);
+		unsigned char c = *s;
+
+		/* YAML folds a raw line break in a quoted scalar into a space
+		 * (YAML 1.1's NEL, LS and PS are line breaks too), and refuses
+		 * other control characters: escape them */
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", out);
+		else if (c == 0xc2 && (unsigned char)s[1] == 0x85)
+			fputs("\\N", out), s++;
+		else if (c == 0xe2 && (unsigned char)s[1] == 0x80 && ((unsigned char)s[2] & 0xfe) == 0xa8)
+			fputs((unsigned char)s[2] == 0xa8 ? "\\L" : "\\P", out), s += 2;
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
 	}
 	fputc('"', out);
 }

@@ -24,6 +24,13 @@ struct tenant_labels {
  * entries in order. 0, or -1 with why in err. */
 int tenant__add_rule(int n_match, const enum tenant_label *labels, const char *const *regexes,
 		     const char *tenant, char *err, size_t err_len);
+/* Reading a configuration file: tenant__stash sets the rules in force
+ * aside (tenant__add_rule starts from none); tenant__unstash(1) brings them
+ * back (the file was wrong), tenant__unstash(0) frees them (it was right).
+ * Processes named before keep their tenant: a backend's counts cannot move
+ * to another series in mid-life without a counter going down. */
+void tenant__stash(void);
+void tenant__unstash(int restore);
 /* Forgets rules, bound and the tenants seen. */
 void tenant__reset(void);
 /* Tenants beyond max (0: no bound) are named "other". */

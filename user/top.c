@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "duration.h"
 #include "log.h"
+#include "privs.h"
 #include "metrics.h"
 
 static const char usage[] =
@@ -513,7 +514,7 @@ int cmd_top(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
-	if (agent__start(&a, &o))
+	if (agent__start(&a, &o) || privs__drop(a.families))
 		goto cleanup;
 	v.tty = !once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 	if (v.tty)

@@ -7,6 +7,7 @@
 #include "cmd.h"
 #include "duration.h"
 #include "log.h"
+#include "privs.h"
 #include "report.h"
 
 static const char usage[] =
@@ -14,11 +15,12 @@ static const char usage[] =
 	"\n"
 	"An ad-hoc tracing session: attach, then print at the end (Ctrl-C ends early) or\n"
 	"every interval, per database: the statement latency histogram with count, mean,\n"
-	"p50, p90, p99 and max (pg); lock waits by lock type and mode, LWLock waits by\n"
-	"tranche, deadlocks, the relations waited on longest and the waits still in\n"
-	"progress (lock). Per tenant and cgroup of the traced processes (Odoo workers,\n"
-	"--cgroup, --pid): a per-syscall table of count, total, p50, p99 and max, and how\n"
-	"busy the workers were (sys); run-queue latency and CPU throttling (runq); per\n"
+	"p50, p90, p99 and max, and the slow statements, their text normalized (pg);\n"
+	"lock waits by lock type and mode, LWLock waits by tranche, deadlocks, the\n"
+	"relations waited on longest and the waits still in progress (lock). Per tenant\n"
+	"and cgroup of the traced processes (Odoo workers, --cgroup, --pid): a\n"
+	"per-syscall table of count, total, p50, p99 and max, and how busy the workers\n"
+	"were (sys); run-queue latency and CPU throttling (runq); per\n"
 	"tenant, service and role, the latency of requests on TCP connections, connects\n"
 	"and RTT, retransmits (net).\n"
 	"\n"
@@ -102,7 +104,7 @@ int cmd_trace(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
-	if (agent__start(&a, &o))
+	if (agent__start(&a, &o) || privs__drop(a.families))
 		goto cleanup;
 	if (duration_ms)
 		log_info("tracing for %.3gs; Ctrl-C ends early", duration_ms / 1e3);

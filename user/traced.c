@@ -247,32 +247,49 @@ void traced__update(struct traced *t)
 	}
 }
 
+/* The worker patterns of t->c (the default without any), compiled. */
+static int compile_workers(struct traced *t)
+{
+	const struct config *c = t->c;
+	const char *def = TRACED_DEFAULT_WORKER;
+	int n = c->n_workers ? c->n_workers : 1, err;
+	regex_t *re = calloc(n, sizeof(*re));
+
+	if (!re)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const char *p = c->n_workers ? c->workers[i] : def;
+		char msg[256];
+
+		err = regcomp(&re[i], p, REG_EXTENDED | REG_NOSUB);
+		if (err) {
+			regerror(err, &re[i], msg, sizeof(msg));
+			log_error("worker pattern '%s': %s", p, msg);
+			while (i--)
+				regfree(&re[i]);
+			free(re);
+			return -EINVAL;
+		}
+	}
+	for (int i = 0; i < t->n_workers; i++)
+		regfree(&t->workers[i]);
+	free(t->workers);
+	t->workers = re;
+	t->n_workers = n;
+	return 0;
+}
+
 int traced__open(struct traced **out, const struct config *c)
 {
 	struct traced *t = calloc(1, sizeof(*t));
-	const char *def = TRACED_DEFAULT_WORKER;
-	int n = c->n_workers ? c->n_workers : 1, err;
+	int err;
 
 	if (!t)
 		return -ENOMEM;
 	t->c = c;
-	t->workers = calloc(n, sizeof(*t->workers));
-	if (!t->workers) {
-		err = -ENOMEM;
+	err = compile_workers(t);
+	if (err)
 		goto fail;
-	}
-	for (; t->n_workers < n; t->n_workers++) {
-		const char *p = c->n_workers ? c->workers[t->n_workers] : def;
-		char msg[256];
-
-		err = regcomp(&t->workers[t->n_workers], p, REG_EXTENDED | REG_NOSUB);
-		if (err) {
-			regerror(err, &t->workers[t->n_workers], msg, sizeof(msg));
-			log_error("worker pattern '%s': %s", p, msg);
-			err = -EINVAL;
-			goto fail;
-		}
-	}
 	t->skel = traced_bpf__open_and_load();
 	err = t->skel ? traced_bpf__attach(t->skel) : -errno;
 	if (err) {
@@ -285,6 +302,15 @@ int traced__open(struct traced **out, const struct config *c)
 	return 0;
 fail:
 	traced__close(t);
+	return err;
+}
+
+int traced__reload(struct traced *t)
+{
+	int err = compile_workers(t);
+
+	if (!err)
+		traced__update(t);
 	return err;
 }
 

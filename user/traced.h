@@ -23,6 +23,10 @@ int traced__open(struct traced **out, const struct config *c);
 int traced__share(struct traced *t, struct bpf_object *obj);
 /* Each interval: processes and cgroups that came or went. */
 void traced__update(struct traced *t);
+/* The configuration it was opened with has changed (worker patterns,
+ * cgroups): recompiles and rescans. Says why on failure (then nothing
+ * changed). */
+int traced__reload(struct traced *t);
 /* How many processes and cgroups are traced now. */
 void traced__count(struct traced *t, int *processes, int *cgroups);
 void traced__close(struct traced *t);

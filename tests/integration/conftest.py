@@ -3,9 +3,11 @@ the agent itself, both started and stopped by the tests, bounded in time."""
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 
 import pytest
@@ -16,6 +18,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ODTRACE = os.environ.get("ODTRACE", os.path.join(REPO, "odtrace"))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 from pglab import PG_BIN, Cluster, free_port, wait_until  # noqa: E402,F401
+from receivers import gen_classes  # noqa: E402
+
+SLEEP = 0.05
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +31,36 @@ def pg():
     cluster.create_databases("tenant_a", "tenant_b", "tenant_c")
     yield cluster
     cluster.stop()
+
+
+def sleeps(pg, db, n, sleep=SLEEP):
+    """n statements of pg_sleep(sleep) on one connection to db; the durations
+    the client measured."""
+    conn = pg.connect(db)
+    out = []
+    with conn.cursor() as cur:
+        for _ in range(n):
+            t = time.monotonic()
+            cur.execute(f"SELECT pg_sleep({sleep})")
+            out.append(time.monotonic() - t)
+    conn.close()
+    return out
+
+
+def store_query(conn_fn, sql, *args):
+    conn = conn_fn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def pb(tmp_path_factory):
+    """The protoc-generated Python classes of proto/ (receivers.gen_classes)."""
+    return gen_classes(os.path.join(REPO, "proto"), tmp_path_factory.mktemp("pb"))
 
 
 @pytest.fixture(scope="session")
@@ -49,17 +84,29 @@ def redis_port():
     proc.wait(10)
 
 
+def self_signed_cert(d):
+    """(key, cert): a certificate for localhost and 127.0.0.1 made by
+    openssl in directory d, its own CA."""
+    key, cert = d / "key.pem", d / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return key, cert
+
+
 class Agent:
     """`odtrace run` on a free loopback port, refreshing every second.
 
     env: variables added to the agent's environment (e.g. NODE_NAME).
     healthy: the /healthz body that means started; None: any answer (an
-    agent exporting to a store that is down says "degraded" from the start)."""
+    agent exporting to a store that is down says "degraded" from the start).
+    ca: with --listen-cert, the CA file to check the agent's certificate."""
 
-    def __init__(self, *extra, env=None, healthy="ok\n"):
+    def __init__(self, *extra, env=None, healthy="ok\n", ca=None):
         self.port = free_port()
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.expect_healthz = healthy
+        self.tls = ssl.create_default_context(cafile=str(ca)) if ca else None
         self.proc = subprocess.Popen(
             [ODTRACE, "run", "--listen", f"127.0.0.1:{self.port}", "--interval", "1s", *extra],
             stdout=subprocess.DEVNULL, stderr=self.stderr,
@@ -75,8 +122,10 @@ class Agent:
         except OSError:
             return False
 
-    def get(self, path):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+    def get(self, path, headers=None):
+        url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
+        req = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(req, timeout=5, context=self.tls) as r:
             return r.read().decode()
 
     def log(self):
@@ -136,9 +185,12 @@ class Tenants:
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu), *cmd]
         if cgroup:
+            # the directories as arguments, not in the script: a cgroup name
+            # may hold any byte but '/' (quotes, backslashes, bad UTF-8)
             dirs = [CGROUP2 + self.cgroup(cgroup), *also]
-            enter = " && ".join(f"echo $$ > {d}/cgroup.procs" for d in dirs)
-            cmd = ["sh", "-c", f'{enter} && exec "$@"', "sh", *cmd]
+            enter = ('n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1/cgroup.procs" || exit 1; '
+                     'shift; n=$((n - 1)); done; exec "$@"')
+            cmd = ["sh", "-c", enter, "sh", str(len(dirs)), *dirs, *cmd]
         p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.procs.append(p)
         p.port = None

@@ -28,7 +28,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import REPO, free_port, wait_until
-from receivers import OtlpHttpReceiver, gen_classes
+from receivers import OtlpHttpReceiver
 
 DASHBOARD = os.path.join(REPO, "deploy", "grafana", "odtrace.json")
 RULES = os.path.join(REPO, "deploy", "prometheus", "alerts.yaml")
@@ -312,11 +312,6 @@ class Prometheus:
             self.proc.wait()
 
 
-@pytest.fixture(scope="module")
-def pb(tmp_path_factory):
-    return gen_classes(os.path.join(REPO, "proto"), tmp_path_factory.mktemp("pb"))
-
-
 def conninfo(pg):
     return f"host={pg.dir} port={pg.port} user=postgres"
 
@@ -458,6 +453,7 @@ MAY_BE_ZERO = {
     ("Export queue and dropped intervals", "B"): "the receiver takes every interval",
     ("Scrape up and traced set", "B"): "no process traced by name or pid (the workers are by --cgroup)",
     ("Busy ratio, last agent interval", "A"): "the last agent interval only: the requests may be over",
+    ("Configuration reloads (SIGHUP)", "A"): "no SIGHUP here (test_lifecycle sends them)",
 }
 
 
@@ -519,7 +515,21 @@ def positive(result):
     return any(math.isfinite(float(s["value"][1])) and float(s["value"][1]) > 0 for s in result)
 
 
-def test_every_name_is_on_the_agents_metrics(pg, redis_port, tenants, agent, pb, tmp_path):
+@pytest.fixture
+def bpf_stats():
+    """kernel.bpf_stats_enabled=1 for the test (the eBPF run-time panel needs
+    it), as it was after."""
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(path) as f:
+        was = f.read().strip()
+    with open(path, "w") as f:
+        f.write("1")
+    yield
+    with open(path, "w") as f:
+        f.write(was)
+
+
+def test_every_name_is_on_the_agents_metrics(pg, redis_port, tenants, agent, pb, tmp_path, bpf_stats):
     started = time.monotonic()
     w = Workload(pg, redis_port, tenants, tmp_path)
     rx = OtlpHttpReceiver(pb)

@@ -21,12 +21,11 @@ import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ODTRACE, REPO, Cluster, free_port, hist_buckets, wait_until
-from receivers import (OtlpGrpcReceiver, OtlpHttpReceiver, RemoteWriteReceiver, gen_classes,
-                       otlp_points, rw_series)
+from conftest import (ODTRACE, SLEEP, Cluster, free_port, hist_buckets, sleeps, store_query,
+                      wait_until)
+from receivers import OtlpGrpcReceiver, OtlpHttpReceiver, RemoteWriteReceiver, otlp_points, rw_series
 
 QUERY = "odtrace_pg_query_duration_seconds"
-SLEEP = 0.05
 # OTLP attribute names of the /metrics labels that have a semantic convention
 OTLP_NAME = {"database": "db.namespace", "namespace": "k8s.namespace.name", "pod": "k8s.pod.name",
              "container": "k8s.container.name", "port": "server.port"}
@@ -34,26 +33,7 @@ PROM_NAME = {v: k for k, v in OTLP_NAME.items()}
 KIND = {"counter": "sum", "gauge": "gauge", "histogram": "exponential_histogram"}
 
 
-@pytest.fixture(scope="session")
-def pb(tmp_path_factory):
-    return gen_classes(os.path.join(REPO, "proto"), tmp_path_factory.mktemp("pb"))
-
-
 # -- the workload and what /metrics says about it ----------------------------
-
-def sleeps(pg, db, n, sleep=SLEEP):
-    """n statements of pg_sleep(sleep) on one connection to db; the durations
-    the client measured."""
-    conn = pg.connect(db)
-    out = []
-    with conn.cursor() as cur:
-        for _ in range(n):
-            t = time.monotonic()
-            cur.execute(f"SELECT pg_sleep({sleep})")
-            out.append(time.monotonic() - t)
-    conn.close()
-    return out
-
 
 def count(agent, db):
     return agent.value(QUERY + "_count", database=db, side="server") or 0
@@ -674,16 +654,6 @@ def test_sigterm_flushes(pg, agent, pb):
 
 ROWS = "SELECT time, start_time, host, kind, labels, value, count, sum, scale, bucket_offset, buckets " \
        "FROM odtrace_metrics WHERE metric = %s AND labels->>'database' = %s ORDER BY time DESC LIMIT 1"
-
-
-def store_query(conn_fn, sql, *args):
-    conn = conn_fn()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, args)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def test_postgresql_store(pg, agent, tmp_path):

@@ -4,24 +4,20 @@ never writes the token to its log. The server is grpcio with a certificate
 made here by openssl."""
 import concurrent.futures
 import os
-import subprocess
 import time
 
 import grpc
 import pytest
 
 import receivers
+from conftest import self_signed_cert
 
 TOKEN = "tls-test-token-5f2a"
 
 
 @pytest.fixture(scope="module")
 def tls_store(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    key, cert = d / "key.pem", d / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                    "-out", cert, "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    key, cert = self_signed_cert(tmp_path_factory.mktemp("tls"))
     pb = receivers.gen_classes(os.path.join(os.path.dirname(__file__), "../../proto"),
                                str(tmp_path_factory.mktemp("pb")))
     got = []

@@ -17,11 +17,6 @@ from receivers import (EXPORT_METHOD, OtlpGrpcReceiver, OtlpHttpReceiver, Remote
                        expand_buckets, gen_classes, otlp_points, rw_series)
 
 
-@pytest.fixture(scope="session")
-def pb(tmp_path_factory):
-    return gen_classes(os.path.join(REPO, "proto"), tmp_path_factory.mktemp("pb"))
-
-
 def export_request(pb, value=7):
     """A sum, a gauge, a histogram and an exponential histogram, with
     attributes of each scalar AnyValue kind."""

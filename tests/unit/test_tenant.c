@@ -35,6 +35,22 @@ int main(void)
 	CHECK(tenant__add_rule(1, &ns, (const char *[]){ "(" }, "x", err, sizeof(err)) == -1 &&
 	      strstr(err, "bad regular expression"), "bad regex refused: %s", err);
 
+	/* a configuration file being read: its rules alone; kept or undone whole */
+	tenant__stash();
+	expect("odoo-acme", "globex_prod", "", "odoo-acme");
+	CHECK(!tenant__add_rule(1, &db, (const char *[]){ "^(.*)_prod$" }, "new_\\1", err, sizeof(err)),
+	      "%s", err);
+	expect("odoo-acme", "globex_prod", "", "new_globex");
+	tenant__unstash(1);
+	expect("odoo-acme", "globex_prod", "", "acme");		/* the file was wrong */
+	tenant__stash();
+	CHECK(!tenant__add_rule(1, &db, (const char *[]){ "^(.*)_prod$" }, "new_\\1", err, sizeof(err)),
+	      "%s", err);
+	tenant__unstash(0);
+	expect("odoo-acme", "globex_prod", "", "new_globex");	/* it was right */
+	tenant__unstash(1);					/* nothing stashed: no-op */
+	expect("odoo-acme", "globex_prod", "", "new_globex");
+
 	tenant__reset();
 	tenant__set_max(2);
 	expect("a", "", "", "a");

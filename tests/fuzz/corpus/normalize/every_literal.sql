@@ -1,0 +1,1 @@
+SELECT E'a\'b', U&'d\0061t', B'101', X'1f', $$x$$, $t$ y $t$ FROM "Q""t" WHERE a IN (1, -2.5e-3, 0x1F)

@@ -1,0 +1,1 @@
+SELECT pg_sleep(0.2) WHERE '4111 1111 1111 1111' <> 'alice@example.com'

@@ -1,0 +1,22 @@
+/* What odtrace reads of a PostgreSQL binary, which may come from any
+ * container on the node (/proc/PID/root): its USDT notes and dynamic
+ * symbols (elfnote.c, through libelf) and its version string. */
+#include <errno.h>
+#include "../../user/elfnote.h"
+#include "../../user/pgdiscover.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char path[64];
+	int fd = fuzz__file(data, size, path, sizeof(path));
+	int n = elfnote__usdt_count(path, "postgresql", "query__start");
+	int sym = elfnote__has_symbol(path, "exec_simple_query");
+	int major = pgdiscover__major(path);
+
+	FUZZ_ASSERT(n >= 0 || n == -ENOEXEC);
+	FUZZ_ASSERT(sym == 0 || sym == 1 || sym == -ENOEXEC);
+	FUZZ_ASSERT(major >= 0 && major < 10000);
+	close(fd);
+	return 0;
+}

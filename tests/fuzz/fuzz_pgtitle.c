@@ -1,0 +1,21 @@
+/* pgtitle__parse on a process title as the kernel announces it: a fixed
+ * BACKEND_TITLE_LEN bytes read from the backend's memory, any of them. */
+#include <linux/types.h>
+#include "../../bpf/backend.h"
+#include "../../user/pgtitle.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *title = fuzz__cstr(data, size < BACKEND_TITLE_LEN ? size : BACKEND_TITLE_LEN);
+	char user[64], db[64];
+
+	if (!pgtitle__parse(title, user, sizeof(user), db, sizeof(db))) {
+		FUZZ_ASSERT(!strncmp(title, "postgres: ", 10));
+		FUZZ_ASSERT(*user && strlen(user) < sizeof(user) && !strchr(user, ' '));
+		FUZZ_ASSERT(*db && strlen(db) < sizeof(db) && !strchr(db, ' '));
+		FUZZ_ASSERT(strstr(title, user) && strstr(title, db));
+	}
+	free(title);
+	return 0;
+}

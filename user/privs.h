@@ -1,0 +1,23 @@
+/* The capabilities the agent holds: which each family needs, and dropping
+ * the rest once everything is loaded and attached. */
+#ifndef ODTRACE_PRIVS_H
+#define ODTRACE_PRIVS_H
+
+#include <stdio.h>
+
+/* Whether this thread's effective set holds cap. */
+int privs__has(int cap);
+/*
+ * Keeps of this process's capabilities only those families need from now
+ * on, in the effective, permitted, inheritable and bounding sets (the
+ * bounding set only with CAP_SETPCAP), clears the ambient set, and sets
+ * no_new_privs. Capabilities are per thread: call it before any other
+ * thread exists, and the threads started after inherit the result.
+ * 0, or -1 after saying why.
+ */
+int privs__drop(unsigned families);
+/* "CAP_A CAP_B ...": what families need to load and attach (start), or what
+ * the running agent keeps of them (!start). */
+void privs__list(FILE *out, unsigned families, int start);
+
+#endif
