@@ -6,7 +6,7 @@ import os
 import subprocess
 import tempfile
 
-from conftest import ODTRACE, wait_until
+from conftest import ODTRACE, remove_cgroup, wait_until
 
 QUERY = "odtrace_pg_query_duration_seconds_count"
 
@@ -146,11 +146,8 @@ def test_500_tenant_cgroups_with_a_bound_of_100(pg, agent):
             with open(os.path.join(cg2 + home, "cgroup.procs"), "w") as f:
                 f.write(p)
         for i in range(500):
-            try:
-                os.rmdir(os.path.join(root, f"t{i}"))
-            except OSError:
-                pass
-        os.rmdir(root)
+            remove_cgroup(os.path.join(root, f"t{i}"))
+        remove_cgroup(root)
         os.unlink(path)
 
 

@@ -271,9 +271,10 @@ def test_postgresql_restart_and_upgrade(agent):
         binary = copy_install(root)
         up = Cluster(binary=binary).start()
         up.create_databases(dbu)
-        wait_until(lambda: log_count(a, "pg: attached to", binary) == 1, 15,
-                   f"the agent to attach to {binary}")
-        assert log_count(a, "lock: attached to", binary) == 1, a.log()
+        # the families attach one after the other: wait for both lines
+        wait_until(lambda: log_count(a, "pg: attached to", binary) == 1
+                   and log_count(a, "lock: attached to", binary) == 1, 15,
+                   f"pg and lock to attach to {binary}")
         probes = uprobes_on(a, root)
         assert probes > 0
         run_statements(up, dbu, 8)
