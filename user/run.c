@@ -1,4 +1,5 @@
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -142,6 +143,13 @@ int cmd_run(int argc, char **argv)
 	struct http_opts web;
 	int c, err = 1, print = 0;
 
+	/* Each harvest frees and remakes buffers of megabytes (the snapshot,
+	 * the /metrics text, the encoded exports). After the first such free
+	 * glibc raises its mmap threshold, and they come from the heap from
+	 * then on: what stays resident then depends on the heap's layout, and
+	 * VmRSS wanders by megabytes from one harvest to the next. A fixed
+	 * threshold keeps them mmapped, given back whole when freed. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {

@@ -95,8 +95,9 @@ def test_trace_json(pg):
     (row,) = [r for r in rows if r["metric"] == "query_duration" and r.get("database") == "tenant_a"]
     assert row["count"] == 5 and row["errors"] == 0, row
     assert row["tenant"] == "tenant_a" and row["side"] == "server" and row["scale"] == 3
-    truth = statistics.median(client)
-    assert truth / FINE <= row["p50_s"] <= truth * FINE, (row, client)
+    # the server's time is the 20 ms slept and at most what its client saw,
+    # which on a busy machine may be several ms more
+    assert 0.02 / FINE <= row["p50_s"] <= statistics.median(client) * FINE, (row, client)
     assert sum(row["buckets"].values()) == 5
     for index, n in row["buckets"].items():
         # scale 3: bucket i is (2^(i/8), 2^((i+1)/8)] seconds
