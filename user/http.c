@@ -11,6 +11,15 @@
 #include "http.h"
 #include "log.h"
 
+/* A /metrics body, shared by the responses sending it: with thousands of
+ * series it is tens of MiB, too much to copy for every scrape. */
+struct body {
+	int refs;		/* under *lock */
+	pthread_mutex_t *lock;	/* its http's */
+	size_t len;
+	char *text;
+};
+
 struct http {
 	struct MHD_Daemon *daemon;
 	const char *listen;
@@ -20,8 +29,7 @@ struct http {
 	int token;			/* bearer is set */
 	struct bearer bearer;
 	pthread_mutex_t lock;
-	char *metrics;
-	size_t len;
+	struct body *metrics;
 	char health[4096];
 };
 
@@ -37,6 +45,20 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, cons
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static void body_put(void *cls)
+{
+	struct body *b = cls;
+	int last;
+
+	pthread_mutex_lock(b->lock);
+	last = !--b->refs;
+	pthread_mutex_unlock(b->lock);
+	if (last) {
+		free(b->text);
+		free(b);
+	}
 }
 
 static enum MHD_Result unauthorized(struct MHD_Connection *c, int presented)
@@ -84,9 +106,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(c, MHD_HTTP_OK, text, copy, strlen(copy), MHD_RESPMEM_MUST_FREE);
 	}
 	if (!strcmp(url, "/metrics")) {
+		struct MHD_Response *r;
 		enum MHD_Result ret;
-		char *copy;
-		size_t len;
+		struct body *b;
 
 		if (h->token) {
 			const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -96,15 +118,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				return unauthorized(c, !!auth);
 		}
 		pthread_mutex_lock(&h->lock);
-		len = h->len;
-		copy = malloc(len ? len : 1);
-		if (copy)
-			memcpy(copy, h->metrics, len);
+		b = h->metrics;
+		if (b)
+			b->refs++;
 		pthread_mutex_unlock(&h->lock);
-		if (!copy)
+		if (!b)
+			return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", "", 0,
+				     MHD_RESPMEM_PERSISTENT);
+		r = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->text,
+									   body_put, b);
+		if (!r) {
+			body_put(b);
 			return MHD_NO;
-		ret = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", copy, len,
-			    MHD_RESPMEM_MUST_FREE);
+		}
+		MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+		ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+		MHD_destroy_response(r);
 		return ret;
 	}
 	return reply(c, MHD_HTTP_NOT_FOUND, text, "try /metrics or /healthz\n", 25,
@@ -296,18 +325,21 @@ int http__serve(struct http *h)
 	return 0;
 }
 
-void http__publish(struct http *h, const char *metrics, size_t len)
+void http__publish(struct http *h, char *metrics, size_t len)
 {
-	char *copy = malloc(len ? len : 1);
+	struct body *b = malloc(sizeof(*b)), *old;
 
-	if (!copy)
+	if (!b) {
+		free(metrics);
 		return;
-	memcpy(copy, metrics, len);
+	}
+	*b = (struct body){ .refs = 1, .lock = &h->lock, .len = len, .text = metrics };
 	pthread_mutex_lock(&h->lock);
-	free(h->metrics);
-	h->metrics = copy;
-	h->len = len;
+	old = h->metrics;
+	h->metrics = b;
 	pthread_mutex_unlock(&h->lock);
+	if (old)
+		body_put(old);
 }
 
 void http__health(struct http *h, const char *text)
@@ -331,7 +363,8 @@ void http__stop(struct http *h)
 	if (h->key)
 		explicit_bzero(h->key, strlen(h->key));
 	free(h->key);
-	free(h->metrics);
+	if (h->metrics)
+		body_put(h->metrics);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

@@ -23,8 +23,9 @@ int http__bind(struct http *h);
 /* Starts serving, on a thread of libmicrohttpd's: after the drop, which
  * that thread then inherits. 0, or -1 after saying why. */
 int http__serve(struct http *h);
-/* Replaces the /metrics body; the server keeps its own copy. */
-void http__publish(struct http *h, const char *metrics, size_t len);
+/* Replaces the /metrics body with metrics (malloc'd; the server owns it
+ * from now on and frees it once no response is sending it). */
+void http__publish(struct http *h, char *metrics, size_t len);
 /* Replaces the /healthz body (default "ok\n"); it always answers 200: the
  * agent is alive, and a sink's store being down is said in the body. */
 void http__health(struct http *h, const char *text);

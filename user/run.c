@@ -87,11 +87,10 @@ static int publish(struct agent *a, struct http *h, struct export *x, struct met
 	export__metrics(x, m);
 	prom__render(m, out);
 	fclose(out);
-	http__publish(h, buf, len);
+	http__publish(h, buf, len);	/* its buf now */
 	export__push(x, m);
 	export__health(x, health, sizeof(health));
 	http__health(h, health);
-	free(buf);
 	return 0;
 }
 
