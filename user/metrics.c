@@ -17,8 +17,9 @@ uint64_t metrics__now_ms(void)
 
 /* Length of the valid UTF-8 sequence at s, or 0 (RFC 3629: no overlongs,
  * no surrogates, nothing past U+10FFFF). */
-static int utf8_seq(const unsigned char *s)
+int metrics__utf8_seq(const char *str)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	int n;
 	unsigned min, c;
 
@@ -48,7 +49,7 @@ char *metrics__utf8(char *dst, size_t len, const char *s)
 	size_t n = 0;
 
 	while (*u) {
-		int k = utf8_seq(u);
+		int k = metrics__utf8_seq((const char *)u);
 		const unsigned char *src = k ? u : (const unsigned char *)"\xef\xbf\xbd";
 		int w = k ? k : 3;
 

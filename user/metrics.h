@@ -74,6 +74,8 @@ void metrics__hist(struct metrics *m, const char *const *values, const struct hi
 int metrics__delta(struct metrics *out, const struct metrics *cur, const struct metrics *prev);
 /* dst = src, reusing dst's memory. 0 or -1. */
 int metrics__copy(struct metrics *dst, const struct metrics *src);
+/* Length of the valid UTF-8 sequence at s, or 0 (an invalid byte). */
+int metrics__utf8_seq(const char *s);
 /* Valid UTF-8 copy of s into dst (invalid bytes become U+FFFD); dst. */
 char *metrics__utf8(char *dst, size_t len, const char *s);
 /* The node's name: $NODE_NAME (the DaemonSet sets it from the downward

@@ -2,20 +2,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "metrics.h"
 #include "report.h"
 
+/* Label values come from cgroup names and process titles, which may hold
+ * any byte: each byte that is not UTF-8 becomes U+FFFD, as in the exports,
+ * or the line would not be JSON. */
 void report__json_string(const char *s)
 {
 	putchar('"');
-	for (; *s; s++) {
+	while (*s) {
 		unsigned char ch = *s;
+		int k = metrics__utf8_seq(s);
 
-		if (ch == '"' || ch == '\\')
+		if (!k)
+			fputs("\xef\xbf\xbd", stdout);
+		else if (ch == '"' || ch == '\\')
 			printf("\\%c", ch);
 		else if (ch < 0x20)
 			printf("\\u%04x", ch);
 		else
-			putchar(ch);
+			fwrite(s, 1, k, stdout);
+		s += k ? k : 1;
 	}
 	putchar('"');
 }

@@ -8,7 +8,7 @@
 /* FNV-1a over the label values as stored (truncated to SERIES_VALUE_LEN - 1). */
 static uint64_t hash(int n_labels, const char *const *values)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 14695981039346656037ull;	/* FNV-1a 64 offset basis */
 
 	for (int l = 0; l < n_labels; l++) {
 		for (int i = 0; i < SERIES_VALUE_LEN - 1 && values[l][i]; i++)

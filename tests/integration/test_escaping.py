@@ -8,17 +8,25 @@ with a double quote, a backslash, a newline and a non-ASCII letter.
 with both values escaped as the exposition format says and each bad byte as
 U+FFFD; OTLP and remote write, decoded by protoc's classes (which refuse
 strings that are not UTF-8), carry the repaired values; so does the
-PostgreSQL sink's labels jsonb."""
+PostgreSQL sink's labels jsonb; `trace --json` prints them as JSON
+strings, which must decode as strict UTF-8."""
+import json
 import os
 import subprocess
+import tempfile
 
 from psycopg2 import sql
 
-from conftest import sleeps, store_query, wait_until
+from conftest import ODTRACE, sleeps, store_query, wait_until
 from receivers import OtlpHttpReceiver, RemoteWriteReceiver, otlp_points, rw_series
 
 QUERY = "odtrace_pg_query_duration_seconds"
 SYSCALL = "odtrace_syscall_duration_seconds"
+
+
+def contents(f):
+    f.seek(0)
+    return f.read()
 
 
 def exposition(v):
@@ -50,6 +58,11 @@ def test_label_values_escaped_in_every_export(pg, agent, pb, tenants, tmp_path):
                       "--export", f"prom-rw://127.0.0.1:{rw.port}/api/v1/write",
                       "--export", f"postgresql://postgres@127.0.0.1:{pg.port}/odtrace_store?table={table}")
             worker = tenants.spawn(name, "syscalls", tmp_path)
+            err = tempfile.TemporaryFile()
+            trace = subprocess.Popen([ODTRACE, "trace", "--json", "--duration", "30s", "--probes", "sys",
+                                      "--cgroup", os.fsencode(cgroup)], stdout=subprocess.PIPE, stderr=err)
+            wait_until(lambda: b"odtrace: tracing" in contents(err) or trace.poll() is not None,
+                       30, "odtrace trace attached")
             tenants.go(worker)
             sleeps(pg, db, 3)
             tenants.wait_done(worker)
@@ -57,6 +70,9 @@ def test_label_values_escaped_in_every_export(pg, agent, pb, tenants, tmp_path):
                        a.value(SYSCALL + "_count", tenant=tenant, cgroup=want_cgroup, syscall="clock_nanosleep"),
                        20, "the database's statements and the cgroup's syscalls on /metrics")
             text = a.get("/metrics")  # decoded as strict UTF-8
+            trace.send_signal(2)  # Ctrl-C: it prints what it saw and exits
+            out, _ = trace.communicate(timeout=30)
+            assert trace.returncode == 0, contents(err)
 
             def exported():
                 points = otlp_points(otlp.accepted)
@@ -95,6 +111,10 @@ def test_label_values_escaped_in_every_export(pg, agent, pb, tenants, tmp_path):
     r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0, f"promtool check metrics: {r.stdout}{r.stderr}"
+
+    # trace --json: strict UTF-8, JSON strings of the repaired values
+    traced = [json.loads(line) for line in out.decode("utf-8").splitlines()]
+    assert {r["tenant"] for r in traced if r.get("cgroup") == want_cgroup} == {tenant}, traced
 
     # OTLP and remote write: the repaired values, attribute by attribute
     points = otlp_points(otlp.accepted)
