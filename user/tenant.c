@@ -128,11 +128,14 @@ static int apply(const struct rule *r, const struct tenant_labels *l, char *out,
 
 		if (regexec(&r->re[i], v, 10, m, 0))
 			return 0;
-		for (int g = 1; g < 10 && n_grp < 10; g++) {
-			if (m[g].rm_so < 0)
-				break;
-			grp[n_grp] = v + m[g].rm_so;
-			glen[n_grp++] = m[g].rm_eo - m[g].rm_so;
+		/* Every group of the expression takes a number, in order across
+		 * the match's fields, whether it took part or not (an optional
+		 * group that matched nothing is \N's empty string). */
+		for (size_t g = 1; g <= r->re[i].re_nsub && g < 10 && n_grp < 10; g++) {
+			int took = m[g].rm_so >= 0;
+
+			grp[n_grp] = took ? v + m[g].rm_so : "";
+			glen[n_grp++] = took ? m[g].rm_eo - m[g].rm_so : 0;
 		}
 	}
 	for (const char *t = r->tenant; *t && n + 1 < len; t++) {

@@ -32,6 +32,11 @@ int main(void)
 	expect("infra", "globex_prod", "", "globex");
 	expect("team-x", "initech_stage", "", "team/initech \\");	/* groups across entries */
 	expect("team-y", "initech_stage", "", "team-y");		/* no rule: default */
+	/* an optional group that took no part keeps its number, empty */
+	CHECK(!tenant__add_rule(2, both, (const char *[]){ "^(a-)?(squad)$", "^(.*)_stage$" },
+				"\\1\\2/\\3", err, sizeof(err)), "%s", err);
+	expect("squad", "umbrella_stage", "", "squad/umbrella");
+	expect("a-squad", "umbrella_stage", "", "a-squad/umbrella");
 	CHECK(tenant__add_rule(1, &ns, (const char *[]){ "(" }, "x", err, sizeof(err)) == -1 &&
 	      strstr(err, "bad regular expression"), "bad regex refused: %s", err);
 
