@@ -355,14 +355,18 @@ int metrics__copy(struct metrics *dst, const struct metrics *src)
 
 static char host[256];
 
+/* NODE_NAME is whatever the environment holds: repaired to UTF-8 like a
+ * label value, since protobuf strings and jsonb refuse anything else. */
 static void find_host(void)
 {
 	const char *node = getenv("NODE_NAME");
+	char name[sizeof(host)] = "";
 
 	if (node && *node)
-		snprintf(host, sizeof(host), "%s", node);
-	else if (gethostname(host, sizeof(host) - 1))
-		snprintf(host, sizeof(host), "unknown");
+		snprintf(name, sizeof(name), "%s", node);
+	else if (gethostname(name, sizeof(name) - 1))
+		snprintf(name, sizeof(name), "unknown");
+	metrics__utf8(host, sizeof(host), name);
 }
 
 const char *metrics__host(void)

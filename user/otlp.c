@@ -243,7 +243,7 @@ static Opentelemetry__Proto__Resource__V1__Resource *resource(struct arena *a)
 	attrs[r->n_attributes++] = kv(a, "service.name", "odtrace");
 	attrs[r->n_attributes++] = kv(a, "host.name", metrics__host());
 	if (node && *node)
-		attrs[r->n_attributes++] = kv(a, "k8s.node.name", node);
+		attrs[r->n_attributes++] = kv(a, "k8s.node.name", metrics__host());	/* repaired */
 	return r;
 }
 

@@ -1,4 +1,5 @@
 /* The snapshot: UTF-8 repair, deltas between snapshots, copies. */
+#include <stdlib.h>
 #include <string.h>
 #include "../../user/metrics.h"
 #include "check.h"
@@ -35,6 +36,8 @@ int main(void)
 	CHECK(!strcmp(metrics__utf8(buf, sizeof(buf), "\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"),
 	      "surrogate refused");
 	CHECK(!strcmp(metrics__utf8(buf, sizeof(buf), "x\xe2\x82"), "x\xef\xbf\xbd\xef\xbf\xbd"), "truncated sequence");
+	setenv("NODE_NAME", "node-\xff\xc3\xa9", 1);
+	CHECK(!strcmp(metrics__host(), "node-\xef\xbf\xbd\xc3\xa9"), "NODE_NAME repaired: %s", metrics__host());
 
 	snapshot(&a, 10000, 3, 2, 0);
 	CHECK(a.n_f == 3 && a.n_p == 4, "families %d points %d", a.n_f, a.n_p);
