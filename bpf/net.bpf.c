@@ -57,8 +57,13 @@ struct {
 	__type(value, struct net_call);
 } net_calls SEC(".maps");
 
+/* A key per cgroup, service, role, metric and bucket in use: ~350 for a
+ * tenant busy with Redis and HTTP all day, so thousands of tenants need
+ * hundreds of thousands. Allocated as keys appear (~100 bytes each), not
+ * up front: a node with a few tenants pays for a few. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, NET_HIST_ENTRIES);
 	__type(key, struct net_key);
 	__type(value, struct hist_val);

@@ -6,7 +6,7 @@
 
 #include "common.h"
 
-#define NET_HIST_ENTRIES	32768
+#define NET_HIST_ENTRIES	262144	/* not preallocated: see net.bpf.c */
 #define NET_COUNT_ENTRIES	4096
 #define NET_CONN_ENTRIES	65536	/* syscall fallback: connections by address */
 #define NET_CALL_ENTRIES	16384	/* syscall fallback: data syscalls in flight */

@@ -20,8 +20,10 @@ const volatile __s32 wait_nr[SYS__WAITS] = { -1, -1, -1, -1, -1, -1 };
 /* The runq family is loaded too: do its sched_switch part here. */
 const volatile bool with_runq = false;
 
+/* Allocated as keys appear, as net_hist is (net.bpf.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, SYS_HIST_ENTRIES);
 	__type(key, struct sys_key);
 	__type(value, struct hist_val);

@@ -5,7 +5,7 @@
 
 #include "common.h"
 
-#define SYS_HIST_ENTRIES	65536
+#define SYS_HIST_ENTRIES	262144	/* not preallocated: see sys.bpf.c */
 #define SYS_ERROR_ENTRIES	4096
 #define SYS_WORKER_ENTRIES	4096
 #define SYS_NONE		0xffff	/* blocked outside any syscall (a page fault) */
