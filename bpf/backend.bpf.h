@@ -47,8 +47,22 @@ static __always_inline int backend__client_title(const char *t)
 	return 0;
 }
 
-/* Names a backend to userspace, once. -1 if the ring is full: try again at
- * the backend's next event rather than trace it unnamed. */
+/* Every title PostgreSQL sets begins so (ps_status.c, a cluster_name
+ * after it). A backend that has not read its startup packet yet still
+ * shows the postmaster's command line: too early to tell what it is. */
+static __always_inline int backend__titled(const char *t)
+{
+	static const char prefix[] = "postgres: ";
+
+	for (int i = 0; i < (int)sizeof(prefix) - 1; i++)
+		if (t[i] != prefix[i])
+			return 0;
+	return 1;
+}
+
+/* Names a backend to userspace, once. -1 if the ring is full or the
+ * backend not titled yet: try again at its next event rather than trace
+ * it unnamed. */
 static __always_inline int backend__announce(struct task_struct *task, struct backend_state *b)
 {
 	struct backend_event *e;
@@ -67,6 +81,10 @@ static __always_inline int backend__announce(struct task_struct *task, struct ba
 	arg_start = BPF_CORE_READ(task, mm, arg_start);
 	if (bpf_probe_read_user_str(e->title, sizeof(e->title), (void *)arg_start) < 0)
 		e->title[0] = '\0';
+	if (!backend__titled(e->title)) {
+		bpf_ringbuf_discard(e, 0);
+		return -1;
+	}
 	b->serial = __sync_fetch_and_add(serial, 1) + 1;
 	b->client = backend__client_title(e->title);
 	b->pid = bpf_get_current_pid_tgid() >> 32;

@@ -21,6 +21,9 @@ struct pg_statement {
 	__u64 last_text;	/* query text pointer of the last report */
 	__u32 messages;		/* non-Parse messages since start_ns */
 	__u32 pad;
+	/* socket hooks: the client's socket, and the last send of an answer */
+	__u64 sk;
+	__u64 sent_ns;
 	/* its text at start_ns, copied only when slow statements are traced:
 	 * the simple protocol's text is freed before the statement ends */
 	char text[PG_TEXT_LEN];

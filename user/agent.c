@@ -179,6 +179,13 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 	case 'C':
 	case 'I':
 		return opt_traced(o, c, arg);
+	case 'U':
+		if (!pg__hooks(arg)) {
+			log_error("--pg-hooks %s: expected " PG_HOOKS, arg);
+			return -1;
+		}
+		o->c.pg_hooks = arg;
+		return 0;
 	case 'N':
 		if (!net__hooks(arg) || !*arg) {
 			log_error("--net-hooks %s: expected auto, sock or syscalls", arg);
@@ -241,7 +248,6 @@ static int open_pg_families(struct agent *a, struct agent_opts *o)
 	return err;
 }
 
-/* sys and runq share the traced set and the cgroup registry. */
 /* sys and runq share the traced set, and with net the cgroup registry.
  * Without --probes (the default set), a family this kernel cannot load is
  * left out with a warning and the others run; asked for by name, it stops

@@ -56,6 +56,7 @@ extern volatile sig_atomic_t agent_reloading;	/* SIGHUP (run): agent__wait retur
 	{ "pid", required_argument, NULL, 'I' }, \
 	{ "service", required_argument, NULL, 'V' }, \
 	{ "net-hooks", required_argument, NULL, 'N' }, \
+	{ "pg-hooks", required_argument, NULL, 'U' }, \
 	{ "top-statements", required_argument, NULL, 'Q' }, \
 	{ "slow-statement", required_argument, NULL, 'L' }, \
 	{ "statement-text", required_argument, NULL, 'X' }, \
@@ -89,6 +90,10 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"                      normalized (default: every literal a ?, comments gone), raw\n" \
 	"                      (as sent, literals included: opt-in), none (the fingerprint\n" \
 	"                      only) or off (no slow statements, no text read at all)\n" \
+	"  --pg-hooks HOOKS    pg: how statements are timed: usdt (default: PostgreSQL's\n" \
+	"                      activity probe, two breakpoint traps per statement, with its\n" \
+	"                      text) or socket (round trips on the backend's client socket:\n" \
+	"                      no trap, no statement text, so no slow statements; README)\n" \
 	"  --max-tenants N     tenants beyond the first N are named \"other\" (default: no bound)\n" \
 	"  --max-series N      label sets per metric before folding into \"other\" (default 2000)\n" \
 	"  --tenant-grace DUR  how long a tenant without backends keeps its series and its\n" \

@@ -8,6 +8,7 @@
 #include "series.h"
 #include "tenant.h"
 #include "net.h"
+#include "pg.h"
 #include "services.h"
 #include "sinkspec.h"
 #include "statements.h"
@@ -383,12 +384,24 @@ static int k_statement_text(struct parse *p, yaml_node_t *v, void *c)
 	return 0;
 }
 
+static int k_pg_hooks(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	if (!pg__hooks(s))
+		return fail(p, v, "expected " PG_HOOKS ", not", s);
+	((struct config *)c)->pg_hooks = keep(s);
+	return 0;
+}
+
 static int k_pg(struct parse *p, yaml_node_t *v, void *c)
 {
 	static const struct key keys[] = {
 		{ "binaries", k_binaries }, { "conninfo", k_conninfo },
 		{ "top_statements", k_top_statements }, { "slow_statement", k_slow_statement },
-		{ "statement_text", k_statement_text }, {},
+		{ "statement_text", k_statement_text }, { "hooks", k_pg_hooks }, {},
 	};
 
 	return each_key(p, v, keys, c);
@@ -580,6 +593,8 @@ void config__merge(struct config *dst, const struct config *src)
 		dst->slow_statement_ms = src->slow_statement_ms;
 	if (!dst->statement_text)
 		dst->statement_text = src->statement_text;
+	if (!dst->pg_hooks)
+		dst->pg_hooks = src->pg_hooks;
 	if (!dst->grace_ms)
 		dst->grace_ms = src->grace_ms;
 	if (!dst->n_workers) {
@@ -663,6 +678,7 @@ void config__print(const struct config *c, FILE *out)
 		(unsigned long long)(c->slow_statement_ms ? c->slow_statement_ms
 							  : STATEMENT_SLOW_MS_DEFAULT),
 		c->statement_text ? c->statement_text : "normalized");
+	fprintf(out, "\n  hooks: %s", c->pg_hooks ? c->pg_hooks : "usdt");
 	fprintf(out, "\npods_dir: ");
 	tenant__quoted(out, c->pods_dir ? c->pods_dir : "/var/log/pods");
 	fprintf(out, "\nmax_series: %d\ntraced:\n", c->max_series ? c->max_series : SERIES_MAX);

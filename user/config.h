@@ -25,6 +25,7 @@ struct config {
 	int top_statements;		/* pg: slow statements per database */
 	uint64_t slow_statement_ms;	/* pg: the threshold */
 	const char *statement_text;	/* pg: normalized, raw, none, off */
+	const char *pg_hooks;		/* pg: usdt, socket */
 	int max_tenants;
 	int max_series;
 	uint64_t grace_ms;		/* before a gone tenant's series go */

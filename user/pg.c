@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "pg.skel.h"
 #include "pg.h"
@@ -19,6 +20,8 @@ struct pg {
 	struct pg_bpf *skel;
 	struct backends *backends;
 	struct pg_series series;
+	int socket;			/* --pg-hooks socket */
+	struct bpf_link *sock_links[2];	/* its tracepoints, for every backend */
 };
 
 const struct pg_function pg__functions[PG_FN__MAX] = {
@@ -47,6 +50,44 @@ static int on_slow(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* The socket hooks' programs, or the activity probe's. */
+static int choose_hooks(struct pg *pg)
+{
+	struct pg_bpf *s = pg->skel;
+	struct btf *btf;
+	int have;
+
+	bpf_program__set_autoload(s->progs.pg_sock_recv, pg->socket);
+	bpf_program__set_autoload(s->progs.pg_sock_send, pg->socket);
+	bpf_program__set_autoload(s->progs.usdt_statement_status, !pg->socket);
+	bpf_program__set_autoload(s->progs.uprobe_report_activity, !pg->socket);
+	bpf_program__set_autoload(s->progs.uprobe_create_cached_plan, !pg->socket);
+	if (!pg->socket)
+		return 0;
+	btf = btf__load_vmlinux_btf();
+	have = btf && btf__find_by_name_kind(btf, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) >= 0;
+	btf__free(btf);
+	if (!have) {
+		log_error("--pg-hooks socket needs the sock:sock_recv_length tracepoint (Linux 6.3 "
+			  "and later), which this kernel lacks: use --pg-hooks usdt");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int attach_sockets(struct pg *pg)
+{
+	pg->sock_links[0] = bpf_program__attach(pg->skel->progs.pg_sock_recv);
+	pg->sock_links[1] = pg->sock_links[0] ? bpf_program__attach(pg->skel->progs.pg_sock_send)
+					      : NULL;
+	if (!pg->sock_links[1]) {
+		log_error("pg: cannot attach to sock:sock_recv_length and sock_send_length: %s",
+			  strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int pg__open(struct pg **out, struct backends *backends, const struct config *c)
 {
 	struct pg *pg = calloc(1, sizeof(*pg));
@@ -56,6 +97,15 @@ int pg__open(struct pg **out, struct backends *backends, const struct config *c)
 
 	if (!pg)
 		return -ENOMEM;
+	pg->socket = c->pg_hooks && !strcmp(c->pg_hooks, "socket");
+	if (pg->socket && c->statement_text && text != STATEMENT_OFF) {
+		log_error("--statement-text %s needs --pg-hooks usdt: the socket hooks see no "
+			  "statement text (slow statements are off with them)", c->statement_text);
+		free(pg);
+		return -EINVAL;
+	}
+	if (pg->socket)
+		text = STATEMENT_OFF;
 	statements__init(&pg->series.statements, c->top_statements, text, c->slow_statement_ms);
 	pg->backends = backends;
 	pg->series.query = (struct series_set){
@@ -74,6 +124,9 @@ int pg__open(struct pg **out, struct backends *backends, const struct config *c)
 		goto fail;
 	}
 	hist__bounds((uint64_t *)pg->skel->rodata->hist_bounds);
+	err = choose_hooks(pg);
+	if (err)
+		goto fail;
 	if (text != STATEMENT_OFF)
 		pg->skel->rodata->targ_slow_ns = pg->series.statements.slow_ms * 1000000;
 	else	/* no event will come: the smallest ring there is */
@@ -81,6 +134,8 @@ int pg__open(struct pg **out, struct backends *backends, const struct config *c)
 	err = backends__load(backends, pg->skel->skeleton, "pg");
 	if (!err && text != STATEMENT_OFF)
 		err = backends__add_ring(backends, bpf_map__fd(pg->skel->maps.pg_slow), on_slow, pg);
+	if (!err && pg->socket)
+		err = attach_sockets(pg);
 	if (err)
 		goto fail;
 	drops__add("pg_unresolved_backend", 0);	/* exported from the start, for alerts */
@@ -114,8 +169,15 @@ static struct bpf_link *attach_optional(struct bpf_program *prog, const char *pa
 const char *pg__attach(void *ctx, const char *p, struct bpf_link **links)
 {
 	struct pg_bpf *s = ((struct pg *)ctx)->skel;
-	const char *mode = pg__mode(p);
+	const char *mode;
 
+	/* the sockets are timed for every backend already; only errors need
+	 * the binary */
+	if (((struct pg *)ctx)->socket) {
+		links[0] = attach_optional(s->progs.uprobe_abort, p, PG_FN_ABORT);
+		return "socket";
+	}
+	mode = pg__mode(p);
 	if (!mode) {
 		log_warn("postgres at %s has neither USDT notes nor the exported function "
 			 "pgstat_report_activity; statement latency is unavailable for it", p);
@@ -194,6 +256,8 @@ void pg__close(struct pg *pg)
 {
 	if (!pg)
 		return;
+	bpf_link__destroy(pg->sock_links[0]);
+	bpf_link__destroy(pg->sock_links[1]);
 	pg_bpf__destroy(pg->skel);
 	series__free(&pg->series.query);
 	series__free(&pg->series.errors);

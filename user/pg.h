@@ -3,6 +3,7 @@
 #define ODTRACE_USER_PG_H
 
 #include <stdio.h>
+#include <string.h>
 #include "series.h"
 #include "statements.h"
 
@@ -30,6 +31,12 @@ extern const struct pg_function {
  * or NULL: it cannot. */
 const char *pg__mode(const char *path);
 struct config;
+/* Whether hooks names a way to time statements (--pg-hooks): it, or NULL. */
+#define PG_HOOKS "usdt or socket"
+static inline const char *pg__hooks(const char *hooks)
+{
+	return !strcmp(hooks, "usdt") ? "usdt" : !strcmp(hooks, "socket") ? "socket" : NULL;
+}
 /* Reads the slow-statement settings of c (--slow-statement, --top-statements,
  * --statement-text). */
 int pg__open(struct pg **out, struct backends *backends, const struct config *c);

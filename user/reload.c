@@ -82,6 +82,9 @@ static void keep_fixed(struct config *next, const struct config *was, const char
 	next->top_statements = was->top_statements;
 	next->slow_statement_ms = was->slow_statement_ms;
 	next->statement_text = config__own(was->statement_text);
+	if (!same_str(next->pg_hooks, was->pg_hooks))
+		restart_only("pg.hooks", path);
+	next->pg_hooks = config__own(was->pg_hooks);
 	keep_list(next->exports, &next->n_exports, was->exports, was->n_exports, "exports", path);
 }
 

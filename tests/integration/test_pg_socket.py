@@ -1,0 +1,134 @@
+"""--pg-hooks socket against a real PostgreSQL: statements timed as round
+trips on the backend's client socket, with no uprobe trap per statement.
+Exact counts, p50 within one fine bucket of the clients' times, failed
+statements, password round trips left out, and the settings it refuses."""
+import json
+import os
+import statistics
+import subprocess
+
+from conftest import ODTRACE, wait_until
+from test_pg_latency import QUERY, assert_p50_near, count, pgbench, pgbench_latency, timed, \
+    wait_count
+
+SOCKET = ("--pg-hooks", "socket")
+
+
+def test_statements_timed_on_the_client_socket(pg, agent):
+    early = pg.connect("tenant_a")  # a backend older than the agent
+    a = agent(*SOCKET)
+    assert "pg: attached to" in a.log() and "(socket)" in a.log(), a.log()
+    late = pg.connect("tenant_b")
+    ta = timed(early, "SELECT pg_sleep(0.05)", 20)
+    tb = timed(late, "SELECT pg_sleep(0.2)", 10)
+    r = pgbench(pg, "tenant_c", "SELECT pg_sleep(0.03);", 10)  # extended: one round trip each
+    assert r.returncode == 0, r.stderr
+
+    assert wait_count(a, "tenant_a", 20) == 20
+    assert wait_count(a, "tenant_b", 10) == 10
+    assert wait_count(a, "tenant_c", 10) == 10
+    assert_p50_near(a, "tenant_a", statistics.median(ta))
+    assert_p50_near(a, "tenant_b", statistics.median(tb))
+    assert_p50_near(a, "tenant_c", pgbench_latency(r.stdout))
+    total = a.value(QUERY + "_sum", database="tenant_b")
+    assert abs(total - sum(tb)) < 0.05, f"tenant_b _sum {total} vs client-measured {sum(tb)}"
+    assert a.value("odtrace_pg_slow_statements_total") is None, "no text: no slow statements"
+    early.close()
+    late.close()
+    a.stop()
+
+
+def test_failed_statements_counted_not_timed(pg, agent):
+    a = agent(*SOCKET)
+    conn = pg.connect("tenant_b")
+    base = count(a, "tenant_b")
+    with conn.cursor() as cur:
+        for sql in ("SELECT 1/0", "SELECT * FROM no_such_table", "SELECT 1", "SELECT 2"):
+            try:
+                cur.execute(sql)
+            except Exception:
+                pass
+    assert wait_count(a, "tenant_b", base + 2) == base + 2, "only the 2 successful statements timed"
+    wait_until(lambda: a.value("odtrace_pg_query_errors_total", database="tenant_b") == 2, 10,
+               "2 failed statements counted")
+    with conn.cursor() as cur:  # the next one is timed normally: no stale start
+        cur.execute("SELECT pg_sleep(0.05)")
+    assert wait_count(a, "tenant_b", base + 3) == base + 3
+    conn.close()
+    a.stop()
+
+
+def test_password_round_trips_are_no_statements(pg, agent):
+    """SCRAM over TCP: two client messages before the first query, while the
+    backend's title says "authentication"."""
+    pg.psql("postgres", "DROP ROLE IF EXISTS scram_user")
+    pg.psql("postgres", "SET password_encryption = 'scram-sha-256'; "
+                        "CREATE ROLE scram_user LOGIN PASSWORD 'sekret'")
+    hba = os.path.join(pg.data, "pg_hba.conf")
+    rules = open(hba).read()
+    with open(hba, "w") as f:
+        f.write("host all scram_user 127.0.0.1/32 scram-sha-256\n" + rules)
+    pg.psql("postgres", "SELECT pg_reload_conf()")
+    a = agent(*SOCKET)
+    try:
+        import psycopg2
+        for _ in range(5):
+            conn = psycopg2.connect(host="127.0.0.1", port=pg.port, user="scram_user",
+                                    password="sekret", dbname="tenant_c")
+            conn.autocommit = True
+            timed(conn, "SELECT 1", 2)
+            conn.close()
+        assert wait_count(a, "tenant_c", 10) == 10, "5 connections of 2 statements, no more"
+    finally:
+        with open(hba, "w") as f:
+            f.write(rules)
+        pg.psql("postgres", "SELECT pg_reload_conf()")
+        a.stop()
+
+
+def test_prepare_round_trip_counts(pg, agent):
+    """The documented difference from --pg-hooks usdt: a Parse-only round trip
+    (PQprepare) is a round trip like any other."""
+    a = agent(*SOCKET)
+    r = pgbench(pg, "tenant_a", "SELECT pg_sleep(0.01);", 5, mode="prepared")
+    assert r.returncode == 0, r.stderr
+    assert wait_count(a, "tenant_a", 6) == 6, "5 Executes and the Parse before them"
+    a.stop()
+
+
+def test_no_statement_probe_is_loaded(pg, agent):
+    def progs():
+        out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                             check=True, timeout=30).stdout
+        return {p["id"]: p.get("name", "") for p in json.loads(out or "[]")}
+
+    before = progs()
+    a = agent(*SOCKET)
+    mine = {name for i, name in progs().items() if i not in before}
+    assert {"pg_sock_recv", "pg_sock_send", "uprobe_abort"} <= mine, mine
+    assert not mine & {"usdt_statement_status", "uprobe_report_activity",
+                       "uprobe_create_cached_plan"}, mine
+    a.stop()
+
+
+def test_settings(tmp_path):
+    def run(*argv):
+        return subprocess.run([ODTRACE, "run", *argv, "--print-config"], capture_output=True,
+                              text=True, timeout=30)
+
+    r = run("--pg-hooks", "trap")
+    assert r.returncode != 0 and "--pg-hooks trap: expected usdt or socket" in r.stderr, r.stderr
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("pg:\n  hooks: socket\n  statement_text: off\n")
+    r = run("--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    assert "  statement_text: off\n  hooks: socket\n" in r.stdout, r.stdout
+    cfg.write_text("pg:\n  hooks: sockets\n")
+    r = run("--config", str(cfg))
+    assert r.returncode != 0 and "expected usdt or socket" in r.stderr, r.stderr
+    # the conflict is found when the family opens: a real start, refused
+    r = subprocess.run([ODTRACE, "run", "--pg-hooks", "socket", "--statement-text", "raw",
+                        "--probes", "pg", "--listen", "127.0.0.1:1"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode != 0, r.stdout
+    assert "--statement-text raw needs --pg-hooks usdt" in r.stderr, r.stderr
