@@ -116,16 +116,21 @@ def test_statement_latency_per_database(pg, agent):
     a.stop()
 
 
-def test_failed_statements_counted_not_timed(pg, agent):
-    a = agent()
-    conn = pg.connect("tenant_b")
-    base = count(a, "tenant_b")
+def two_fail_two_pass(conn):
+    """Two statements that end in ERROR, then two that succeed."""
     with conn.cursor() as cur:
         for sql in ("SELECT 1/0", "SELECT * FROM no_such_table", "SELECT 1", "SELECT 2"):
             try:
                 cur.execute(sql)
             except Exception:
                 pass
+
+
+def test_failed_statements_counted_not_timed(pg, agent):
+    a = agent()
+    conn = pg.connect("tenant_b")
+    base = count(a, "tenant_b")
+    two_fail_two_pass(conn)
     r = pgbench(pg, "tenant_b", "SELECT 1/0;", 1)  # an ERROR on the extended protocol
     assert r.returncode != 0, "pgbench reports the failed statement"
     assert wait_count(a, "tenant_b", base + 2) == base + 2, "only the 2 successful statements timed"
