@@ -142,7 +142,11 @@ def listening(pid):
     """(address, port) of every TCP socket of pid that listens."""
     inodes = set()
     for fd in glob.glob(f"/proc/{pid}/fd/*"):
-        m = re.match(r"socket:\[(\d+)\]", os.readlink(fd))
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:  # closed since the listing: a connection just served
+            continue
+        m = re.match(r"socket:\[(\d+)\]", target)
         if m:
             inodes.add(m.group(1))
     out = []
