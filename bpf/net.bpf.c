@@ -21,6 +21,7 @@
 #include "fd.bpf.h"
 #include "hist.bpf.h"
 #include "net.h"
+#include "pg_sock.bpf.h"
 #include "proto.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -35,6 +36,9 @@ const volatile __u8 protos[NET_SERVICES + 1] = {};	/* enum net_proto by service 
  * then keyed by address in a hash, deleted when the socket closes. */
 const volatile bool by_addr = false;
 const volatile __s32 call_nr[NET__CALLS] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+/* The pg family's socket hooks run here too (pg_sock.bpf.h): its maps are
+ * then the pg object's, else they are left at their smallest, unused. */
+const volatile bool with_pg_sock = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -137,15 +141,17 @@ static __always_inline struct net_conn *conn_create(struct sock *sk)
 /* The connection's state, classified on first sight by the running process. */
 static __always_inline struct net_conn *conn_of(struct sock *sk)
 {
-	struct net_conn *c = conn_lookup(sk);
-	__u16 family, lport, rport;
+	__u16 family = SK(sk, __sk_common.skc_family), lport, rport;
+	struct net_conn *c;
 
-	if (c)
-		return c->service ? c : NULL;
-	family = SK(sk, __sk_common.skc_family);
+	/* before any lookup: two loads tell a UNIX socket (a local
+	 * PostgreSQL client's, say) from a TCP one for much less */
 	if ((family != 2 /* AF_INET */ && family != 10 /* AF_INET6 */) ||
 	    SK(sk, sk_protocol) != 6 /* IPPROTO_TCP */)
-		return NULL;	/* no storage: the checks above are cheaper than one */
+		return NULL;
+	c = conn_lookup(sk);
+	if (c)
+		return c->service ? c : NULL;
 	c = conn_create(sk);
 	if (!c)
 		return NULL;
@@ -234,6 +240,8 @@ static __always_inline void io(struct sock *sk, int ret, int sending)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(net_send, struct sock *sk, int ret, int flags)
 {
+	if (with_pg_sock)
+		pg__sock_send(sk, ret);
 	io(sk, ret, 1);
 	return 0;
 }
@@ -301,6 +309,8 @@ int BPF_PROG(net_sendmsg, struct sock *sk, struct msghdr *msg)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(net_recv, struct sock *sk, int ret, int flags)
 {
+	if (with_pg_sock)
+		pg__sock_recv(sk, ret, flags);
 	/* MSG_PEEK (2) reads nothing away: the real read follows */
 	if (!(flags & 2))
 		io(sk, ret, 0);

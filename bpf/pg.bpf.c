@@ -34,14 +34,10 @@
  * Socket hooks (--pg-hooks socket): the two reports cost two breakpoint
  * traps per statement, µs each where exceptions are slow (a virtualized
  * guest; bench/RESULTS.md). Instead, a statement is a round trip on the
- * backend's client socket, timed on the sock:sock_recv_length and
- * sock_send_length tracepoints that every socket read and write passes:
- * it starts when the backend reads a request while idle and ends at its
- * last send before it reads again (PostgreSQL flushes ReadyForQuery, then
- * reads the next message, which fails with EAGAIN while the client has
- * sent nothing: the end is recorded at once). No text: the request bytes
- * are not in these tracepoints. Only errors keep a uprobe, which runs once
- * per failed statement.
+ * backend's client socket (pg_sock.bpf.h), on the tracepoints every
+ * socket read and write passes. No text: the request bytes are not in
+ * these tracepoints. Only errors keep a uprobe, which runs once per
+ * failed statement.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -49,16 +45,9 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "pg.h"
-#include "backend.bpf.h"
+#include "pg_sock.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PG_HIST_ENTRIES);
-	__type(key, struct pg_key);
-	__type(value, struct hist_val);
-} pg_hist SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -88,19 +77,7 @@ static __always_inline void report_slow(struct backend_state *b, __u64 ns)
 
 static __always_inline void record(struct backend_state *b, __u16 metric, __u64 now)
 {
-	struct pg_statement *st = &b->statement;
-	struct pg_key key = {};
-	__u64 ns = now - st->start_ns;
-
-	st->start_ns = 0;
-	st->messages = 0;
-	st->sent_ns = 0;
-	key.pid = b->pid;
-	key.serial = b->serial;
-	key.metric = metric;
-	key.bucket = hist__index(ns);
-	hist__record(&pg_hist, &key, ns);
-	report_slow(b, ns);
+	report_slow(b, pg__end(b, metric, now));
 }
 
 static __always_inline void on_status(const char *activity)
@@ -187,93 +164,17 @@ int BPF_KPROBE(uprobe_abort)
 	return 0;
 }
 
-/* "postgres", the name every server process has (its title is another
- * matter): tasks that are not cost a lookup and this, not a task storage. */
-static __always_inline int postgres_comm(void)
-{
-	char c[16];
-
-	if (bpf_get_current_comm(c, sizeof(c)))
-		return 0;
-	return *(__u64 *)c == 0x7365726774736f70ULL /* "postgres" */ && !c[8];
-}
-
-/* The calling task's state if it is a client backend (deciding that
- * once it is titled); NULL for every other task, cheaply. */
-static __always_inline struct backend_state *sock_backend(void)
-{
-	struct backend_state *b;
-
-	b = bpf_task_storage_get(&backends, bpf_get_current_task_btf(), 0, 0);
-	if (b && b->serial)
-		return b->client ? b : NULL;
-	if (!b && !postgres_comm())
-		return NULL;
-	return backend__get();
-}
-
-/*
- * Whether the backend is still authenticating its client, whose password
- * round trips are no statements: PostgreSQL's title ends in
- * "authentication" until then (with update_process_title off, the title
- * stays as it is and they count). The statement's text buffer is unused
- * with these hooks: the title is read into it.
- */
-static __always_inline int authenticating(struct pg_statement *st)
-{
-	static const char word[] = "authentication";
-	struct task_struct *task = bpf_get_current_task_btf();
-	unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
-	long n = bpf_probe_read_user_str(st->text, sizeof(st->text), (void *)arg_start);
-	long at = n - (long)sizeof(word);	/* n counts the NUL, sizeof(word) too */
-
-	if (at < 0 || at > PG_TEXT_LEN - (long)sizeof(word))
-		return 0;
-	for (int i = 0; i < (int)sizeof(word) - 1; i++)
-		if (st->text[(at + i) & (PG_TEXT_LEN - 1)] != word[i])
-			return 0;
-	return 1;
-}
-
+/* Socket hooks, when the net family does not carry them (pg_sock.bpf.h). */
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(pg_sock_recv, struct sock *sk, int ret, int flags)
 {
-	struct backend_state *b;
-	struct pg_statement *st;
-
-	if (flags & 2)	/* MSG_PEEK reads nothing away */
-		return 0;
-	b = sock_backend();
-	if (!b)
-		return 0;
-	st = &b->statement;
-	if (!st->sk) {
-		/* the first socket it reads a request from once authenticated:
-		 * its client's (a postgres_fdw connection is one it writes to
-		 * first) */
-		if (ret <= 0 || authenticating(st))
-			return 0;
-		st->sk = (__u64)sk;
-	}
-	if (st->sk != (__u64)sk)
-		return 0;
-	if (st->sent_ns)	/* answered: it ended at the last send */
-		record(b, PG_QUERY, st->sent_ns);
-	if (ret > 0 && !st->start_ns)
-		st->start_ns = bpf_ktime_get_ns();
+	pg__sock_recv(sk, ret, flags);
 	return 0;
 }
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(pg_sock_send, struct sock *sk, int ret, int flags)
 {
-	struct backend_state *b;
-
-	if (ret <= 0)
-		return 0;
-	b = backend__peek();
-	/* idle, a send is no answer: a notification, or the end of startup */
-	if (b && b->statement.start_ns && b->statement.sk == (__u64)sk)
-		b->statement.sent_ns = bpf_ktime_get_ns();
+	pg__sock_send(sk, ret);
 	return 0;
 }

@@ -261,7 +261,7 @@ static int open_task_families(struct agent *a, struct agent_opts *o)
 	err = cgroups__open(&a->cgroups);
 	if (!err && (a->families & FAMILY_NET)) {
 		err = net__open(&a->net, a->cgroups, o->c.services, o->c.n_services,
-				a->pg ? &pg__series(a->pg)->query : NULL, o->c.net_hooks);
+				a->pg, o->c.net_hooks);
 		if (err && optional) {
 			log_warn("running without the net family (see above; `odtrace check` says more)");
 			err = 0;
@@ -316,6 +316,9 @@ int agent__start(struct agent *a, struct agent_opts *o)
 	relname__setup(o->c.conninfo);
 	identity__setup(o->c.pods_dir);
 	if (open_pg_families(a, o) || open_task_families(a, o))
+		return 1;
+	/* after net, which carries them when it can */
+	if (a->pg && pg__attach_sockets(a->pg, a->net && net__pg_sockets(a->net)))
 		return 1;
 	if ((a->families & (FAMILY_PG | FAMILY_LOCK)) && !pgbins__discover(a->pgbins))
 		log_warn("no PostgreSQL binary to attach to yet; looking again every interval "

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "../bpf/net.h"
@@ -11,6 +12,7 @@
 #include "drops.h"
 #include "kmap.h"
 #include "log.h"
+#include "pg.h"
 #include "services.h"
 #include "syscalls.h"
 
@@ -21,6 +23,7 @@ struct net {
 	struct net_series series;
 	char names[NET_SERVICES + 1][32];	/* by service id; [0] unused */
 	int n_names;
+	int pg_sockets;		/* carries the pg family's socket hooks */
 };
 
 static int service_id(struct net *net, const char *name)
@@ -90,7 +93,7 @@ static void choose_hooks(struct net *net, const char *hooks)
 }
 
 int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n,
-	      struct series_set *pg_query, const char *hooks)
+	      struct pg *pg, const char *hooks)
 {
 	struct net *net = calloc(1, sizeof(*net));
 	char err[160];
@@ -129,7 +132,7 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 		.help = "PostgreSQL statement latency; side=client: on the client's connection, from sending a statement's first message to the first bytes of the answer.",
 		.labels = { "tenant", "database", SERIES_IDENTITY, "side" }, .n_labels = 7,
 	};
-	net->series.pg_query = pg_query ? pg_query : &net->series.pg_own;
+	net->series.pg_query = pg ? &pg__series(pg)->query : &net->series.pg_own;
 	net->skel = net_bpf__open();
 	if (!net->skel) {
 		rc = -errno;
@@ -156,7 +159,15 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 					     : !strcmp(s, "odoo") || !strcmp(s, "traefik") ? NET_HTTP
 					     : NET_ANY;
 	}
-	rc = net_bpf__load(net->skel);
+	net->pg_sockets = pg && pg__sockets(pg) && !strcmp(net__hooks(hooks), "sock");
+	net->skel->rodata->with_pg_sock = net->pg_sockets;
+	if (net->pg_sockets) {
+		rc = pg__carry_sockets(pg, net->skel->skeleton, "net");
+	} else {	/* unused: the smallest they can be */
+		bpf_map__set_max_entries(net->skel->maps.pg_hist, 1);
+		bpf_map__set_max_entries(net->skel->maps.backend_events, getpagesize());
+		rc = net_bpf__load(net->skel);
+	}
 	if (!rc)
 		rc = net_bpf__attach(net->skel);
 	if (rc) {
@@ -257,7 +268,14 @@ void net__harvest(struct net *net)
 	cgroups__harvest(net->cgroups, bpf_map__fd(net->skel->maps.net_retransmits), ckeys,
 			 sizeof(*ckeys), cvals, sizeof(*cvals), NET_COUNT_ENTRIES,
 			 "net_unresolved_cgroup", u64_count, add_retransmits, net);
-	kmap__drops(net->skel->maps.drops, "net", 1u << DROP_HIST_FULL | 1u << DROP_UNCONFIRMED);
+	/* with the pg socket hooks in its programs, their drops too */
+	kmap__drops(net->skel->maps.drops, "net", 1u << DROP_HIST_FULL | 1u << DROP_UNCONFIRMED |
+		    (net->pg_sockets ? 1u << DROP_RING_FULL | 1u << DROP_NO_STORAGE : 0));
+}
+
+int net__pg_sockets(const struct net *net)
+{
+	return net->pg_sockets;
 }
 
 struct net_series *net__series(struct net *net)

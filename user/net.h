@@ -29,11 +29,15 @@ struct net_series {
  * sock_recv_length), "syscalls" (the fallback), or "auto" (sock where the
  * kernel has them). Returns the name, or NULL if hooks is none of those. */
 const char *net__hooks(const char *hooks);
-/* pg_query: the pg family's statement set (tenant, database, identity,
- * side), for the client side of PostgreSQL connections; NULL without it.
+/* pg: the pg family, NULL without it: its statement set takes the client
+ * side of PostgreSQL connections, and with --pg-hooks socket net's socket
+ * programs time its statements too (pg__carry_sockets).
  * hooks: as net__hooks takes it (NULL: auto). */
+struct pg;
 int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n,
-	      struct series_set *pg_query, const char *hooks);
+	      struct pg *pg, const char *hooks);
+/* Whether its attached programs time the pg family's statements. */
+int net__pg_sockets(const struct net *net);
 void net__harvest(struct net *net);
 struct net_series *net__series(struct net *net);
 void net__metrics(struct net *net, struct metrics *m);

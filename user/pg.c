@@ -21,7 +21,7 @@ struct pg {
 	struct backends *backends;
 	struct pg_series series;
 	int socket;			/* --pg-hooks socket */
-	struct bpf_link *sock_links[2];	/* its tracepoints, for every backend */
+	struct bpf_link *sock_links[2];	/* unless net's programs time the sockets */
 };
 
 const struct pg_function pg__functions[PG_FN__MAX] = {
@@ -75,8 +75,23 @@ static int choose_hooks(struct pg *pg)
 	return 0;
 }
 
-static int attach_sockets(struct pg *pg)
+int pg__sockets(const struct pg *pg)
 {
+	return pg->socket;
+}
+
+int pg__carry_sockets(struct pg *pg, struct bpf_object_skeleton *skel, const char *family)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(*skel->obj, "pg_hist");
+	int err = m ? bpf_map__reuse_fd(m, bpf_map__fd(pg->skel->maps.pg_hist)) : -ENOENT;
+
+	return err ? err : backends__load(pg->backends, skel, family);
+}
+
+int pg__attach_sockets(struct pg *pg, int carried)
+{
+	if (!pg->socket || carried)
+		return 0;
 	pg->sock_links[0] = bpf_program__attach(pg->skel->progs.pg_sock_recv);
 	pg->sock_links[1] = pg->sock_links[0] ? bpf_program__attach(pg->skel->progs.pg_sock_send)
 					      : NULL;
@@ -134,8 +149,6 @@ int pg__open(struct pg **out, struct backends *backends, const struct config *c)
 	err = backends__load(backends, pg->skel->skeleton, "pg");
 	if (!err && text != STATEMENT_OFF)
 		err = backends__add_ring(backends, bpf_map__fd(pg->skel->maps.pg_slow), on_slow, pg);
-	if (!err && pg->socket)
-		err = attach_sockets(pg);
 	if (err)
 		goto fail;
 	drops__add("pg_unresolved_backend", 0);	/* exported from the start, for alerts */

@@ -40,6 +40,17 @@ static inline const char *pg__hooks(const char *hooks)
 /* Reads the slow-statement settings of c (--slow-statement, --top-statements,
  * --statement-text). */
 int pg__open(struct pg **out, struct backends *backends, const struct config *c);
+/* Whether statements are timed on the sockets (--pg-hooks socket): then
+ * another family's programs on the same tracepoints (net's) can carry the
+ * hooks, one program per socket operation instead of two. */
+int pg__sockets(const struct pg *pg);
+/* Loads skel (family: its name in messages) with pg's socket-hook maps
+ * (bpf/pg_sock.bpf.h) as its own, for its programs to time statements. */
+struct bpf_object_skeleton;
+int pg__carry_sockets(struct pg *pg, struct bpf_object_skeleton *skel, const char *family);
+/* With --pg-hooks socket, once every family is loaded: attaches pg's own
+ * socket programs, unless another family's attached ones carry the hooks. */
+int pg__attach_sockets(struct pg *pg, int carried);
 /* A pgbins_attach_fn. */
 const char *pg__attach(void *pg, const char *path, struct bpf_link **links);
 /* Reads the kernel maps into the series (see backends.h for the order). */

@@ -7,16 +7,22 @@ import os
 import statistics
 import subprocess
 
+import pytest
+
 from conftest import ODTRACE, wait_until
 from test_pg_latency import QUERY, assert_p50_near, count, pgbench, pgbench_latency, timed, \
     two_fail_two_pass, wait_count
 
 SOCKET = ("--pg-hooks", "socket")
+# With net loaded (the defaults), net's socket programs carry the hooks;
+# without it, pg attaches its own.
+CARRIERS = {"net": (), "pg": ("--probes", "pg")}
 
 
-def test_statements_timed_on_the_client_socket(pg, agent):
+@pytest.mark.parametrize("carrier", CARRIERS)
+def test_statements_timed_on_the_client_socket(pg, agent, carrier):
     early = pg.connect("tenant_a")  # a backend older than the agent
-    a = agent(*SOCKET)
+    a = agent(*SOCKET, *CARRIERS[carrier])
     assert "pg: attached to" in a.log() and "(socket)" in a.log(), a.log()
     late = pg.connect("tenant_b")
     ta = timed(early, "SELECT pg_sleep(0.05)", 20)
@@ -91,18 +97,31 @@ def test_prepare_round_trip_counts(pg, agent):
     a.stop()
 
 
-def test_no_statement_probe_is_loaded(pg, agent):
-    def progs():
-        out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
-                             check=True, timeout=30).stdout
-        return {p["id"]: p.get("name", "") for p in json.loads(out or "[]")}
+def bpftool(*what):
+    out = subprocess.run(["bpftool", "-j", *what, "show"], capture_output=True, text=True,
+                         check=True, timeout=30).stdout
+    return json.loads(out or "[]")
 
-    before = progs()
-    a = agent(*SOCKET)
-    mine = {name for i, name in progs().items() if i not in before}
-    assert {"pg_sock_recv", "pg_sock_send", "uprobe_abort"} <= mine, mine
-    assert not mine & {"usdt_statement_status", "uprobe_report_activity",
-                       "uprobe_create_cached_plan"}, mine
+
+def attached():
+    """{link id: the name of its program} for every BPF link on the machine."""
+    names = {p["id"]: p.get("name", "") for p in bpftool("prog")}
+    return {link["id"]: names.get(link["prog_id"], "") for link in bpftool("link")}
+
+
+@pytest.mark.parametrize("carrier", CARRIERS)
+def test_one_program_per_socket_operation(pg, agent, carrier):
+    """No statement probe; the socket tracepoints get one program each:
+    net's when it is loaded, else pg's own."""
+    before = attached()
+    a = agent(*SOCKET, *CARRIERS[carrier])
+    wait_until(lambda: "uprobe_abort" in attached().values(), 30, "the error uprobe attached")
+    mine = sorted(name for i, name in attached().items() if i not in before)
+    sock = [n for n in mine if n in ("pg_sock_recv", "pg_sock_send", "net_recv", "net_send")]
+    assert sock == (["net_recv", "net_send"] if carrier == "net" else
+                    ["pg_sock_recv", "pg_sock_send"]), mine
+    assert not set(mine) & {"usdt_statement_status", "uprobe_report_activity",
+                            "uprobe_create_cached_plan"}, mine
     a.stop()
 
 
