@@ -206,20 +206,13 @@ static __always_inline int pg_statement(struct net_conn *c)
 	return yes;
 }
 
-/* One side of an exchange: `asking` is true when this I/O is the request
- * direction for the connection's role (send for a client, receive for a
- * server). */
-static __always_inline void io(struct sock *sk, int ret, int sending)
+/* One side of an exchange on c: `asking` is true when this I/O is the
+ * request direction for the connection's role (send for a client, receive
+ * for a server). */
+static __always_inline void exchange(struct net_conn *c, struct sock *sk, int sending)
 {
-	struct net_conn *c;
-	int asking;
+	int asking = sending == (c->role == NET_CLIENT);
 
-	if (ret <= 0)
-		return;
-	c = conn_of(sk);
-	if (!c)
-		return;
-	asking = sending == (c->role == NET_CLIENT);
 	if (asking && c->service == pg_service && c->role == NET_CLIENT && !pg_statement(c))
 		return;
 	if (asking) {
@@ -237,13 +230,12 @@ static __always_inline void io(struct sock *sk, int ret, int sending)
 	}
 }
 
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(net_send, struct sock *sk, int ret, int flags)
+static __always_inline void io(struct sock *sk, int ret, int sending)
 {
-	if (with_pg_sock)
-		pg__sock_send(sk, ret);
-	io(sk, ret, 1);
-	return 0;
+	struct net_conn *c;
+
+	if (ret > 0 && (c = conn_of(sk)))
+		exchange(c, sk, sending);
 }
 
 /* Whether a client connection's next send needs its first byte read:
@@ -277,32 +269,63 @@ static __always_inline void peek(struct net_conn *c, __u8 first)
 	}
 }
 
-/* The first byte of the iov_iter's data, a user address. */
-static __always_inline int first_byte(struct msghdr *msg, __u8 *out)
+/* The first byte a write, writev, sendto or sendmsg sends (user memory). */
+static __always_inline int call_first_byte(int i, struct pt_regs *regs, __u8 *out)
 {
-	__u8 type = msg->msg_iter.iter_type;
-	const void *base;
+	const void *buf = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	struct iovec iov;
+	struct user_msghdr m;
 
-	if (type == bpf_core_enum_value(enum iter_type, ITER_UBUF))
-		base = msg->msg_iter.ubuf;
-	else if (type == bpf_core_enum_value(enum iter_type, ITER_IOVEC))
-		base = BPF_CORE_READ(msg, msg_iter.__iov, iov_base);
-	else
-		return -1;
-	return bpf_probe_read_user(out, 1, base + msg->msg_iter.iov_offset);
+	if (i == NET_SENDMSG) {
+		if (bpf_probe_read_user(&m, sizeof(m), buf))
+			return -1;
+		buf = m.msg_iov;
+	}
+	if (i == NET_WRITEV || i == NET_SENDMSG) {
+		if (bpf_probe_read_user(&iov, sizeof(iov), buf))
+			return -1;
+		buf = iov.iov_base;
+	}
+	return bpf_probe_read_user(out, 1, buf);
 }
 
-/* The bytes a client sends, from the msghdr before they are copied (the
- * tracepoint fires per segment: the first one only). With TLS, the first
- * byte is a record header. */
-SEC("tp_btf/tcp_sendmsg_locked")
-int BPF_PROG(net_sendmsg, struct sock *sk, struct msghdr *msg)
+/*
+ * The first byte the running task's send syscall handed sk, read from the
+ * syscall's own arguments: the sock tracepoints carry no data, and a
+ * program on tcp:tcp_sendmsg_locked, which has the msghdr, would run on
+ * every TCP send of the node for the few that need a peek. The buffer is
+ * the one just sent, so resident. Sends by other ways (io_uring, sendfile,
+ * a kernel socket) give none: their connections stay unconfirmed, and a
+ * PostgreSQL client's such send is no statement.
+ */
+static __always_inline int sent_first_byte(struct sock *sk, __u8 *out)
 {
-	struct net_conn *c = conn_of(sk);
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr = syscall_of(regs);
+
+	for (int i = 0; i < NET_SENDS; i++)
+		if (nr >= 0 && call_nr[i] == nr)
+			return fd__sock(PT_REGS_PARM1_CORE_SYSCALL(regs)) == sk ?
+			       call_first_byte(i, regs, out) : -1;
+	return -1;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(net_send, struct sock *sk, int ret, int flags)
+{
+	struct net_conn *c;
 	__u8 b;
 
-	if (c && wants_peek(c) && !first_byte(msg, &b))
+	if (with_pg_sock)
+		pg__sock_send(sk, ret);
+	if (ret <= 0 || !(c = conn_of(sk)))
+		return 0;
+	if (wants_peek(c) && !sent_first_byte(sk, &b)) {
 		peek(c, b);
+		if (!c->service)	/* not the protocol of its port */
+			return 0;
+	}
+	exchange(c, sk, 1);
 	return 0;
 }
 
@@ -372,26 +395,6 @@ int BPF_PROG(net_retransmit, struct sock *sk)
 	else if (bpf_map_update_elem(&net_retransmits, &key, &one, BPF_NOEXIST))
 		drop(DROP_HIST_FULL);
 	return 0;
-}
-
-/* The first byte a write, writev, sendto or sendmsg sends (user memory). */
-static __always_inline int call_first_byte(int i, struct pt_regs *regs, __u8 *out)
-{
-	const void *buf = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	struct iovec iov;
-	struct user_msghdr m;
-
-	if (i == NET_SENDMSG) {
-		if (bpf_probe_read_user(&m, sizeof(m), buf))
-			return -1;
-		buf = m.msg_iov;
-	}
-	if (i == NET_WRITEV || i == NET_SENDMSG) {
-		if (bpf_probe_read_user(&iov, sizeof(iov), buf))
-			return -1;
-		buf = iov.iov_base;
-	}
-	return bpf_probe_read_user(out, 1, buf);
 }
 
 /* Fallback: costs every syscall of the node (see README); loaded only on

@@ -51,26 +51,6 @@ static __always_inline void record(__u64 cgroup_id, __u16 nr, __u16 mode, __u64 
 	hist__record(&sys_hist, &key, ns);
 }
 
-/*
- * The syscall a task is in, from the registers saved when it entered the
- * kernel, or -1. On x86 orig_ax also holds a fault's error code, but entry
- * sets ax to -ENOSYS for a syscall only, until it returns.
- */
-static __always_inline long syscall_of(struct pt_regs *regs)
-{
-	/* regs comes from bpf_task_pt_regs, a BTF pointer: plain loads, no
-	 * probe_read helper calls */
-#if defined(__TARGET_ARCH_x86)
-	if (regs->ax != (unsigned long)-38 /* -ENOSYS */)
-		return -1;
-	return regs->orig_ax;
-#elif defined(__TARGET_ARCH_arm64)
-	return (int)regs->syscallno;	/* NO_SYSCALL is -1 */
-#else
-	return -1;
-#endif
-}
-
 /* Whether fd of the running task is a listening socket (TCP or UNIX). A
  * global function: the verifier checks it once, not once per call. */
 __noinline int listening(int fd)

@@ -375,8 +375,7 @@ static void print_task_families(const int ok[CHECK__MAX])
 	printf("%-18straced: processes matching --worker (default Odoo), --cgroup, --pid\n", "");
 	if (!strcmp(net__hooks(NULL), "sock")) {
 		row("net", "ready: tp_btf sock_send_length, sock_recv_length (socket I/O only),");
-		printf("%-18stcp_sendmsg_locked (protocol checks), inet_sock_set_state,\n"
-		       "%-18stcp_retransmit_skb; socket storage\n", "", "");
+		printf("%-18sinet_sock_set_state, tcp_retransmit_skb; socket storage\n", "");
 	} else {
 		row("net", "ready, on the fallback: tp_btf sys_enter/sys_exit (no sock tracepoints");
 		printf("%-18shere; costs every syscall on the node), inet_sock_set_state,\n"

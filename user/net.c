@@ -81,7 +81,6 @@ static void choose_hooks(struct net *net, const char *hooks)
 
 	bpf_program__set_autoload(s->progs.net_send, sock);
 	bpf_program__set_autoload(s->progs.net_recv, sock);
-	bpf_program__set_autoload(s->progs.net_sendmsg, sock);
 	bpf_program__set_autoload(s->progs.net_sys_enter, !sock);
 	bpf_program__set_autoload(s->progs.net_sys_exit, !sock);
 	s->rodata->by_addr = !sock;

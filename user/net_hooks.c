@@ -10,8 +10,7 @@ const char *net__hooks(const char *hooks)
 	if (hooks && strcmp(hooks, "auto"))
 		return !strcmp(hooks, "sock") ? "sock" : !strcmp(hooks, "syscalls") ? "syscalls" : NULL;
 	btf = btf__load_vmlinux_btf();
-	sock = btf && btf__find_by_name_kind(btf, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) >= 0 &&
-	       btf__find_by_name_kind(btf, "btf_trace_tcp_sendmsg_locked", BTF_KIND_TYPEDEF) >= 0;
+	sock = btf && btf__find_by_name_kind(btf, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) >= 0;
 	btf__free(btf);
 	return sock ? "sock" : "syscalls";
 }
