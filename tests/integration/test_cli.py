@@ -1,6 +1,7 @@
 """The binary as a user meets it: usage errors, missing privileges, `check`,
 `trace --json`, and a PostgreSQL built without USDT notes."""
 import json
+import re
 import os
 import shutil
 import statistics
@@ -69,6 +70,10 @@ def test_check_reports_hooks_and_postgres():
     # This project's machines have no kprobes and refuse fentry: check must
     # find that out by trying, and say why.
     assert rows["kprobe"].split()[1] in ("yes", "no")
+    # what a trap costs here, measured, and the advice that goes with it
+    cost = float(re.search(r"a hit costs ([\d.]+) µs here", rows["uprobe"]).group(1))
+    assert cost > 0, rows["uprobe"]
+    assert ("consider\n" in r.stdout and "--pg-hooks socket" in r.stdout) == (cost >= 1.0), r.stdout
     assert "/usr/lib/postgresql/15/bin/postgres" in r.stdout
     assert "statement__status" in r.stdout and "mode usdt" in r.stdout
     assert "pg" in rows and "ready" in rows["pg"]
