@@ -23,6 +23,7 @@
 #include "pg.h"
 #include "pgdiscover.h"
 #include "relname.h"
+#include "trapcost.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_BINARIES 64
@@ -70,44 +71,6 @@ static struct bpf_link *attach_self(const struct bpf_program *prog)
 	LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = "check__selftest");
 
 	return bpf_program__attach_uprobe_opts(prog, getpid(), "/proc/self/exe", 0, &o);
-}
-
-/* From which cost of a hit check suggests --pg-hooks socket. On this
- * project's VM a hit costs 5-6 µs and the default agent held pgbench -S
- * at 0.76 of agent-off; without an exception round trip through a
- * hypervisor a hit costs well under 1 µs. */
-#define TRAP_SLOW_US 1.0
-
-/* What a uprobe hit costs a call here: the breakpoint trap and the return
- * to user space. Tens of ns of eBPF in it; the rest is the machine's
- * exception path (µs in some virtualized guests, bench/RESULTS.md). */
-#define TRAP_CALLS 20000
-static uint64_t trap_traced_ns = UINT64_MAX, trap_plain_ns = UINT64_MAX;
-
-/* The fastest of a few timings of TRAP_CALLS calls of check__selftest: the
- * run least disturbed by the host. */
-static uint64_t time_selftest(void)
-{
-	uint64_t best = UINT64_MAX;
-
-	for (int run = 0; run < 5; run++) {
-		struct timespec a, b;
-		uint64_t ns;
-
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		for (int i = 0; i < TRAP_CALLS; i++)
-			check__selftest();
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		ns = (b.tv_sec - a.tv_sec) * 1000000000ull + b.tv_nsec - a.tv_nsec;
-		best = ns < best ? ns : best;
-	}
-	return best;
-}
-
-/* The uprobe hook's trigger: hit it, then time it. */
-static void time_uprobe(void)
-{
-	trap_traced_ns = time_selftest();
 }
 
 static struct bpf_link *attach_usdt(const struct bpf_program *prog)
@@ -177,7 +140,7 @@ static const struct hook {
 	{ "tracepoint", CHECK_TRACEPOINT, "tp_fork", bpf_program__attach, run_fork },
 	{ "raw_tp", CHECK_RAW_TP, "raw_tp_switch", bpf_program__attach, run_sleep },
 	{ "tp_btf", CHECK_TP_BTF, "tp_btf_switch", bpf_program__attach, run_sleep },
-	{ "uprobe", CHECK_UPROBE, "uprobe_selftest", attach_self, time_uprobe },
+	{ "uprobe", CHECK_UPROBE, "uprobe_selftest", attach_self, check__selftest },
 	{ "usdt", CHECK_USDT, "usdt_selftest", attach_usdt, check__selftest },
 	{ "kprobe", CHECK_KPROBE, "kprobe_nanosleep", bpf_program__attach, run_sleep },
 	{ "fentry", CHECK_FENTRY, "fentry_nanosleep", bpf_program__attach, run_sleep },
@@ -285,13 +248,8 @@ static void print_host(void)
 		row("bpf_stats", "%s", stats ? "on" : "off (sysctl kernel.bpf_stats_enabled=1 for ns per event)");
 }
 
-static double trap_us(void)
-{
-	if (trap_traced_ns == UINT64_MAX || trap_plain_ns == UINT64_MAX ||
-	    trap_traced_ns < trap_plain_ns)
-		return 0;
-	return (double)(trap_traced_ns - trap_plain_ns) / TRAP_CALLS / 1000;
-}
+/* What a USDT probe hit costs, when the usdt check passed. */
+static double trap_us = -1;
 
 static void check_hooks(int ok[CHECK__MAX])
 {
@@ -300,9 +258,9 @@ static void check_hooks(int ok[CHECK__MAX])
 	printf("\nhook kinds (loaded, attached and triggered here)\n");
 	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
 		ok[hooks[i].id] = !try_hook(&hooks[i], why, sizeof(why));
-		if (ok[hooks[i].id] && hooks[i].id == CHECK_UPROBE) {
-			trap_plain_ns = time_selftest();	/* detached now */
-			row(hooks[i].name, "yes  (a hit costs %.2f µs here)", trap_us());
+		if (ok[hooks[i].id] && hooks[i].id == CHECK_USDT) {
+			trap_us = trapcost__us();
+			row(hooks[i].name, "yes  (a hit costs %.2f µs here)", trap_us);
 		} else if (ok[hooks[i].id]) {
 			row(hooks[i].name, "yes");
 		}
@@ -464,10 +422,10 @@ static int print_families(const int ok[CHECK__MAX], const struct pg_summary *s)
 	       pg__functions[PG_FN_CREATE_CACHED_PLAN].name, pg__functions[PG_FN_ABORT].name);
 	/* two hits per simple statement: where a hit is this slow, they are
 	 * a visible share of a short statement's CPU (bench/RESULTS.md) */
-	if (trap_us() >= TRAP_SLOW_US)
-		printf("%-18stwo uprobe hits per statement cost %.1f µs here: consider\n"
+	if (trap_us >= TRAPCOST_SLOW_US)
+		printf("%-18stwo probe hits per statement cost %.1f µs here: consider\n"
 		       "%-18s--pg-hooks socket, which has none (README, \"Socket hooks\")\n",
-		       "", 2 * trap_us(), "");
+		       "", 2 * trap_us, "");
 	if (!ok[CHECK_USDT])
 		row("lock", "unavailable: needs USDT probes, which failed above");
 	else if (s->lock)

@@ -15,6 +15,7 @@
 #include "kmap.h"
 #include "log.h"
 #include "pgbins.h"
+#include "trapcost.h"
 
 struct pg {
 	struct pg_bpf *skel;
@@ -119,8 +120,16 @@ int pg__open(struct pg **out, struct backends *backends, const struct config *c)
 		free(pg);
 		return -EINVAL;
 	}
-	if (pg->socket)
+	if (pg->socket) {
 		text = STATEMENT_OFF;
+	} else {
+		double us = trapcost__us();
+
+		if (us >= TRAPCOST_SLOW_US)
+			log_warn("pg: a USDT probe hit costs %.1f µs on this machine and --pg-hooks usdt "
+				 "takes two per statement; --pg-hooks socket takes none, without "
+				 "statement text (README, \"Socket hooks\")", us);
+	}
 	statements__init(&pg->series.statements, c->top_statements, text, c->slow_statement_ms);
 	pg->backends = backends;
 	pg->series.query = (struct series_set){

@@ -71,8 +71,8 @@ def test_check_reports_hooks_and_postgres():
     # find that out by trying, and say why.
     assert rows["kprobe"].split()[1] in ("yes", "no")
     # what a trap costs here, measured, and the advice that goes with it
-    cost = float(re.search(r"a hit costs ([\d.]+) µs here", rows["uprobe"]).group(1))
-    assert cost > 0, rows["uprobe"]
+    cost = float(re.search(r"a hit costs ([\d.]+) µs here", rows["usdt"]).group(1))
+    assert cost > 0, rows["usdt"]
     assert ("consider\n" in r.stdout and "--pg-hooks socket" in r.stdout) == (cost >= 1.0), r.stdout
     assert "/usr/lib/postgresql/15/bin/postgres" in r.stdout
     assert "statement__status" in r.stdout and "mode usdt" in r.stdout
