@@ -93,7 +93,8 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"  --pg-hooks HOOKS    pg: how statements are timed: usdt (default: PostgreSQL's\n" \
 	"                      activity probe, two breakpoint traps per statement, with its\n" \
 	"                      text) or socket (round trips on the backend's client socket:\n" \
-	"                      no trap, no statement text, so no slow statements; README)\n" \
+	"                      no trap, no statement text, so no slow statements; README).\n" \
+	"                      What a trap costs here: odtrace check; run warns from 1 µs\n" \
 	"  --max-tenants N     tenants beyond the first N are named \"other\" (default: no bound)\n" \
 	"  --max-series N      label sets per metric before folding into \"other\" (default 2000)\n" \
 	"  --tenant-grace DUR  how long a tenant without backends keeps its series and its\n" \
