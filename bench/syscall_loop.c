@@ -10,6 +10,12 @@
  *   syscall_loop pipe N        N ping-pong round trips between two processes
  *                              over two pipes (perf bench sched pipe's shape,
  *                              for hosts without perf); prints "usecs/op US"
+ *   syscall_loop tcp PORT N    N request/answer round trips over one loopback
+ *                              TCP connection to 127.0.0.1:PORT, both ends in
+ *                              this process (no scheduler in the way: what
+ *                              bench/net_overhead adds per request is the net
+ *                              family's four program runs and nothing else);
+ *                              prints "rtt NS", the wall time per round trip
  *   syscall_loop spawn CMD...  fork, exec CMD in the child, wait; exits with
  *                              its status
  *
@@ -25,11 +31,15 @@
  * then opens the gate; the 1 ms sleep is that context switch.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -111,6 +121,50 @@ static int pingpong(long n)
 	return 0;
 }
 
+/* One round trip: the client's request, read by the server, its answer, read
+ * by the client. Each recv returns what one send sent (TCP_NODELAY, small
+ * writes on loopback; checked). */
+static void round_trip(int client, int server)
+{
+	static const char req[] = "GET k\r\n", ans[] = "+v\r\n";
+	char buf[16];
+
+	if (send(client, req, sizeof(req) - 1, 0) != sizeof(req) - 1 ||
+	    recv(server, buf, sizeof(buf), 0) != sizeof(req) - 1 ||
+	    send(server, ans, sizeof(ans) - 1, 0) != sizeof(ans) - 1 ||
+	    recv(client, buf, sizeof(buf), 0) != sizeof(ans) - 1)
+		die("tcp round trip");
+}
+
+static int tcp(int port, long n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1, l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), s;
+	double t0, t1;
+
+	if (l < 0 || c < 0)
+		die("socket");
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1))
+		die("listen");
+	if (connect(c, (struct sockaddr *)&a, sizeof(a)))
+		die("connect");
+	s = accept(l, NULL, NULL);
+	if (s < 0)
+		die("accept");
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (long i = 0; i < n / 10 + 1; i++)
+		round_trip(c, s);
+	t0 = now_ns();
+	for (long i = 0; i < n; i++)
+		round_trip(c, s);
+	t1 = now_ns();
+	printf("rtt %.1f\n", (t1 - t0) / n);
+	return 0;
+}
+
 static int spawn(char **argv)
 {
 	int st;
@@ -137,6 +191,8 @@ int main(int argc, char **argv)
 		return loop(atol(argv[2]), argc == 4);
 	if (argc == 3 && !strcmp(argv[1], "pipe") && atol(argv[2]) > 0)
 		return pingpong(atol(argv[2]));
-	fprintf(stderr, "usage: syscall_loop loop N [gate] | pipe N | spawn CMD [ARG...]\n");
+	if (argc == 4 && !strcmp(argv[1], "tcp") && atoi(argv[2]) > 0 && atol(argv[3]) > 0)
+		return tcp(atoi(argv[2]), atol(argv[3]));
+	fprintf(stderr, "usage: syscall_loop loop N [gate] | pipe N | tcp PORT N | spawn CMD [ARG...]\n");
 	return 2;
 }
