@@ -105,8 +105,10 @@ def test_live_view_in_tmux(pg, tmux, tmp_path):
     t.start()
     before, after = tmp_path / "stty-before", tmp_path / "stty-after"
     try:
+        # the shell creates a redirection's file before stty writes it: the
+        # after file appears by rename, complete
         send(f"stty -a > {before}; {ODTRACE} top --interval 1s --probes pg 2>/dev/null; "
-             f"echo EXITED $?; stty -a > {after}", "Enter")
+             f"echo EXITED $?; stty -a > {after}.part && mv {after}.part {after}", "Enter")
         wait_until(lambda: "tenant_a" in screen() and "tenant_b" in screen(), 30,
                    "both tenants in top")
         assert all(len(line) <= 80 for line in screen().splitlines())
