@@ -33,7 +33,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -I$(OUTPUT) \
 	    -I$(OUTPUT)/proto $(shell pkg-config --cflags libbpf libpq libprotobuf-c libcurl)
 LDLIBS   += $(shell pkg-config --libs libbpf libpq libprotobuf-c libcurl) -lsnappy -lelf -lz \
-	    -lmicrohttpd -lyaml -lcap -lm -lpthread
+	    -lmicrohttpd -lgnutls -lyaml -lcap -lm -lpthread
 # -mcpu=v3: atomic fetch-and-add (serials) needs it; kernels >= 5.12.
 # BPF_USDT/BPF_KPROBE wrappers always declare ctx: -Wno-unused-parameter.
 # -target bpf does not see the multiarch include dir that <asm/errno.h> (via

@@ -4,7 +4,7 @@
 # Idempotent and quiet when everything is already there.
 set -eu
 BUILD="gcc libc6-dev clang llvm make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-libmicrohttpd-dev libyaml-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
+libmicrohttpd-dev libgnutls28-dev libyaml-dev systemtap-sdt-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
 libcurl4-openssl-dev libsnappy-dev libcap-dev"
 TEST="binutils util-linux iproute2
 postgresql postgresql-contrib prometheus redis-server redis-tools wrk

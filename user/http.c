@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "bearer.h"
 #include "http.h"
 #include "log.h"
+#include "tlscert.h"
 
 /* A /metrics body, shared by the responses sending it: with thousands of
  * series it is tens of MiB, too much to copy for every scrape. */
@@ -25,7 +25,7 @@ struct http {
 	const char *listen;
 	struct sockaddr_storage addr;
 	int fd;				/* the daemon's once it serves */
-	char *cert, *key;		/* PEM, NUL-terminated: TLS */
+	int tls;			/* HTTPS, with tlscert's pair */
 	int token;			/* bearer is set */
 	struct bearer bearer;
 	pthread_mutex_t lock;
@@ -176,44 +176,10 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss)
 }
 
 /* The whole of a PEM file, NUL-terminated, or NULL with errno set. */
-static char *read_pem(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t n = 0;
-
-	if (!f)
-		return NULL;
-	buf = malloc(1 << 20);
-	if (buf)
-		n = fread(buf, 1, (1 << 20) - 1, f);
-	if (buf && ferror(f)) {
-		free(buf);
-		buf = NULL;
-		errno = EIO;
-	} else if (buf) {
-		buf[n] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
-static void tls_log(void *cls, const char *fmt, va_list ap)
-{
-	char *why = cls;
-
-	if (!why[0])
-		vsnprintf(why, 256, fmt, ap);
-	why[strcspn(why, "\r\n")] = '\0';
-}
-
-/* Reads the certificate and key and has GnuTLS (through a daemon that
- * listens nowhere and starts no thread) check that they go together. */
+/* The certificate and key, checked now (tlscert.c keeps them and reads
+ * them again when they change). */
 static int open_tls(struct http *h, const struct http_opts *o)
 {
-	struct MHD_Daemon *d;
-	char why[256] = "";
-
 	if (!o->cert != !o->key) {
 		log_error("--listen-cert and --listen-key go together: give both (a PEM certificate and "
 			  "its private key) or neither");
@@ -221,39 +187,15 @@ static int open_tls(struct http *h, const struct http_opts *o)
 	}
 	if (!o->cert)
 		return 0;
-	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+	    MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
 		log_error("--listen-cert: this libmicrohttpd is built without TLS; install one built with "
 			  "GnuTLS (Debian's libmicrohttpd12 is) or serve plain HTTP behind a TLS proxy");
 		return -1;
 	}
-	if (!(h->cert = read_pem(o->cert)) || !(h->key = read_pem(o->key))) {
-		const char *flag = h->cert ? "--listen-key" : "--listen-cert";
-
-		log_error("%s %s: cannot read it (%s); give a PEM file the agent's user can read",
-			  flag, h->cert ? o->key : o->cert, strerror(errno));
+	if (tlscert__open(o->cert, o->key))
 		return -1;
-	}
-	if (!strstr(h->cert, "-----BEGIN CERTIFICATE-----")) {
-		log_error("--listen-cert %s: not a PEM certificate (no -----BEGIN CERTIFICATE-----); "
-			  "give one, e.g. made by openssl req -x509", o->cert);
-		return -1;
-	}
-	if (!strstr(h->key, "PRIVATE KEY-----")) {
-		log_error("--listen-key %s: not a PEM private key (no -----BEGIN PRIVATE KEY-----); "
-			  "give the key --listen-cert's certificate was made with", o->key);
-		return -1;
-	}
-	d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0, NULL,
-			     NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, tls_log, why,
-			     MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_HTTPS_MEM_CERT, h->cert,
-			     MHD_OPTION_END);
-	if (!d) {
-		log_error("--listen-cert %s and --listen-key %s: GnuTLS cannot use them together (%s); "
-			  "give a certificate and the private key it was made with", o->cert, o->key,
-			  why[0] ? why : "no reason given");
-		return -1;
-	}
-	MHD_stop_daemon(d);
+	h->tls = 1;
 	return 0;
 }
 
@@ -309,14 +251,14 @@ int http__serve(struct http *h)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 
-	if (h->cert)
+	if (h->tls)
 		flags |= MHD_USE_TLS;
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 				     MHD_OPTION_LISTEN_SOCKET, h->fd,
 				     MHD_OPTION_CONNECTION_TIMEOUT, 10u,
 				     /* without TLS, the list ends here */
-				     h->cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, h->key,
-				     MHD_OPTION_HTTPS_MEM_CERT, h->cert, MHD_OPTION_END);
+				     h->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END,
+				     tlscert__retrieve, MHD_OPTION_END);
 	if (!h->daemon) {
 		log_error("cannot serve on %s (see libmicrohttpd's message above)", h->listen);
 		return -1;
@@ -359,10 +301,8 @@ void http__stop(struct http *h)
 		close(h->fd);
 	if (h->token)
 		bearer__close(&h->bearer);
-	free(h->cert);
-	if (h->key)
-		explicit_bzero(h->key, strlen(h->key));
-	free(h->key);
+	if (h->tls)
+		tlscert__close();
 	if (h->metrics)
 		body_put(h->metrics);
 	pthread_mutex_destroy(&h->lock);

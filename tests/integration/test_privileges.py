@@ -8,6 +8,7 @@ certificate made by openssl, and asks for a bearer token when given one."""
 import glob
 import os
 import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -210,6 +211,42 @@ def test_https_with_the_ca_and_not_plain_http(agent, cert):
         urllib.request.urlopen(f"https://127.0.0.1:{a.port}/metrics", timeout=5,
                                context=ssl.create_default_context())
     assert isinstance(e.value.reason, ssl.SSLCertVerificationError)
+    a.stop()
+
+
+def served_cert(a):
+    """The certificate the agent presents now (DER), from a fresh handshake."""
+    return ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", a.port)))
+
+
+def der(crt):
+    return ssl.PEM_cert_to_DER_cert(crt.read_text())
+
+
+def test_renewed_certificate_is_served_without_restart(agent, tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    key1, crt1 = self_signed_cert(tmp_path / "one")
+    key2, crt2 = self_signed_cert(tmp_path / "two")
+    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
+    shutil.copy(key1, key)
+    shutil.copy(crt1, crt)
+    a = agent("--probes", "runq", "--listen-cert", str(crt), "--listen-key", str(key), ca=crt1)
+    assert served_cert(a) == der(crt1)
+    # half a renewal: the new certificate, the old key; they do not go
+    # together, so the old pair stays, and the agent says so once
+    shutil.copy(crt2, tmp_path / "cert.new")
+    os.rename(tmp_path / "cert.new", crt)
+    # (the files are looked at by a handshake, at most once a second)
+    wait_until(lambda: served_cert(a) == der(crt1) and "keeps its previous certificate" in a.log(),
+               10, "the refused pair said")
+    assert "odtrace_dropped_total" in a.get("/metrics")
+    # the key follows: the new pair from the next handshake a second on
+    shutil.copy(key2, tmp_path / "key.new")
+    os.rename(tmp_path / "key.new", key)
+    wait_until(lambda: served_cert(a) == der(crt2), 10, "the new certificate served")
+    assert "serves the new certificate" in a.log()
+    assert a.log().count("keeps its previous certificate") == 1
     a.stop()
 
 
