@@ -19,8 +19,13 @@ endif
 
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 FAMILIES  := pg lock check traced sys runq net
-USER_SRCS := $(wildcard user/*.c)
+# user/ by layer (docs/ARCHITECTURE.md): cmd/ holds the commands and main;
+# every other folder is the library the commands, unit tests, fuzz targets
+# and benchmarks link, each taking only the objects it needs.
+USER_SRCS := $(sort $(wildcard user/*/*.c))
+LIB_SRCS  := $(filter-out user/cmd/%,$(USER_SRCS))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS))
 BPF_OBJS  := $(patsubst %,$(OUTPUT)/bpf/%.bpf.o,$(FAMILIES))
 # The export schemas, compiled by protoc-c into C next to the other generated code.
 PROTOS    := $(shell find proto -name '*.proto' | sort)
@@ -30,8 +35,10 @@ SKELS     := $(patsubst %,$(OUTPUT)/%.skel.h,$(FAMILIES))
 
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -I$(OUTPUT) \
-	    -I$(OUTPUT)/proto $(shell pkg-config --cflags libbpf libpq libprotobuf-c libcurl)
+# One include root per side: "metrics/series.h" (user/), "contract/pg_abi.h"
+# (bpf/, the headers both sides read).
+INCLUDES := -Iuser -Ibpf -I$(OUTPUT) -I$(OUTPUT)/proto
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $(INCLUDES) $(shell pkg-config --cflags libbpf libpq libprotobuf-c libcurl)
 LDLIBS   += $(shell pkg-config --libs libbpf libpq libprotobuf-c libcurl) -lsnappy -lelf -lz \
 	    -lmicrohttpd -lgnutls -lyaml -lcap -lm -lpthread
 # -mcpu=v3: atomic fetch-and-add (serials) needs it; kernels >= 5.12.
@@ -39,7 +46,7 @@ LDLIBS   += $(shell pkg-config --libs libbpf libpq libprotobuf-c libcurl) -lsnap
 # -target bpf does not see the multiarch include dir that <asm/errno.h> (via
 # usdt.bpf.h) lives in on Debian.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
-	      -Wno-unused-function -Wno-unused-parameter -Ivmlinux/$(ARCH) -MMD -MP \
+	      -Wno-unused-function -Wno-unused-parameter -Ibpf -Ivmlinux/$(ARCH) -MMD -MP \
 	      -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 
 .PHONY: all clean install vmlinux deps test unit integration demo bench fuzz fuzz-replay
@@ -52,9 +59,15 @@ odtrace: $(USER_OBJS) $(PB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/user/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h $(PB_HDRS) | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h $(PB_HDRS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The library: every layer below cmd/.
+$(OUTPUT)/libodtrace.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
@@ -96,23 +109,13 @@ install: odtrace
 deps:
 	$(Q)scripts/deps.sh $(DEPS)
 
-# Unit tests build the pure-C modules they test from source, under ASan/UBSan.
+# Unit tests link the ASan/UBSan build of the library (the integration
+# tests' objects): each test pulls in just the modules it calls.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all
-$(OUTPUT)/tests/test_hist: user/hist.c
-$(OUTPUT)/tests/test_pgtitle: user/pgtitle.c
-$(OUTPUT)/tests/test_locknames: user/locknames.c
-$(OUTPUT)/tests/test_tenant: user/tenant.c
-$(OUTPUT)/tests/test_kpath: user/kpath.c
-$(OUTPUT)/tests/test_services: user/services.c
-$(OUTPUT)/tests/test_series: user/series.c user/hist.c user/prom.c user/metrics.c
-$(OUTPUT)/tests/test_metrics: user/metrics.c user/hist.c
-$(OUTPUT)/tests/test_sinkspec: user/sinkspec.c user/duration.c
-$(OUTPUT)/tests/test_normalize: user/normalize.c
-$(OUTPUT)/tests/test_statements: user/statements.c user/normalize.c user/drops.c user/series.c user/hist.c user/metrics.c
-$(OUTPUT)/tests/%: tests/unit/%.c | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h $(OUTPUT)/asan/libodtrace.a $(PB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $^ -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $< $(OUTPUT)/asan/libodtrace.a $(PB_OBJS) $(LDLIBS) -o $@
 
 unit: $(UNIT_TESTS)
 	$(Q)tests/unit/run.sh $(UNIT_TESTS)
@@ -123,25 +126,21 @@ unit: $(UNIT_TESTS)
 # corpus once through each.
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS  := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -I$(OUTPUT)/proto \
+FUZZ_CFLAGS  := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) \
 		$(shell pkg-config --cflags libbpf libpq libprotobuf-c libcurl) \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(OUTPUT)/fuzz/fuzz_config: user/config.c user/tenant.c user/duration.c user/services.c user/sinkspec.c \
-			    user/net_hooks.c
-$(OUTPUT)/fuzz/fuzz_cgroup: user/kpath.c user/tenant.c
-$(OUTPUT)/fuzz/fuzz_tenant: user/tenant.c
-$(OUTPUT)/fuzz/fuzz_pgtitle: user/pgtitle.c
-$(OUTPUT)/fuzz/fuzz_labels: user/metrics.c user/hist.c user/prom.c user/otlp.c user/promrw.c \
-			    user/pgsink.c user/sink.c user/log.c $(PB_OBJS)
-$(OUTPUT)/fuzz/fuzz_sinkspec: user/sinkspec.c user/duration.c
-$(OUTPUT)/fuzz/fuzz_duration: user/duration.c
-$(OUTPUT)/fuzz/fuzz_services: user/services.c
-$(OUTPUT)/fuzz/fuzz_proto:
-$(OUTPUT)/fuzz/fuzz_elf: user/elfnote.c user/pgdiscover.c
-$(OUTPUT)/fuzz/fuzz_normalize: user/normalize.c
-$(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(wildcard user/*.h bpf/*.h) $(PB_HDRS) | $(OUTPUT)/fuzz
+# The library again, instrumented for libFuzzer's coverage.
+FUZZ_OBJS    := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(LIB_SRCS))
+$(OUTPUT)/fuzz/obj/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h $(PB_HDRS)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+$(OUTPUT)/fuzz/libodtrace.a: $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(OUTPUT)/fuzz/libodtrace.a $(PB_OBJS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP $< $(OUTPUT)/fuzz/libodtrace.a $(PB_OBJS) $(LDLIBS) -o $@
 
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
@@ -153,9 +152,13 @@ fuzz-replay: $(FUZZ_BINS)
 # The integration tests drive an ASan/UBSan build of the same sources: a
 # memory error or undefined behaviour in the agent fails them.
 ASAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
-$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h $(PB_HDRS) | $(OUTPUT)/asan
+$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(OUTPUT)/syscall_list.h $(PB_HDRS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -fno-omit-frame-pointer -c $< -o $@
+$(OUTPUT)/asan/libodtrace.a: $(filter-out $(OUTPUT)/asan/cmd/%,$(ASAN_OBJS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(OUTPUT)/asan/odtrace: $(ASAN_OBJS) $(PB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $^ $(LDLIBS) -o $@
@@ -172,8 +175,7 @@ demo: deps all
 	$(Q)scripts/demo.py
 
 # bench/export's encoder and sender: the agent's own export code, no probes.
-BENCH_EXPORT_SRCS := metrics hist otlp promrw pgsink prom export sink sinkspec xfer duration log
-$(OUTPUT)/bench/export_encode: bench/export_encode.c $(patsubst %,$(OUTPUT)/user/%.o,$(BENCH_EXPORT_SRCS)) $(PB_OBJS)
+$(OUTPUT)/bench/export_encode: bench/export_encode.c $(OUTPUT)/libodtrace.a $(PB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
@@ -184,4 +186,5 @@ bench: deps all
 clean:
 	$(Q)rm -rf $(OUTPUT) odtrace
 
--include $(USER_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(BPF_OBJS:.o=.d)
+-include $(USER_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BPF_OBJS:.o=.d) \
+	 $(UNIT_TESTS:=.d) $(FUZZ_BINS:=.d)

@@ -15,15 +15,15 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include "../user/clock.h"
-#include "../user/export.h"
-#include "../user/metrics.h"
-#include "../user/otlp.h"
-#include "../user/pgsink.h"
-#include "../user/promrw.h"
-#include "../user/sink.h"
-#include "../user/sinkspec.h"
-#include "../user/xfer.h"
+#include "util/clock.h"
+#include "export/export.h"
+#include "metrics/metrics.h"
+#include "export/otlp.h"
+#include "export/pgsink.h"
+#include "export/promrw.h"
+#include "export/sink.h"
+#include "export/sinkspec.h"
+#include "export/xfer.h"
 
 static double cpu_ms(void)
 {

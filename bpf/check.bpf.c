@@ -8,7 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
-#include "check.h"
+#include "contract/check_abi.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -25,8 +25,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
-#include "lock.h"
-#include "backend.bpf.h"
+#include "contract/lock_abi.h"
+#include "lib/backend.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

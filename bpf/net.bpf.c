@@ -18,11 +18,11 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "fd.bpf.h"
-#include "hist.bpf.h"
-#include "net.h"
-#include "pg_sock.bpf.h"
-#include "proto.bpf.h"
+#include "lib/fd.bpf.h"
+#include "lib/hist.bpf.h"
+#include "contract/net_abi.h"
+#include "lib/pg_sock.bpf.h"
+#include "lib/proto.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -44,8 +44,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
-#include "pg.h"
-#include "pg_sock.bpf.h"
+#include "contract/pg_abi.h"
+#include "lib/pg_sock.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -8,7 +8,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "runq.bpf.h"
+#include "lib/runq.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -9,10 +9,10 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "fd.bpf.h"
-#include "hist.bpf.h"
-#include "sys.h"
-#include "runq.bpf.h"
+#include "lib/fd.bpf.h"
+#include "lib/hist.bpf.h"
+#include "contract/sys_abi.h"
+#include "lib/runq.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

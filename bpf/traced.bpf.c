@@ -7,7 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "traced.bpf.h"
+#include "lib/traced.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -4,8 +4,8 @@
  * the path, and the names of the kubelet's pods and containers directories
  * (the input as a directory entry; after a NUL, the pod UID or container id
  * looked for). */
-#include "../../user/kpath.h"
-#include "../../user/tenant.h"
+#include "identity/kpath.h"
+#include "identity/tenant.h"
 #include "fuzz.h"
 
 static int terminated(const char *s, size_t len)

@@ -1,7 +1,7 @@
 /* config__load (--config) on any file: it loads or says where it is
  * wrong; what it loads, printed (--print-config) and loaded again, prints
  * the same. */
-#include "../../user/config.h"
+#include "agent/config.h"
 #include "fuzz.h"
 
 /* The effective configuration of the file data, as --print-config shows

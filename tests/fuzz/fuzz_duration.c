@@ -1,6 +1,6 @@
 /* duration__parse: what it accepts is 1 ms to ~31 years, and reads back
  * the same when printed in milliseconds. */
-#include "../../user/duration.h"
+#include "util/duration.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,8 +2,8 @@
  * container on the node (/proc/PID/root): its USDT notes and dynamic
  * symbols (elfnote.c, through libelf) and its version string. */
 #include <errno.h>
-#include "../../user/elfnote.h"
-#include "../../user/pgdiscover.h"
+#include "pg/elfnote.h"
+#include "pg/pgdiscover.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -9,11 +9,11 @@
 #include <snappy-c.h>
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "prometheus/remote.pb-c.h"
-#include "../../user/metrics.h"
-#include "../../user/otlp.h"
-#include "../../user/pgsink.h"
-#include "../../user/prom.h"
-#include "../../user/promrw.h"
+#include "metrics/metrics.h"
+#include "export/otlp.h"
+#include "export/pgsink.h"
+#include "metrics/prom.h"
+#include "export/promrw.h"
 #include "fuzz.h"
 
 #define NAME "odtrace_fuzz_seconds"

@@ -6,7 +6,7 @@
  * other digit is a number's).
  */
 #include <string.h>
-#include "../../user/normalize.h"
+#include "pg/normalize.h"
 #include "fuzz.h"
 
 static int ident_char(unsigned char c)

@@ -1,8 +1,8 @@
 /* pgtitle__parse on a process title as the kernel announces it: a fixed
  * BACKEND_TITLE_LEN bytes read from the backend's memory, any of them. */
 #include <linux/types.h>
-#include "../../bpf/backend.h"
-#include "../../user/pgtitle.h"
+#include "contract/backend_abi.h"
+#include "pg/pgtitle.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

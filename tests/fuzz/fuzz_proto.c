@@ -7,7 +7,7 @@
  * timed as a statement exactly when its type starts one.
  */
 #include <linux/types.h>
-#include "../../bpf/proto.bpf.h"
+#include "lib/proto.bpf.h"
 #include "fuzz.h"
 
 static int has_prefix(const uint8_t *b, size_t n, const char *p)

@@ -1,6 +1,6 @@
 /* services__parse (--service, net.services): every value it hands on is a
  * port the kernel table can hold or a process name that fits a comm. */
-#include "../../user/services.h"
+#include "families/services.h"
 #include "fuzz.h"
 
 static int add(void *ctx, const char *name, unsigned port, const char *comm)

@@ -1,7 +1,7 @@
 /* sinkspec__parse (--export URL): what it accepts names a sink by a URL
  * with no credentials in it, and that name is itself a spec that parses
  * back to the same sink. */
-#include "../../user/sinkspec.h"
+#include "export/sinkspec.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

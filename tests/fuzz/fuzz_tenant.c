@@ -1,7 +1,7 @@
 /* Tenant rules (tenants.rules) on hostile label values: a rule's regexes
  * and template, then label values, separated by NUL bytes. The tenant is
  * always a bounded, non-empty string, the same for the same labels. */
-#include "../../user/tenant.h"
+#include "identity/tenant.h"
 #include "fuzz.h"
 
 /* The next NUL-separated field of data, or "" past the end. */

@@ -1,7 +1,7 @@
 /* The bucket math: exact boundaries, monotonicity, relative error, quantiles. */
 #include <math.h>
 #include <string.h>
-#include "../../user/hist.h"
+#include "metrics/hist.h"
 #include "check.h"
 
 static uint64_t bounds[HIST_BUCKETS - 1];

@@ -1,7 +1,7 @@
 /* Kubernetes cgroup paths of both kubelet drivers and every QoS class, and
  * plain systemd ones. */
 #include <string.h>
-#include "../../user/kpath.h"
+#include "identity/kpath.h"
 #include "check.h"
 
 #define UID "0a1b2c3d-4e5f-6789-abcd-ef0123456789"

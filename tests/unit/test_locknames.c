@@ -1,6 +1,6 @@
 /* Lock type numbers to names per server version, as lockfuncs.c has them. */
 #include <string.h>
-#include "../../user/locknames.h"
+#include "pg/locknames.h"
 #include "check.h"
 
 static void expect(int major, int type, const char *name)

@@ -1,7 +1,7 @@
 /* The snapshot: UTF-8 repair, deltas between snapshots, copies. */
 #include <stdlib.h>
 #include <string.h>
-#include "../../user/metrics.h"
+#include "metrics/metrics.h"
 #include "check.h"
 
 static const char *const labels[] = { "tenant", "db" };

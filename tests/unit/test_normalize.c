@@ -1,6 +1,6 @@
 /* Statement normalization: what may leave the agent of a statement's text. */
 #include <string.h>
-#include "../../user/normalize.h"
+#include "pg/normalize.h"
 #include "check.h"
 
 static void expect(const char *sql, const char *want)

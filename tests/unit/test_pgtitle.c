@@ -1,6 +1,6 @@
 /* Process titles of PostgreSQL processes, as init_ps_display writes them. */
 #include <string.h>
-#include "../../user/pgtitle.h"
+#include "pg/pgtitle.h"
 #include "check.h"
 
 static void expect(const char *title, const char *user, const char *db)

@@ -2,7 +2,7 @@
  * series, base + live accounting across harvests, trace deltas. */
 #include <stdio.h>
 #include <string.h>
-#include "../../user/series.h"
+#include "metrics/series.h"
 #include "check.h"
 
 static struct series *get(struct series_set *set, const char *a, const char *b)

@@ -1,6 +1,6 @@
 /* --service specs: what is accepted, what each value becomes, what is refused. */
 #include <string.h>
-#include "../../user/services.h"
+#include "families/services.h"
 #include "check.h"
 
 static char seen[512];

@@ -1,6 +1,6 @@
 /* --export specs: what each becomes, and what is refused (credentials above all). */
 #include <string.h>
-#include "../../user/sinkspec.h"
+#include "export/sinkspec.h"
 #include "check.h"
 
 static struct sink_spec s;

@@ -1,8 +1,8 @@
 /* Slow statements: one series per fingerprint and database, the fold past
  * --top-statements, and what the statement label holds in each text mode. */
 #include <string.h>
-#include "../../user/normalize.h"
-#include "../../user/statements.h"
+#include "pg/normalize.h"
+#include "pg/statements.h"
 #include "check.h"
 
 static void add(struct statements *st, const char *db, const char *sql)

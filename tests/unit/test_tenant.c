@@ -1,7 +1,7 @@
 /* Tenant rules: order, capture groups across match entries, the default
  * rule, the bound. */
 #include <string.h>
-#include "../../user/tenant.h"
+#include "identity/tenant.h"
 #include "check.h"
 
 static void expect(const char *ns, const char *db, const char *cg, const char *want)

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* PostgreSQL backend identity, shared by the pg and lock families. */
+#ifndef ODTRACE_BACKEND_H
+#define ODTRACE_BACKEND_H
+
+#include "contract/common_abi.h"
+#include "contract/lock_abi.h"
+#include "contract/pg_abi.h"
+
+#define BACKEND_TITLE_LEN	256	/* two names of NAMEDATALEN and an IPv6 peer fit */
+
+/*
+ * Sent once per client backend, at its first recorded event: who it is.
+ * serial is unique per backend for the life of the agent (pids are reused);
+ * every family keys its maps by (pid, serial).
+ */
+struct backend_event {
+	__u32 pid;
+	__u32 serial;
+	__u64 cgroup_id;
+	char title[BACKEND_TITLE_LEN];	/* process title: "postgres: user db host ..." */
+};
+
+/*
+ * Everything the PostgreSQL families keep per backend, in one task storage
+ * map they share: each probe hit costs one storage lookup, not one per
+ * family (a helper call is ~100 ns here, as much as the rest of a program).
+ */
+struct backend_state {
+	__u32 serial;		/* 0: not looked at yet */
+	__u32 client;		/* a client backend, by its title */
+	__u32 pid;
+	__u32 pad;
+	struct pg_statement statement;
+	struct lock_wait wait;
+};
+
+#endif

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Backend identity, kernel side. Every family that includes this declares the
+ * same three maps; userspace loads the first family's and hands their fds to
+ * the others (bpf_map__reuse_fd), so a backend gets one serial and one
+ * announcement whichever families see it.
+ */
+#ifndef ODTRACE_BACKEND_BPF_H
+#define ODTRACE_BACKEND_BPF_H
+
+#include "contract/backend_abi.h"
+#include "lib/hist.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct backend_state);
+} backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} backend_events SEC(".maps");
+
+/* The last serial handed out: a map, not a global, so families share it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} backend_serial SEC(".maps");
+
+/*
+ * A client backend's title names its peer, "[local]" or "host(port)".
+ * Autovacuum, replication and parallel workers report activity too, but
+ * their titles ("autovacuum worker tenant_a") have neither: left alone.
+ */
+static __always_inline int backend__client_title(const char *t)
+{
+	for (int i = 0; i < BACKEND_TITLE_LEN; i++) {
+		if (!t[i])
+			return 0;
+		if (t[i] == '(' || t[i] == '[')
+			return 1;
+	}
+	return 0;
+}
+
+/* Every title PostgreSQL sets begins so (ps_status.c, a cluster_name
+ * after it). A backend that has not read its startup packet yet still
+ * shows the postmaster's command line: too early to tell what it is. */
+static __always_inline int backend__titled(const char *t)
+{
+	static const char prefix[] = "postgres: ";
+
+	for (int i = 0; i < (int)sizeof(prefix) - 1; i++)
+		if (t[i] != prefix[i])
+			return 0;
+	return 1;
+}
+
+/* Names a backend to userspace, once. -1 if the ring is full or the
+ * backend not titled yet: try again at its next event rather than trace
+ * it unnamed. */
+static __always_inline int backend__announce(struct task_struct *task, struct backend_state *b)
+{
+	struct backend_event *e;
+	unsigned long arg_start;
+	__u32 zero = 0, *serial;
+
+	serial = bpf_map_lookup_elem(&backend_serial, &zero);
+	if (!serial)
+		return -1;
+	e = bpf_ringbuf_reserve(&backend_events, sizeof(*e), 0);
+	if (!e) {
+		drop(DROP_RING_FULL);
+		return -1;
+	}
+	/* PostgreSQL writes its process title over argv on Linux. */
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	if (bpf_probe_read_user_str(e->title, sizeof(e->title), (void *)arg_start) < 0)
+		e->title[0] = '\0';
+	if (!backend__titled(e->title)) {
+		bpf_ringbuf_discard(e, 0);
+		return -1;
+	}
+	b->serial = __sync_fetch_and_add(serial, 1) + 1;
+	b->client = backend__client_title(e->title);
+	b->pid = bpf_get_current_pid_tgid() >> 32;
+	if (!b->client) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	e->pid = b->pid;
+	e->serial = b->serial;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* The calling task's state if it is a client backend, else NULL. */
+static __always_inline struct backend_state *backend__get(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct backend_state *b;
+
+	b = bpf_task_storage_get(&backends, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!b) {
+		drop(DROP_NO_STORAGE);
+		return NULL;
+	}
+	if (!b->serial && backend__announce(task, b))
+		return NULL;
+	return b->client ? b : NULL;
+}
+
+/* The calling task's state if it is a client backend already looked at,
+ * else NULL; creates nothing (for probes that only end what others began). */
+static __always_inline struct backend_state *backend__peek(void)
+{
+	struct backend_state *b;
+
+	b = bpf_task_storage_get(&backends, bpf_get_current_task_btf(), 0, 0);
+	return b && b->client ? b : NULL;
+}
+
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Kernel-side histogram helpers; include once per BPF object. */
+#ifndef ODTRACE_HIST_BPF_H
+#define ODTRACE_HIST_BPF_H
+
+#include "contract/common_abi.h"
+
+/*
+ * Upper bounds of buckets 0..HIST_BUCKETS-2 in ns, floor(1e9 * 2^((j+1+MIN)/8)),
+ * filled by userspace (hist__bounds) before load. Since a duration in ns is an
+ * integer, `ns > floor(bound)` is exactly `ns > bound`: the bucket index is
+ * exact at every boundary, with no float and no multiply. Nine unrolled
+ * comparisons replace DESIGN.md's fixed-point log2, which rounds near edges.
+ */
+const volatile __u64 hist_bounds[HIST_BUCKETS - 1] = {};
+
+static __always_inline __u32 hist__index(__u64 ns)
+{
+	__u32 lo = 0;
+
+#pragma unroll
+	for (__u32 step = HIST_BUCKETS / 2; step > 0; step >>= 1)
+		if (ns > hist_bounds[lo + step - 1])
+			lo += step;
+	return lo;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP__KERNEL_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline void drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+
+	if (n)
+		(*n)++;
+}
+
+/*
+ * Adds one duration to the histogram entry at key. Keys carry the owning
+ * task's identity, so one CPU at a time writes an entry: plain atomics on a
+ * shared hash beat a per-CPU map that would multiply memory by nr_cpus.
+ */
+static __always_inline void hist__record(void *map, const void *key, __u64 ns)
+{
+	struct hist_val *v = bpf_map_lookup_elem(map, key);
+
+	if (!v) {
+		struct hist_val zero = {};
+		long err = bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+
+		if (err && err != -17 /* EEXIST: another CPU won */) {
+			drop(DROP_HIST_FULL);
+			return;
+		}
+		v = bpf_map_lookup_elem(map, key);
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->sum_ns, ns);
+	if (ns > v->max_ns)
+		v->max_ns = ns;
+}
+
+#endif

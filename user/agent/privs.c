@@ -1,0 +1,153 @@
+#include <errno.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include "agent/config.h"
+#include "util/log.h"
+#include "agent/privs.h"
+
+#define ANY_FAMILY FAMILY_DEFAULT
+#define PG_FAMILIES (FAMILY_PG | FAMILY_LOCK)
+
+/*
+ * Which families need each capability to load and attach (start), and which
+ * still need it once attached (run), found by dropping one at a time on
+ * Linux 6.18 and watching what failed (README "Securing the endpoint" has
+ * the table). CAP_SYS_ADMIN would also do for CAP_BPF and CAP_PERFMON;
+ * they are listed so that a deployment without it, for sys, runq and net,
+ * still starts. Mounting tracefs when it is absent needs CAP_SYS_ADMIN too,
+ * at start only: deployments mount the host's.
+ */
+static const struct need {
+	cap_value_t cap;
+	unsigned start, run;
+	const char *why;
+} needs[] = {
+	{ CAP_BPF, ANY_FAMILY, 0, "bpf(): creates the maps and loads the programs, at start only" },
+	{ CAP_PERFMON, ANY_FAMILY, 0, "tracepoints and tracing programs, attached at start only" },
+	{ CAP_SYS_ADMIN, PG_FAMILIES, PG_FAMILIES,
+	  "uprobes on PostgreSQL binaries found while running (Linux 6.16 and later require it "
+	  "for the uprobe PMU)" },
+	{ CAP_SYS_PTRACE, PG_FAMILIES, PG_FAMILIES,
+	  "/proc/PID/exe and /proc/PID/root of PostgreSQL servers of other users and containers, "
+	  "found while running" },
+	{ CAP_DAC_READ_SEARCH, ANY_FAMILY, ANY_FAMILY,
+	  "open_by_handle_at(): names the cgroups that appear while running (of PostgreSQL "
+	  "backends too, which may have exited by then), from their ids" },
+};
+#define N_NEEDS (sizeof(needs) / sizeof(needs[0]))
+
+int privs__has(int cap)
+{
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_t c = cap_get_proc();
+
+	if (c)
+		cap_get_flag(c, cap, CAP_EFFECTIVE, &v);
+	cap_free(c);
+	return v == CAP_SET;
+}
+
+/* "CAP_SYS_ADMIN", as the man pages and the README spell it. */
+static const char *cap_name(cap_value_t cap, char *buf, size_t len)
+{
+	char *name = cap_to_name(cap);
+
+	snprintf(buf, len, "%s", name ? name : "?");
+	cap_free(name);
+	for (char *p = buf; *p; p++)
+		*p = *p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p;
+	return buf;
+}
+
+void privs__list(FILE *out, unsigned families, int start)
+{
+	int first = 1;
+
+	for (size_t i = 0; i < N_NEEDS; i++) {
+		char name[32];
+
+		if (!((start ? needs[i].start : needs[i].run) & families))
+			continue;
+		fprintf(out, "%s%s", first ? "" : " ", cap_name(needs[i].cap, name, sizeof(name)));
+		first = 0;
+	}
+}
+
+/* Every capability but keep out of the bounding set, which takes
+ * CAP_SETPCAP: without it (a DaemonSet grants only what the agent uses) the
+ * bounding set stays as granted, and no_new_privs with an empty inheritable
+ * set still keeps an exec from gaining anything back. */
+static int drop_bounding(const cap_value_t *keep, int n_keep)
+{
+	if (!privs__has(CAP_SETPCAP)) {
+		log_debug("privileges: no CAP_SETPCAP, so the bounding set stays as granted");
+		return 0;
+	}
+	for (cap_value_t c = 0; c < cap_max_bits(); c++) {
+		int kept = 0;
+
+		for (int i = 0; i < n_keep; i++)
+			kept |= keep[i] == c;
+		if (!kept && cap_get_bound(c) == 1 && cap_drop_bound(c)) {
+			char name[32];
+
+			log_error("cannot drop %s from the bounding set: %s", cap_name(c, name, sizeof(name)),
+				  strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int privs__drop(unsigned families)
+{
+	cap_value_t keep[N_NEEDS];
+	char names[256] = "";
+	int n_keep = 0, err = -1;
+	cap_t now = cap_get_proc(), next = cap_init();
+
+	if (!now || !next) {
+		log_error("cannot read this process's capabilities: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < N_NEEDS; i++) {
+		cap_flag_value_t held = CAP_CLEAR;
+		char name[32];
+
+		cap_get_flag(now, needs[i].cap, CAP_PERMITTED, &held);
+		if (!(needs[i].run & families) || held != CAP_SET)
+			continue;
+		keep[n_keep++] = needs[i].cap;
+		cap_name(needs[i].cap, name, sizeof(name));
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 n_keep > 1 ? ", " : "", name);
+		log_debug("privileges: keeping %s: %s", name, needs[i].why);
+	}
+	if (drop_bounding(keep, n_keep))
+		goto out;
+	if (CAP_AMBIENT_SUPPORTED() && cap_reset_ambient()) {
+		log_error("cannot clear the ambient capabilities: %s", strerror(errno));
+		goto out;
+	}
+	if ((n_keep && (cap_set_flag(next, CAP_PERMITTED, n_keep, keep, CAP_SET) ||
+			cap_set_flag(next, CAP_EFFECTIVE, n_keep, keep, CAP_SET))) ||
+	    cap_set_proc(next)) {
+		log_error("cannot drop the capabilities the agent no longer needs: %s", strerror(errno));
+		goto out;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		log_error("cannot set no_new_privs: %s", strerror(errno));
+		goto out;
+	}
+	if (n_keep)
+		log_info("attached; dropped every capability but %s (-v says why); no_new_privs set",
+			 names);
+	else
+		log_info("attached; dropped every capability; no_new_privs set");
+	err = 0;
+out:
+	cap_free(now);
+	cap_free(next);
+	return err;
+}

@@ -1,0 +1,478 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sdt.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "check.skel.h"
+#include "contract/check_abi.h"
+#include "agent/agent.h"
+#include "cmd/cmd.h"
+#include "pg/elfnote.h"
+#include "agent/host.h"
+#include "util/log.h"
+#include "families/net.h"
+#include "families/pg.h"
+#include "pg/pgdiscover.h"
+#include "pg/relname.h"
+#include "agent/trapcost.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_BINARIES 64
+#define WIDTH 80
+
+static const char usage[] =
+	"Usage: odtrace check [OPTIONS]\n"
+	"\n"
+	"Says what this kernel and host support: loads, attaches and triggers one tiny\n"
+	"program per hook kind, lists the PostgreSQL binaries found and their USDT notes,\n"
+	"and whether each probe family can run. Exits 1 when none can.\n"
+	"\n"
+	"Options:\n"
+	"  --pg-binary PATH    also inspect this PostgreSQL binary (repeatable); running\n"
+	"                      and installed servers are found without it\n"
+	"  --pg-conninfo STR   also try the libpq connection string the lock family would\n"
+	"                      use to name relations\n"
+	"  --config FILE       also read this configuration file (exit 2 if it is wrong)\n"
+	"  -v, --verbose       show libbpf messages (twice: also debug)\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"Examples:\n"
+	"  sudo odtrace check\n"
+	"  sudo odtrace check --pg-binary /opt/pg16/bin/postgres\n";
+
+/* The USDT probes the pg and lock families use, in the order printed. */
+static const char *const pg_probes[] = {
+	"statement__status", "lock__wait__start",
+	"lwlock__wait__start", "deadlock__found",
+};
+
+struct pg_summary {
+	int found, usdt, uprobe, lock;
+};
+
+/* Target of the uprobe, usdt and task storage checks: odtrace probes itself.
+ * Not static and never inlined, so that it keeps a symbol of its own. */
+__attribute__((noinline)) void check__selftest(void)
+{
+	DTRACE_PROBE(odtrace, selftest);
+}
+
+static struct bpf_link *attach_self(const struct bpf_program *prog)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = "check__selftest");
+
+	return bpf_program__attach_uprobe_opts(prog, getpid(), "/proc/self/exe", 0, &o);
+}
+
+static struct bpf_link *attach_usdt(const struct bpf_program *prog)
+{
+	return bpf_program__attach_usdt(prog, getpid(), "/proc/self/exe", "odtrace", "selftest", NULL);
+}
+
+static struct bpf_link *attach_cgroup(const struct bpf_program *prog)
+{
+	const char *dir = host__cgroup2();
+	struct bpf_link *link;
+	int fd;
+
+	if (!dir) {
+		errno = ENOENT;
+		return NULL;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	link = bpf_program__attach_cgroup(prog, fd);
+	close(fd);	/* the link holds the cgroup */
+	return link;
+}
+
+static void run_fork(void)
+{
+	pid_t pid = fork();
+
+	if (!pid)
+		_exit(0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+static void run_sleep(void)
+{
+	struct timespec ts = { .tv_nsec = 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* A loopback connection: runs the sockops program at connect and accept. */
+static void run_tcp(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (l >= 0 && c >= 0 && !bind(l, (struct sockaddr *)&a, len) && !listen(l, 1) &&
+	    !getsockname(l, (struct sockaddr *)&a, &len))
+		connect(c, (struct sockaddr *)&a, len);
+	if (c >= 0)
+		close(c);
+	if (l >= 0)
+		close(l);
+}
+
+static const struct hook {
+	const char *name;
+	enum check_hook id;
+	const char *prog;
+	struct bpf_link *(*attach)(const struct bpf_program *prog);
+	void (*trigger)(void);
+} hooks[] = {
+	{ "tracepoint", CHECK_TRACEPOINT, "tp_fork", bpf_program__attach, run_fork },
+	{ "raw_tp", CHECK_RAW_TP, "raw_tp_switch", bpf_program__attach, run_sleep },
+	{ "tp_btf", CHECK_TP_BTF, "tp_btf_switch", bpf_program__attach, run_sleep },
+	{ "uprobe", CHECK_UPROBE, "uprobe_selftest", attach_self, check__selftest },
+	{ "usdt", CHECK_USDT, "usdt_selftest", attach_usdt, check__selftest },
+	{ "kprobe", CHECK_KPROBE, "kprobe_nanosleep", bpf_program__attach, run_sleep },
+	{ "fentry", CHECK_FENTRY, "fentry_nanosleep", bpf_program__attach, run_sleep },
+	{ "cgroup/sockops", CHECK_SOCKOPS, "sockops_selftest", attach_cgroup, run_tcp },
+	{ "task storage", CHECK_TASK_STORAGE, "uprobe_task_storage", attach_self, check__selftest },
+};
+
+/* Loads h's program alone (one refused program fails a whole object's
+ * load), attaches it and triggers its event. 0, or -1 with the reason. */
+static int try_hook(const struct hook *h, char *why, size_t len)
+{
+	struct bpf_program *prog, *want;
+	struct bpf_link *link = NULL;
+	struct check_bpf *skel;
+	int err;
+
+	skel = check_bpf__open();
+	if (!skel) {
+		snprintf(why, len, "cannot open the check programs: %s", strerror(errno));
+		return -1;
+	}
+	want = bpf_object__find_program_by_name(skel->obj, h->prog);
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == want);
+	bpf_map__set_autocreate(skel->maps.task_store, h->id == CHECK_TASK_STORAGE);
+	err = check_bpf__load(skel);
+	if (err) {
+		snprintf(why, len, "refused at load: %s", strerror(-err));
+		goto out;
+	}
+	link = h->attach(want);
+	if (!link) {
+		snprintf(why, len, "cannot attach: %s", strerror(errno));
+		err = -1;
+		goto out;
+	}
+	h->trigger();
+	err = skel->bss->hits[h->id] ? 0 : -1;
+	if (err)
+		snprintf(why, len, "attached, but did not run when triggered");
+out:
+	bpf_link__destroy(link);
+	check_bpf__destroy(skel);
+	return err ? -1 : 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void row(const char *label, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  %-16s", label);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* Prints lead, then the words of text wrapped at WIDTH columns, continuation
+ * lines indented by indent. */
+static void wrap(const char *lead, int indent, char *text)
+{
+	int col = printf("%s", lead), start = col;
+	char *save = NULL;
+
+	for (char *w = strtok_r(text, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		int n = strlen(w);
+
+		if (col > start && col + 1 + n > WIDTH) {
+			printf("\n%*s", indent, "");
+			col = start = indent;
+		}
+		col += printf("%s%s", col > start ? " " : "", w);
+	}
+	putchar('\n');
+}
+
+static int bpf_stats_enabled(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+	int on = -1;
+
+	if (f && fscanf(f, "%d", &on) != 1)
+		on = -1;
+	if (f)
+		fclose(f);
+	return on;
+}
+
+static void print_host(void)
+{
+	const char *cg = host__cgroup2();
+	int tracefs = host__tracefs(), stats = bpf_stats_enabled();
+
+	printf("odtrace check\n");
+	row("kernel", "%s", host__kernel());
+	row("BTF", "yes (/sys/kernel/btf/vmlinux)");
+	if (tracefs < 0)
+		row("tracefs", "no (mounting it at /sys/kernel/tracing failed: %s)", strerror(-tracefs));
+	else
+		row("tracefs", "yes (/sys/kernel/tracing%s)", tracefs ? ", mounted now" : "");
+	row("cgroup v2", "%s", cg ? cg : "none (no cgroup2 mount in /proc/self/mounts)");
+	if (stats < 0)
+		row("bpf_stats", "unknown (cannot read /proc/sys/kernel/bpf_stats_enabled)");
+	else
+		row("bpf_stats", "%s", stats ? "on" : "off (sysctl kernel.bpf_stats_enabled=1 for ns per event)");
+}
+
+/* What a USDT probe hit costs, when the usdt check passed. */
+static double trap_us = -1;
+
+static void check_hooks(int ok[CHECK__MAX])
+{
+	char why[256];
+
+	printf("\nhook kinds (loaded, attached and triggered here)\n");
+	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
+		ok[hooks[i].id] = !try_hook(&hooks[i], why, sizeof(why));
+		if (ok[hooks[i].id] && hooks[i].id == CHECK_USDT) {
+			trap_us = trapcost__us();
+			row(hooks[i].name, "yes  (a hit costs %.2f µs here)", trap_us);
+		} else if (ok[hooks[i].id]) {
+			row(hooks[i].name, "yes");
+		}
+		else
+			row(hooks[i].name, "no   (%s)", why);
+	}
+}
+
+static const char *print_binary(const struct pg_binary *b, struct pg_summary *s)
+{
+	char probes[256] = "", missing[256] = "", text[600];
+	int n[ARRAY_SIZE(pg_probes)];
+	const char *mode;
+
+	printf("  %s\n", b->path);
+	for (size_t i = 0; i < ARRAY_SIZE(pg_probes); i++) {
+		n[i] = elfnote__usdt_count(b->path, "postgresql", pg_probes[i]);
+		if (n[i] < 0) {
+			printf("    cannot read it: %s\n", strerror(-n[i]));
+			return "unavailable";
+		}
+		strcat(n[i] ? probes : missing, " ");
+		strcat(n[i] ? probes : missing, pg_probes[i]);
+	}
+	mode = pg__mode(b->path);
+	if (!mode)
+		mode = "unavailable";
+	s->lock += n[1] > 0;
+	if (b->pid)
+		printf("    pid %d, mode %s\n", b->pid, mode);
+	else
+		printf("    installed, mode %s\n", mode);
+	if (probes[0])
+		snprintf(text, sizeof(text), "%s%s%s", probes, missing[0] ? "; missing:" : "", missing);
+	else
+		snprintf(text, sizeof(text), "none (built without --enable-dtrace)");
+	wrap("    usdt: ", 10, text);
+	for (int f = 0; f < PG_FN__MAX; f++) {
+		if (elfnote__has_symbol(b->path, pg__functions[f].name) == 1)
+			continue;
+		snprintf(text, sizeof(text), "%s is not exported: %s", pg__functions[f].name,
+			 pg__functions[f].without);
+		wrap("    ", 4, text);
+	}
+	return mode;
+}
+
+/* --pg-binary paths that discovery would skip without a word. */
+static void print_unusable(const char *const *paths, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+
+		if (stat(paths[i], &st))
+			printf("  %s\n    cannot read it: %s\n", paths[i], strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			printf("  %s\n    not a regular file\n", paths[i]);
+	}
+}
+
+static void print_pg(struct agent_opts *o, struct pg_summary *s)
+{
+	static struct pg_binary found[MAX_BINARIES];
+	char none[] = "no PostgreSQL binary found: the pg family has nothing to attach to; "
+		      "start PostgreSQL or pass --pg-binary PATH";
+
+	printf("\nPostgreSQL binaries\n");
+	print_unusable(o->c.binaries, o->c.n_binaries);
+	s->found = pgdiscover__scan(o->c.binaries, o->c.n_binaries, found, MAX_BINARIES);
+	if (!s->found)
+		wrap("  ", 2, none);
+	for (int i = 0; i < s->found; i++) {
+		const char *mode = print_binary(&found[i], s);
+
+		s->usdt += !strcmp(mode, "usdt");
+		s->uprobe += !strcmp(mode, "uprobe");
+	}
+}
+
+static void print_conninfo(const struct agent_opts *o)
+{
+	char msg[600];
+
+	if (!o->c.conninfo)
+		return;
+	relname__setup(o->c.conninfo);
+	relname__check(msg, sizeof(msg));
+	msg[strcspn(msg, "\n")] = '\0';
+	printf("\nrelation names (--pg-conninfo)\n");
+	wrap("  ", 4, msg);
+}
+
+static const char *plural(int n)
+{
+	return n == 1 ? "binary" : "binaries";
+}
+
+/* Measured by bench/sys_overhead (bench/RESULTS.md), not guessed. */
+#define SYS_FULL_COST "+60 ns per syscall of every task on the node,\n" \
+	"                  +210 ns per syscall of traced tasks (bench/RESULTS.md, run G)"
+
+/* sys and runq: BTF tracepoints on the scheduler, and task storage. */
+static void print_task_families(const int ok[CHECK__MAX])
+{
+	const char *missing = !ok[CHECK_TP_BTF] ? "tp_btf" : !ok[CHECK_TASK_STORAGE] ? "task storage" : NULL;
+
+	if (missing) {
+		row("sys", "unavailable: needs %s, which failed above", missing);
+		row("runq", "unavailable: needs %s, which failed above", missing);
+		return;
+	}
+	row("sys", "ready: tp_btf sched_switch (time blocked per syscall, worker busy ratio;");
+	printf("%-18snothing on the syscall path)\n", "");
+	printf("%-18ssys:full adds tp_btf sys_enter/sys_exit, measured on a 2-vCPU VM:\n"
+	       "%-18s%s\n", "", "", SYS_FULL_COST);
+	if (access("/proc/self/schedstat", F_OK))
+		row("runq", "unavailable: the kernel keeps no run-queue delays (CONFIG_SCHED_INFO)");
+	else
+		row("runq", "ready: tp_btf sched_switch (the kernel's schedstat run_delay); cpu.stat");
+	printf("%-18straced: processes matching --worker (default Odoo), --cgroup, --pid\n", "");
+	if (!strcmp(net__hooks(NULL), "sock")) {
+		row("net", "ready: tp_btf sock_send_length, sock_recv_length (socket I/O only),");
+		printf("%-18sinet_sock_set_state, tcp_retransmit_skb; socket storage\n", "");
+	} else {
+		row("net", "ready, on the fallback: tp_btf sys_enter/sys_exit (no sock tracepoints");
+		printf("%-18shere; costs every syscall on the node), inet_sock_set_state,\n"
+		       "%-18stcp_retransmit_skb\n", "", "");
+	}
+}
+
+/* 0 if the pg family's hooks work here, else 1 after saying why. */
+static int print_families(const int ok[CHECK__MAX], const struct pg_summary *s)
+{
+	int probes = ok[CHECK_UPROBE] || ok[CHECK_USDT];
+	const char *missing = !probes && !ok[CHECK_TASK_STORAGE] ? "uprobes and task storage"
+			      : !probes ? "uprobes (or USDT)" : "task storage";
+	char ready[128] = "";
+
+	printf("\nfamilies\n");
+	if (!probes || !ok[CHECK_TASK_STORAGE]) {
+		row("pg", "unavailable: needs %s", missing);
+		log_error("the pg family cannot run on this kernel: it needs %s, which failed above", missing);
+		return 1;
+	}
+	if (s->usdt)
+		snprintf(ready, sizeof(ready), "usdt on %d %s", s->usdt, plural(s->usdt));
+	if (s->uprobe)
+		snprintf(ready + strlen(ready), sizeof(ready) - strlen(ready), "%suprobe on %d %s",
+			 s->usdt ? ", " : "", s->uprobe, plural(s->uprobe));
+	if (ready[0])
+		row("pg", "ready: %s", ready);
+	else if (s->found)
+		row("pg", "ready, but no binary found has USDT notes or the functions it hooks");
+	else
+		row("pg", "ready, waiting for PostgreSQL (looked for again every interval)");
+	/* which hooks the family uses here, as DESIGN.md asks of check */
+	printf("%-18sUSDT statement__status (or uprobe %s)\n%-18suprobes %s, %s\n", "",
+	       pg__functions[PG_FN_REPORT_ACTIVITY].name, "",
+	       pg__functions[PG_FN_CREATE_CACHED_PLAN].name, pg__functions[PG_FN_ABORT].name);
+	/* two hits per simple statement: where a hit is this slow, they are
+	 * a visible share of a short statement's CPU (bench/RESULTS.md) */
+	if (trap_us >= TRAPCOST_SLOW_US)
+		printf("%-18stwo probe hits per statement cost %.1f µs here: consider\n"
+		       "%-18s--pg-hooks socket, which has none (README, \"Socket hooks\")\n",
+		       "", 2 * trap_us, "");
+	if (!ok[CHECK_USDT])
+		row("lock", "unavailable: needs USDT probes, which failed above");
+	else if (s->lock)
+		row("lock", "ready: usdt on %d %s", s->lock, plural(s->lock));
+	else if (s->found)
+		row("lock", "ready, but no binary found has the lock USDT probes (--enable-dtrace)");
+	else
+		row("lock", "ready, waiting for PostgreSQL (looked for again every interval)");
+	printf("%-18sUSDT lock__wait__start/done, lwlock__wait__start/done, deadlock__found\n"
+	       "%-18suprobes AbortCurrentTransaction, RollbackAndReleaseCurrentSubTransaction\n", "", "");
+	print_task_families(ok);
+	return 0;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		AGENT_LONGOPTS,
+		{},
+	};
+	struct pg_summary pg = {};
+	struct agent_opts o = {};
+	int c, ok[CHECK__MAX] = {};
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			if (agent__opt(&o, c, optarg))
+				goto usage_error;
+		}
+	}
+	if (agent__no_args(argc, argv))
+		goto usage_error;
+	if (agent__configure(&o))
+		return 2;
+	if (host__preflight())
+		return 1;
+	print_host();
+	check_hooks(ok);
+	print_pg(&o, &pg);
+	print_conninfo(&o);
+	return print_families(ok, &pg);
+usage_error:
+	fputs(usage, stderr);
+	return 2;
+}

@@ -1,0 +1,69 @@
+#include <stdio.h>
+#include <string.h>
+#include "cmd/cmd.h"
+#include "util/log.h"
+
+static const char usage[] =
+	"Usage: odtrace [-v] COMMAND [OPTIONS]\n"
+	"\n"
+	"Low-overhead eBPF tracing, per tenant: PostgreSQL statements and lock waits,\n"
+	"requests to Redis, Traefik and other services, syscalls and run-queue waits of\n"
+	"Odoo workers.\n"
+	"\n"
+	"Commands:\n"
+	"  check    what this kernel and host support, and which PostgreSQL binaries were found\n"
+	"  run      the agent: serve /metrics and /healthz, push to --export stores\n"
+	"  trace    an ad-hoc session: print latency histograms, like the bcc tools\n"
+	"  top      a live table, one row per tenant: statements, locks, Redis, ingress,\n"
+	"           syscalls, run queue\n"
+	"\n"
+	"Examples:\n"
+	"  sudo odtrace check\n"
+	"  sudo odtrace run --listen 127.0.0.1:9472 --interval 10s\n"
+	"  sudo odtrace trace --duration 30s\n"
+	"  sudo odtrace top\n"
+	"\n"
+	"`odtrace COMMAND --help` describes each command. Needs root (CAP_BPF, CAP_PERFMON).\n";
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = { { "check", cmd_check }, { "run", cmd_run }, { "trace", cmd_trace }, { "top", cmd_top } };
+	int verbose = 0, i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			verbose++;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "odtrace: unknown option '%s'\n\n%s", argv[i], usage);
+			return 2;
+		}
+	}
+	if (i == argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[i], "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	/* -v may also follow the command: subcommands count it themselves. */
+	log_setup(verbose);
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		static char prog[32];
+
+		if (strcmp(argv[i], cmds[k].name))
+			continue;
+		/* getopt prefixes its complaints with argv[0] */
+		snprintf(prog, sizeof(prog), "odtrace %s", cmds[k].name);
+		argv[i] = prog;
+		return cmds[k].fn(argc - i, argv + i);
+	}
+	fprintf(stderr, "odtrace: unknown command '%s'\n\n%s", argv[i], usage);
+	return 2;
+}

@@ -1,0 +1,273 @@
+#include <getopt.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "agent/agent.h"
+#include "cmd/cmd.h"
+#include "util/duration.h"
+#include "export/export.h"
+#include "http/http.h"
+#include "util/log.h"
+#include "metrics/metrics.h"
+#include "agent/privs.h"
+#include "metrics/prom.h"
+#include "agent/reload.h"
+#include "export/sinkspec.h"
+
+static const char usage[] =
+	"Usage: odtrace run [OPTIONS]\n"
+	"\n"
+	"Run the agent: attach the probe families, aggregate latency histograms in the\n"
+	"kernel, and serve them as Prometheus text on /metrics, refreshed every interval\n"
+	"and pushed to every --export sink, until SIGINT or SIGTERM; then export one last\n"
+	"interval, flush the sinks and detach everything. /healthz answers 200 while the\n"
+	"agent runs; its body is \"ok\", or \"degraded\" and a line per failing sink.\n"
+	"SIGHUP reads --config again: tenant rules and bounds, the traced set, pg.binaries,\n"
+	"pg.conninfo, pods_dir, interval and flush_timeout change at once; listen and\n"
+	"listen_*, probes, pg.slow_statement, pg.top_statements, pg.statement_text,\n"
+	"pg.hooks, net.services, net.hooks and exports at restart. A wrong file changes\n"
+	"nothing.\n"
+	"\n"
+	"Options:\n"
+	"  --listen HOST:PORT  where to serve (default 127.0.0.1:9472; [::1]:9472 for IPv6)\n"
+	"  --listen-cert FILE  serve HTTPS with this PEM certificate (chain) ...\n"
+	"  --listen-key FILE   ... and its PEM private key\n"
+	"  --listen-token-file FILE\n"
+	"                      /metrics answers 401 unless the request carries\n"
+	"                      \"Authorization: Bearer\" and the first line of FILE (re-read\n"
+	"                      when it changes); /healthz stays open to probes\n"
+	"  --interval DUR      how often to read the kernel maps (default 10s; e.g. 500ms, 1m)\n"
+SINKSPEC_HELP
+	"  --flush-timeout DUR at SIGTERM, how long the last interval and what is queued may\n"
+	"                      take to deliver (default 5s)\n"
+	"  --print-config      print the effective configuration (flags, --config, defaults)\n"
+	"                      as YAML and exit\n"
+	AGENT_OPTS_HELP
+	"  -h, --help          this text\n"
+	"\n"
+	"Examples:\n"
+	"  sudo odtrace run\n"
+	"  sudo odtrace run --listen 0.0.0.0:9472 --interval 15s\n"
+	"  sudo odtrace run --config /etc/odtrace.yaml\n"
+	"  sudo odtrace run --cgroup /kubepods.slice     # sys and runq for every pod too\n"
+	"  sudo odtrace run --export otlp-grpc://otel-collector:4317\n"
+	"  sudo odtrace run --export 'prom-rw://mimir:8080/api/v1/push?token-file=/etc/odtrace/token'\n"
+	"  sudo odtrace run --export 'postgresql://odtrace@db/metrics?temporality=delta'\n"
+	"  odtrace run --config /etc/odtrace.yaml --print-config\n"
+	"  curl -s 127.0.0.1:9472/metrics | grep odtrace_pg_query_duration_seconds_count\n"
+	"  sudo odtrace run --listen 0.0.0.0:9472 --listen-cert tls.crt --listen-key tls.key \\\n"
+	"      --listen-token-file /etc/odtrace/metrics-token\n"
+	"\n"
+	"Privileges: loading and attaching needs root, or the capabilities on the line\n"
+	"\"start:\" below; once attached (and /metrics bound), the agent drops every\n"
+	"capability but those on \"keeps:\" (fewer with --probes: README \"Securing the\n"
+	"endpoint\"), and sets no_new_privs. For the default families:\n";
+
+static uint64_t interval_of(const struct config *c)
+{
+	return c->interval_ms ? c->interval_ms : 10000;
+}
+
+/* One snapshot: /metrics, every sink, /healthz. */
+static int publish(struct agent *a, struct http *h, struct export *x, struct metrics *m)
+{
+	char health[4096];
+
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	if (!out)
+		return -1;
+	metrics__reset(m, metrics__now_ms(), a->start_ms);
+	series__epoch(m->time_ms);
+	agent__metrics(a, m);
+	reload__metrics(a, m);
+	export__metrics(x, m);
+	prom__render(m, out);
+	fclose(out);
+	http__publish(h, buf, len);	/* its buf now */
+	export__push(x, m);
+	export__health(x, health, sizeof(health));
+	http__health(h, health);
+	return 0;
+}
+
+/* Until the next interval, refreshing /healthz every second: a sink that
+ * starts failing shows there at once, not an interval later. A SIGHUP is
+ * handled here, at once, without cutting the interval short. */
+static void wait(struct agent *a, struct agent_opts *o, struct http *h, struct export *x,
+		 uint64_t ms)
+{
+	uint64_t end = agent__now_ms() + ms;
+
+	while (!agent_exiting) {
+		uint64_t now = agent__now_ms();
+		char health[4096];
+
+		if (now >= end)
+			break;
+		agent__wait(a, end - now < 1000 ? end - now : 1000);
+		if (agent_reloading)
+			reload__run(a, o);
+		if (x) {
+			export__health(x, health, sizeof(health));
+			http__health(h, health);
+		}
+	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "listen-cert", required_argument, NULL, 'A' },
+		{ "listen-key", required_argument, NULL, 'K' },
+		{ "listen-token-file", required_argument, NULL, 'B' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "probes", required_argument, NULL, 'p' },
+		{ "print-config", no_argument, NULL, 'P' },
+		{ "export", required_argument, NULL, 'E' },
+		{ "flush-timeout", required_argument, NULL, 'F' },
+		AGENT_LONGOPTS,
+		{},
+	};
+	struct agent_opts o = {};
+	struct agent a = {};
+	struct http *h = NULL;
+	struct export *x = NULL;
+	struct metrics m = {};
+	sigset_t sigs, mask;
+	struct http_opts web;
+	int c, err = 1, print = 0;
+
+	/* Each harvest frees and remakes buffers of megabytes (the snapshot,
+	 * the /metrics text, the encoded exports). After the first such free
+	 * glibc raises its mmap threshold, and they come from the heap from
+	 * then on: what stays resident then depends on the heap's layout, and
+	 * VmRSS wanders by megabytes from one harvest to the next. A fixed
+	 * threshold keeps them mmapped, given back whole when freed. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o.c.listen = optarg;
+			break;
+		case 'A':
+			o.c.listen_cert = optarg;
+			break;
+		case 'K':
+			o.c.listen_key = optarg;
+			break;
+		case 'B':
+			o.c.listen_token_file = optarg;
+			break;
+		case 'P':
+			print = 1;
+			break;
+		case 'E': {
+			struct sink_spec spec;
+			char why[512];
+
+			if (sinkspec__parse(optarg, &spec, why, sizeof(why))) {
+				fprintf(stderr, "odtrace run: --export: %s\n", why);
+				goto usage_error;
+			}
+			if (o.c.n_exports == CONFIG_MAX_TRACED) {
+				fprintf(stderr, "odtrace run: at most %d --export\n", CONFIG_MAX_TRACED);
+				goto usage_error;
+			}
+			o.c.exports[o.c.n_exports++] = optarg;
+			break;
+		}
+		case 'F':
+			if (duration__parse(optarg, &o.c.flush_ms)) {
+				fprintf(stderr, "odtrace run: --flush-timeout %s: expected a duration like 5s\n",
+					optarg);
+				goto usage_error;
+			}
+			break;
+		case 'i':
+			if (duration__parse(optarg, &o.c.interval_ms)) {
+				fprintf(stderr, "odtrace run: --interval %s: expected a duration like 10s or 500ms\n",
+					optarg);
+				goto usage_error;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			printf("  start: ");
+			privs__list(stdout, FAMILY_DEFAULT, 1);
+			printf("\n  keeps: ");
+			privs__list(stdout, FAMILY_DEFAULT, 0);
+			printf("\n");
+			return 0;
+		default:
+			if (agent__opt(&o, c, optarg))
+				goto usage_error;
+		}
+	}
+	if (agent__no_args(argc, argv))
+		goto usage_error;
+	if (agent__configure(&o))
+		return 2;
+	if (print) {
+		config__print(&o.c, stdout);
+		config__free();
+		return 0;
+	}
+	web = (struct http_opts){
+		.listen = o.c.listen ? o.c.listen : "127.0.0.1:9472",
+		.cert = o.c.listen_cert,
+		.key = o.c.listen_key,
+		.token_file = o.c.listen_token_file,
+	};
+	if (http__open(&h, &web)) {
+		err = 2;
+		goto cleanup;
+	}
+	reload__setup();	/* before the slow start: a SIGHUP then must not kill us */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	if (agent__start(&a, &o) || http__bind(h) || privs__drop(a.families))
+		goto cleanup;
+	/* Every thread (libmicrohttpd's, the sinks') starts after the drop, and
+	 * so holds no more than the main thread keeps; and with a mask without
+	 * SIGINT, SIGTERM and SIGHUP: the main thread gets them, and its wait
+	 * wakes up. */
+	pthread_sigmask(SIG_BLOCK, &sigs, &mask);
+	err = http__serve(h) || export__start(&x, o.c.exports, o.c.n_exports);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	if (err)
+		goto cleanup;
+	publish(&a, h, x, &m);
+	log_info("serving %s://%s/metrics%s and /healthz, refreshing every %.3gs",
+		 web.cert ? "https" : "http", web.listen, web.token_file ? " (bearer token)" : "",
+		 interval_of(&o.c) / 1e3);
+	/* A signal cuts the wait short: the tick and snapshot that follow
+	 * carry what happened since the last interval, and go out too. */
+	while (!agent_exiting) {
+		wait(&a, &o, h, x, interval_of(&o.c));	/* a reload may change it */
+		agent__tick(&a);
+		publish(&a, h, x, &m);
+	}
+	if (x)
+		log_info("stopping: delivering what is queued (at most %.3gs)",
+			 (o.c.flush_ms ? o.c.flush_ms : CONFIG_FLUSH_MS) / 1e3);
+	log_info("stopping: detaching all probes");
+	err = 0;
+cleanup:
+	export__stop(x, o.c.flush_ms ? o.c.flush_ms : CONFIG_FLUSH_MS);
+	http__stop(h);
+	agent__stop(&a);
+	metrics__free(&m);
+	return err;
+usage_error:
+	fputs(usage, stderr);
+	return 2;
+}

@@ -1,0 +1,577 @@
+/*
+ * `odtrace top`: one row per tenant, refreshed every interval, with what the
+ * last interval saw: statements, lock waits, Redis and ingress requests,
+ * syscalls and run-queue waits. Plain ANSI (no curses: nothing to install,
+ * and it works over any SSH session at 80 columns); --once prints one table
+ * for scripts. Rows come from the same snapshot /metrics renders, so top
+ * and the exports agree.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include "agent/agent.h"
+#include "cmd/cmd.h"
+#include "util/duration.h"
+#include "util/log.h"
+#include "agent/privs.h"
+#include "metrics/metrics.h"
+
+static const char usage[] =
+	"Usage: odtrace top [OPTIONS]\n"
+	"\n"
+	"A live table, one row per tenant, of what the last interval saw: statements per\n"
+	"second with their p50 and p99 (inside PostgreSQL), the p99 of lock waits and the\n"
+	"time spent waiting per second (1.0: one backend waiting all the time), the p99\n"
+	"of Redis requests (from the tenant's clients) and of HTTP requests it served\n"
+	"(INGR99: Odoo workers, or Traefik in its own row), syscalls its workers blocked\n"
+	"in per second, and the p99 of run-queue waits (a noisy neighbour). In each row,\n"
+	"'*' marks the column nearest to (or furthest over) its SLO, once it is past a\n"
+	"tenth of it: statements 500ms, locks 1s, Redis 50ms, ingress 1s, run queue 50ms.\n"
+	"\n"
+	"Keys: s p l r i y u t sort by statements/s, p99, lock p99, Redis, ingress,\n"
+	"syscalls, run queue, tenant; / filter tenants by a regular expression (Enter\n"
+	"applies, an empty one clears); q or Ctrl-C quits.\n"
+	"\n"
+	"Options:\n"
+	"  --interval DUR      refresh every DUR (default 2s)\n"
+	"  --duration DUR      exit after DUR (default: run until q or Ctrl-C)\n"
+	"  --once              print one table after one interval, without colours, and exit\n"
+	"                      (also what happens, every interval, when stdout is no terminal)\n"
+	"  --sort KEY          stmt, p99, lock, redis, ingress, sys, runq or tenant (default p99)\n"
+	"  --tenant REGEX      only tenants matching this POSIX extended regex\n"
+	"  --probes LIST       as for `odtrace run` (default: all of pg,lock,sys,runq,net)\n"
+	AGENT_OPTS_HELP
+	"  -h, --help          this text\n"
+	"\n"
+	"Examples:\n"
+	"  sudo odtrace top\n"
+	"  sudo odtrace top --once --interval 5s --sort lock\n"
+	"  sudo odtrace top --tenant '^acme' --cgroup /kubepods.slice\n";
+
+enum col { C_RATE, C_P50, C_P99, C_LOCK99, C_LOCKT, C_REDIS, C_INGR, C_SYS, C_RUNQ, N_COLS };
+
+static const char *const headers[N_COLS] = {
+	"STMT/s", "p50", "p99", "LOCK99", "LOCK/s", "REDIS99", "INGR99", "SYS/s", "RUNQ99",
+};
+
+/* The p99 columns' SLOs, in seconds, for the worst-column marker. */
+static const double slo[N_COLS] = {
+	[C_P99] = 0.5, [C_LOCK99] = 1, [C_REDIS] = 0.05, [C_INGR] = 1, [C_RUNQ] = 0.05,
+};
+
+struct row {
+	char tenant[256];
+	struct hist stmt, lock, redis, ingress, runq;
+	double sys;		/* syscalls blocked in (or made, full mode) */
+	double v[N_COLS];
+	int worst;		/* column, or -1 */
+};
+
+struct view {
+	struct row *rows;
+	int n, cap;
+	double seconds;		/* the interval's length */
+	enum col sort;		/* C_RATE..; N_COLS: by tenant */
+	regex_t filter;
+	int filtering;
+	char filter_text[128];
+	int tty;
+};
+
+static struct termios saved;
+static int raw_mode;
+
+static void restore_terminal(void)
+{
+	if (!raw_mode)
+		return;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+	/* cursor back, main screen back */
+	fputs("\033[?25h\033[?1049l", stdout);
+	fflush(stdout);
+	raw_mode = 0;
+}
+
+static void enter_raw(void)
+{
+	struct termios t;
+
+	if (tcgetattr(STDIN_FILENO, &saved))
+		return;
+	t = saved;
+	t.c_lflag &= ~(ICANON | ECHO);
+	t.c_cc[VMIN] = 0;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t))
+		return;
+	raw_mode = 1;
+	atexit(restore_terminal);
+	fputs("\033[?1049h\033[?25l", stdout);	/* alternate screen, no cursor */
+}
+
+static struct row *row(struct view *v, const char *tenant)
+{
+	struct row *r;
+
+	for (int i = 0; i < v->n; i++)
+		if (!strcmp(v->rows[i].tenant, tenant))
+			return &v->rows[i];
+	if (v->n == v->cap) {
+		int cap = v->cap ? 2 * v->cap : 16;
+		struct row *p = realloc(v->rows, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		v->rows = p;
+		v->cap = cap;
+	}
+	r = &v->rows[v->n++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
+	return r;
+}
+
+/* The value of label name in p, "" when the family has no such label. */
+static const char *label(const struct metrics *m, const struct metric_family *f,
+			 const struct metric_point *p, const char *name)
+{
+	for (int l = 0; l < f->n_labels; l++)
+		if (!strcmp(metrics__str(m, f->labels[l]), name))
+			return metrics__str(m, p->values[l]);
+	return "";
+}
+
+static void add(struct hist *h, const struct metrics *m, const struct metric_point *p)
+{
+	/* An interval's max is not known (a delta): its highest bucket's
+	 * upper bound caps the quantiles instead. */
+	for (uint32_t i = 0; i < p->n_buckets; i++) {
+		uint64_t c = m->buckets[p->buckets_off + i];
+		double hi = hist__upper_s(p->first + i) * 1e9;
+
+		h->count[p->first + i] += c;
+		if (c && hi > h->max_ns)
+			h->max_ns = hi < 1.8e19 ? (uint64_t)hi : UINT64_MAX;
+	}
+	h->total += p->count;
+	h->sum_ns += (uint64_t)(p->sum * 1e9);
+}
+
+enum feed { FEED_NONE, FEED_STMT, FEED_LOCK, FEED_REDIS, FEED_INGR, FEED_RUNQ, FEED_SYS };
+
+/* Which column a point of family name feeds, if any: a tenant appears
+ * only for what top shows (not, say, for a client of the ingress). */
+static enum feed feeds(const char *name, const struct metrics *m, const struct metric_family *f,
+		       const struct metric_point *p, int full_sys)
+{
+	const char *service = label(m, f, p, "service"), *role = label(m, f, p, "role");
+
+	if (!strcmp(name, "odtrace_pg_query_duration_seconds"))
+		return strcmp(label(m, f, p, "side"), "client") ? FEED_STMT : FEED_NONE;
+	if (!strcmp(name, "odtrace_pg_lock_wait_duration_seconds"))
+		return FEED_LOCK;
+	if (!strcmp(name, "odtrace_runq_latency_seconds"))
+		return FEED_RUNQ;
+	if (!strcmp(name, "odtrace_net_request_duration_seconds")) {
+		if (!strcmp(service, "redis") && !strcmp(role, "client"))
+			return FEED_REDIS;
+		if ((!strcmp(service, "odoo") || !strcmp(service, "traefik")) && !strcmp(role, "server"))
+			return FEED_INGR;
+		return FEED_NONE;
+	}
+	if (!strcmp(name, "odtrace_syscall_duration_seconds") &&
+	    !strcmp(label(m, f, p, "mode"), full_sys ? "full" : "blocked"))
+		return FEED_SYS;
+	return FEED_NONE;
+}
+
+/* Rows from a delta snapshot: every tenant present in these families, a
+ * quiet one with zeros. */
+static void build(struct view *v, const struct metrics *d, int full_sys)
+{
+	v->n = 0;
+	for (int fi = 0; fi < d->n_f; fi++) {
+		const struct metric_family *f = &d->f[fi];
+		const char *name = metrics__str(d, f->name);
+
+		for (int i = 0; i < f->n; i++) {
+			const struct metric_point *p = &d->p[f->first + i];
+			const char *tenant = label(d, f, p, "tenant");
+			enum feed what = feeds(name, d, f, p, full_sys);
+			struct row *r;
+
+			if (!what || !*tenant || (v->filtering && regexec(&v->filter, tenant, 0, NULL, 0)))
+				continue;
+			if (!(r = row(v, tenant)))
+				return;
+			if (what == FEED_SYS)
+				r->sys += p->count;
+			else
+				add(what == FEED_STMT ? &r->stmt : what == FEED_LOCK ? &r->lock :
+				    what == FEED_REDIS ? &r->redis : what == FEED_INGR ? &r->ingress : &r->runq, d, p);
+		}
+	}
+	for (int i = 0; i < v->n; i++) {
+		struct row *r = &v->rows[i];
+		double worst = 0;
+
+		r->v[C_RATE] = r->stmt.total / v->seconds;
+		r->v[C_P50] = hist__quantile(&r->stmt, 0.5);
+		r->v[C_P99] = hist__quantile(&r->stmt, 0.99);
+		r->v[C_LOCK99] = hist__quantile(&r->lock, 0.99);
+		r->v[C_LOCKT] = r->lock.sum_ns / 1e9 / v->seconds;
+		r->v[C_REDIS] = hist__quantile(&r->redis, 0.99);
+		r->v[C_INGR] = hist__quantile(&r->ingress, 0.99);
+		r->v[C_SYS] = r->sys / v->seconds;
+		r->v[C_RUNQ] = hist__quantile(&r->runq, 0.99);
+		/* the worst column, once it is a tenth of the way to its SLO:
+		 * a marker on 3 ms of a 50 ms budget would only be noise */
+		r->worst = -1;
+		worst = 0.1;
+		for (int c = 0; c < N_COLS; c++)
+			if (slo[c] && r->v[c] / slo[c] >= worst) {
+				worst = r->v[c] / slo[c];
+				r->worst = c;
+			}
+	}
+}
+
+static enum col sort_col;
+
+static int by_sort(const void *x, const void *y)
+{
+	const struct row *a = x, *b = y;
+
+	if (sort_col == N_COLS)
+		return strcmp(a->tenant, b->tenant);
+	if (a->v[sort_col] != b->v[sort_col])
+		return a->v[sort_col] < b->v[sort_col] ? 1 : -1;
+	return strcmp(a->tenant, b->tenant);
+}
+
+/* A value in 6 characters: a duration, a rate or a ratio. */
+static const char *cell(enum col c, double x, char *buf, size_t len)
+{
+	if (c == C_RATE || c == C_SYS) {
+		if (x >= 99999.5)
+			snprintf(buf, len, "%.0fk", x / 1e3);
+		else if (x >= 99.95 || x == 0)
+			snprintf(buf, len, "%.0f", x);
+		else
+			snprintf(buf, len, "%.1f", x);
+	} else if (c == C_LOCKT) {
+		snprintf(buf, len, x ? "%.2f" : "0", x);
+	} else if (!x) {
+		snprintf(buf, len, "-");
+	} else {
+		hist__format_s(x, buf, len);
+	}
+	return buf;
+}
+
+static void draw(struct view *v, const char *title)
+{
+	int height = 24, shown;
+	struct winsize ws;
+	char buf[32];
+
+	if (v->tty && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row)
+		height = ws.ws_row;
+	sort_col = v->sort;
+	if (v->n)
+		qsort(v->rows, v->n, sizeof(*v->rows), by_sort);
+	if (v->tty)
+		fputs("\033[H\033[2J", stdout);
+	printf("%s\n", title);
+	if (v->tty)
+		fputs("\033[7m", stdout);
+	printf("%-15s ", "TENANT");
+	for (int c = 0; c < N_COLS; c++)
+		printf("%6s ", headers[c]);
+	printf(v->tty ? "\033[0m\n" : "\n");
+	shown = v->tty ? height - 4 : v->n;
+	for (int i = 0; i < v->n && i < shown; i++) {
+		const struct row *r = &v->rows[i];
+
+		printf("%-15.15s ", r->tenant);
+		for (int c = 0; c < N_COLS; c++) {
+			int mark = r->worst == c && r->v[c] > 0;
+
+			if (mark && v->tty)
+				printf("\033[1;31m%6s*\033[0m", cell(c, r->v[c], buf, sizeof(buf)));
+			else
+				printf("%6s%c", cell(c, r->v[c], buf, sizeof(buf)), mark ? '*' : ' ');
+		}
+		putchar('\n');
+	}
+	if (!v->n && v->filtering)
+		printf("(no tenant matches /%s/)\n", v->filter_text);
+	else if (!v->n)
+		printf("(no tenant seen yet: no statements, waits, requests or traced workers)\n");
+	else if (v->n > shown)
+		printf("(%d more tenants: / to filter)\n", v->n - shown);
+	if (v->tty)
+		printf("sort %s%s%s | s p l r i y u t sort, / filter, q quit | * worst vs SLO\n",
+		       v->sort == N_COLS ? "tenant" : headers[v->sort], v->filtering ? ", filter " : "",
+		       v->filtering ? v->filter_text : "");
+	fflush(stdout);
+}
+
+static int set_filter(struct view *v, const char *re)
+{
+	regex_t r;
+
+	if (!*re) {
+		if (v->filtering)
+			regfree(&v->filter);
+		v->filtering = 0;
+		v->filter_text[0] = '\0';
+		return 0;
+	}
+	if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB))
+		return -1;
+	if (v->filtering)
+		regfree(&v->filter);
+	v->filter = r;
+	v->filtering = 1;
+	snprintf(v->filter_text, sizeof(v->filter_text), "%s", re);
+	return 0;
+}
+
+static int sort_key(const char *s, enum col *out)
+{
+	static const struct {
+		const char *name;
+		enum col c;
+	} keys[] = {
+		{ "stmt", C_RATE }, { "p99", C_P99 }, { "lock", C_LOCK99 }, { "redis", C_REDIS },
+		{ "ingress", C_INGR }, { "sys", C_SYS }, { "runq", C_RUNQ }, { "tenant", N_COLS },
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(s, keys[i].name)) {
+			*out = keys[i].c;
+			return 0;
+		}
+	return -1;
+}
+
+/* One key press; 1 when the table should be drawn again, -1 to quit. */
+static int key(struct view *v, int ch)
+{
+	static const char keys[] = "splriyut";
+	static const enum col cols[] = { C_RATE, C_P99, C_LOCK99, C_REDIS, C_INGR, C_SYS, C_RUNQ, N_COLS };
+	const char *k = ch ? strchr(keys, ch) : NULL;
+
+	if (ch == 'q')
+		return -1;
+	if (k) {
+		v->sort = cols[k - keys];
+		return 1;
+	}
+	if (ch == '/') {
+		char re[128];
+		size_t n = 0;
+		int c = 0;
+
+		printf("\033[%d;1H\033[2Kfilter (regex, Enter applies, Esc cancels): ", 3);
+		fflush(stdout);
+		while (!agent_exiting && n + 1 < sizeof(re)) {
+			struct pollfd fd = { .fd = STDIN_FILENO, .events = POLLIN };
+			unsigned char b;
+
+			if (poll(&fd, 1, 200) <= 0 || read(STDIN_FILENO, &b, 1) != 1)
+				continue;
+			c = b;
+			if (c == '\n' || c == '\r' || c == 27)
+				break;
+			if ((c == 127 || c == 8) && n) {
+				n--;
+				fputs("\b \b", stdout);
+			} else if (isprint(c)) {
+				re[n++] = c;
+				putchar(c);
+			}
+			fflush(stdout);
+		}
+		re[n] = '\0';
+		if (c != 27 && set_filter(v, re)) {
+			printf("  (not a regular expression)");
+			fflush(stdout);
+			sleep(1);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Waits until ms pass, handling keys; -1 when the user quits. */
+static int wait_keys(struct agent *a, struct view *v, uint64_t ms, int *redraw)
+{
+	uint64_t end = agent__now_ms() + ms;
+
+	while (!agent_exiting) {
+		uint64_t now = agent__now_ms();
+		unsigned char b;
+
+		if (now >= end)
+			return 0;
+		agent__wait(a, end - now < 100 ? end - now : 100);
+		while (raw_mode && read(STDIN_FILENO, &b, 1) == 1) {
+			int r = key(v, b);
+
+			if (r < 0)
+				return -1;
+			*redraw |= r;
+		}
+		if (*redraw)
+			return 0;
+	}
+	return 0;
+}
+
+static void title(char *buf, size_t len, const struct view *v, uint64_t interval_ms)
+{
+	char when[16];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	snprintf(buf, len, "odtrace top  %s  %s  every %.3gs  %d tenant%s", metrics__host(), when,
+		 interval_ms / 1e3, v->n, v->n == 1 ? "" : "s");
+}
+
+int cmd_top(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "interval", required_argument, NULL, 'i' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "tenant", required_argument, NULL, 't' },
+		{ "probes", required_argument, NULL, 'p' },
+		AGENT_LONGOPTS,
+		{},
+	};
+	struct agent_opts o = {};
+	struct agent a = {};
+	struct view v = { .sort = C_P99 };
+	struct metrics prev = {}, cur = {}, delta = {};
+	uint64_t interval_ms = 2000, duration_ms = 0, last, end;
+	int c, once = 0, err = 1;
+	char head[256];
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (duration__parse(optarg, &interval_ms) || !interval_ms) {
+				fprintf(stderr, "odtrace top: --interval %s: expected a duration like 2s\n", optarg);
+				goto usage_error;
+			}
+			break;
+		case 'o':
+			once = 1;
+			break;
+		case 'd':
+			if (duration__parse(optarg, &duration_ms) || !duration_ms) {
+				fprintf(stderr, "odtrace top: --duration %s: expected a duration like 30s\n", optarg);
+				goto usage_error;
+			}
+			break;
+		case 's':
+			if (sort_key(optarg, &v.sort)) {
+				fprintf(stderr, "odtrace top: --sort %s: one of stmt, p99, lock, redis, ingress, sys, runq, tenant\n",
+					optarg);
+				goto usage_error;
+			}
+			break;
+		case 't':
+			if (set_filter(&v, optarg)) {
+				fprintf(stderr, "odtrace top: --tenant %s: not a POSIX extended regex\n", optarg);
+				goto usage_error;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			if (agent__opt(&o, c, optarg))
+				goto usage_error;
+		}
+	}
+	if (agent__no_args(argc, argv))
+		goto usage_error;
+	if (agent__configure(&o))
+		return 2;
+	if (agent__start(&a, &o) || privs__drop(a.families))
+		goto cleanup;
+	v.tty = !once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+	if (v.tty)
+		enter_raw();
+	else if (!once)
+		log_info("stdout is not a terminal: printing a table every %.3gs", interval_ms / 1e3);
+	metrics__reset(&prev, metrics__now_ms(), a.start_ms);
+	agent__metrics(&a, &prev);
+	last = agent__now_ms();
+	end = duration_ms ? last + duration_ms : UINT64_MAX;
+	if (v.tty) {
+		title(head, sizeof(head), &v, interval_ms);
+		draw(&v, head);
+	}
+	while (!agent_exiting) {
+		int redraw = 0;
+
+		uint64_t now = agent__now_ms();
+
+		if (wait_keys(&a, &v, last + interval_ms > now ? last + interval_ms - now : 0, &redraw) < 0)
+			break;
+		if (agent_exiting)
+			break;
+		now = agent__now_ms();
+		if (now >= last + interval_ms) {
+			agent__tick(&a);
+			metrics__reset(&cur, metrics__now_ms(), a.start_ms);
+			agent__metrics(&a, &cur);
+			if (metrics__delta(&delta, &cur, &prev) || metrics__copy(&prev, &cur)) {
+				log_error("out of memory");
+				break;
+			}
+			v.seconds = (now - last) / 1e3;
+			last = now;
+		} else if (!v.seconds) {
+			continue;	/* a key before the first interval: nothing yet */
+		}
+		build(&v, &delta, !!(a.families & FAMILY_SYS_FULL));
+		title(head, sizeof(head), &v, interval_ms);
+		draw(&v, head);
+		if (once || now >= end)
+			break;
+		if (!v.tty)
+			putchar('\n');
+	}
+	err = 0;
+cleanup:
+	restore_terminal();
+	agent__stop(&a);
+	metrics__free(&prev);
+	metrics__free(&cur);
+	metrics__free(&delta);
+	free(v.rows);
+	if (v.filtering)
+		regfree(&v.filter);
+	return err;
+usage_error:
+	fputs(usage, stderr);
+	return 2;
+}

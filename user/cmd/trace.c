@@ -1,0 +1,147 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "agent/agent.h"
+#include "cmd/cmd.h"
+#include "util/duration.h"
+#include "util/log.h"
+#include "agent/privs.h"
+#include "cmd/report.h"
+
+static const char usage[] =
+	"Usage: odtrace trace [OPTIONS]\n"
+	"\n"
+	"An ad-hoc tracing session: attach, then print at the end (Ctrl-C ends early) or\n"
+	"every interval, per database: the statement latency histogram with count, mean,\n"
+	"p50, p90, p99 and max, and the slow statements, their text normalized (pg);\n"
+	"lock waits by lock type and mode, LWLock waits by tranche, deadlocks, the\n"
+	"relations waited on longest and the waits still in progress (lock). Per tenant\n"
+	"and cgroup of the traced processes (Odoo workers, --cgroup, --pid): a\n"
+	"per-syscall table of count, total, p50, p99 and max, and how busy the workers\n"
+	"were (sys); run-queue latency and CPU throttling (runq); per\n"
+	"tenant, service and role, the latency of requests on TCP connections, connects\n"
+	"and RTT, retransmits (net).\n"
+	"\n"
+	"Options:\n"
+	"  --duration DUR      how long to trace (default: until Ctrl-C; e.g. 30s, 5m)\n"
+	"  --interval DUR      print every DUR what happened during it (default: once, at the end)\n"
+	"  --histograms        also print each syscall's latency histogram (sys)\n"
+	"  --json              one JSON object per series and interval, one per line; histograms\n"
+	"                      with the scale-3 buckets ({\"index\": count}, bucket i =\n"
+	"                      (2^(i/8), 2^((i+1)/8)] s)\n"
+	AGENT_OPTS_HELP
+	"  -h, --help          this text\n"
+	"\n"
+	"Examples:\n"
+	"  sudo odtrace trace --duration 30s\n"
+	"  sudo odtrace trace --probes pg,lock --interval 10s\n"
+	"  sudo odtrace trace --probes lock --pg-conninfo 'host=/var/run/postgresql user=postgres'\n"
+	"  sudo odtrace trace --probes sys --pid 4242 --duration 10s\n"
+	"  sudo odtrace trace --probes sys:full,runq --cgroup /kubepods.slice/kubepods-pod1.slice\n"
+	"  sudo odtrace trace --probes net --service api=9000 --interval 10s\n"
+	"  sudo odtrace trace --interval 5s --json | jq 'select(.metric == \"query_duration\") | .p99_s'\n";
+
+/* Prints what happened since the last report. */
+static void report(struct agent *a, int json, int hists, double secs)
+{
+	if (a->pg)
+		report__pg(pg__series(a->pg), json, secs);
+	if (a->lock)
+		report__lock(lock__series(a->lock), json, secs);
+	if (a->sys)
+		report__sys(sys__series(a->sys), json, hists, secs);
+	if (a->runq)
+		report__runq(runq__series(a->runq), json, secs);
+	if (a->net)
+		report__net(net__series(a->net), json, secs);
+	fflush(stdout);
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "duration", required_argument, NULL, 'd' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "histograms", no_argument, NULL, 'H' },
+		{ "probes", required_argument, NULL, 'p' },
+		AGENT_LONGOPTS,
+		{},
+	};
+	uint64_t duration_ms = 0, interval_ms = 0, start, last, end, now;
+	struct agent_opts o = {};
+	struct agent a = {};
+	int c, json = 0, hists = 0, err = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+		case 'i':
+			if (duration__parse(optarg, c == 'd' ? &duration_ms : &interval_ms)) {
+				fprintf(stderr, "odtrace trace: --%s %s: expected a duration like 30s or 500ms\n",
+					c == 'd' ? "duration" : "interval", optarg);
+				goto usage_error;
+			}
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'H':
+			hists = 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			if (agent__opt(&o, c, optarg))
+				goto usage_error;
+		}
+	}
+	if (agent__no_args(argc, argv))
+		goto usage_error;
+	if (agent__configure(&o))
+		return 2;
+	if (agent__start(&a, &o) || privs__drop(a.families))
+		goto cleanup;
+	if (duration_ms)
+		log_info("tracing for %.3gs; Ctrl-C ends early", duration_ms / 1e3);
+	else
+		log_info("tracing; Ctrl-C to end");
+	start = last = agent__now_ms();
+	end = duration_ms ? start + duration_ms : UINT64_MAX;
+	while (!agent_exiting) {
+		/* Harvest at least every 10 s even when reporting once: that is
+		 * when exited backends' entries leave the kernel map. */
+		uint64_t now = agent__now_ms(), next = now + 10000;
+
+		if (interval_ms && last + interval_ms < next)
+			next = last + interval_ms;
+		if (end < next)
+			next = end;
+		agent__wait(&a, next > now ? next - now : 0);
+		agent__tick(&a);
+		now = agent__now_ms();
+		if (now >= end)
+			break;
+		if (interval_ms && now >= last + interval_ms) {
+			report(&a, json, hists, (now - last) / 1e3);
+			last = now;
+		}
+	}
+	/* What the last (partial) interval saw, unless it just began. */
+	now = agent__now_ms();
+	if (!interval_ms || now - last >= 100) {
+		agent__tick(&a);
+		report(&a, json, hists, (now - last) / 1e3);
+	}
+	err = 0;
+cleanup:
+	agent__stop(&a);
+	return err;
+usage_error:
+	fputs(usage, stderr);
+	return 2;
+}

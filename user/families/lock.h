@@ -1,0 +1,60 @@
+/* lock family: PostgreSQL lock waits per tenant. */
+#ifndef ODTRACE_USER_LOCK_H
+#define ODTRACE_USER_LOCK_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "metrics/series.h"
+
+struct bpf_link;
+struct bpf_object;
+struct backends;
+struct lock;
+
+#define LOCK_TOP_RELATIONS 10	/* relations exported, by total wait time */
+
+/* Waits on one relation, cumulative, for the top-N. */
+struct lock_relation {
+	char tenant[64];
+	char database[64];
+	uint32_t reloid;
+	char name[SERIES_VALUE_LEN];	/* "schema.name", or "oid:N" */
+	struct hist_val now, base;	/* count, sum_ns, max_ns */
+	struct hist_val shown;		/* what trace printed last */
+};
+
+/* A heavyweight wait that had not ended at the last harvest. */
+struct lock_waiting {
+	uint32_t pid;
+	char tenant[64];
+	char database[64];
+	char locktype[20];
+	const char *mode;
+	char relation[SERIES_VALUE_LEN];	/* "" unless a relation-type lock */
+	double age_s;
+};
+
+struct lock_series {
+	/* and each with the identity labels (SERIES_IDENTITY) last */
+	struct series_set waits;	/* tenant, database, locktype, mode */
+	struct series_set errors;	/* same labels: waits ended by an ERROR */
+	struct series_set lwlock;	/* tenant, tranche */
+	struct series_set deadlocks;	/* tenant, database */
+	struct lock_relation *rels;	/* sorted by now.sum_ns, descending */
+	int n_rels;
+	struct lock_waiting *waiting;	/* longest first */
+	int n_waiting;
+};
+
+/* Which USDT probes the family needs; check prints them. */
+extern const char *const lock__probes[];
+int lock__open(struct lock **out, struct backends *backends);
+/* A pgbins_attach_fn: "usdt", or NULL (no lock probes in that build). */
+const char *lock__attach(void *lock, const char *path, struct bpf_link **links);
+void lock__harvest(struct lock *lock);
+struct lock_series *lock__series(struct lock *lock);
+void lock__metrics(struct lock *lock, struct metrics *m);
+void lock__close(struct lock *lock);
+struct bpf_object *lock__object(struct lock *lock);
+
+#endif

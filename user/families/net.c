@@ -1,0 +1,313 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "contract/net_abi.h"
+#include "net.skel.h"
+#include "families/net.h"
+#include "families/cgroups.h"
+#include "metrics/drops.h"
+#include "families/kmap.h"
+#include "util/log.h"
+#include "families/pg.h"
+#include "families/services.h"
+#include "families/syscalls.h"
+
+
+struct net {
+	struct net_bpf *skel;
+	struct cgroups *cgroups;
+	struct net_series series;
+	char names[NET_SERVICES + 1][32];	/* by service id; [0] unused */
+	int n_names;
+	int pg_sockets;		/* carries the pg family's socket hooks */
+};
+
+static int service_id(struct net *net, const char *name)
+{
+	for (int i = 1; i <= net->n_names; i++)
+		if (!strcmp(net->names[i], name))
+			return i;
+	if (net->n_names == NET_SERVICES)
+		return -1;
+	snprintf(net->names[++net->n_names], sizeof(net->names[0]), "%s", name);
+	return net->n_names;
+}
+
+/* Into the kernel's tables; a port or name already there is remapped. */
+static int add(void *ctx, const char *name, unsigned port, const char *comm)
+{
+	struct net *net = ctx;
+	struct net_bpf__rodata *ro = net->skel->rodata;
+	int id = service_id(net, name), i;
+
+	if (id < 0)
+		return -1;
+	if (comm) {
+		for (i = 0; i < NET_COMMS && ro->comms[i].service; i++)
+			if (!strcmp(ro->comms[i].comm, comm))
+				break;
+		if (i == NET_COMMS)
+			return -1;
+		snprintf(ro->comms[i].comm, sizeof(ro->comms[i].comm), "%s", comm);
+		ro->comms[i].service = id;
+		return 0;
+	}
+	for (i = 0; i < NET_PORTS && ro->ports[i].service; i++)
+		if (ro->ports[i].port == port)
+			break;
+	if (i == NET_PORTS)
+		return -1;
+	ro->ports[i].port = port;
+	ro->ports[i].service = id;
+	return 0;
+}
+
+#define LABELS(...) .labels = { "tenant", SERIES_IDENTITY, __VA_ARGS__ }
+
+/* The programs of one data path or the other. */
+static void choose_hooks(struct net *net, const char *hooks)
+{
+	static const char *const calls[NET__CALLS] = {
+		[NET_WRITE] = "write", [NET_WRITEV] = "writev", [NET_SENDTO] = "sendto",
+		[NET_SENDMSG] = "sendmsg", [NET_READ] = "read", [NET_READV] = "readv",
+		[NET_RECVFROM] = "recvfrom", [NET_RECVMSG] = "recvmsg",
+	};
+	struct net_bpf *s = net->skel;
+	int sock = !strcmp(hooks, "sock");
+
+	bpf_program__set_autoload(s->progs.net_send, sock);
+	bpf_program__set_autoload(s->progs.net_recv, sock);
+	bpf_program__set_autoload(s->progs.net_sys_enter, !sock);
+	bpf_program__set_autoload(s->progs.net_sys_exit, !sock);
+	s->rodata->by_addr = !sock;
+	for (int i = 0; i < NET__CALLS; i++)
+		s->rodata->call_nr[i] = syscalls__nr(calls[i]);
+	if (!sock)
+		log_warn("net: data path on syscall tracepoints (%s): every syscall on the node "
+			 "pays for it (README)", "no sock:sock_send_length here, or --net-hooks syscalls");
+}
+
+int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n,
+	      struct pg *pg, const char *hooks)
+{
+	struct net *net = calloc(1, sizeof(*net));
+	char err[160];
+	int rc;
+
+	if (!net)
+		return -ENOMEM;
+	net->cgroups = cgroups;
+	net->series.request = (struct series_set){
+		.name = "odtrace_net_request_duration_seconds",
+		.help = "Requests on TCP connections to a service: role=client, from sending a request to the first bytes of its answer; role=server, from receiving one to the first bytes sent back.",
+		LABELS("service", "role"), .n_labels = 7,
+	};
+	net->series.connect = (struct series_set){
+		.name = "odtrace_tcp_connect_duration_seconds",
+		.help = "TCP connects to a service, from the SYN sent to the connection established.",
+		LABELS("service"), .n_labels = 6,
+	};
+	net->series.rtt = (struct series_set){
+		.name = "odtrace_tcp_rtt_seconds",
+		.help = "The kernel's smoothed round-trip time of client connections to a service, sampled at the end of a connection's first request and of every 8th.",
+		LABELS("service"), .n_labels = 6,
+	};
+	net->series.lifetime = (struct series_set){
+		.name = "odtrace_tcp_connection_duration_seconds",
+		.help = "Lifetime of TCP connections of a service, from established (a server's: first used) to closed.",
+		LABELS("service", "role"), .n_labels = 7,
+	};
+	net->series.retransmits = (struct series_set){
+		.name = "odtrace_tcp_retransmits_total",
+		.help = "TCP segments retransmitted on connections to or of a service.",
+		.counter = SERIES_COUNT, LABELS("service"), .n_labels = 6,
+	};
+	net->series.pg_own = (struct series_set){
+		.name = "odtrace_pg_query_duration_seconds",
+		.help = "PostgreSQL statement latency; side=client: on the client's connection, from sending a statement's first message to the first bytes of the answer.",
+		.labels = { "tenant", "database", SERIES_IDENTITY, "side" }, .n_labels = 7,
+	};
+	net->series.pg_query = pg ? &pg__series(pg)->query : &net->series.pg_own;
+	net->skel = net_bpf__open();
+	if (!net->skel) {
+		rc = -errno;
+		goto fail;
+	}
+	hist__bounds((uint64_t *)net->skel->rodata->hist_bounds);
+	for (int i = 0; services__defaults[i]; i++)
+		services__parse(services__defaults[i], err, sizeof(err), add, net);
+	for (int i = 0; i < n; i++) {
+		if (services__parse(specs[i], err, sizeof(err), add, net)) {
+			log_error("--service %s: %s", specs[i], err);
+			rc = -EINVAL;
+			goto fail;
+		}
+	}
+	choose_hooks(net, net__hooks(hooks));
+	net->skel->rodata->pg_service = service_id(net, "postgresql");
+	/* the protocols the defaults speak; other services are not checked */
+	for (int i = 1; i <= net->n_names; i++) {
+		const char *s = net->names[i];
+
+		net->skel->rodata->protos[i] = !strcmp(s, "redis") ? NET_RESP
+					     : !strcmp(s, "postgresql") ? NET_PGWIRE
+					     : !strcmp(s, "odoo") || !strcmp(s, "traefik") ? NET_HTTP
+					     : NET_ANY;
+	}
+	net->pg_sockets = pg && pg__sockets(pg) && !strcmp(net__hooks(hooks), "sock");
+	net->skel->rodata->with_pg_sock = net->pg_sockets;
+	if (net->pg_sockets) {
+		rc = pg__carry_sockets(pg, net->skel->skeleton, "net");
+	} else {	/* unused: the smallest they can be */
+		bpf_map__set_max_entries(net->skel->maps.pg_hist, 1);
+		bpf_map__set_max_entries(net->skel->maps.backend_events, getpagesize());
+		rc = net_bpf__load(net->skel);
+	}
+	if (!rc)
+		rc = net_bpf__attach(net->skel);
+	if (rc) {
+		log_error("cannot load the net programs: %s (run `odtrace check`; -v shows the verifier log)",
+			  strerror(-rc));
+		goto fail;
+	}
+	drops__add("net_unresolved_cgroup", 0);
+	*out = net;
+	return 0;
+fail:
+	net__close(net);
+	return rc;
+}
+
+static const char *const *labels_of(const struct cgroup_entry *c, const char *service,
+				    const char *role)
+{
+	static const char *v[7];
+
+	v[0] = c->tenant;
+	v[1] = c->who.namespace;
+	v[2] = c->who.pod;
+	v[3] = c->who.container;
+	v[4] = c->who.cgroup;
+	v[5] = service;
+	v[6] = role;
+	return v;
+}
+
+static uint64_t hist_count(const void *val)
+{
+	return ((const struct hist_val *)val)->count;
+}
+
+static uint64_t u64_count(const void *val)
+{
+	return *(const uint64_t *)val;
+}
+
+static void add_hist(void *ctx, const void *key, const void *val, const struct cgroup_entry *c,
+		     int final)
+{
+	const struct net_key *k = key;
+	struct net *net = ctx;
+	struct series_set *sets[] = { [NET_REQUEST] = &net->series.request,
+				      [NET_CONNECT] = &net->series.connect,
+				      [NET_RTT] = &net->series.rtt,
+				      [NET_LIFETIME] = &net->series.lifetime };
+	struct series *s;
+
+	if (k->metric > NET_LIFETIME || k->service > net->n_names)
+		return;
+	s = series__get(sets[k->metric], labels_of(c, net->names[k->service],
+						    k->role == NET_CLIENT ? "client" : "server"));
+	if (s)
+		series__add(s, k->bucket, val, final);
+	/* PostgreSQL clients: their statements, next to the server side */
+	if (k->metric == NET_REQUEST && k->role == NET_CLIENT &&
+	    k->service == net->skel->rodata->pg_service &&
+	    (s = series__get(net->series.pg_query,
+			     (const char *[]){ c->tenant, "", c->who.namespace, c->who.pod,
+					       c->who.container, c->who.cgroup, "client" })))
+		series__add(s, k->bucket, val, final);
+}
+
+static void add_retransmits(void *ctx, const void *key, const void *val,
+			    const struct cgroup_entry *c, int final)
+{
+	const struct net_count_key *k = key;
+	struct net *net = ctx;
+	struct series *s;
+
+	if (k->service > net->n_names)
+		return;
+	s = series__get(&net->series.retransmits, labels_of(c, net->names[k->service], NULL));
+	if (s)
+		series__add(s, 0, &(struct hist_val){ .count = u64_count(val) }, final);
+}
+
+void net__harvest(struct net *net)
+{
+	static struct net_key keys[NET_HIST_ENTRIES];
+	static struct hist_val vals[NET_HIST_ENTRIES];
+	static struct net_count_key ckeys[NET_COUNT_ENTRIES];
+	static uint64_t cvals[NET_COUNT_ENTRIES];
+
+	series__begin(&net->series.request);
+	series__begin(&net->series.connect);
+	series__begin(&net->series.rtt);
+	series__begin(&net->series.lifetime);
+	if (net->series.pg_query == &net->series.pg_own)
+		series__begin(&net->series.pg_own);	/* else the pg family did */
+	cgroups__harvest(net->cgroups, bpf_map__fd(net->skel->maps.net_hist), keys, sizeof(*keys),
+			 vals, sizeof(*vals), NET_HIST_ENTRIES, "net_unresolved_cgroup", hist_count,
+			 add_hist, net);
+	series__begin(&net->series.retransmits);
+	cgroups__harvest(net->cgroups, bpf_map__fd(net->skel->maps.net_retransmits), ckeys,
+			 sizeof(*ckeys), cvals, sizeof(*cvals), NET_COUNT_ENTRIES,
+			 "net_unresolved_cgroup", u64_count, add_retransmits, net);
+	/* with the pg socket hooks in its programs, their drops too */
+	kmap__drops(net->skel->maps.drops, "net", 1u << DROP_HIST_FULL | 1u << DROP_UNCONFIRMED |
+		    (net->pg_sockets ? 1u << DROP_RING_FULL | 1u << DROP_NO_STORAGE : 0));
+}
+
+int net__pg_sockets(const struct net *net)
+{
+	return net->pg_sockets;
+}
+
+struct net_series *net__series(struct net *net)
+{
+	return &net->series;
+}
+
+void net__metrics(struct net *net, struct metrics *m)
+{
+	series__metrics(&net->series.request, m);
+	series__metrics(&net->series.connect, m);
+	series__metrics(&net->series.rtt, m);
+	series__metrics(&net->series.lifetime, m);
+	series__metrics(&net->series.retransmits, m);
+	if (net->series.pg_query == &net->series.pg_own)
+		series__metrics(&net->series.pg_own, m);
+}
+
+struct bpf_object *net__object(struct net *net)
+{
+	return net->skel->obj;
+}
+
+void net__close(struct net *net)
+{
+	if (!net)
+		return;
+	net_bpf__destroy(net->skel);
+	series__free(&net->series.request);
+	series__free(&net->series.connect);
+	series__free(&net->series.rtt);
+	series__free(&net->series.lifetime);
+	series__free(&net->series.retransmits);
+	series__free(&net->series.pg_own);
+	free(net);
+}

@@ -1,0 +1,64 @@
+/* pg family: PostgreSQL statement latency per database, server side. */
+#ifndef ODTRACE_USER_PG_H
+#define ODTRACE_USER_PG_H
+
+#include <stdio.h>
+#include <string.h>
+#include "metrics/series.h"
+#include "pg/statements.h"
+
+struct bpf_link;
+struct bpf_object;
+struct backends;
+struct pg;
+
+/* What the family exports, cumulative since the agent started. */
+struct pg_series {
+	struct series_set query;	/* tenant, database, side */
+	struct series_set errors;	/* tenant, database */
+	struct statements statements;	/* the slow ones */
+};
+
+/* The exported functions the family puts uprobes on, and what is lost
+ * where a build lacks one (pg__mode needs the first only without USDT). */
+enum { PG_FN_REPORT_ACTIVITY, PG_FN_CREATE_CACHED_PLAN, PG_FN_ABORT, PG_FN__MAX };
+extern const struct pg_function {
+	const char *name, *without;
+} pg__functions[PG_FN__MAX];
+
+/* How the family would time statements in the server binary at path: "usdt"
+ * (statement__status notes), "uprobe" (the exported pgstat_report_activity),
+ * or NULL: it cannot. */
+const char *pg__mode(const char *path);
+struct config;
+/* Whether hooks names a way to time statements (--pg-hooks): it, or NULL. */
+#define PG_HOOKS "usdt or socket"
+static inline const char *pg__hooks(const char *hooks)
+{
+	return !strcmp(hooks, "usdt") ? "usdt" : !strcmp(hooks, "socket") ? "socket" : NULL;
+}
+/* Reads the slow-statement settings of c (--slow-statement, --top-statements,
+ * --statement-text). */
+int pg__open(struct pg **out, struct backends *backends, const struct config *c);
+/* Whether statements are timed on the sockets (--pg-hooks socket): then
+ * another family's programs on the same tracepoints (net's) can carry the
+ * hooks, one program per socket operation instead of two. */
+int pg__sockets(const struct pg *pg);
+/* Loads skel (family: its name in messages) with pg's socket-hook maps
+ * (bpf/pg_sock.bpf.h) as its own, for its programs to time statements. */
+struct bpf_object_skeleton;
+int pg__carry_sockets(struct pg *pg, struct bpf_object_skeleton *skel, const char *family);
+/* With --pg-hooks socket, once every family is loaded: attaches pg's own
+ * socket programs, unless another family's attached ones carry the hooks. */
+int pg__attach_sockets(struct pg *pg, int carried);
+/* A pgbins_attach_fn. */
+const char *pg__attach(void *pg, const char *path, struct bpf_link **links);
+/* Reads the kernel maps into the series (see backends.h for the order). */
+void pg__harvest(struct pg *pg);
+struct pg_series *pg__series(struct pg *pg);
+void pg__metrics(struct pg *pg, struct metrics *m);
+void pg__close(struct pg *pg);
+/* Kernel programs of the family, for run-time statistics. */
+struct bpf_object *pg__object(struct pg *pg);
+
+#endif

@@ -1,0 +1,32 @@
+#include <asm/unistd.h>
+#include <stdio.h>
+#include <string.h>
+#include "families/syscalls.h"
+
+/* syscall_list.h is generated from the same headers (Makefile): one
+ * SYSCALL(name) per __NR_name, resolved to a number by the compiler. */
+static const struct {
+	const char *name;
+	int nr;
+} table[] = {
+#define SYSCALL(n) { #n, __NR_##n },
+#include "syscall_list.h"
+#undef SYSCALL
+};
+
+const char *syscalls__name(int nr, char *buf, unsigned len)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].nr == nr)
+			return table[i].name;
+	snprintf(buf, len, "syscall_%d", nr);
+	return buf;
+}
+
+int syscalls__nr(const char *name)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (!strcmp(table[i].name, name))
+			return table[i].nr;
+	return -1;
+}

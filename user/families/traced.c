@@ -1,0 +1,339 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "traced.skel.h"
+#include "agent/config.h"
+#include "metrics/drops.h"
+#include "util/grow.h"
+#include "agent/host.h"
+#include "util/log.h"
+#include "families/traced.h"
+
+struct traced {
+	struct traced_bpf *skel;
+	regex_t *workers;
+	int n_workers;
+	const struct config *c;
+	uint64_t *cgroups;	/* sorted, as in the kernel map */
+	int n_cgroups, cap_cgroups;
+	uint32_t *tgids;
+	int n_tgids, cap_tgids;
+	uint32_t gen;
+};
+
+static const char *const shared_maps[] = { "traced_tasks", "traced_cgroups", "traced_tgids",
+					   "traced_gen" };
+
+int traced__share(struct traced *t, struct bpf_object *obj)
+{
+	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, shared_maps[i]);
+		struct bpf_map *ours = bpf_object__find_map_by_name(t->skel->obj, shared_maps[i]);
+		int err = m && ours ? bpf_map__reuse_fd(m, bpf_map__fd(ours)) : -ENOENT;
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Makes the kernel map hold exactly keys (sorted, n of them) where it held
+ * old (sorted, n_old): adds first, then removes. Returns whether anything
+ * changed; a key the full map refused is counted.
+ */
+static int sync_map(int fd, const void *keys, int n, const void *old, int n_old, size_t size,
+		    int (*cmp)(const void *, const void *))
+{
+	uint8_t one = 1;
+	int changed = 0;
+
+	for (int i = 0; i < n; i++) {
+		const void *k = (const char *)keys + i * size;
+
+		if (n_old && bsearch(k, old, n_old, size, cmp))
+			continue;
+		changed = 1;
+		if (bpf_map_update_elem(fd, k, &one, BPF_ANY))
+			drops__add("traced_set_full", 1);
+	}
+	for (int i = 0; i < n_old; i++) {
+		const void *k = (const char *)old + i * size;
+
+		if (n && bsearch(k, keys, n, size, cmp))
+			continue;
+		changed = 1;
+		bpf_map_delete_elem(fd, k);
+	}
+	return changed;
+}
+
+/* The process's comm and command line (NULs as spaces). */
+static int read_text(const char *file, char *buf, size_t len)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	for (ssize_t i = 0; i < n; i++)
+		if (!buf[i] || buf[i] == '\n')
+			buf[i] = ' ';
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int matches(struct traced *t, uint32_t pid)
+{
+	char file[64], comm[64], cmdline[4096];
+
+	snprintf(file, sizeof(file), "/proc/%u/comm", pid);
+	if (read_text(file, comm, sizeof(comm)))
+		return 0;
+	snprintf(file, sizeof(file), "/proc/%u/cmdline", pid);
+	if (read_text(file, cmdline, sizeof(cmdline)))
+		cmdline[0] = '\0';
+	for (int i = 0; i < t->n_workers; i++)
+		if (!regexec(&t->workers[i], comm, 0, NULL, 0) ||
+		    (cmdline[0] && !regexec(&t->workers[i], cmdline, 0, NULL, 0)))
+			return 1;
+	return 0;
+}
+
+static uint32_t ppid_of(uint32_t pid)
+{
+	char file[64], stat[512], *p;
+	unsigned ppid = 0;
+
+	snprintf(file, sizeof(file), "/proc/%u/stat", pid);
+	if (read_text(file, stat, sizeof(stat)) || !(p = strrchr(stat, ')')))
+		return 0;
+	sscanf(p + 1, " %*c %u", &ppid);
+	return ppid;
+}
+
+/* Processes that match a worker pattern, or are a --pid or descend from one. */
+static int scan_processes(struct traced *t, uint32_t **out, int *cap)
+{
+	struct proc { uint32_t pid, ppid; int in; } *all = NULL;
+	int n_all = 0, cap_all = 0, n = 0, more = 1;
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		uint32_t pid = strtoul(e->d_name, NULL, 10);
+
+		if (!pid || !isdigit((unsigned char)e->d_name[0]) || grow(&all, n_all, &cap_all))
+			continue;
+		all[n_all].pid = pid;
+		all[n_all].ppid = t->c->n_pids ? ppid_of(pid) : 0;
+		all[n_all].in = matches(t, pid);
+		for (int i = 0; i < t->c->n_pids; i++)
+			all[n_all].in |= t->c->pids[i] == pid;
+		n_all++;
+	}
+	closedir(d);
+	/* descendants of --pid processes: until no parent adds a child */
+	while (more && t->c->n_pids) {
+		more = 0;
+		for (int i = 0; i < n_all; i++)
+			for (int j = 0; j < n_all && !all[i].in; j++)
+				if (all[j].in && all[j].pid == all[i].ppid)
+					all[i].in = more = 1;
+	}
+	for (int i = 0; i < n_all; i++)
+		if (all[i].in && !grow(out, n, cap))
+			(*out)[n++] = all[i].pid;
+	free(all);
+	if (n)
+		qsort(*out, n, sizeof(**out), cmp_u32);
+	return n;
+}
+
+/* nftw has no user pointer: the walk in progress. */
+static struct {
+	uint64_t *ids;
+	int n, cap;
+} walk;
+
+static int on_dir(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)path;
+	(void)f;
+	/* a cgroup v2 directory's inode number is the cgroup id */
+	if (type == FTW_D && !grow(&walk.ids, walk.n, &walk.cap))
+		walk.ids[walk.n++] = st->st_ino;
+	return 0;
+}
+
+static int scan_cgroups(struct traced *t, uint64_t **out, int *cap)
+{
+	const char *root = host__cgroup2();
+	char path[4096];
+
+	walk.ids = *out;
+	walk.n = 0;
+	walk.cap = *cap;
+	for (int i = 0; root && i < t->c->n_cgroups; i++) {
+		const char *p = t->c->cgroups[i];
+
+		/* absolute under the mount, or relative to it */
+		if (!strncmp(p, root, strlen(root)))
+			snprintf(path, sizeof(path), "%s", p);
+		else
+			snprintf(path, sizeof(path), "%s/%s", root, p[0] == '/' ? p + 1 : p);
+		nftw(path, on_dir, 16, FTW_PHYS);
+	}
+	*out = walk.ids;
+	*cap = walk.cap;
+	if (walk.n)
+		qsort(*out, walk.n, sizeof(**out), cmp_u64);
+	return walk.n;
+}
+
+void traced__update(struct traced *t)
+{
+	uint64_t *cgroups = NULL;
+	uint32_t *tgids = NULL, zero = 0;
+	int n_cg, n_tg, cap_cg = 0, cap_tg = 0, changed;
+
+	n_tg = scan_processes(t, &tgids, &cap_tg);
+	n_cg = scan_cgroups(t, &cgroups, &cap_cg);
+	changed = sync_map(bpf_map__fd(t->skel->maps.traced_tgids), tgids, n_tg, t->tgids,
+			   t->n_tgids, sizeof(*tgids), cmp_u32);
+	changed |= sync_map(bpf_map__fd(t->skel->maps.traced_cgroups), cgroups, n_cg, t->cgroups,
+			    t->n_cgroups, sizeof(*cgroups), cmp_u64);
+	free(t->tgids);
+	free(t->cgroups);
+	t->tgids = tgids;
+	t->n_tgids = n_tg;
+	t->cgroups = cgroups;
+	t->n_cgroups = n_cg;
+	if (changed || !t->gen) {
+		t->gen++;
+		bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced_gen), &zero, &t->gen, BPF_ANY);
+	}
+}
+
+/* The worker patterns of t->c (the default without any), compiled. */
+static int compile_workers(struct traced *t)
+{
+	const struct config *c = t->c;
+	const char *def = TRACED_DEFAULT_WORKER;
+	int n = c->n_workers ? c->n_workers : 1, err;
+	regex_t *re = calloc(n, sizeof(*re));
+
+	if (!re)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const char *p = c->n_workers ? c->workers[i] : def;
+		char msg[256];
+
+		err = regcomp(&re[i], p, REG_EXTENDED | REG_NOSUB);
+		if (err) {
+			regerror(err, &re[i], msg, sizeof(msg));
+			log_error("worker pattern '%s': %s", p, msg);
+			while (i--)
+				regfree(&re[i]);
+			free(re);
+			return -EINVAL;
+		}
+	}
+	for (int i = 0; i < t->n_workers; i++)
+		regfree(&t->workers[i]);
+	free(t->workers);
+	t->workers = re;
+	t->n_workers = n;
+	return 0;
+}
+
+int traced__open(struct traced **out, const struct config *c)
+{
+	struct traced *t = calloc(1, sizeof(*t));
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	t->c = c;
+	err = compile_workers(t);
+	if (err)
+		goto fail;
+	t->skel = traced_bpf__open_and_load();
+	err = t->skel ? traced_bpf__attach(t->skel) : -errno;
+	if (err) {
+		log_error("cannot load the traced-set programs: %s (run `odtrace check`)", strerror(-err));
+		goto fail;
+	}
+	drops__add("traced_set_full", 0);
+	traced__update(t);
+	*out = t;
+	return 0;
+fail:
+	traced__close(t);
+	return err;
+}
+
+int traced__reload(struct traced *t)
+{
+	int err = compile_workers(t);
+
+	if (!err)
+		traced__update(t);
+	return err;
+}
+
+void traced__count(struct traced *t, int *processes, int *cgroups)
+{
+	*processes = t->n_tgids;
+	*cgroups = t->n_cgroups;
+}
+
+struct bpf_object *traced__object(struct traced *t)
+{
+	return t->skel->obj;
+}
+
+void traced__close(struct traced *t)
+{
+	if (!t)
+		return;
+	traced_bpf__destroy(t->skel);
+	for (int i = 0; i < t->n_workers; i++)
+		regfree(&t->workers[i]);
+	free(t->workers);
+	free(t->cgroups);
+	free(t->tgids);
+	free(t);
+}

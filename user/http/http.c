@@ -1,0 +1,310 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "http/bearer.h"
+#include "http/http.h"
+#include "util/log.h"
+#include "http/tlscert.h"
+
+/* A /metrics body, shared by the responses sending it: with thousands of
+ * series it is tens of MiB, too much to copy for every scrape. */
+struct body {
+	int refs;		/* under *lock */
+	pthread_mutex_t *lock;	/* its http's */
+	size_t len;
+	char *text;
+};
+
+struct http {
+	struct MHD_Daemon *daemon;
+	const char *listen;
+	struct sockaddr_storage addr;
+	int fd;				/* the daemon's once it serves */
+	int tls;			/* HTTPS, with tlscert's pair */
+	int token;			/* bearer is set */
+	struct bearer bearer;
+	pthread_mutex_t lock;
+	struct body *metrics;
+	char health[4096];
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *type,
+			     void *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void body_put(void *cls)
+{
+	struct body *b = cls;
+	int last;
+
+	pthread_mutex_lock(b->lock);
+	last = !--b->refs;
+	pthread_mutex_unlock(b->lock);
+	if (last) {
+		free(b->text);
+		free(b);
+	}
+}
+
+static enum MHD_Result unauthorized(struct MHD_Connection *c, int presented)
+{
+	static const char body[] = "401: /metrics wants the header Authorization: Bearer TOKEN\n";
+	struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+								 MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+	/* RFC 6750 section 3: a token that was sent but is wrong is "invalid_token". */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				presented ? "Bearer realm=\"odtrace\", error=\"invalid_token\""
+					  : "Bearer realm=\"odtrace\"");
+	ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_len, void **state)
+{
+	static const char text[] = "text/plain; charset=utf-8";
+	struct http *h = cls;
+
+	(void)version;
+	(void)upload;
+	(void)upload_len;
+	(void)state;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "GET only\n", 9,
+			     MHD_RESPMEM_PERSISTENT);
+	/* /healthz stays open: the kubelet's probes send no token. */
+	if (!strcmp(url, "/healthz")) {
+		char *copy;
+
+		pthread_mutex_lock(&h->lock);
+		copy = strdup(h->health[0] ? h->health : "ok\n");
+		pthread_mutex_unlock(&h->lock);
+		if (!copy)
+			return MHD_NO;
+		return reply(c, MHD_HTTP_OK, text, copy, strlen(copy), MHD_RESPMEM_MUST_FREE);
+	}
+	if (!strcmp(url, "/metrics")) {
+		struct MHD_Response *r;
+		enum MHD_Result ret;
+		struct body *b;
+
+		if (h->token) {
+			const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								       MHD_HTTP_HEADER_AUTHORIZATION);
+
+			if (!bearer__check(&h->bearer, auth))
+				return unauthorized(c, !!auth);
+		}
+		pthread_mutex_lock(&h->lock);
+		b = h->metrics;
+		if (b)
+			b->refs++;
+		pthread_mutex_unlock(&h->lock);
+		if (!b)
+			return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", "", 0,
+				     MHD_RESPMEM_PERSISTENT);
+		r = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->text,
+									   body_put, b);
+		if (!r) {
+			body_put(b);
+			return MHD_NO;
+		}
+		MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+		ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	return reply(c, MHD_HTTP_NOT_FOUND, text, "try /metrics or /healthz\n", 25,
+		     MHD_RESPMEM_PERSISTENT);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss)
+{
+	char host[128];
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long port;
+	size_t n;
+
+	if (!colon)
+		return -1;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return -1;
+	n = colon - listen;
+	if (n >= sizeof(host))
+		return -1;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		host[n - 1] = '\0';
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -1;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		return inet_pton(AF_INET, n ? host : "0.0.0.0", &a->sin_addr) == 1 ? 0 : -1;
+	}
+}
+
+/* The whole of a PEM file, NUL-terminated, or NULL with errno set. */
+/* The certificate and key, checked now (tlscert.c keeps them and reads
+ * them again when they change). */
+static int open_tls(struct http *h, const struct http_opts *o)
+{
+	if (!o->cert != !o->key) {
+		log_error("--listen-cert and --listen-key go together: give both (a PEM certificate and "
+			  "its private key) or neither");
+		return -1;
+	}
+	if (!o->cert)
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+	    MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
+		log_error("--listen-cert: this libmicrohttpd is built without TLS; install one built with "
+			  "GnuTLS (Debian's libmicrohttpd12 is) or serve plain HTTP behind a TLS proxy");
+		return -1;
+	}
+	if (tlscert__open(o->cert, o->key))
+		return -1;
+	h->tls = 1;
+	return 0;
+}
+
+int http__open(struct http **out, const struct http_opts *o)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	char why[256];
+
+	if (!h)
+		return -1;
+	h->fd = -1;
+	h->listen = o->listen;
+	pthread_mutex_init(&h->lock, NULL);
+	*out = h;
+	if (parse_listen(o->listen, &h->addr)) {
+		log_error("--listen %s: expected HOST:PORT, e.g. 127.0.0.1:9472 or [::1]:9472", o->listen);
+		return -1;
+	}
+	if (open_tls(h, o))
+		return -1;
+	if (o->token_file) {
+		h->token = 1;
+		if (bearer__open(&h->bearer, o->token_file, why, sizeof(why))) {
+			log_error("--listen-token-file %s: %s; put the token on the file's first line",
+				  o->token_file, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int http__bind(struct http *h)
+{
+	socklen_t len = h->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						       : sizeof(struct sockaddr_in);
+	int one = 1;
+
+	h->fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (h->fd >= 0) {
+		setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (h->addr.ss_family == AF_INET6)
+			setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (h->fd < 0 || bind(h->fd, (struct sockaddr *)&h->addr, len) || listen(h->fd, SOMAXCONN)) {
+		log_error("cannot listen on %s: %s (is another odtrace or service using it? choose one "
+			  "with --listen)", h->listen, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int http__serve(struct http *h)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (h->tls)
+		flags |= MHD_USE_TLS;
+	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				     MHD_OPTION_LISTEN_SOCKET, h->fd,
+				     MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				     /* without TLS, the list ends here */
+				     h->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END,
+				     tlscert__retrieve, MHD_OPTION_END);
+	if (!h->daemon) {
+		log_error("cannot serve on %s (see libmicrohttpd's message above)", h->listen);
+		return -1;
+	}
+	h->fd = -1;	/* the daemon's now: it closes it */
+	return 0;
+}
+
+void http__publish(struct http *h, char *metrics, size_t len)
+{
+	struct body *b = malloc(sizeof(*b)), *old;
+
+	if (!b) {
+		free(metrics);
+		return;
+	}
+	*b = (struct body){ .refs = 1, .lock = &h->lock, .len = len, .text = metrics };
+	pthread_mutex_lock(&h->lock);
+	old = h->metrics;
+	h->metrics = b;
+	pthread_mutex_unlock(&h->lock);
+	if (old)
+		body_put(old);
+}
+
+void http__health(struct http *h, const char *text)
+{
+	pthread_mutex_lock(&h->lock);
+	snprintf(h->health, sizeof(h->health), "%s", text);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void http__stop(struct http *h)
+{
+	if (!h)
+		return;
+	if (h->daemon)
+		MHD_stop_daemon(h->daemon);
+	if (h->fd >= 0)
+		close(h->fd);
+	if (h->token)
+		bearer__close(&h->bearer);
+	if (h->tls)
+		tlscert__close();
+	if (h->metrics)
+		body_put(h->metrics);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}

@@ -1,0 +1,89 @@
+/*
+ * One interval's snapshot of everything the agent exports: what /metrics
+ * renders as text and what every --export sink encodes, so the two never
+ * disagree. Histograms are kept sparse (the populated span of the scale-3
+ * buckets), label values as valid UTF-8 (protobuf strings and jsonb refuse
+ * anything else; a process title can hold any byte).
+ */
+#ifndef ODTRACE_METRICS_H
+#define ODTRACE_METRICS_H
+
+#include <stdint.h>
+#include "metrics/hist.h"
+
+#define METRICS_MAX_LABELS 8
+
+enum metric_kind { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
+
+struct metric_point {
+	uint32_t values[METRICS_MAX_LABELS];	/* offsets into str */
+	uint64_t start_ms;	/* unix ms the value counts from */
+	double value;		/* counter and gauge */
+	uint64_t count;		/* histogram: */
+	double sum;		/* seconds */
+	double max;		/* seconds; < 0: unknown (a delta) */
+	int first;		/* bucket index (hist.h) of buckets[buckets_off] */
+	uint32_t n_buckets;	/* buckets first .. first + n - 1, zeros included */
+	uint32_t buckets_off;
+};
+
+struct metric_family {
+	uint32_t name, help;	/* offsets into str */
+	enum metric_kind kind;
+	uint32_t labels[METRICS_MAX_LABELS];
+	int n_labels;
+	int first, n;		/* its points */
+};
+
+struct metrics {
+	uint64_t time_ms;	/* unix ms of the snapshot */
+	uint64_t start_ms;	/* default start: the agent's */
+	int delta;		/* values count since the previous snapshot */
+	struct metric_family *f;
+	int n_f, cap_f;
+	struct metric_point *p;
+	int n_p, cap_p;
+	uint64_t *buckets;
+	size_t n_b, cap_b;
+	char *str;
+	size_t n_str, cap_str;
+	int oom;		/* an allocation failed: the snapshot is short */
+};
+
+static inline const char *metrics__str(const struct metrics *m, uint32_t off)
+{
+	return m->str + off;
+}
+
+/* Empties m for a new snapshot taken at time_ms (unix ms); start_ms is
+ * where points without their own start count from. */
+void metrics__reset(struct metrics *m, uint64_t time_ms, uint64_t start_ms);
+void metrics__free(struct metrics *m);
+/* Starts a family; the points that follow belong to it. */
+void metrics__family(struct metrics *m, const char *name, enum metric_kind kind,
+		     const char *help, const char *const *labels, int n_labels);
+/* A counter or gauge point; start_ms 0: the snapshot's start. */
+void metrics__value(struct metrics *m, const char *const *values, double v, uint64_t start_ms);
+void metrics__hist(struct metrics *m, const char *const *values, const struct hist *h,
+		   uint64_t start_ms);
+/*
+ * out = cur - prev, point by point (matched by family and label values):
+ * counters and histograms become what happened since prev was taken,
+ * gauges stay. A point new since prev keeps its whole value. 0 or -1.
+ */
+int metrics__delta(struct metrics *out, const struct metrics *cur, const struct metrics *prev);
+/* dst = src, reusing dst's memory. 0 or -1. */
+int metrics__copy(struct metrics *dst, const struct metrics *src);
+/* Length of the valid UTF-8 sequence at s, or 0 (an invalid byte). */
+int metrics__utf8_seq(const char *s);
+/* Valid UTF-8 copy of s into dst (invalid bytes become U+FFFD); dst. */
+char *metrics__utf8(char *dst, size_t len, const char *s);
+/* The node's name: $NODE_NAME (the DaemonSet sets it from the downward
+ * API; a pod's own hostname is not the node's), else the hostname. */
+const char *metrics__host(void);
+/* Memory the snapshot's contents take. */
+size_t metrics__bytes(const struct metrics *m);
+/* Unix milliseconds now. */
+uint64_t metrics__now_ms(void);
+
+#endif
