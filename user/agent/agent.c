@@ -9,7 +9,7 @@
 #include "util/clock.h"
 #include "metrics/drops.h"
 #include "util/duration.h"
-#include "agent/host.h"
+#include "util/host.h"
 #include "util/log.h"
 #include "pg/relname.h"
 #include "metrics/series.h"

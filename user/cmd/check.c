@@ -17,13 +17,13 @@
 #include "agent/agent.h"
 #include "cmd/cmd.h"
 #include "pg/elfnote.h"
-#include "agent/host.h"
+#include "util/host.h"
 #include "util/log.h"
 #include "families/net.h"
 #include "families/pg.h"
 #include "pg/pgdiscover.h"
 #include "pg/relname.h"
-#include "agent/trapcost.h"
+#include "families/trapcost.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_BINARIES 64

@@ -15,7 +15,7 @@
 #include "families/kmap.h"
 #include "util/log.h"
 #include "families/pgbins.h"
-#include "agent/trapcost.h"
+#include "families/trapcost.h"
 
 struct pg {
 	struct pg_bpf *skel;

@@ -10,7 +10,7 @@
 #include "contract/runq_abi.h"
 #include "families/cgroups.h"
 #include "metrics/drops.h"
-#include "agent/host.h"
+#include "util/host.h"
 #include "families/kmap.h"
 #include "util/log.h"
 #include "families/traced.h"

@@ -15,7 +15,7 @@
 #include "agent/config.h"
 #include "metrics/drops.h"
 #include "util/grow.h"
-#include "agent/host.h"
+#include "util/host.h"
 #include "util/log.h"
 #include "families/traced.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "agent/host.h"
+#include "util/host.h"
 #include "identity/identity.h"
 #include "identity/kpath.h"
 

@@ -5,7 +5,7 @@
 #include <sys/sdt.h>
 #include <bpf/libbpf.h>
 #include "check.skel.h"
-#include "agent/trapcost.h"
+#include "families/trapcost.h"
 
 #define CALLS 2000
 

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include "agent/host.h"
+#include "util/host.h"
 #include "util/log.h"
 #include "agent/privs.h"
 
