@@ -5,17 +5,10 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "families/backend.h"
-#include "families/cgroups.h"
 #include "agent/config.h"
-#include "families/lock.h"
-#include "metrics/metrics.h"
-#include "families/net.h"
-#include "families/pg.h"
-#include "families/pgbins.h"
-#include "families/runq.h"
-#include "families/sys.h"
+#include "families/registry.h"
 #include "families/traced.h"
+#include "metrics/metrics.h"
 
 /* What the flags set (c), completed from --config by agent__configure. */
 struct agent_opts {
@@ -25,18 +18,10 @@ struct agent_opts {
 };
 
 struct agent {
-	unsigned families;
+	unsigned families;		/* the families asked for (FAMILY_BIT) */
 	uint64_t grace_ms;		/* --tenant-grace */
 	uint64_t start_ms;		/* unix ms: where counters start */
-	struct backends *backends;	/* PostgreSQL backends, shared by pg and lock */
-	struct pgbins *pgbins;
-	struct pg *pg;
-	struct lock *lock;
-	struct traced *traced;		/* the tasks sys and runq measure */
-	struct cgroups *cgroups;	/* their cgroups, shared by sys and runq */
-	struct sys *sys;
-	struct runq *runq;
-	struct net *net;
+	struct family_env env;		/* the families loaded, and what they share */
 };
 
 extern volatile sig_atomic_t agent_exiting;

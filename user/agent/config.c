@@ -1,18 +1,16 @@
 #include <errno.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 #include "agent/config.h"
-#include "util/duration.h"
-#include "metrics/series.h"
-#include "identity/tenant.h"
-#include "families/net.h"
-#include "families/pg.h"
-#include "families/services.h"
 #include "export/sinkspec.h"
-#include "pg/statements.h"
-#include "families/traced.h"
+#include "families/family.h"
+#include "identity/tenant.h"
+#include "metrics/series.h"
+#include "util/duration.h"
+
+/* Sections of --config the families own (pg, traced, net today). */
+#define FAMILY_SECTIONS 16
 
 /* Strings handed out, freed by config__free. Those before current belong
  * to configurations replaced since (config__release frees them). */
@@ -111,26 +109,14 @@ static int each_item(struct parse *p, yaml_node_t *n, int (*fn)(struct parse *, 
 	return 0;
 }
 
-unsigned config__family(const char *name)
-{
-	static const struct { const char *name; unsigned bits; } all[] = {
-		{ "pg", FAMILY_PG }, { "lock", FAMILY_LOCK }, { "sys", FAMILY_SYS },
-		{ "sys:full", FAMILY_SYS | FAMILY_SYS_FULL }, { "runq", FAMILY_RUNQ },
-		{ "net", FAMILY_NET },
-	};
-
-	for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
-		if (!strcmp(all[i].name, name))
-			return all[i].bits;
-	return 0;
-}
-
 static int add_family(struct parse *p, yaml_node_t *n, void *ctx)
 {
-	unsigned bits = config__family(scalar(n));
+	unsigned bits = family__bits(scalar(n));
+	char what[320];
 
+	snprintf(what, sizeof(what), "unknown probe family (this build has: %s):", family__names());
 	if (!bits)
-		return fail(p, n, "unknown probe family (this build has: " CONFIG_FAMILIES "):", scalar(n));
+		return fail(p, n, what, scalar(n));
 	*(unsigned *)ctx |= bits;
 	return 0;
 }
@@ -154,25 +140,15 @@ static int add_item(struct parse *p, yaml_node_t *n, void *ctx)
 	return 0;
 }
 
-static int add_binary(struct parse *p, yaml_node_t *n, void *ctx)
-{
-	struct config *c = ctx;
-	const char *s;
-
-	if (want_scalar(p, n, &s))
-		return -1;
-	if (c->n_binaries == CONFIG_MAX_BINARIES)
-		return fail(p, n, "too many binaries", NULL);
-	c->binaries[c->n_binaries++] = keep(s);
-	return 0;
-}
-
 typedef int (*key_fn)(struct parse *p, yaml_node_t *v, void *ctx);
 
 struct key {
 	const char *name;
 	key_fn fn;
+	const struct settings *section;	/* a family's: fn is NULL */
 };
+
+static int each_setting(struct parse *p, yaml_node_t *n, const struct settings *section, void *ctx);
 
 /* Calls the function of each key of a mapping; unknown keys are errors, so
  * a typo does not silently keep a default. */
@@ -191,7 +167,7 @@ static int each_key(struct parse *p, yaml_node_t *n, const struct key *keys, voi
 				found = x;
 		if (!found)
 			return fail(p, k, "unknown key", name);
-		if (found->fn(p, v, ctx))
+		if (found->section ? each_setting(p, v, found->section, ctx) : found->fn(p, v, ctx))
 			return -1;
 	}
 	return 0;
@@ -209,6 +185,120 @@ static int k_string(struct parse *p, yaml_node_t *v, const char **out)
 		return 0;
 	*out = keep(s);
 	return 0;
+}
+
+/* A key of a family's section, as its struct setting describes it. */
+struct setting_at {
+	const struct setting *s;
+	struct config *c;
+};
+
+/* A single value that fails its check is quoted back ("expected usdt or
+ * socket, not x"); an item of a list is pointed at by the position alone. */
+static int checked(struct parse *p, yaml_node_t *n, const struct setting *s, const char *value)
+{
+	char why[256];
+	int single = s->kind == SETTING_STRING || s->kind == SETTING_DURATION;
+
+	if (!s->check || !s->check(value, why, sizeof(why)))
+		return 0;
+	if (single)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), ", not");
+	return fail(p, n, why, single ? value : NULL);
+}
+
+static int add_setting_item(struct parse *p, yaml_node_t *n, void *ctx)
+{
+	struct setting_at *at = ctx;
+	const char **v = (const char **)((char *)at->c + at->s->offset);
+	int *count = (int *)((char *)at->c + at->s->n_offset);
+	const char *s;
+
+	if (want_scalar(p, n, &s) || checked(p, n, at->s, s))
+		return -1;
+	if (*count == at->s->max)
+		return fail(p, n, "too many entries", NULL);
+	v[(*count)++] = keep(s);
+	return 0;
+}
+
+static int k_setting(struct parse *p, yaml_node_t *v, const struct setting *s, struct config *c)
+{
+	void *field = (char *)c + s->offset;
+	const char *value = NULL;
+
+	switch (s->kind) {
+	case SETTING_LIST:
+		return each_item(p, v, add_setting_item, &(struct setting_at){ s, c });
+	case SETTING_STRING:
+		if (k_string(p, v, &value))
+			return -1;
+		if (value && checked(p, v, s, value))
+			return -1;
+		*(const char **)field = value;
+		return 0;
+	case SETTING_COUNT:
+		return want_int(p, v, field) || checked(p, v, s, scalar(v)) ? -1 : 0;
+	case SETTING_DURATION:
+		if (want_scalar(p, v, &value) || checked(p, v, s, value))
+			return -1;
+		if (duration__parse(value, field))
+			return fail(p, v, "expected a duration like 10s or 500ms, not", value);
+		return 0;
+	}
+	return -1;
+}
+
+static int each_setting(struct parse *p, yaml_node_t *n, const struct settings *section, void *ctx)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(p, n, "expected keys and values", NULL);
+	for (yaml_node_pair_t *i = n->data.mapping.pairs.start; i < n->data.mapping.pairs.top; i++) {
+		yaml_node_t *k = yaml_document_get_node(&p->doc, i->key);
+		const char *name = scalar(k);
+		const struct setting *s = section->keys;
+
+		while (name && s->key && strcmp(s->key, name))
+			s++;
+		if (!name || !s->key)
+			return fail(p, k, "unknown key", name);
+		if (k_setting(p, yaml_document_get_node(&p->doc, i->value), s, ctx))
+			return -1;
+	}
+	return 0;
+}
+
+/* The sections the families own, each once (sys and runq share traced). */
+static int family_sections(const struct settings **out, int max)
+{
+	const struct family *f;
+	int n = 0;
+
+	FAMILY_FOREACH(f, i) {
+		int seen = 0;
+
+		for (int j = 0; j < n; j++)
+			seen |= out[j] == f->settings;
+		if (f->settings && !seen && n < max)
+			out[n++] = f->settings;
+	}
+	return n;
+}
+
+int config__check(const char *section, const char *key, const char *value, char *why, size_t len)
+{
+	const struct settings *sections[FAMILY_SECTIONS];
+	int n = family_sections(sections, FAMILY_SECTIONS);
+
+	for (int i = 0; i < n; i++) {
+		if (strcmp(sections[i]->section, section))
+			continue;
+		for (const struct setting *s = sections[i]->keys; s->key; s++)
+			if (!strcmp(s->key, key))
+				return s->check ? s->check(value, why, len) : 0;
+	}
+	snprintf(why, len, "no setting %s.%s", section, key);
+	return -1;
 }
 
 static int k_listen(struct parse *p, yaml_node_t *v, void *c)
@@ -256,16 +346,6 @@ static int k_flush_timeout(struct parse *p, yaml_node_t *v, void *c)
 static int k_probes(struct parse *p, yaml_node_t *v, void *c)
 {
 	return each_item(p, v, add_family, &((struct config *)c)->families);
-}
-
-static int k_binaries(struct parse *p, yaml_node_t *v, void *c)
-{
-	return each_item(p, v, add_binary, c);
-}
-
-static int k_conninfo(struct parse *p, yaml_node_t *v, void *c)
-{
-	return k_string(p, v, &((struct config *)c)->conninfo);
 }
 
 static int k_pods_dir(struct parse *p, yaml_node_t *v, void *c)
@@ -351,113 +431,6 @@ static int k_rules(struct parse *p, yaml_node_t *v, void *c)
 	return each_item(p, v, add_rule, NULL);
 }
 
-static int k_top_statements(struct parse *p, yaml_node_t *v, void *c)
-{
-	int *n = &((struct config *)c)->top_statements;
-
-	if (want_int(p, v, n))
-		return -1;
-	return *n ? 0 : fail(p, v, "expected at least 1 (statement_text: off turns them off)", NULL);
-}
-
-static int k_slow_statement(struct parse *p, yaml_node_t *v, void *c)
-{
-	uint64_t *ms = &((struct config *)c)->slow_statement_ms;
-	const char *s;
-
-	if (want_scalar(p, v, &s))
-		return -1;
-	if (duration__parse(s, ms) || !*ms)
-		return fail(p, v, "expected a duration of at least 1ms like 100ms or 1s, not", s);
-	return 0;
-}
-
-static int k_statement_text(struct parse *p, yaml_node_t *v, void *c)
-{
-	const char *s;
-
-	if (want_scalar(p, v, &s))
-		return -1;
-	if (statements__text_mode(s) < 0)
-		return fail(p, v, "expected " STATEMENT_TEXT_MODES ", not", s);
-	((struct config *)c)->statement_text = keep(s);
-	return 0;
-}
-
-static int k_pg_hooks(struct parse *p, yaml_node_t *v, void *c)
-{
-	const char *s;
-
-	if (want_scalar(p, v, &s))
-		return -1;
-	if (!pg__hooks(s))
-		return fail(p, v, "expected " PG_HOOKS ", not", s);
-	((struct config *)c)->pg_hooks = keep(s);
-	return 0;
-}
-
-static int k_pg(struct parse *p, yaml_node_t *v, void *c)
-{
-	static const struct key keys[] = {
-		{ "binaries", k_binaries }, { "conninfo", k_conninfo },
-		{ "top_statements", k_top_statements }, { "slow_statement", k_slow_statement },
-		{ "statement_text", k_statement_text }, { "hooks", k_pg_hooks }, {},
-	};
-
-	return each_key(p, v, keys, c);
-}
-
-int config__regex_error(const char *re, char *err, size_t len)
-{
-	regex_t r;
-	int rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB);
-
-	if (rc)
-		regerror(rc, &r, err, len);
-	else
-		regfree(&r);
-	return rc;
-}
-
-static int add_worker(struct parse *p, yaml_node_t *n, void *ctx)
-{
-	char why[128];
-
-	if (n->type == YAML_SCALAR_NODE && config__regex_error(scalar(n), why, sizeof(why)))
-		return fail(p, n, "bad regular expression:", why);
-	return add_item(p, n, ctx);
-}
-
-static int k_workers(struct parse *p, yaml_node_t *v, void *c)
-{
-	struct config *cf = c;
-
-	return each_item(p, v, add_worker, &(struct list){ cf->workers, &cf->n_workers });
-}
-
-static int k_cgroups(struct parse *p, yaml_node_t *v, void *c)
-{
-	struct config *cf = c;
-
-	return each_item(p, v, add_item, &(struct list){ cf->cgroups, &cf->n_cgroups });
-}
-
-static int add_service(struct parse *p, yaml_node_t *n, void *ctx)
-{
-	char why[160];
-
-	if (n->type == YAML_SCALAR_NODE && services__parse(scalar(n), why, sizeof(why), NULL, NULL))
-		return fail(p, n, why, NULL);
-	return add_item(p, n, ctx);
-}
-
-static int k_services(struct parse *p, yaml_node_t *v, void *c)
-{
-	struct config *cf = c;
-
-	return each_item(p, v, add_service, &(struct list){ cf->services, &cf->n_services });
-}
-
 static int add_export(struct parse *p, yaml_node_t *n, void *ctx)
 {
 	struct sink_spec spec;
@@ -475,39 +448,10 @@ static int k_exports(struct parse *p, yaml_node_t *v, void *c)
 	return each_item(p, v, add_export, &(struct list){ cf->exports, &cf->n_exports });
 }
 
-static int k_net_hooks(struct parse *p, yaml_node_t *v, void *c)
-{
-	const char *s;
-
-	if (want_scalar(p, v, &s))
-		return -1;
-	/* auto is valid without asking the kernel's BTF which it means */
-	if (strcmp(s, "auto") && !net__hooks(s))
-		return fail(p, v, "expected auto, sock or syscalls, not", s);
-	((struct config *)c)->net_hooks = keep(s);
-	return 0;
-}
-
-static int k_net(struct parse *p, yaml_node_t *v, void *c)
-{
-	static const struct key keys[] = { { "services", k_services }, { "hooks", k_net_hooks }, {} };
-
-	return each_key(p, v, keys, c);
-}
-
-static int k_traced(struct parse *p, yaml_node_t *v, void *c)
-{
-	static const struct key keys[] = {
-		{ "workers", k_workers }, { "cgroups", k_cgroups }, {},
-	};
-
-	return each_key(p, v, keys, c);
-}
-
 static int k_tenants(struct parse *p, yaml_node_t *v, void *c)
 {
 	static const struct key keys[] = {
-		{ "rules", k_rules }, { "max", k_max_tenants }, { "grace", k_grace }, {},
+		{ "rules", k_rules, NULL }, { "max", k_max_tenants, NULL }, { "grace", k_grace, NULL }, {},
 	};
 
 	return each_key(p, v, keys, c);
@@ -515,20 +459,27 @@ static int k_tenants(struct parse *p, yaml_node_t *v, void *c)
 
 int config__load(const char *path, struct config *c, char *err, size_t len)
 {
-	static const struct key top[] = {
-		{ "listen", k_listen }, { "listen_cert", k_listen_cert }, { "listen_key", k_listen_key },
-		{ "listen_token_file", k_listen_token_file },
-		{ "interval", k_interval }, { "probes", k_probes },
-		{ "pg", k_pg }, { "pods_dir", k_pods_dir }, { "max_series", k_max_series },
-		{ "tenants", k_tenants }, { "traced", k_traced }, { "net", k_net },
-		{ "exports", k_exports }, { "flush_timeout", k_flush_timeout }, {},
+	static const struct key fixed[] = {
+		{ "listen", k_listen, NULL }, { "listen_cert", k_listen_cert, NULL }, { "listen_key", k_listen_key, NULL },
+		{ "listen_token_file", k_listen_token_file, NULL },
+		{ "interval", k_interval, NULL }, { "probes", k_probes, NULL },
+		{ "pods_dir", k_pods_dir, NULL }, { "max_series", k_max_series, NULL },
+		{ "tenants", k_tenants, NULL }, { "exports", k_exports, NULL }, { "flush_timeout", k_flush_timeout, NULL },
 	};
+	const struct settings *sections[FAMILY_SECTIONS];
+	struct key top[sizeof(fixed) / sizeof(*fixed) + FAMILY_SECTIONS + 1];
+	int n_sections = family_sections(sections, FAMILY_SECTIONS), n_top = 0;
 	struct parse p = { .path = path, .err = err, .len = len };
 	yaml_parser_t parser;
 	yaml_node_t *root;
 	FILE *f = fopen(path, "re");
 	int rc = -1, mark = n_owned;
 
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+		top[n_top++] = fixed[i];
+	for (int i = 0; i < n_sections; i++)
+		top[n_top++] = (struct key){ .name = sections[i]->section, .section = sections[i] };
+	top[n_top] = (struct key){};
 	memset(c, 0, sizeof(*c));
 	if (!f) {
 		snprintf(err, len, "%s: %s", path, strerror(errno));
@@ -619,16 +570,6 @@ void config__merge(struct config *dst, const struct config *src)
 	}
 }
 
-static void print_list(FILE *out, const char *key, const char *const *v, int n)
-{
-	fprintf(out, "  %s: [", key);
-	for (int i = 0; i < n; i++) {
-		fprintf(out, "%s", i ? ", " : "");
-		tenant__quoted(out, v[i]);
-	}
-	fprintf(out, "]\n");
-}
-
 static void print_or_null(FILE *out, const char *key, const char *value)
 {
 	fprintf(out, "%s: ", key);
@@ -640,73 +581,36 @@ static void print_or_null(FILE *out, const char *key, const char *value)
 
 void config__print(const struct config *c, FILE *out)
 {
+	const struct settings *sections[FAMILY_SECTIONS];
+	int n_sections = family_sections(sections, FAMILY_SECTIONS), first = 1;
+	unsigned bits = c->families ? c->families : family__all();
+	unsigned long long ms = c->interval_ms ? c->interval_ms : 10000;
+	const struct family *f;
+
 	fprintf(out, "# effective configuration: flags, then --config, then defaults\nlisten: ");
 	tenant__quoted(out, c->listen ? c->listen : "127.0.0.1:9472");
 	/* file names, never what is in them */
 	print_or_null(out, "\nlisten_cert", c->listen_cert);
 	print_or_null(out, "\nlisten_key", c->listen_key);
 	print_or_null(out, "\nlisten_token_file", c->listen_token_file);
-	unsigned long long ms = c->interval_ms ? c->interval_ms : 10000;
-
 	if (ms % 1000)
 		fprintf(out, "\ninterval: %llums\nprobes: [", ms);
 	else
 		fprintf(out, "\ninterval: %llus\nprobes: [", ms / 1000);
-	{
-		static const char *const names[] = { "pg", "lock", "sys", "sys:full", "runq", "net" };
-		static const unsigned bits[] = { FAMILY_PG, FAMILY_LOCK, FAMILY_SYS,
-						 FAMILY_SYS | FAMILY_SYS_FULL, FAMILY_RUNQ, FAMILY_NET };
-		unsigned f = c->families ? c->families : FAMILY_DEFAULT;
-		int first = 1;
-
-		for (int i = 0; i < 6; i++) {
-			/* sys:full names sys too */
-			if ((f & bits[i]) != bits[i] || (i == 2 && (f & FAMILY_SYS_FULL)))
-				continue;
-			fprintf(out, "%s%s", first ? "" : ", ", names[i]);
-			first = 0;
-		}
+	FAMILY_FOREACH(f, i) {
+		if (!(bits & FAMILY_BIT(i)))
+			continue;
+		fprintf(out, "%s%s", first ? "" : ", ", f->name);
+		if (bits & FAMILY_VARIANT(i))
+			fprintf(out, ":%s", f->variant);
+		first = 0;
 	}
-	fprintf(out, "]\npg:\n  binaries: [");
-	for (int i = 0; i < c->n_binaries; i++) {
-		fprintf(out, "%s", i ? ", " : "");
-		tenant__quoted(out, c->binaries[i]);
-	}
-	print_or_null(out, "]\n  conninfo", c->conninfo);
-	fprintf(out, "\n  top_statements: %d\n  slow_statement: %llums\n  statement_text: %s",
-		c->top_statements ? c->top_statements : STATEMENT_TOP_DEFAULT,
-		(unsigned long long)(c->slow_statement_ms ? c->slow_statement_ms
-							  : STATEMENT_SLOW_MS_DEFAULT),
-		c->statement_text ? c->statement_text : "normalized");
-	fprintf(out, "\n  hooks: %s", c->pg_hooks ? c->pg_hooks : "usdt");
-	fprintf(out, "\npods_dir: ");
+	fprintf(out, "]\npods_dir: ");
 	tenant__quoted(out, c->pods_dir ? c->pods_dir : "/var/log/pods");
-	fprintf(out, "\nmax_series: %d\ntraced:\n", c->max_series ? c->max_series : SERIES_MAX);
-	if (c->n_workers) {
-		print_list(out, "workers", c->workers, c->n_workers);
-	} else {
-		static const char *const def[] = { TRACED_DEFAULT_WORKER };
-
-		print_list(out, "workers", def, 1);
-	}
-	print_list(out, "cgroups", c->cgroups, c->n_cgroups);
-	fprintf(out, "net:\n");
-	{
-		const char *all[CONFIG_MAX_TRACED + 8];
-		int n = 0, same = 0;
-
-		for (int i = 0; services__defaults[i]; i++)
-			all[n++] = services__defaults[i];
-		/* A printed configuration, loaded again, lists the defaults
-		 * first: printing them twice would grow it at every round. */
-		while (same < n && same < c->n_services && !strcmp(c->services[same], all[same]))
-			same++;
-		if (same < n)
-			same = 0;
-		for (int i = same; i < c->n_services; i++)
-			all[n++] = c->services[i];
-		print_list(out, "services", all, n);
-		fprintf(out, "  hooks: %s\n", c->net_hooks ? c->net_hooks : "auto");
+	fprintf(out, "\nmax_series: %d\n", c->max_series ? c->max_series : SERIES_MAX);
+	for (int i = 0; i < n_sections; i++) {
+		fprintf(out, "%s:\n", sections[i]->section);
+		sections[i]->print(c, out);
 	}
 	fprintf(out, "exports: [");
 	for (int i = 0; i < c->n_exports; i++) {

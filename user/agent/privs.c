@@ -3,11 +3,14 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include "agent/config.h"
+#include "families/family.h"
 #include "util/log.h"
 #include "agent/privs.h"
 
-#define ANY_FAMILY FAMILY_DEFAULT
-#define PG_FAMILIES (FAMILY_PG | FAMILY_LOCK)
+/* Which families need a capability: every one, or those with these needs
+ * (families/family.h): uprobes on PostgreSQL binaries are NEEDS_BACKENDS. */
+#define ANY_FAMILY (~0u)
+#define PG_FAMILIES NEEDS_BACKENDS
 
 /*
  * Which families need each capability to load and attach (start), and which
@@ -36,6 +39,11 @@ static const struct need {
 	  "backends too, which may have exited by then), from their ids" },
 };
 #define N_NEEDS (sizeof(needs) / sizeof(needs[0]))
+
+static unsigned families_of(unsigned which)
+{
+	return which == ANY_FAMILY ? family__all() : family__needing(which);
+}
 
 int privs__has(int cap)
 {
@@ -67,7 +75,7 @@ void privs__list(FILE *out, unsigned families, int start)
 	for (size_t i = 0; i < N_NEEDS; i++) {
 		char name[32];
 
-		if (!((start ? needs[i].start : needs[i].run) & families))
+		if (!(families_of(start ? needs[i].start : needs[i].run) & families))
 			continue;
 		fprintf(out, "%s%s", first ? "" : " ", cap_name(needs[i].cap, name, sizeof(name)));
 		first = 0;
@@ -116,7 +124,7 @@ int privs__drop(unsigned families)
 		char name[32];
 
 		cap_get_flag(now, needs[i].cap, CAP_PERMITTED, &held);
-		if (!(needs[i].run & families) || held != CAP_SET)
+		if (!(families_of(needs[i].run) & families) || held != CAP_SET)
 			continue;
 		keep[n_keep++] = needs[i].cap;
 		cap_name(needs[i].cap, name, sizeof(name));

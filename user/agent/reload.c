@@ -4,6 +4,9 @@
 #include "metrics/metrics.h"
 #include "pg/relname.h"
 #include "agent/reload.h"
+#include "families/pgbins.h"
+#include "identity/identity.h"
+#include "metrics/names.h"
 
 static uint64_t reloads[2];	/* ok, error */
 static int last_failed;
@@ -109,8 +112,8 @@ void reload__run(struct agent *a, struct agent_opts *o)
 	a->grace_ms = o->c.grace_ms;
 	relname__setup(o->c.conninfo);
 	identity__setup(o->c.pods_dir);
-	pgbins__extra(a->pgbins, o->c.binaries, o->c.n_binaries);
-	if (a->traced && traced__reload(a->traced))
+	pgbins__extra(a->env.pgbins, o->c.binaries, o->c.n_binaries);
+	if (a->env.traced && traced__reload(a->env.traced))
 		log_warn("sys/runq: the traced set stays as it was (see above)");
 	config__release();	/* nothing points at the strings before any more */
 	reloads[0]++;
@@ -125,16 +128,16 @@ void reload__metrics(const struct agent *a, struct metrics *m)
 	static const char *const result[] = { "result" };
 	static const char *const ok[] = { "ok" }, *const error[] = { "error" };
 
-	metrics__family(m, "odtrace_config_reloads_total", METRIC_COUNTER,
+	metrics__family(m, M_CONFIG_RELOADS_TOTAL, METRIC_COUNTER,
 			"Reloads of --config on SIGHUP: ok (applied) or error (the file was wrong; nothing of it applied).",
 			result, 1);
 	metrics__value(m, ok, reloads[0], a->start_ms);
 	metrics__value(m, error, reloads[1], a->start_ms);
-	metrics__family(m, "odtrace_config_last_reload_successful", METRIC_GAUGE,
+	metrics__family(m, M_CONFIG_LAST_RELOAD_SUCCESSFUL, METRIC_GAUGE,
 			"1 if the last load of the configuration (at start or on SIGHUP) was applied, 0 if it was refused.",
 			NULL, 0);
 	metrics__value(m, NULL, !last_failed, 0);
-	metrics__family(m, "odtrace_config_last_reload_success_timestamp_seconds", METRIC_GAUGE,
+	metrics__family(m, M_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS, METRIC_GAUGE,
 			"When the configuration in force was loaded (Unix time).", NULL, 0);
 	metrics__value(m, NULL, (last_ok_ms ? last_ok_ms : a->start_ms) / 1e3, 0);
 }

@@ -19,7 +19,7 @@
 #include "pg/elfnote.h"
 #include "util/host.h"
 #include "util/log.h"
-#include "families/net.h"
+#include "families/family.h"
 #include "families/pg.h"
 #include "pg/pgdiscover.h"
 #include "pg/relname.h"
@@ -187,17 +187,6 @@ out:
 	return err ? -1 : 0;
 }
 
-__attribute__((format(printf, 2, 3))) static void row(const char *label, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("  %-16s", label);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
 /* Prints lead, then the words of text wrapped at WIDTH columns, continuation
  * lines indented by indent. */
 static void wrap(const char *lead, int indent, char *text)
@@ -235,17 +224,17 @@ static void print_host(void)
 	int tracefs = host__tracefs(), stats = bpf_stats_enabled();
 
 	printf("odtrace check\n");
-	row("kernel", "%s", host__kernel());
-	row("BTF", "yes (/sys/kernel/btf/vmlinux)");
+	family__row("kernel", "%s", host__kernel());
+	family__row("BTF", "yes (/sys/kernel/btf/vmlinux)");
 	if (tracefs < 0)
-		row("tracefs", "no (mounting it at /sys/kernel/tracing failed: %s)", strerror(-tracefs));
+		family__row("tracefs", "no (mounting it at /sys/kernel/tracing failed: %s)", strerror(-tracefs));
 	else
-		row("tracefs", "yes (/sys/kernel/tracing%s)", tracefs ? ", mounted now" : "");
-	row("cgroup v2", "%s", cg ? cg : "none (no cgroup2 mount in /proc/self/mounts)");
+		family__row("tracefs", "yes (/sys/kernel/tracing%s)", tracefs ? ", mounted now" : "");
+	family__row("cgroup v2", "%s", cg ? cg : "none (no cgroup2 mount in /proc/self/mounts)");
 	if (stats < 0)
-		row("bpf_stats", "unknown (cannot read /proc/sys/kernel/bpf_stats_enabled)");
+		family__row("bpf_stats", "unknown (cannot read /proc/sys/kernel/bpf_stats_enabled)");
 	else
-		row("bpf_stats", "%s", stats ? "on" : "off (sysctl kernel.bpf_stats_enabled=1 for ns per event)");
+		family__row("bpf_stats", "%s", stats ? "on" : "off (sysctl kernel.bpf_stats_enabled=1 for ns per event)");
 }
 
 /* What a USDT probe hit costs, when the usdt check passed. */
@@ -260,12 +249,12 @@ static void check_hooks(int ok[CHECK__MAX])
 		ok[hooks[i].id] = !try_hook(&hooks[i], why, sizeof(why));
 		if (ok[hooks[i].id] && hooks[i].id == CHECK_USDT) {
 			trap_us = trapcost__us();
-			row(hooks[i].name, "yes  (a hit costs %.2f µs here)", trap_us);
+			family__row(hooks[i].name, "yes  (a hit costs %.2f µs here)", trap_us);
 		} else if (ok[hooks[i].id]) {
-			row(hooks[i].name, "yes");
+			family__row(hooks[i].name, "yes");
 		}
 		else
-			row(hooks[i].name, "no   (%s)", why);
+			family__row(hooks[i].name, "no   (%s)", why);
 	}
 }
 
@@ -353,90 +342,20 @@ static void print_conninfo(const struct agent_opts *o)
 	wrap("  ", 4, msg);
 }
 
-static const char *plural(int n)
-{
-	return n == 1 ? "binary" : "binaries";
-}
-
-/* Measured by bench/sys_overhead (bench/RESULTS.md), not guessed. */
-#define SYS_FULL_COST "+60 ns per syscall of every task on the node,\n" \
-	"                  +210 ns per syscall of traced tasks (bench/RESULTS.md, run G)"
-
-/* sys and runq: BTF tracepoints on the scheduler, and task storage. */
-static void print_task_families(const int ok[CHECK__MAX])
-{
-	const char *missing = !ok[CHECK_TP_BTF] ? "tp_btf" : !ok[CHECK_TASK_STORAGE] ? "task storage" : NULL;
-
-	if (missing) {
-		row("sys", "unavailable: needs %s, which failed above", missing);
-		row("runq", "unavailable: needs %s, which failed above", missing);
-		return;
-	}
-	row("sys", "ready: tp_btf sched_switch (time blocked per syscall, worker busy ratio;");
-	printf("%-18snothing on the syscall path)\n", "");
-	printf("%-18ssys:full adds tp_btf sys_enter/sys_exit, measured on a 2-vCPU VM:\n"
-	       "%-18s%s\n", "", "", SYS_FULL_COST);
-	if (access("/proc/self/schedstat", F_OK))
-		row("runq", "unavailable: the kernel keeps no run-queue delays (CONFIG_SCHED_INFO)");
-	else
-		row("runq", "ready: tp_btf sched_switch (the kernel's schedstat run_delay); cpu.stat");
-	printf("%-18straced: processes matching --worker (default Odoo), --cgroup, --pid\n", "");
-	if (!strcmp(net__hooks(NULL), "sock")) {
-		row("net", "ready: tp_btf sock_send_length, sock_recv_length (socket I/O only),");
-		printf("%-18sinet_sock_set_state, tcp_retransmit_skb; socket storage\n", "");
-	} else {
-		row("net", "ready, on the fallback: tp_btf sys_enter/sys_exit (no sock tracepoints");
-		printf("%-18shere; costs every syscall on the node), inet_sock_set_state,\n"
-		       "%-18stcp_retransmit_skb\n", "", "");
-	}
-}
-
-/* 0 if the pg family's hooks work here, else 1 after saying why. */
+/* Each family's rows, in table order; 1 if one cannot run here (pg first:
+ * without it check exits 1). */
 static int print_families(const int ok[CHECK__MAX], const struct pg_summary *s)
 {
-	int probes = ok[CHECK_UPROBE] || ok[CHECK_USDT];
-	const char *missing = !probes && !ok[CHECK_TASK_STORAGE] ? "uprobes and task storage"
-			      : !probes ? "uprobes (or USDT)" : "task storage";
-	char ready[128] = "";
+	const struct check_facts facts = {
+		.hook_ok = ok, .usdt = s->usdt, .uprobe = s->uprobe, .lock = s->lock,
+		.found = s->found, .trap_us = trap_us,
+	};
+	const struct family *f;
 
 	printf("\nfamilies\n");
-	if (!probes || !ok[CHECK_TASK_STORAGE]) {
-		row("pg", "unavailable: needs %s", missing);
-		log_error("the pg family cannot run on this kernel: it needs %s, which failed above", missing);
-		return 1;
-	}
-	if (s->usdt)
-		snprintf(ready, sizeof(ready), "usdt on %d %s", s->usdt, plural(s->usdt));
-	if (s->uprobe)
-		snprintf(ready + strlen(ready), sizeof(ready) - strlen(ready), "%suprobe on %d %s",
-			 s->usdt ? ", " : "", s->uprobe, plural(s->uprobe));
-	if (ready[0])
-		row("pg", "ready: %s", ready);
-	else if (s->found)
-		row("pg", "ready, but no binary found has USDT notes or the functions it hooks");
-	else
-		row("pg", "ready, waiting for PostgreSQL (looked for again every interval)");
-	/* which hooks the family uses here, as DESIGN.md asks of check */
-	printf("%-18sUSDT statement__status (or uprobe %s)\n%-18suprobes %s, %s\n", "",
-	       pg__functions[PG_FN_REPORT_ACTIVITY].name, "",
-	       pg__functions[PG_FN_CREATE_CACHED_PLAN].name, pg__functions[PG_FN_ABORT].name);
-	/* two hits per simple statement: where a hit is this slow, they are
-	 * a visible share of a short statement's CPU (bench/RESULTS.md) */
-	if (trap_us >= TRAPCOST_SLOW_US)
-		printf("%-18stwo probe hits per statement cost %.1f µs here: consider\n"
-		       "%-18s--pg-hooks socket, which has none (README, \"Socket hooks\")\n",
-		       "", 2 * trap_us, "");
-	if (!ok[CHECK_USDT])
-		row("lock", "unavailable: needs USDT probes, which failed above");
-	else if (s->lock)
-		row("lock", "ready: usdt on %d %s", s->lock, plural(s->lock));
-	else if (s->found)
-		row("lock", "ready, but no binary found has the lock USDT probes (--enable-dtrace)");
-	else
-		row("lock", "ready, waiting for PostgreSQL (looked for again every interval)");
-	printf("%-18sUSDT lock__wait__start/done, lwlock__wait__start/done, deadlock__found\n"
-	       "%-18suprobes AbortCurrentTransaction, RollbackAndReleaseCurrentSubTransaction\n", "", "");
-	print_task_families(ok);
+	FAMILY_FOREACH(f, i)
+		if (f->check(&facts))
+			return 1;
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include "agent/agent.h"
 #include "cmd/cmd.h"
+#include "metrics/series.h"
 #include "util/duration.h"
 #include "export/export.h"
 #include "http/http.h"
@@ -200,9 +201,9 @@ int cmd_run(int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			printf("  start: ");
-			privs__list(stdout, FAMILY_DEFAULT, 1);
+			privs__list(stdout, family__all(), 1);
 			printf("\n  keeps: ");
-			privs__list(stdout, FAMILY_DEFAULT, 0);
+			privs__list(stdout, family__all(), 0);
 			printf("\n");
 			return 0;
 		default:

@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "agent/privs.h"
 #include "metrics/metrics.h"
+#include "metrics/names.h"
 
 static const char usage[] =
 	"Usage: odtrace top [OPTIONS]\n"
@@ -175,20 +176,20 @@ static enum feed feeds(const char *name, const struct metrics *m, const struct m
 {
 	const char *service = label(m, f, p, "service"), *role = label(m, f, p, "role");
 
-	if (!strcmp(name, "odtrace_pg_query_duration_seconds"))
+	if (!strcmp(name, M_PG_QUERY_DURATION_SECONDS))
 		return strcmp(label(m, f, p, "side"), "client") ? FEED_STMT : FEED_NONE;
-	if (!strcmp(name, "odtrace_pg_lock_wait_duration_seconds"))
+	if (!strcmp(name, M_PG_LOCK_WAIT_DURATION_SECONDS))
 		return FEED_LOCK;
-	if (!strcmp(name, "odtrace_runq_latency_seconds"))
+	if (!strcmp(name, M_RUNQ_LATENCY_SECONDS))
 		return FEED_RUNQ;
-	if (!strcmp(name, "odtrace_net_request_duration_seconds")) {
+	if (!strcmp(name, M_NET_REQUEST_DURATION_SECONDS)) {
 		if (!strcmp(service, "redis") && !strcmp(role, "client"))
 			return FEED_REDIS;
 		if ((!strcmp(service, "odoo") || !strcmp(service, "traefik")) && !strcmp(role, "server"))
 			return FEED_INGR;
 		return FEED_NONE;
 	}
-	if (!strcmp(name, "odtrace_syscall_duration_seconds") &&
+	if (!strcmp(name, M_SYSCALL_DURATION_SECONDS) &&
 	    !strcmp(label(m, f, p, "mode"), full_sys ? "full" : "blocked"))
 		return FEED_SYS;
 	return FEED_NONE;
@@ -469,6 +470,7 @@ int cmd_top(int argc, char **argv)
 	struct metrics prev = {}, cur = {}, delta = {};
 	uint64_t interval_ms = 2000, duration_ms = 0, last, end;
 	int c, once = 0, err = 1;
+	unsigned sys_full = family__bits("sys:full");
 	char head[256];
 
 	optind = 1;
@@ -552,7 +554,7 @@ int cmd_top(int argc, char **argv)
 		} else if (!v.seconds) {
 			continue;	/* a key before the first interval: nothing yet */
 		}
-		build(&v, &delta, !!(a.families & FAMILY_SYS_FULL));
+		build(&v, &delta, (a.families & sys_full) == sys_full);
 		title(head, sizeof(head), &v, interval_ms);
 		draw(&v, head);
 		if (once || now >= end)

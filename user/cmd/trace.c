@@ -9,6 +9,11 @@
 #include "util/log.h"
 #include "agent/privs.h"
 #include "cmd/report.h"
+#include "families/lock.h"
+#include "families/net.h"
+#include "families/pg.h"
+#include "families/runq.h"
+#include "families/sys.h"
 
 static const char usage[] =
 	"Usage: odtrace trace [OPTIONS]\n"
@@ -46,16 +51,24 @@ static const char usage[] =
 /* Prints what happened since the last report. */
 static void report(struct agent *a, int json, int hists, double secs)
 {
-	if (a->pg)
-		report__pg(pg__series(a->pg), json, secs);
-	if (a->lock)
-		report__lock(lock__series(a->lock), json, secs);
-	if (a->sys)
-		report__sys(sys__series(a->sys), json, hists, secs);
-	if (a->runq)
-		report__runq(runq__series(a->runq), json, secs);
-	if (a->net)
-		report__net(net__series(a->net), json, secs);
+	struct family_env *env = &a->env;
+	struct pg *pg = families__use(env, &pg_family);
+	struct lock *lock = families__use(env, &lock_family);
+	struct sys *sys = families__use(env, &sys_family);
+	struct runq *runq = families__use(env, &runq_family);
+	struct net *net = families__use(env, &net_family);
+
+	/* a family without a report here shows in /metrics and top only */
+	if (pg)
+		report__pg(pg__series(pg), json, secs);
+	if (lock)
+		report__lock(lock__series(lock), json, secs);
+	if (sys)
+		report__sys(sys__series(sys), json, hists, secs);
+	if (runq)
+		report__runq(runq__series(runq), json, secs);
+	if (net)
+		report__net(net__series(net), json, secs);
 	fflush(stdout);
 }
 

@@ -9,6 +9,7 @@
 #include "export/promrw.h"
 #include "export/sink.h"
 #include "export/xfer.h"
+#include "metrics/names.h"
 
 struct export {
 	struct sink *sinks;
@@ -166,7 +167,7 @@ void export__metrics(struct export *x, struct metrics *m)
 
 	if (!x)
 		return;
-	metrics__family(m, "odtrace_export_requests_total", METRIC_COUNTER,
+	metrics__family(m, M_EXPORT_REQUESTS_TOTAL, METRIC_COUNTER,
 			"Delivery attempts per sink: ok; retry (a retryable failure, the interval kept); rejected (the store refused it, dropped).",
 			by_sink, 2);
 	for (int i = 0; i < x->n; i++)
@@ -177,7 +178,7 @@ void export__metrics(struct export *x, struct metrics *m)
 			metrics__value(m, v, (double)x->sinks[i].requests[r], 0);
 			pthread_mutex_unlock(&x->sinks[i].lock);
 		}
-	metrics__family(m, "odtrace_export_dropped_intervals_total", METRIC_COUNTER,
+	metrics__family(m, M_EXPORT_DROPPED_INTERVALS_TOTAL, METRIC_COUNTER,
 			"Intervals a sink lost: its queue overflowed while the store was down (oldest first), the store refused them, or they were still queued at exit.",
 			by_sink, 1);
 	for (int i = 0; i < x->n; i++) {
@@ -187,7 +188,7 @@ void export__metrics(struct export *x, struct metrics *m)
 		metrics__value(m, v, (double)x->sinks[i].dropped, 0);
 		pthread_mutex_unlock(&x->sinks[i].lock);
 	}
-	metrics__family(m, "odtrace_export_queue_intervals", METRIC_GAUGE,
+	metrics__family(m, M_EXPORT_QUEUE_INTERVALS, METRIC_GAUGE,
 			"Intervals waiting in a sink's queue (bounded by its queue= option).", by_sink, 1);
 	for (int i = 0; i < x->n; i++) {
 		const char *v[] = { x->sinks[i].name };
@@ -196,7 +197,7 @@ void export__metrics(struct export *x, struct metrics *m)
 		metrics__value(m, v, sink__queued(&x->sinks[i]), 0);
 		pthread_mutex_unlock(&x->sinks[i].lock);
 	}
-	metrics__family(m, "odtrace_export_duration_seconds", METRIC_HISTOGRAM,
+	metrics__family(m, M_EXPORT_DURATION_SECONDS, METRIC_HISTOGRAM,
 			"How long each delivery attempt to a sink took.", by_sink, 1);
 	for (int i = 0; i < x->n; i++) {
 		const char *v[] = { x->sinks[i].name };

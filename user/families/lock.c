@@ -15,8 +15,11 @@
 #include "pg/locknames.h"
 #include "util/log.h"
 #include "families/pgbins.h"
+#include "families/registry.h"
+#include "contract/check_abi.h"
 #include "pg/pgdiscover.h"
 #include "pg/relname.h"
+#include "metrics/names.h"
 
 #define MAX_RELATIONS 1024	/* kept in memory; LOCK_TOP_RELATIONS exported */
 
@@ -27,7 +30,7 @@ struct lock {
 	int cap_rels, cap_waiting;
 };
 
-const char *const lock__probes[] = {
+static const char *const lock_probes[] = {
 	"lock__wait__start", "lock__wait__done", "lwlock__wait__start", "lwlock__wait__done",
 	"deadlock__found", NULL,
 };
@@ -37,8 +40,12 @@ static const char *const abort_functions[] = {
 	"AbortCurrentTransaction", "RollbackAndReleaseCurrentSubTransaction",
 };
 
-int lock__open(struct lock **out, struct backends *backends)
+static void lock_close(void *self);
+static const char *lock_attach(void *ctx, const char *p, struct bpf_link **links);
+
+static int lock_open(struct family_env *env, const struct config *c, void **out)
 {
+	struct backends *backends = env->backends;
 	struct lock *l = calloc(1, sizeof(*l));
 	struct lock_series *s;
 	int err;
@@ -48,23 +55,23 @@ int lock__open(struct lock **out, struct backends *backends)
 	l->backends = backends;
 	s = &l->series;
 	s->waits = (struct series_set){
-		.name = "odtrace_pg_lock_wait_duration_seconds",
+		.name = M_PG_LOCK_WAIT_DURATION_SECONDS,
 		.help = "PostgreSQL heavyweight lock waits, from the moment a backend sleeps on a lock until it holds it (or gives up with an ERROR).",
 		.labels = { "tenant", "database", "locktype", "mode", SERIES_IDENTITY }, .n_labels = 8,
 	};
 	s->errors = (struct series_set){
-		.name = "odtrace_pg_lock_wait_errors_total",
+		.name = M_PG_LOCK_WAIT_ERRORS_TOTAL,
 		.help = "PostgreSQL lock waits that ended in an ERROR instead of the lock: deadlock victims, lock_timeout, statement_timeout, cancels.",
 		.counter = SERIES_COUNT, .labels = { "tenant", "database", "locktype", "mode", SERIES_IDENTITY },
 		.n_labels = 8,
 	};
 	s->lwlock = (struct series_set){
-		.name = "odtrace_pg_lwlock_wait_duration_seconds",
+		.name = M_PG_LWLOCK_WAIT_DURATION_SECONDS,
 		.help = "PostgreSQL LWLock waits of client backends, by tranche.",
 		.labels = { "tenant", "tranche", SERIES_IDENTITY }, .n_labels = 6,
 	};
 	s->deadlocks = (struct series_set){
-		.name = "odtrace_pg_deadlocks_total",
+		.name = M_PG_DEADLOCKS_TOTAL,
 		.help = "PostgreSQL deadlocks, counted in the database of the backend chosen as victim.",
 		.counter = SERIES_COUNT, .labels = { "tenant", "database", SERIES_IDENTITY }, .n_labels = 6,
 	};
@@ -74,18 +81,21 @@ int lock__open(struct lock **out, struct backends *backends)
 		goto fail;
 	}
 	hist__bounds((uint64_t *)l->skel->rodata->hist_bounds);
+	(void)c;
 	err = backends__load(backends, l->skel->skeleton, "lock");
+	if (!err)
+		err = pgbins__add_family(env->pgbins, "lock", lock_attach, l);
 	if (err)
 		goto fail;
 	drops__add("lock_unresolved_backend", 0);
 	*out = l;
 	return 0;
 fail:
-	lock__close(l);
+	lock_close(l);
 	return err;
 }
 
-const char *lock__attach(void *ctx, const char *p, struct bpf_link **links)
+static const char *lock_attach(void *ctx, const char *p, struct bpf_link **links)
 {
 	struct lock_bpf *s = ((struct lock *)ctx)->skel;
 	struct bpf_program *progs[] = {
@@ -103,10 +113,10 @@ const char *lock__attach(void *ctx, const char *p, struct bpf_link **links)
 	}
 	if (!major)
 		log_warn("postgres at %s: no version string found; lock types will show as numbers", p);
-	for (int i = 0; lock__probes[i]; i++) {
-		links[k] = pgbins__usdt(progs[i], p, lock__probes[i], cookie);
+	for (int i = 0; lock_probes[i]; i++) {
+		links[k] = pgbins__usdt(progs[i], p, lock_probes[i], cookie);
 		if (!links[k]) {
-			log_warn("lock: cannot attach to %s:%s: %s", p, lock__probes[i], strerror(errno));
+			log_warn("lock: cannot attach to %s:%s: %s", p, lock_probes[i], strerror(errno));
 			goto fail;
 		}
 		k++;
@@ -307,8 +317,9 @@ static void harvest_waiting(struct lock *l)
 		qsort(s->waiting, s->n_waiting, sizeof(*s->waiting), by_age);
 }
 
-void lock__harvest(struct lock *l)
+static void lock_harvest(void *self)
 {
+	struct lock *l = self;
 	static struct lock_key keys[LOCK_HIST_ENTRIES], final[LOCK_HIST_ENTRIES];
 	static struct hist_val vals[LOCK_HIST_ENTRIES], rel_vals[LOCK_REL_ENTRIES];
 	static struct lock_rel_key rel_keys[LOCK_REL_ENTRIES], rel_final[LOCK_REL_ENTRIES];
@@ -343,7 +354,7 @@ static void waiting(const struct lock_series *s, struct metrics *m)
 {
 	static const char *const by_lock[] = { "tenant", "database", "locktype", "mode" };
 
-	metrics__family(m, "odtrace_pg_lock_waits_in_progress", METRIC_GAUGE,
+	metrics__family(m, M_PG_LOCK_WAITS_IN_PROGRESS, METRIC_GAUGE,
 			"PostgreSQL backends waiting for a heavyweight lock at the last harvest.",
 			by_lock, 4);
 	for (int i = 0; i < s->n_waiting; i++) {
@@ -358,7 +369,7 @@ static void waiting(const struct lock_series *s, struct metrics *m)
 		if (first)
 			metrics__value(m, v, n, 0);
 	}
-	metrics__family(m, "odtrace_pg_lock_wait_in_progress_max_seconds", METRIC_GAUGE,
+	metrics__family(m, M_PG_LOCK_WAIT_IN_PROGRESS_MAX_SECONDS, METRIC_GAUGE,
 			"How long the longest heavyweight lock wait still in progress has lasted, per database.",
 			by_lock, 2);
 	for (int i = 0; i < s->n_waiting; i++) {	/* longest first */
@@ -379,11 +390,11 @@ static void relations(const struct lock_series *s, struct metrics *m)
 
 	for (int k = 0; k < 2; k++) {
 		if (k)
-			metrics__family(m, "odtrace_pg_lock_wait_relation_waits_total", METRIC_COUNTER,
+			metrics__family(m, M_PG_LOCK_WAIT_RELATION_WAITS_TOTAL, METRIC_COUNTER,
 					"Heavyweight lock waits on the relations waited on longest (top 10 by total wait time).",
 					labels, 3);
 		else
-			metrics__family(m, "odtrace_pg_lock_wait_relation_seconds_total", METRIC_COUNTER,
+			metrics__family(m, M_PG_LOCK_WAIT_RELATION_SECONDS_TOTAL, METRIC_COUNTER,
 					"Time spent waiting for heavyweight locks on the relations waited on longest (top 10).",
 					labels, 3);
 		for (int i = 0; i < s->n_rels && i < LOCK_TOP_RELATIONS && s->rels[i].now.count; i++) {
@@ -395,8 +406,9 @@ static void relations(const struct lock_series *s, struct metrics *m)
 	}
 }
 
-void lock__metrics(struct lock *l, struct metrics *m)
+static void lock_metrics(void *self, struct metrics *m)
 {
+	struct lock *l = self;
 	const struct lock_series *s = &l->series;
 
 	series__metrics(&s->waits, m);
@@ -407,13 +419,15 @@ void lock__metrics(struct lock *l, struct metrics *m)
 	relations(s, m);
 }
 
-struct bpf_object *lock__object(struct lock *l)
+static struct bpf_object *lock_object(void *self)
 {
-	return l->skel->obj;
+	return ((struct lock *)self)->skel->obj;
 }
 
-void lock__close(struct lock *l)
+static void lock_close(void *self)
 {
+	struct lock *l = self;
+
 	if (!l)
 		return;
 	lock_bpf__destroy(l->skel);
@@ -425,3 +439,49 @@ void lock__close(struct lock *l)
 	free(l->series.waiting);
 	free(l);
 }
+
+static void lock_expire(void *self, uint64_t now_ms, uint64_t grace_ms)
+{
+	struct lock_series *s = &((struct lock *)self)->series;
+
+	series__expire(&s->waits, now_ms, grace_ms);
+	series__expire(&s->errors, now_ms, grace_ms);
+	series__expire(&s->lwlock, now_ms, grace_ms);
+	series__expire(&s->deadlocks, now_ms, grace_ms);
+}
+
+/* An error wait is also a wait: only the distinct sets count. */
+static uint64_t lock_folded(void *self)
+{
+	struct lock_series *s = &((struct lock *)self)->series;
+
+	return series__folded(&s->waits) + series__folded(&s->lwlock) + series__folded(&s->deadlocks);
+}
+
+static int lock_check(const struct check_facts *f)
+{
+	if (!f->hook_ok[CHECK_USDT])
+		family__row("lock", "unavailable: needs USDT probes, which failed above");
+	else if (f->lock)
+		family__row("lock", "ready: usdt on %d %s", f->lock, f->lock == 1 ? "binary" : "binaries");
+	else if (f->found)
+		family__row("lock", "ready, but no binary found has the lock USDT probes (--enable-dtrace)");
+	else
+		family__row("lock", "ready, waiting for PostgreSQL (looked for again every interval)");
+	printf(FAMILY_ROW_INDENT "USDT lock__wait__start/done, lwlock__wait__start/done, deadlock__found\n"
+	       FAMILY_ROW_INDENT "uprobes AbortCurrentTransaction, RollbackAndReleaseCurrentSubTransaction\n");
+	return 0;
+}
+
+const struct family lock_family = {
+	.name = "lock",
+	.needs = NEEDS_BACKENDS,
+	.open = lock_open,
+	.harvest = lock_harvest,
+	.expire = lock_expire,
+	.folded = lock_folded,
+	.metrics = lock_metrics,
+	.object = lock_object,
+	.close = lock_close,
+	.check = lock_check,
+};

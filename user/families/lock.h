@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "families/family.h"
 #include "metrics/series.h"
 
 struct bpf_link;
@@ -46,15 +47,8 @@ struct lock_series {
 	int n_waiting;
 };
 
-/* Which USDT probes the family needs; check prints them. */
-extern const char *const lock__probes[];
-int lock__open(struct lock **out, struct backends *backends);
-/* A pgbins_attach_fn: "usdt", or NULL (no lock probes in that build). */
-const char *lock__attach(void *lock, const char *path, struct bpf_link **links);
-void lock__harvest(struct lock *lock);
 struct lock_series *lock__series(struct lock *lock);
-void lock__metrics(struct lock *lock, struct metrics *m);
-void lock__close(struct lock *lock);
-struct bpf_object *lock__object(struct lock *lock);
+
+extern const struct family lock_family;
 
 #endif

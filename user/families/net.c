@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "contract/net_abi.h"
 #include "net.skel.h"
@@ -15,6 +16,10 @@
 #include "families/pg.h"
 #include "families/services.h"
 #include "families/syscalls.h"
+#include "families/registry.h"
+#include "families/settings.h"
+#include "contract/check_abi.h"
+#include "metrics/names.h"
 
 
 struct net {
@@ -69,6 +74,22 @@ static int add(void *ctx, const char *name, unsigned port, const char *comm)
 #define LABELS(...) .labels = { "tenant", SERIES_IDENTITY, __VA_ARGS__ }
 
 /* The programs of one data path or the other. */
+/* Which hooks the data path uses: "sock" (sock:sock_send_length and
+ * sock_recv_length), "syscalls" (the fallback), or for "auto" and NULL, sock
+ * where the kernel has them. NULL if hooks is none of those. */
+static const char *net_hooks(const char *hooks)
+{
+	struct btf *btf;
+	int sock;
+
+	if (hooks && strcmp(hooks, "auto"))
+		return !strcmp(hooks, "sock") ? "sock" : !strcmp(hooks, "syscalls") ? "syscalls" : NULL;
+	btf = btf__load_vmlinux_btf();
+	sock = btf && btf__find_by_name_kind(btf, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) >= 0;
+	btf__free(btf);
+	return sock ? "sock" : "syscalls";
+}
+
 static void choose_hooks(struct net *net, const char *hooks)
 {
 	static const char *const calls[NET__CALLS] = {
@@ -91,9 +112,17 @@ static void choose_hooks(struct net *net, const char *hooks)
 			 "pays for it (README)", "no sock:sock_send_length here, or --net-hooks syscalls");
 }
 
-int net__open(struct net **out, struct cgroups *cgroups, const char *const *specs, int n,
-	      struct pg *pg, const char *hooks)
+static void net_close(void *self);
+
+/* pg, when loaded: its statement set takes the client side of PostgreSQL
+ * connections, and with --pg-hooks socket these programs time its
+ * statements too (pg__carry_sockets), one program per socket operation. */
+static int net_open(struct family_env *env, const struct config *c, void **out)
 {
+	struct cgroups *cgroups = env->cgroups;
+	const char *const *specs = c->services, *hooks = c->net_hooks;
+	struct pg *pg = families__use(env, &pg_family);
+	int n = c->n_services;
 	struct net *net = calloc(1, sizeof(*net));
 	char err[160];
 	int rc;
@@ -102,32 +131,32 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 		return -ENOMEM;
 	net->cgroups = cgroups;
 	net->series.request = (struct series_set){
-		.name = "odtrace_net_request_duration_seconds",
+		.name = M_NET_REQUEST_DURATION_SECONDS,
 		.help = "Requests on TCP connections to a service: role=client, from sending a request to the first bytes of its answer; role=server, from receiving one to the first bytes sent back.",
 		LABELS("service", "role"), .n_labels = 7,
 	};
 	net->series.connect = (struct series_set){
-		.name = "odtrace_tcp_connect_duration_seconds",
+		.name = M_TCP_CONNECT_DURATION_SECONDS,
 		.help = "TCP connects to a service, from the SYN sent to the connection established.",
 		LABELS("service"), .n_labels = 6,
 	};
 	net->series.rtt = (struct series_set){
-		.name = "odtrace_tcp_rtt_seconds",
+		.name = M_TCP_RTT_SECONDS,
 		.help = "The kernel's smoothed round-trip time of client connections to a service, sampled at the end of a connection's first request and of every 8th.",
 		LABELS("service"), .n_labels = 6,
 	};
 	net->series.lifetime = (struct series_set){
-		.name = "odtrace_tcp_connection_duration_seconds",
+		.name = M_TCP_CONNECTION_DURATION_SECONDS,
 		.help = "Lifetime of TCP connections of a service, from established (a server's: first used) to closed.",
 		LABELS("service", "role"), .n_labels = 7,
 	};
 	net->series.retransmits = (struct series_set){
-		.name = "odtrace_tcp_retransmits_total",
+		.name = M_TCP_RETRANSMITS_TOTAL,
 		.help = "TCP segments retransmitted on connections to or of a service.",
 		.counter = SERIES_COUNT, LABELS("service"), .n_labels = 6,
 	};
 	net->series.pg_own = (struct series_set){
-		.name = "odtrace_pg_query_duration_seconds",
+		.name = M_PG_QUERY_DURATION_SECONDS,
 		.help = "PostgreSQL statement latency; side=client: on the client's connection, from sending a statement's first message to the first bytes of the answer.",
 		.labels = { "tenant", "database", SERIES_IDENTITY, "side" }, .n_labels = 7,
 	};
@@ -147,7 +176,7 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 			goto fail;
 		}
 	}
-	choose_hooks(net, net__hooks(hooks));
+	choose_hooks(net, net_hooks(hooks));
 	net->skel->rodata->pg_service = service_id(net, "postgresql");
 	/* the protocols the defaults speak; other services are not checked */
 	for (int i = 1; i <= net->n_names; i++) {
@@ -158,7 +187,7 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 					     : !strcmp(s, "odoo") || !strcmp(s, "traefik") ? NET_HTTP
 					     : NET_ANY;
 	}
-	net->pg_sockets = pg && pg__sockets(pg) && !strcmp(net__hooks(hooks), "sock");
+	net->pg_sockets = pg && pg__sockets(pg) && !strcmp(net_hooks(hooks), "sock");
 	net->skel->rodata->with_pg_sock = net->pg_sockets;
 	if (net->pg_sockets) {
 		rc = pg__carry_sockets(pg, net->skel->skeleton, "net");
@@ -178,7 +207,7 @@ int net__open(struct net **out, struct cgroups *cgroups, const char *const *spec
 	*out = net;
 	return 0;
 fail:
-	net__close(net);
+	net_close(net);
 	return rc;
 }
 
@@ -247,8 +276,9 @@ static void add_retransmits(void *ctx, const void *key, const void *val,
 		series__add(s, 0, &(struct hist_val){ .count = u64_count(val) }, final);
 }
 
-void net__harvest(struct net *net)
+static void net_harvest(void *self)
 {
+	struct net *net = self;
 	static struct net_key keys[NET_HIST_ENTRIES];
 	static struct hist_val vals[NET_HIST_ENTRIES];
 	static struct net_count_key ckeys[NET_COUNT_ENTRIES];
@@ -282,8 +312,10 @@ struct net_series *net__series(struct net *net)
 	return &net->series;
 }
 
-void net__metrics(struct net *net, struct metrics *m)
+static void net_metrics(void *self, struct metrics *m)
 {
+	struct net *net = self;
+
 	series__metrics(&net->series.request, m);
 	series__metrics(&net->series.connect, m);
 	series__metrics(&net->series.rtt, m);
@@ -293,13 +325,15 @@ void net__metrics(struct net *net, struct metrics *m)
 		series__metrics(&net->series.pg_own, m);
 }
 
-struct bpf_object *net__object(struct net *net)
+static struct bpf_object *net_object(void *self)
 {
-	return net->skel->obj;
+	return ((struct net *)self)->skel->obj;
 }
 
-void net__close(struct net *net)
+static void net_close(void *self)
 {
+	struct net *net = self;
+
 	if (!net)
 		return;
 	net_bpf__destroy(net->skel);
@@ -311,3 +345,94 @@ void net__close(struct net *net)
 	series__free(&net->series.pg_own);
 	free(net);
 }
+
+static void net_expire(void *self, uint64_t now_ms, uint64_t grace_ms)
+{
+	struct net_series *s = &((struct net *)self)->series;
+
+	series__expire(&s->request, now_ms, grace_ms);
+	series__expire(&s->connect, now_ms, grace_ms);
+	series__expire(&s->rtt, now_ms, grace_ms);
+	series__expire(&s->lifetime, now_ms, grace_ms);
+	series__expire(&s->retransmits, now_ms, grace_ms);
+	series__expire(&s->pg_own, now_ms, grace_ms);
+}
+
+static uint64_t net_folded(void *self)
+{
+	struct net_series *s = &((struct net *)self)->series;
+
+	return series__folded(&s->request) + series__folded(&s->connect);
+}
+
+static int check_hooks(const char *v, char *why, size_t len)
+{
+	/* auto is valid without asking the kernel's BTF which it means */
+	if (!strcmp(v, "auto") || net_hooks(v))
+		return 0;
+	snprintf(why, len, "expected auto, sock or syscalls");
+	return -1;
+}
+
+static int check_service(const char *v, char *why, size_t len)
+{
+	return services__parse(v, why, len, NULL, NULL);
+}
+
+static void net_print(const struct config *c, FILE *out)
+{
+	const char *all[CONFIG_MAX_TRACED + 8];
+	int n = 0, same = 0;
+
+	for (int i = 0; services__defaults[i]; i++)
+		all[n++] = services__defaults[i];
+	/* A printed configuration, loaded again, lists the defaults first:
+	 * printing them twice would grow it at every round. */
+	while (same < n && same < c->n_services && !strcmp(c->services[same], all[same]))
+		same++;
+	if (same < n)
+		same = 0;
+	for (int i = same; i < c->n_services; i++)
+		all[n++] = c->services[i];
+	settings__print_list(out, "services", all, n);
+	fprintf(out, "  hooks: %s\n", c->net_hooks ? c->net_hooks : "auto");
+}
+
+static const struct setting net_keys[] = {
+	SETTING_LIST_OF("services", services, check_service),
+	SETTING("hooks", SETTING_STRING, net_hooks, check_hooks),
+	{},
+};
+
+static const struct settings net_settings = { "net", net_keys, net_print };
+
+static int net_check(const struct check_facts *f)
+{
+	if (!f->hook_ok[CHECK_TP_BTF]) {
+		family__row("net", "unavailable: needs tp_btf, which failed above");
+		return 0;
+	}
+	if (!strcmp(net_hooks(NULL), "sock")) {
+		family__row("net", "ready: tp_btf sock_send_length, sock_recv_length (socket I/O only),");
+		printf(FAMILY_ROW_INDENT "inet_sock_set_state, tcp_retransmit_skb; socket storage\n");
+	} else {
+		family__row("net", "ready, on the fallback: tp_btf sys_enter/sys_exit (no sock tracepoints");
+		printf(FAMILY_ROW_INDENT "here; costs every syscall on the node), inet_sock_set_state,\n"
+		       FAMILY_ROW_INDENT "tcp_retransmit_skb\n");
+	}
+	return 0;
+}
+
+const struct family net_family = {
+	.name = "net",
+	.needs = NEEDS_CGROUPS,
+	.open = net_open,
+	.harvest = net_harvest,
+	.expire = net_expire,
+	.folded = net_folded,
+	.metrics = net_metrics,
+	.object = net_object,
+	.close = net_close,
+	.settings = &net_settings,
+	.check = net_check,
+};

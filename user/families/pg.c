@@ -9,13 +9,17 @@
 #include "families/pg.h"
 #include "contract/pg_abi.h"
 #include "families/backend.h"
-#include "agent/config.h"
 #include "metrics/drops.h"
 #include "pg/elfnote.h"
 #include "families/kmap.h"
 #include "util/log.h"
 #include "families/pgbins.h"
+#include "families/registry.h"
+#include "families/net.h"
+#include "contract/check_abi.h"
+#include "util/duration.h"
 #include "families/trapcost.h"
+#include "metrics/names.h"
 
 struct pg {
 	struct pg_bpf *skel;
@@ -89,8 +93,14 @@ int pg__carry_sockets(struct pg *pg, struct bpf_object_skeleton *skel, const cha
 	return err ? err : backends__load(pg->backends, skel, family);
 }
 
-int pg__attach_sockets(struct pg *pg, int carried)
+/* After every family is open: attaches pg's own socket programs, unless
+ * net's attached ones carry the hooks. */
+static int pg_ready(void *self, struct family_env *env)
 {
+	struct pg *pg = self;
+	struct net *net = families__use(env, &net_family);
+	int carried = net && net__pg_sockets(net);
+
 	if (!pg->socket || carried)
 		return 0;
 	pg->sock_links[0] = bpf_program__attach(pg->skel->progs.pg_sock_recv);
@@ -104,8 +114,12 @@ int pg__attach_sockets(struct pg *pg, int carried)
 	return 0;
 }
 
-int pg__open(struct pg **out, struct backends *backends, const struct config *c)
+static void pg_close(void *self);
+static const char *pg_attach(void *ctx, const char *p, struct bpf_link **links);
+
+static int pg_open(struct family_env *env, const struct config *c, void **out)
 {
+	struct backends *backends = env->backends;
 	struct pg *pg = calloc(1, sizeof(*pg));
 	int text = c->statement_text ? statements__text_mode(c->statement_text)
 				  : STATEMENT_NORMALIZED;
@@ -133,12 +147,12 @@ int pg__open(struct pg **out, struct backends *backends, const struct config *c)
 	statements__init(&pg->series.statements, c->top_statements, text, c->slow_statement_ms);
 	pg->backends = backends;
 	pg->series.query = (struct series_set){
-		.name = "odtrace_pg_query_duration_seconds",
+		.name = M_PG_QUERY_DURATION_SECONDS,
 		.help = "PostgreSQL statement latency: side=server, inside the server, from the first protocol message of a statement to ReadyForQuery; side=client (net family), on the client's connection, from sending it to the first bytes of the answer.",
 		.labels = { "tenant", "database", SERIES_IDENTITY, "side" }, .n_labels = 7,
 	};
 	pg->series.errors = (struct series_set){
-		.name = "odtrace_pg_query_errors_total",
+		.name = M_PG_QUERY_ERRORS_TOTAL,
 		.help = "PostgreSQL statements that ended in ERROR.",
 		.counter = SERIES_COUNT, .labels = { "tenant", "database", SERIES_IDENTITY }, .n_labels = 6,
 	};
@@ -160,11 +174,14 @@ int pg__open(struct pg **out, struct backends *backends, const struct config *c)
 		err = backends__add_ring(backends, bpf_map__fd(pg->skel->maps.pg_slow), on_slow, pg);
 	if (err)
 		goto fail;
+	err = pgbins__add_family(env->pgbins, "pg", pg_attach, pg);
+	if (err)
+		goto fail;
 	drops__add("pg_unresolved_backend", 0);	/* exported from the start, for alerts */
 	*out = pg;
 	return 0;
 fail:
-	pg__close(pg);
+	pg_close(pg);
 	return err;
 }
 
@@ -188,7 +205,7 @@ static struct bpf_link *attach_optional(struct bpf_program *prog, const char *pa
 	return link;
 }
 
-const char *pg__attach(void *ctx, const char *p, struct bpf_link **links)
+static const char *pg_attach(void *ctx, const char *p, struct bpf_link **links)
 {
 	struct pg_bpf *s = ((struct pg *)ctx)->skel;
 	const char *mode;
@@ -222,8 +239,9 @@ const char *pg__attach(void *ctx, const char *p, struct bpf_link **links)
 	return mode;
 }
 
-void pg__harvest(struct pg *pg)
+static void pg_harvest(void *self)
 {
+	struct pg *pg = self;
 	static struct pg_key keys[PG_HIST_ENTRIES], final[PG_HIST_ENTRIES];
 	static struct hist_val vals[PG_HIST_ENTRIES];
 	int fd = bpf_map__fd(pg->skel->maps.pg_hist), n, n_final = 0;
@@ -262,20 +280,24 @@ struct pg_series *pg__series(struct pg *pg)
 	return &pg->series;
 }
 
-void pg__metrics(struct pg *pg, struct metrics *m)
+static void pg_metrics(void *self, struct metrics *m)
 {
+	struct pg *pg = self;
+
 	series__metrics(&pg->series.query, m);
 	series__metrics(&pg->series.errors, m);
 	statements__metrics(&pg->series.statements, m);
 }
 
-struct bpf_object *pg__object(struct pg *pg)
+static struct bpf_object *pg_object(void *self)
 {
-	return pg->skel->obj;
+	return ((struct pg *)self)->skel->obj;
 }
 
-void pg__close(struct pg *pg)
+static void pg_close(void *self)
 {
+	struct pg *pg = self;
+
 	if (!pg)
 		return;
 	bpf_link__destroy(pg->sock_links[0]);
@@ -286,3 +308,125 @@ void pg__close(struct pg *pg)
 	statements__free(&pg->series.statements);
 	free(pg);
 }
+
+static void pg_expire(void *self, uint64_t now_ms, uint64_t grace_ms)
+{
+	struct pg *pg = self;
+
+	series__expire(&pg->series.query, now_ms, grace_ms);
+	series__expire(&pg->series.errors, now_ms, grace_ms);
+	statements__expire(&pg->series.statements, now_ms, grace_ms);
+}
+
+static uint64_t pg_folded(void *self)
+{
+	struct pg *pg = self;
+
+	return series__folded(&pg->series.query) + series__folded(&pg->series.errors);
+}
+
+static int check_hooks(const char *v, char *why, size_t len)
+{
+	return pg__hooks(v) ? 0 : (snprintf(why, len, "expected " PG_HOOKS), -1);
+}
+
+static int check_text(const char *v, char *why, size_t len)
+{
+	return statements__text_mode(v) >= 0 ? 0 : (snprintf(why, len, "expected " STATEMENT_TEXT_MODES), -1);
+}
+
+static int check_top(const char *v, char *why, size_t len)
+{
+	return atoi(v) ? 0 : (snprintf(why, len, "expected at least 1 (statement_text: off turns them off)"), -1);
+}
+
+static int check_slow(const char *v, char *why, size_t len)
+{
+	uint64_t ms;
+
+	if (!duration__parse(v, &ms) && ms)
+		return 0;
+	snprintf(why, len, "expected a duration of at least 1ms like 100ms or 1s");
+	return -1;
+}
+
+static void pg_print(const struct config *c, FILE *out)
+{
+	settings__print_list(out, "binaries", c->binaries, c->n_binaries);
+	settings__print_string(out, "conninfo", c->conninfo);
+	fprintf(out, "  top_statements: %d\n  slow_statement: %llums\n  statement_text: %s\n",
+		c->top_statements ? c->top_statements : STATEMENT_TOP_DEFAULT,
+		(unsigned long long)(c->slow_statement_ms ? c->slow_statement_ms
+							  : STATEMENT_SLOW_MS_DEFAULT),
+		c->statement_text ? c->statement_text : "normalized");
+	fprintf(out, "  hooks: %s\n", c->pg_hooks ? c->pg_hooks : "usdt");
+}
+
+/* pg: (the binaries and conninfo serve lock too) */
+static const struct setting pg_keys[] = {
+	SETTING_LIST_OF("binaries", binaries, NULL),
+	SETTING("conninfo", SETTING_STRING, conninfo, NULL),
+	SETTING("top_statements", SETTING_COUNT, top_statements, check_top),
+	SETTING("slow_statement", SETTING_DURATION, slow_statement_ms, check_slow),
+	SETTING("statement_text", SETTING_STRING, statement_text, check_text),
+	SETTING("hooks", SETTING_STRING, pg_hooks, check_hooks),
+	{},
+};
+
+static const struct settings pg_settings = { "pg", pg_keys, pg_print };
+
+static const char *plural(int n)
+{
+	return n == 1 ? "binary" : "binaries";
+}
+
+static int pg_check(const struct check_facts *f)
+{
+	int probes = f->hook_ok[CHECK_UPROBE] || f->hook_ok[CHECK_USDT];
+	const char *missing = !probes && !f->hook_ok[CHECK_TASK_STORAGE] ? "uprobes and task storage"
+			      : !probes ? "uprobes (or USDT)" : "task storage";
+	char ready[128] = "";
+
+	if (!probes || !f->hook_ok[CHECK_TASK_STORAGE]) {
+		family__row("pg", "unavailable: needs %s", missing);
+		log_error("the pg family cannot run on this kernel: it needs %s, which failed above", missing);
+		return 1;
+	}
+	if (f->usdt)
+		snprintf(ready, sizeof(ready), "usdt on %d %s", f->usdt, plural(f->usdt));
+	if (f->uprobe)
+		snprintf(ready + strlen(ready), sizeof(ready) - strlen(ready), "%suprobe on %d %s",
+			 f->usdt ? ", " : "", f->uprobe, plural(f->uprobe));
+	if (ready[0])
+		family__row("pg", "ready: %s", ready);
+	else if (f->found)
+		family__row("pg", "ready, but no binary found has USDT notes or the functions it hooks");
+	else
+		family__row("pg", "ready, waiting for PostgreSQL (looked for again every interval)");
+	/* which hooks the family uses here */
+	printf(FAMILY_ROW_INDENT "USDT statement__status (or uprobe %s)\n" FAMILY_ROW_INDENT "uprobes %s, %s\n",
+	       pg__functions[PG_FN_REPORT_ACTIVITY].name, pg__functions[PG_FN_CREATE_CACHED_PLAN].name,
+	       pg__functions[PG_FN_ABORT].name);
+	/* two hits per simple statement: where a hit is this slow, they are
+	 * a visible share of a short statement's CPU (bench/RESULTS.md) */
+	if (f->trap_us >= TRAPCOST_SLOW_US)
+		printf(FAMILY_ROW_INDENT "two probe hits per statement cost %.1f µs here: consider\n"
+		       FAMILY_ROW_INDENT "--pg-hooks socket, which has none (README, \"Socket hooks\")\n",
+		       2 * f->trap_us);
+	return 0;
+}
+
+const struct family pg_family = {
+	.name = "pg",
+	.needs = NEEDS_BACKENDS,
+	.open = pg_open,
+	.ready = pg_ready,
+	.harvest = pg_harvest,
+	.expire = pg_expire,
+	.folded = pg_folded,
+	.metrics = pg_metrics,
+	.object = pg_object,
+	.close = pg_close,
+	.settings = &pg_settings,
+	.check = pg_check,
+};

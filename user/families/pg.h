@@ -6,6 +6,7 @@
 #include <string.h>
 #include "metrics/series.h"
 #include "pg/statements.h"
+#include "families/family.h"
 
 struct bpf_link;
 struct bpf_object;
@@ -30,16 +31,12 @@ extern const struct pg_function {
  * (statement__status notes), "uprobe" (the exported pgstat_report_activity),
  * or NULL: it cannot. */
 const char *pg__mode(const char *path);
-struct config;
 /* Whether hooks names a way to time statements (--pg-hooks): it, or NULL. */
 #define PG_HOOKS "usdt or socket"
 static inline const char *pg__hooks(const char *hooks)
 {
 	return !strcmp(hooks, "usdt") ? "usdt" : !strcmp(hooks, "socket") ? "socket" : NULL;
 }
-/* Reads the slow-statement settings of c (--slow-statement, --top-statements,
- * --statement-text). */
-int pg__open(struct pg **out, struct backends *backends, const struct config *c);
 /* Whether statements are timed on the sockets (--pg-hooks socket): then
  * another family's programs on the same tracepoints (net's) can carry the
  * hooks, one program per socket operation instead of two. */
@@ -48,17 +45,8 @@ int pg__sockets(const struct pg *pg);
  * (bpf/pg_sock.bpf.h) as its own, for its programs to time statements. */
 struct bpf_object_skeleton;
 int pg__carry_sockets(struct pg *pg, struct bpf_object_skeleton *skel, const char *family);
-/* With --pg-hooks socket, once every family is loaded: attaches pg's own
- * socket programs, unless another family's attached ones carry the hooks. */
-int pg__attach_sockets(struct pg *pg, int carried);
-/* A pgbins_attach_fn. */
-const char *pg__attach(void *pg, const char *path, struct bpf_link **links);
-/* Reads the kernel maps into the series (see backends.h for the order). */
-void pg__harvest(struct pg *pg);
 struct pg_series *pg__series(struct pg *pg);
-void pg__metrics(struct pg *pg, struct metrics *m);
-void pg__close(struct pg *pg);
-/* Kernel programs of the family, for run-time statistics. */
-struct bpf_object *pg__object(struct pg *pg);
+
+extern const struct family pg_family;
 
 #endif

@@ -14,6 +14,11 @@
 #include "families/kmap.h"
 #include "util/log.h"
 #include "families/traced.h"
+#include "families/registry.h"
+#include "families/sys.h"
+#include "contract/check_abi.h"
+#include <unistd.h>
+#include "metrics/names.h"
 
 struct runq {
 	struct runq_bpf *skel;
@@ -21,21 +26,29 @@ struct runq {
 	struct runq_series series;
 };
 
-int runq__open(struct runq **out, struct traced *traced, struct cgroups *cgroups, int own_switch)
+static void runq_close(void *self);
+
+/* With sys loaded, sys's sched_switch program does runq's part too (sys
+ * opens runq first and records into its histogram): one program per switch. */
+static int runq_open(struct family_env *env, const struct config *c, void **out)
 {
+	struct traced *traced = env->traced;
+	struct cgroups *cgroups = env->cgroups;
+	int own_switch = !families__asked(env, &sys_family);
 	struct runq *r = calloc(1, sizeof(*r));
 	int err;
 
+	(void)c;
 	if (!r)
 		return -ENOMEM;
 	r->cgroups = cgroups;
 	r->series.latency = (struct series_set){
-		.name = "odtrace_runq_latency_seconds",
+		.name = M_RUNQ_LATENCY_SECONDS,
 		.help = "Time traced tasks waited for a CPU before each run: from becoming runnable (woken, or preempted) to running (the kernel's schedstat run_delay).",
 		.labels = { "tenant", SERIES_IDENTITY }, .n_labels = 5,
 	};
 	r->series.throttled = (struct series_set){
-		.name = "odtrace_cpu_throttled_seconds_total",
+		.name = M_CPU_THROTTLED_SECONDS_TOTAL,
 		.help = "Time the cgroups of traced tasks were throttled by their CPU limit (cpu.stat throttled_usec).",
 		.counter = SERIES_SECONDS, .labels = { "tenant", SERIES_IDENTITY }, .n_labels = 5,
 	};
@@ -60,7 +73,7 @@ int runq__open(struct runq **out, struct traced *traced, struct cgroups *cgroups
 	*out = r;
 	return 0;
 fail:
-	runq__close(r);
+	runq_close(r);
 	return err;
 }
 
@@ -161,8 +174,9 @@ static void add_latency(void *ctx, const void *key, const void *val, const struc
 		series__add(s, ((const struct runq_key *)key)->bucket, val, final);
 }
 
-void runq__harvest(struct runq *r)
+static void runq_harvest(void *self)
 {
+	struct runq *r = self;
 	static struct runq_key keys[RUNQ_HIST_ENTRIES];
 	static struct hist_val vals[RUNQ_HIST_ENTRIES];
 	struct cgroup_entry *const *all;
@@ -199,19 +213,23 @@ struct runq_series *runq__series(struct runq *r)
 	return &r->series;
 }
 
-void runq__metrics(struct runq *r, struct metrics *m)
+static void runq_metrics(void *self, struct metrics *m)
 {
+	struct runq *r = self;
+
 	series__metrics(&r->series.latency, m);
 	series__metrics(&r->series.throttled, m);
 }
 
-struct bpf_object *runq__object(struct runq *r)
+static struct bpf_object *runq_object(void *self)
 {
-	return r->skel->obj;
+	return ((struct runq *)self)->skel->obj;
 }
 
-void runq__close(struct runq *r)
+static void runq_close(void *self)
 {
+	struct runq *r = self;
+
 	if (!r)
 		return;
 	runq_bpf__destroy(r->skel);
@@ -219,3 +237,46 @@ void runq__close(struct runq *r)
 	series__free(&r->series.throttled);
 	free(r);
 }
+
+static void runq_expire(void *self, uint64_t now_ms, uint64_t grace_ms)
+{
+	struct runq *r = self;
+
+	series__expire(&r->series.latency, now_ms, grace_ms);
+	series__expire(&r->series.throttled, now_ms, grace_ms);
+}
+
+static uint64_t runq_folded(void *self)
+{
+	return series__folded(&((struct runq *)self)->series.latency);
+}
+
+static int runq_check(const struct check_facts *f)
+{
+	if (!f->hook_ok[CHECK_TP_BTF] || !f->hook_ok[CHECK_TASK_STORAGE]) {
+		family__row("runq", "unavailable: needs %s, which failed above",
+			    !f->hook_ok[CHECK_TP_BTF] ? "tp_btf" : "task storage");
+		return 0;
+	}
+	if (access("/proc/self/schedstat", F_OK))
+		family__row("runq", "unavailable: the kernel keeps no run-queue delays (CONFIG_SCHED_INFO)");
+	else
+		family__row("runq", "ready: tp_btf sched_switch (the kernel's schedstat run_delay); cpu.stat");
+	printf(FAMILY_ROW_INDENT "traced: processes matching --worker (default Odoo), --cgroup, --pid\n");
+	return 0;
+}
+
+const struct family runq_family = {
+	.name = "runq",
+	.needs = NEEDS_CGROUPS | NEEDS_TRACED,
+	.group = "sched",
+	.open = runq_open,
+	.harvest = runq_harvest,
+	.expire = runq_expire,
+	.folded = runq_folded,
+	.metrics = runq_metrics,
+	.object = runq_object,
+	.close = runq_close,
+	.settings = &traced_settings,
+	.check = runq_check,
+};

@@ -19,6 +19,9 @@
 #include "families/runq.h"
 #include "families/syscalls.h"
 #include "families/traced.h"
+#include "families/registry.h"
+#include "contract/check_abi.h"
+#include "metrics/names.h"
 
 /* A worker's totals when last read, for the interval's busy ratio. */
 struct worker_seen {
@@ -43,9 +46,22 @@ static const char *const wait_names[SYS__WAITS] = {
 
 #define LABELS(...) .labels = { "tenant", SERIES_IDENTITY, __VA_ARGS__ }
 
-int sys__open(struct sys **out, struct traced *traced, struct cgroups *cgroups, int full,
-	      struct runq *runq)
+static void sys_close(void *self);
+
+/* runq, when asked for, is opened first: this object's sched_switch program
+ * records into runq's histogram, so a context switch runs one program. */
+static int sys_open(struct family_env *env, const struct config *c, void **out)
 {
+	struct traced *traced = env->traced;
+	struct cgroups *cgroups = env->cgroups;
+	struct runq *runq = families__use(env, &runq_family);
+	int full = 0;
+	const struct family *f;
+
+	FAMILY_FOREACH(f, i)
+		if (f == &sys_family)
+			full = !!(env->asked & FAMILY_VARIANT(i));
+	(void)c;
 	struct sys *sys = calloc(1, sizeof(*sys));
 	int err;
 
@@ -53,27 +69,27 @@ int sys__open(struct sys **out, struct traced *traced, struct cgroups *cgroups, 
 		return -ENOMEM;
 	sys->cgroups = cgroups;
 	sys->series.duration = (struct series_set){
-		.name = "odtrace_syscall_duration_seconds",
+		.name = M_SYSCALL_DURATION_SECONDS,
 		.help = "Syscalls of traced processes: mode=blocked, time from blocking in the syscall to running again (each time it blocks); mode=full, every call from entry to exit.",
 		LABELS("syscall", "mode"), .n_labels = 7,
 	};
 	sys->series.errors = (struct series_set){
-		.name = "odtrace_syscall_errors_total",
+		.name = M_SYSCALL_ERRORS_TOTAL,
 		.help = "Syscalls of traced processes that failed, by errno (full mode only).",
 		.counter = SERIES_COUNT, LABELS("syscall", "errno"), .n_labels = 7,
 	};
 	sys->series.busy = (struct series_set){
-		.name = "odtrace_worker_busy_seconds_total",
+		.name = M_WORKER_BUSY_SECONDS_TOTAL,
 		.help = "Time workers (processes that wait for work in accept, or select/poll on a listening socket) spent outside that wait.",
 		.counter = SERIES_SECONDS, LABELS(), .n_labels = 5,
 	};
 	sys->series.idle = (struct series_set){
-		.name = "odtrace_worker_idle_seconds_total",
+		.name = M_WORKER_IDLE_SECONDS_TOTAL,
 		.help = "Time workers spent waiting for work (accept, or select/poll on a listening socket).",
 		.counter = SERIES_SECONDS, LABELS(), .n_labels = 5,
 	};
 	sys->series.ratio = (struct series_set){
-		.name = "odtrace_worker_busy_ratio",
+		.name = M_WORKER_BUSY_RATIO,
 		.help = "Share of the workers' time spent outside their wait for work, over the last interval (1: all busy).",
 		.counter = SERIES_GAUGE, LABELS(), .n_labels = 5,
 	};
@@ -106,7 +122,7 @@ int sys__open(struct sys **out, struct traced *traced, struct cgroups *cgroups, 
 	*out = sys;
 	return 0;
 fail:
-	sys__close(sys);
+	sys_close(sys);
 	return err;
 }
 
@@ -260,8 +276,9 @@ static void harvest_workers(struct sys *sys)
 	sys->n_seen = k;
 }
 
-void sys__harvest(struct sys *sys)
+static void sys_harvest(void *self)
 {
+	struct sys *sys = self;
 	static struct sys_key keys[SYS_HIST_ENTRIES];
 	static struct hist_val vals[SYS_HIST_ENTRIES];
 	static struct sys_error_key ekeys[SYS_ERROR_ENTRIES];
@@ -284,8 +301,10 @@ struct sys_series *sys__series(struct sys *sys)
 	return &sys->series;
 }
 
-void sys__metrics(struct sys *sys, struct metrics *m)
+static void sys_metrics(void *self, struct metrics *m)
 {
+	struct sys *sys = self;
+
 	series__metrics(&sys->series.duration, m);
 	series__metrics(&sys->series.errors, m);
 	series__metrics(&sys->series.busy, m);
@@ -293,9 +312,9 @@ void sys__metrics(struct sys *sys, struct metrics *m)
 	series__metrics(&sys->series.ratio, m);
 }
 
-struct bpf_object *sys__object(struct sys *sys)
+static struct bpf_object *sys_object(void *self)
 {
-	return sys->skel->obj;
+	return ((struct sys *)self)->skel->obj;
 }
 
 static void nop(void *p)
@@ -303,8 +322,10 @@ static void nop(void *p)
 	(void)p;	/* the entries are freed through all_seen */
 }
 
-void sys__close(struct sys *sys)
+static void sys_close(void *self)
 {
+	struct sys *sys = self;
+
 	if (!sys)
 		return;
 	sys_bpf__destroy(sys->skel);
@@ -319,3 +340,53 @@ void sys__close(struct sys *sys)
 	free(sys->all_seen);
 	free(sys);
 }
+
+static void sys_expire(void *self, uint64_t now_ms, uint64_t grace_ms)
+{
+	struct sys_series *s = &((struct sys *)self)->series;
+
+	series__expire(&s->duration, now_ms, grace_ms);
+	series__expire(&s->errors, now_ms, grace_ms);
+	series__expire(&s->busy, now_ms, grace_ms);
+	series__expire(&s->idle, now_ms, grace_ms);
+}
+
+static uint64_t sys_folded(void *self)
+{
+	return series__folded(&((struct sys *)self)->series.duration);
+}
+
+/* Measured by bench/sys_overhead (bench/RESULTS.md), not guessed. */
+#define SYS_FULL_COST "+60 ns per syscall of every task on the node,\n" \
+	FAMILY_ROW_INDENT "+210 ns per syscall of traced tasks (bench/RESULTS.md, run G)"
+
+/* BTF tracepoints on the scheduler, and task storage. */
+static int sys_check(const struct check_facts *f)
+{
+	if (!f->hook_ok[CHECK_TP_BTF] || !f->hook_ok[CHECK_TASK_STORAGE]) {
+		family__row("sys", "unavailable: needs %s, which failed above",
+			    !f->hook_ok[CHECK_TP_BTF] ? "tp_btf" : "task storage");
+		return 0;
+	}
+	family__row("sys", "ready: tp_btf sched_switch (time blocked per syscall, worker busy ratio;");
+	printf(FAMILY_ROW_INDENT "nothing on the syscall path)\n");
+	printf(FAMILY_ROW_INDENT "sys:full adds tp_btf sys_enter/sys_exit, measured on a 2-vCPU VM:\n"
+	       FAMILY_ROW_INDENT SYS_FULL_COST "\n");
+	return 0;
+}
+
+const struct family sys_family = {
+	.name = "sys",
+	.variant = "full",
+	.needs = NEEDS_CGROUPS | NEEDS_TRACED,
+	.group = "sched",
+	.open = sys_open,
+	.harvest = sys_harvest,
+	.expire = sys_expire,
+	.folded = sys_folded,
+	.metrics = sys_metrics,
+	.object = sys_object,
+	.close = sys_close,
+	.settings = &traced_settings,
+	.check = sys_check,
+};

@@ -4,6 +4,7 @@
 #define ODTRACE_USER_SYS_H
 
 #include <stdio.h>
+#include "families/family.h"
 #include "metrics/series.h"
 
 struct bpf_object;
@@ -19,16 +20,8 @@ struct sys_series {
 	struct series_set ratio;	/* busy / (busy + idle) over the last interval */
 };
 
-struct runq;
-/* full: also time every syscall (raw_syscalls sys_enter/sys_exit); runq:
- * the runq family's, loaded without its own sched_switch program (or NULL). */
-int sys__open(struct sys **out, struct traced *traced, struct cgroups *cgroups, int full,
-	      struct runq *runq);
-/* Reads the kernel maps (cgroups__sync first, cgroups__forget after). */
-void sys__harvest(struct sys *sys);
 struct sys_series *sys__series(struct sys *sys);
-void sys__metrics(struct sys *sys, struct metrics *m);
-void sys__close(struct sys *sys);
-struct bpf_object *sys__object(struct sys *sys);
+
+extern const struct family sys_family;
 
 #endif

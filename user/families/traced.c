@@ -12,7 +12,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "traced.skel.h"
-#include "agent/config.h"
 #include "metrics/drops.h"
 #include "util/grow.h"
 #include "util/host.h"
@@ -337,3 +336,37 @@ void traced__close(struct traced *t)
 	free(t->tgids);
 	free(t);
 }
+
+static int check_worker(const char *re, char *why, size_t len)
+{
+	char msg[200];
+	regex_t r;
+	int rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB);
+
+	if (!rc) {
+		regfree(&r);
+		return 0;
+	}
+	regerror(rc, &r, msg, sizeof(msg));
+	snprintf(why, len, "bad regular expression: %s", msg);
+	return -1;
+}
+
+static void traced_print(const struct config *c, FILE *out)
+{
+	static const char *const def[] = { TRACED_DEFAULT_WORKER };
+
+	if (c->n_workers)
+		settings__print_list(out, "workers", c->workers, c->n_workers);
+	else
+		settings__print_list(out, "workers", def, 1);
+	settings__print_list(out, "cgroups", c->cgroups, c->n_cgroups);
+}
+
+static const struct setting traced_keys[] = {
+	SETTING_LIST_OF("workers", workers, check_worker),
+	SETTING_LIST_OF("cgroups", cgroups, NULL),
+	{},
+};
+
+const struct settings traced_settings = { "traced", traced_keys, traced_print };

@@ -8,9 +8,9 @@
 #define ODTRACE_USER_TRACED_H
 
 #include <stdint.h>
+#include "families/settings.h"
 
 struct bpf_object;
-struct config;
 struct traced;
 
 /* Matches "odoo", "odoo-bin", "/usr/bin/odoo ...", "odoo: worker ..." */
@@ -31,5 +31,8 @@ int traced__reload(struct traced *t);
 void traced__count(struct traced *t, int *processes, int *cgroups);
 void traced__close(struct traced *t);
 struct bpf_object *traced__object(struct traced *t);
+
+/* traced: in --config (workers, cgroups), read by sys and runq alike. */
+extern const struct settings traced_settings;
 
 #endif

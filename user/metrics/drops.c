@@ -1,5 +1,6 @@
 #include <string.h>
 #include "metrics/drops.h"
+#include "metrics/names.h"
 
 
 #define MAX_REASONS 32
@@ -41,7 +42,7 @@ void drops__metrics(struct metrics *m)
 {
 	static const char *const reason[] = { "reason" };
 
-	metrics__family(m, "odtrace_dropped_total", METRIC_COUNTER,
+	metrics__family(m, M_DROPPED_TOTAL, METRIC_COUNTER,
 			"Events odtrace could not record, by reason (a full map, a full ring buffer, an unresolvable backend).",
 			reason, 1);
 	for (int i = 0; i < n_reasons; i++) {

@@ -4,6 +4,7 @@
 #include "metrics/drops.h"
 #include "pg/normalize.h"
 #include "pg/statements.h"
+#include "metrics/names.h"
 
 void statements__init(struct statements *st, int top, enum statement_text text, uint64_t slow_ms)
 {
@@ -12,13 +13,13 @@ void statements__init(struct statements *st, int top, enum statement_text text, 
 	st->text = text;
 	st->slow_ms = slow_ms ? slow_ms : STATEMENT_SLOW_MS_DEFAULT;
 	st->count = (struct series_set){
-		.name = "odtrace_pg_slow_statements_total",
+		.name = M_PG_SLOW_STATEMENTS_TOTAL,
 		.help = "PostgreSQL statements that took at least --slow-statement, by fingerprint (a hash of the normalized text) and statement (its text, normalized unless --statement-text raw); beyond --top-statements per database, fingerprint=\"other\".",
 		.counter = SERIES_COUNT,
 		.labels = { "tenant", "database", "fingerprint", "statement" }, .n_labels = 4,
 	};
 	st->seconds = st->count;
-	st->seconds.name = "odtrace_pg_slow_statement_seconds_total";
+	st->seconds.name = M_PG_SLOW_STATEMENT_SECONDS_TOTAL;
 	st->seconds.help = "Time spent in the statements of odtrace_pg_slow_statements_total.";
 	st->seconds.counter = SERIES_SECONDS;
 	drops__add("pg_statement_folded", 0);	/* exported from the start, for alerts */
