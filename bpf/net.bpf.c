@@ -14,6 +14,7 @@
  * reading.
  */
 #include "vmlinux.h"
+#include <asm/errno.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -133,7 +134,7 @@ static __always_inline struct net_conn *conn_create(struct sock *sk)
 
 	if (!targ_by_addr)
 		return bpf_sk_storage_get(&net_conns, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (bpf_map_update_elem(&net_conns_by_addr, &addr, &fresh, BPF_NOEXIST) == -7 /* E2BIG */)
+	if (bpf_map_update_elem(&net_conns_by_addr, &addr, &fresh, BPF_NOEXIST) == -E2BIG)
 		drop(DROP_HIST_FULL);
 	return bpf_map_lookup_elem(&net_conns_by_addr, &addr);
 }
