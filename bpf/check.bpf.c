@@ -30,56 +30,56 @@ static __always_inline int hit(enum check_hook h)
 }
 
 SEC("tracepoint/sched/sched_process_fork")
-int tp_fork(void *ctx)
+int check_tp_fork(void *ctx)
 {
 	return hit(CHECK_TRACEPOINT);
 }
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(raw_tp_switch)
+int BPF_PROG(check_raw_tp_switch)
 {
 	return hit(CHECK_RAW_TP);
 }
 
 SEC("tp_btf/sched_switch")
-int BPF_PROG(tp_btf_switch)
+int BPF_PROG(check_tp_btf_switch)
 {
 	return hit(CHECK_TP_BTF);
 }
 
 SEC("uprobe")
-int BPF_KPROBE(uprobe_selftest)
+int BPF_KPROBE(check_uprobe)
 {
 	return hit(CHECK_UPROBE);
 }
 
 SEC("usdt")
-int BPF_USDT(usdt_selftest)
+int BPF_USDT(check_usdt)
 {
 	return hit(CHECK_USDT);
 }
 
 SEC("kprobe/do_nanosleep")
-int BPF_KPROBE(kprobe_nanosleep)
+int BPF_KPROBE(check_kprobe)
 {
 	return hit(CHECK_KPROBE);
 }
 
 SEC("fentry/do_nanosleep")
-int BPF_PROG(fentry_nanosleep)
+int BPF_PROG(check_fentry)
 {
 	return hit(CHECK_FENTRY);
 }
 
 SEC("sockops")
-int sockops_selftest(struct bpf_sock_ops *skops)
+int check_sockops(struct bpf_sock_ops *skops)
 {
 	hit(CHECK_SOCKOPS);
 	return 1;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(uprobe_task_storage)
+int BPF_KPROBE(check_task_storage)
 {
 	__u64 *n = bpf_task_storage_get(&task_store, bpf_get_current_task_btf(), 0,
 					BPF_LOCAL_STORAGE_GET_F_CREATE);

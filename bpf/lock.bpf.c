@@ -50,7 +50,7 @@ struct {
  * transactionid ones.
  */
 SEC("usdt")
-int BPF_USDT(usdt_lock_wait_start)
+int BPF_USDT(lock_wait_start)
 {
 	struct backend_state *b = backend__get();
 	__u64 cookie = bpf_usdt_cookie(ctx);
@@ -114,7 +114,7 @@ static __always_inline void on_wait_end(int failed)
 }
 
 SEC("usdt")
-int BPF_USDT(usdt_lock_wait_done)
+int BPF_USDT(lock_wait_done)
 {
 	on_wait_end(0);
 	return 0;
@@ -124,14 +124,14 @@ int BPF_USDT(usdt_lock_wait_done)
  * client, RollbackAndReleaseCurrentSubTransaction for one that a PL/pgSQL
  * EXCEPTION block catches. Both are exported by every release since 8.0. */
 SEC("uprobe")
-int BPF_KPROBE(uprobe_lock_abort)
+int BPF_KPROBE(lock_abort)
 {
 	on_wait_end(1);
 	return 0;
 }
 
 SEC("usdt")
-int BPF_USDT(usdt_lwlock_wait_start)
+int BPF_USDT(lock_lwlock_wait_start)
 {
 	struct backend_state *b = backend__get();
 
@@ -141,7 +141,7 @@ int BPF_USDT(usdt_lwlock_wait_start)
 }
 
 SEC("usdt")
-int BPF_USDT(usdt_lwlock_wait_done, const char *tranche)
+int BPF_USDT(lock_lwlock_wait_done, const char *tranche)
 {
 	struct backend_state *b = backend__peek();
 	struct lock_key key = {};
@@ -164,7 +164,7 @@ int BPF_USDT(usdt_lwlock_wait_done, const char *tranche)
 }
 
 SEC("usdt")
-int BPF_USDT(usdt_deadlock_found)
+int BPF_USDT(lock_deadlock_found)
 {
 	struct backend_state *b = backend__get();
 	struct lock_key key = {};

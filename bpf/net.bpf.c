@@ -14,6 +14,7 @@
  * reading.
  */
 #include "vmlinux.h"
+#include <asm/errno.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -26,19 +27,19 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-const volatile struct net_port ports[NET_PORTS] = {};
-const volatile struct net_comm comms[NET_COMMS] = {};
-const volatile __u16 pg_service = NET_NONE;	/* PostgreSQL's service id */
-const volatile __u8 protos[NET_SERVICES + 1] = {};	/* enum net_proto by service id */
+const volatile struct net_port targ_ports[NET_PORTS] = {};
+const volatile struct net_comm targ_comms[NET_COMMS] = {};
+const volatile __u16 targ_pg_service = NET_NONE;	/* PostgreSQL's service id */
+const volatile __u8 targ_protos[NET_SERVICES + 1] = {};	/* enum net_proto by service id */
 /* Fallback for kernels without sock:sock_*_length: syscall tracepoints on the
  * data path, the fd resolved to its socket here. A socket reached that way
  * is a plain address, not a pointer socket storage accepts: connections are
  * then keyed by address in a hash, deleted when the socket closes. */
-const volatile bool by_addr = false;
-const volatile __s32 call_nr[NET__CALLS] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+const volatile bool targ_by_addr = false;
+const volatile __s32 targ_call_nr[NET__CALLS] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 /* The pg family's socket hooks run here too (pg_sock.bpf.h): its maps are
  * then the pg object's, else they are left at their smallest, unused. */
-const volatile bool with_pg_sock = false;
+const volatile bool targ_with_pg_sock = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -83,10 +84,10 @@ struct {
 static __always_inline __u16 service_of_port(__u16 port)
 {
 	for (int i = 0; i < NET_PORTS; i++) {
-		if (!ports[i].service)
+		if (!targ_ports[i].service)
 			break;
-		if (ports[i].port == port)
-			return ports[i].service;
+		if (targ_ports[i].port == port)
+			return targ_ports[i].service;
 	}
 	return NET_NONE;
 }
@@ -95,33 +96,33 @@ static __always_inline __u16 service_of_comm(void)
 {
 	char comm[16];
 
-	if (!comms[0].service || bpf_get_current_comm(comm, sizeof(comm)))
+	if (!targ_comms[0].service || bpf_get_current_comm(comm, sizeof(comm)))
 		return NET_NONE;
 	for (int i = 0; i < NET_COMMS; i++) {
 		int same = 1;
 
-		if (!comms[i].service)
+		if (!targ_comms[i].service)
 			break;
 		for (int j = 0; j < 16 && same; j++) {
-			same = comm[j] == comms[i].comm[j];
+			same = comm[j] == targ_comms[i].comm[j];
 			if (!comm[j])
 				break;
 		}
 		if (same)
-			return comms[i].service;
+			return targ_comms[i].service;
 	}
 	return NET_NONE;
 }
 
 /* A field of sk: a plain load from a BTF pointer, a probe read from an
  * address (fallback; the other branch is dead code to the verifier). */
-#define SK(sk, field) (by_addr ? BPF_CORE_READ(sk, field) : (sk)->field)
+#define SK(sk, field) (targ_by_addr ? BPF_CORE_READ(sk, field) : (sk)->field)
 
 static __always_inline struct net_conn *conn_lookup(struct sock *sk)
 {
 	__u64 addr = (__u64)sk;
 
-	if (by_addr)
+	if (targ_by_addr)
 		return bpf_map_lookup_elem(&net_conns_by_addr, &addr);
 	return bpf_sk_storage_get(&net_conns, sk, 0, 0);
 }
@@ -131,9 +132,9 @@ static __always_inline struct net_conn *conn_create(struct sock *sk)
 	struct net_conn fresh = {};
 	__u64 addr = (__u64)sk;
 
-	if (!by_addr)
+	if (!targ_by_addr)
 		return bpf_sk_storage_get(&net_conns, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (bpf_map_update_elem(&net_conns_by_addr, &addr, &fresh, BPF_NOEXIST) == -7 /* E2BIG */)
+	if (bpf_map_update_elem(&net_conns_by_addr, &addr, &fresh, BPF_NOEXIST) == -E2BIG)
 		drop(DROP_HIST_FULL);
 	return bpf_map_lookup_elem(&net_conns_by_addr, &addr);
 }
@@ -184,7 +185,7 @@ static __always_inline void record_rtt(struct net_conn *c, struct sock *sk)
 	struct tcp_sock *tp;
 	__u32 srtt;
 
-	if (by_addr) {
+	if (targ_by_addr) {
 		srtt = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
 	} else {
 		tp = bpf_skc_to_tcp_sock(sk);
@@ -213,7 +214,7 @@ static __always_inline void exchange(struct net_conn *c, struct sock *sk, int se
 {
 	int asking = sending == (c->role == NET_CLIENT);
 
-	if (asking && c->service == pg_service && c->role == NET_CLIENT && !pg_statement(c))
+	if (asking && c->service == targ_pg_service && c->role == NET_CLIENT && !pg_statement(c))
 		return;
 	if (asking) {
 		if (c->phase != NET_ASKING) {
@@ -243,7 +244,7 @@ static __always_inline void io(struct sock *sk, int ret, int sending)
 static __always_inline int wants_peek(struct net_conn *c)
 {
 	return c->role == NET_CLIENT && !c->peeked && c->service <= NET_SERVICES &&
-	       (!c->confirmed || c->service == pg_service);
+	       (!c->confirmed || c->service == targ_pg_service);
 }
 
 /* A client's first byte of a send: its first send confirms the protocol of
@@ -256,10 +257,10 @@ static __always_inline void peek(struct net_conn *c, __u8 first)
 
 	if (c->service > NET_SERVICES)
 		return;
-	proto = protos[c->service];
+	proto = targ_protos[c->service];
 
 	c->first = first;
-	c->peeked = c->service == pg_service;
+	c->peeked = c->service == targ_pg_service;
 	if (c->confirmed)
 		return;
 	c->confirmed = 1;
@@ -304,7 +305,7 @@ static __always_inline int sent_first_byte(struct sock *sk, __u8 *out)
 	long nr = syscall_of(regs);
 
 	for (int i = 0; i < NET_SENDS; i++)
-		if (nr >= 0 && call_nr[i] == nr)
+		if (nr >= 0 && targ_call_nr[i] == nr)
 			return fd__sock(PT_REGS_PARM1_CORE_SYSCALL(regs)) == sk ?
 			       call_first_byte(i, regs, out) : -1;
 	return -1;
@@ -316,7 +317,7 @@ int BPF_PROG(net_send, struct sock *sk, int ret, int flags)
 	struct net_conn *c;
 	__u8 b;
 
-	if (with_pg_sock)
+	if (targ_with_pg_sock)
 		pg__sock_send(sk, ret);
 	if (ret <= 0 || !(c = conn_of(sk)))
 		return 0;
@@ -332,7 +333,7 @@ int BPF_PROG(net_send, struct sock *sk, int ret, int flags)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(net_recv, struct sock *sk, int ret, int flags)
 {
-	if (with_pg_sock)
+	if (targ_with_pg_sock)
 		pg__sock_recv(sk, ret, flags);
 	/* MSG_PEEK (2) reads nothing away: the real read follows */
 	if (!(flags & 2))
@@ -356,7 +357,7 @@ int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 			record(c, NET_LIFETIME, bpf_ktime_get_ns() - c->born_ns);
 		if (c)
 			c->born_ns = 0;
-		if (by_addr)	/* socket storage goes with the socket; this does not */
+		if (targ_by_addr)	/* socket storage goes with the socket; this does not */
 			bpf_map_delete_elem(&net_conns_by_addr, &addr);
 		return 0;
 	}
@@ -407,7 +408,7 @@ int BPF_PROG(net_sys_enter, struct pt_regs *regs, long id)
 	int i;
 
 	for (i = 0; i < NET__CALLS; i++)
-		if (call_nr[i] == id)
+		if (targ_call_nr[i] == id)
 			break;
 	if (i == NET__CALLS)
 		return 0;

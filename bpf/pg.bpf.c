@@ -131,7 +131,7 @@ static __always_inline void on_abort(void)
 }
 
 SEC("usdt")
-int BPF_USDT(usdt_statement_status, const char *activity)
+int BPF_USDT(pg_statement_status, const char *activity)
 {
 	on_status(activity);
 	return 0;
@@ -140,7 +140,7 @@ int BPF_USDT(usdt_statement_status, const char *activity)
 /* Fallback for builds without .note.stapsdt: the exported function that
  * holds the probe, with the same argument. */
 SEC("uprobe")
-int BPF_KPROBE(uprobe_report_activity, int state, const char *activity)
+int BPF_KPROBE(pg_report_activity, int state, const char *activity)
 {
 	on_status(activity);
 	return 0;
@@ -149,7 +149,7 @@ int BPF_KPROBE(uprobe_report_activity, int state, const char *activity)
 /* CreateCachedPlan(raw_parse_tree, query_string, ...): exported since 9.2,
  * query_string its second argument since then. */
 SEC("uprobe")
-int BPF_KPROBE(uprobe_create_cached_plan, void *raw, const char *text)
+int BPF_KPROBE(pg_create_cached_plan, void *raw, const char *text)
 {
 	on_parse(text);
 	return 0;
@@ -158,7 +158,7 @@ int BPF_KPROBE(uprobe_create_cached_plan, void *raw, const char *text)
 /* No USDT exists for the error path; AbortCurrentTransaction has been an
  * exported function of every release since 8.0. */
 SEC("uprobe")
-int BPF_KPROBE(uprobe_abort)
+int BPF_KPROBE(pg_abort)
 {
 	on_abort();
 	return 0;

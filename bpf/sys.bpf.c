@@ -16,9 +16,9 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-const volatile __s32 wait_nr[SYS__WAITS] = { -1, -1, -1, -1, -1, -1 };
+const volatile __s32 targ_wait_nr[SYS__WAITS] = { -1, -1, -1, -1, -1, -1 };
 /* The runq family is loaded too: do its sched_switch part here. */
-const volatile bool with_runq = false;
+const volatile bool targ_with_runq = false;
 
 /* Allocated as keys appear, as net_hist is (net.bpf.c). */
 struct {
@@ -99,18 +99,18 @@ static __always_inline int idle_wait(long nr, struct pt_regs *regs)
 	struct wait_scan w = {};
 	unsigned long a1, a2;
 
-	if (nr == wait_nr[SYS_ACCEPT] || nr == wait_nr[SYS_ACCEPT4])
+	if (nr == targ_wait_nr[SYS_ACCEPT] || nr == targ_wait_nr[SYS_ACCEPT4])
 		return 1;
-	if (nr != wait_nr[SYS_SELECT] && nr != wait_nr[SYS_PSELECT6] &&
-	    nr != wait_nr[SYS_POLL] && nr != wait_nr[SYS_PPOLL])
+	if (nr != targ_wait_nr[SYS_SELECT] && nr != targ_wait_nr[SYS_PSELECT6] &&
+	    nr != targ_wait_nr[SYS_POLL] && nr != targ_wait_nr[SYS_PPOLL])
 		return 0;
 	a1 = PT_REGS_PARM1_SYSCALL(regs);
 	a2 = PT_REGS_PARM2_SYSCALL(regs);
-	if (nr == wait_nr[SYS_SELECT] || nr == wait_nr[SYS_PSELECT6]) {
+	if (nr == targ_wait_nr[SYS_SELECT] || nr == targ_wait_nr[SYS_PSELECT6]) {
 		if (!a2 || bpf_probe_read_user(&w.set, sizeof(w.set), (void *)a2))
 			return 0;
 		w.n = a1;
-	} else if (nr == wait_nr[SYS_POLL] || nr == wait_nr[SYS_PPOLL]) {
+	} else if (nr == targ_wait_nr[SYS_POLL] || nr == targ_wait_nr[SYS_PPOLL]) {
 		if (!a1 || bpf_probe_read_user(w.fds, sizeof(w.fds), (void *)a1))
 			return 0;
 		w.n = a2 < WAIT_FDS ? a2 : WAIT_FDS;
@@ -154,7 +154,7 @@ int BPF_PROG(sys_switch, bool preempt, struct task_struct *prev, struct task_str
 	__u64 now;
 
 	s = traced__current(prev);
-	if (s && with_runq)
+	if (s && targ_with_runq)
 		runq__switch_out(prev, s);
 	if (s && s->block_ns) {
 		/* Its switch-in went unseen (the kernel's per-CPU task-storage

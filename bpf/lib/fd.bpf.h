@@ -5,6 +5,7 @@
 #ifndef ODTRACE_FD_BPF_H
 #define ODTRACE_FD_BPF_H
 
+#include <asm/errno.h>	/* ENOSYS: vmlinux.h has no errno names */
 #include <bpf/bpf_core_read.h>
 
 /* The struct sock of fd, as an address (probe reads, not a BTF pointer);
@@ -36,7 +37,7 @@ static __always_inline long syscall_of(struct pt_regs *regs)
 	/* regs comes from bpf_task_pt_regs, a BTF pointer: plain loads, no
 	 * probe_read helper calls */
 #if defined(__TARGET_ARCH_x86)
-	if (regs->ax != (unsigned long)-38 /* -ENOSYS */)
+	if (regs->ax != (unsigned long)-ENOSYS)
 		return -1;
 	return regs->orig_ax;
 #elif defined(__TARGET_ARCH_arm64)

@@ -116,13 +116,13 @@ def test_one_program_per_socket_operation(pg, agent, carrier):
     net's when it is loaded, else pg's own."""
     before = attached()
     a = agent(*SOCKET, *CARRIERS[carrier])
-    wait_until(lambda: "uprobe_abort" in attached().values(), 30, "the error uprobe attached")
+    wait_until(lambda: "pg_abort" in attached().values(), 30, "the error uprobe attached")
     mine = sorted(name for i, name in attached().items() if i not in before)
     sock = [n for n in mine if n in ("pg_sock_recv", "pg_sock_send", "net_recv", "net_send")]
     assert sock == (["net_recv", "net_send"] if carrier == "net" else
                     ["pg_sock_recv", "pg_sock_send"]), mine
-    assert not set(mine) & {"usdt_statement_status", "uprobe_report_activity",
-                            "uprobe_create_cached_plan"}, mine
+    assert not set(mine) & {"pg_statement_status", "pg_report_activity",
+                            "pg_create_cached_plan"}, mine
     a.stop()
 
 

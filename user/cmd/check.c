@@ -137,15 +137,15 @@ static const struct hook {
 	struct bpf_link *(*attach)(const struct bpf_program *prog);
 	void (*trigger)(void);
 } hooks[] = {
-	{ "tracepoint", CHECK_TRACEPOINT, "tp_fork", bpf_program__attach, run_fork },
-	{ "raw_tp", CHECK_RAW_TP, "raw_tp_switch", bpf_program__attach, run_sleep },
-	{ "tp_btf", CHECK_TP_BTF, "tp_btf_switch", bpf_program__attach, run_sleep },
-	{ "uprobe", CHECK_UPROBE, "uprobe_selftest", attach_self, check__selftest },
-	{ "usdt", CHECK_USDT, "usdt_selftest", attach_usdt, check__selftest },
-	{ "kprobe", CHECK_KPROBE, "kprobe_nanosleep", bpf_program__attach, run_sleep },
-	{ "fentry", CHECK_FENTRY, "fentry_nanosleep", bpf_program__attach, run_sleep },
-	{ "cgroup/sockops", CHECK_SOCKOPS, "sockops_selftest", attach_cgroup, run_tcp },
-	{ "task storage", CHECK_TASK_STORAGE, "uprobe_task_storage", attach_self, check__selftest },
+	{ "tracepoint", CHECK_TRACEPOINT, "check_tp_fork", bpf_program__attach, run_fork },
+	{ "raw_tp", CHECK_RAW_TP, "check_raw_tp_switch", bpf_program__attach, run_sleep },
+	{ "tp_btf", CHECK_TP_BTF, "check_tp_btf_switch", bpf_program__attach, run_sleep },
+	{ "uprobe", CHECK_UPROBE, "check_uprobe", attach_self, check__selftest },
+	{ "usdt", CHECK_USDT, "check_usdt", attach_usdt, check__selftest },
+	{ "kprobe", CHECK_KPROBE, "check_kprobe", bpf_program__attach, run_sleep },
+	{ "fentry", CHECK_FENTRY, "check_fentry", bpf_program__attach, run_sleep },
+	{ "cgroup/sockops", CHECK_SOCKOPS, "check_sockops", attach_cgroup, run_tcp },
+	{ "task storage", CHECK_TASK_STORAGE, "check_task_storage", attach_self, check__selftest },
 };
 
 /* Loads h's program alone (one refused program fails a whole object's

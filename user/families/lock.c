@@ -99,9 +99,9 @@ static const char *lock_attach(void *ctx, const char *p, struct bpf_link **links
 {
 	struct lock_bpf *s = ((struct lock *)ctx)->skel;
 	struct bpf_program *progs[] = {
-		s->progs.usdt_lock_wait_start, s->progs.usdt_lock_wait_done,
-		s->progs.usdt_lwlock_wait_start, s->progs.usdt_lwlock_wait_done,
-		s->progs.usdt_deadlock_found,
+		s->progs.lock_wait_start, s->progs.lock_wait_done,
+		s->progs.lock_lwlock_wait_start, s->progs.lock_lwlock_wait_done,
+		s->progs.lock_deadlock_found,
 	};
 	int major = pgdiscover__major(p), k = 0;
 	uint64_t cookie = LOCK_COOKIE(major, locknames__relation_types(major));
@@ -122,7 +122,7 @@ static const char *lock_attach(void *ctx, const char *p, struct bpf_link **links
 		k++;
 	}
 	for (size_t i = 0; i < sizeof(abort_functions) / sizeof(*abort_functions); i++) {
-		links[k] = pgbins__func(s->progs.uprobe_lock_abort, p, abort_functions[i]);
+		links[k] = pgbins__func(s->progs.lock_abort, p, abort_functions[i]);
 		if (!links[k])
 			log_warn("postgres at %s: no uprobe on %s (%s); lock waits ended by an ERROR "
 				 "there will not be recorded", p, abort_functions[i], strerror(errno));

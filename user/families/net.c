@@ -52,22 +52,22 @@ static int add(void *ctx, const char *name, unsigned port, const char *comm)
 	if (id < 0)
 		return -1;
 	if (comm) {
-		for (i = 0; i < NET_COMMS && ro->comms[i].service; i++)
-			if (!strcmp(ro->comms[i].comm, comm))
+		for (i = 0; i < NET_COMMS && ro->targ_comms[i].service; i++)
+			if (!strcmp(ro->targ_comms[i].comm, comm))
 				break;
 		if (i == NET_COMMS)
 			return -1;
-		snprintf(ro->comms[i].comm, sizeof(ro->comms[i].comm), "%s", comm);
-		ro->comms[i].service = id;
+		snprintf(ro->targ_comms[i].comm, sizeof(ro->targ_comms[i].comm), "%s", comm);
+		ro->targ_comms[i].service = id;
 		return 0;
 	}
-	for (i = 0; i < NET_PORTS && ro->ports[i].service; i++)
-		if (ro->ports[i].port == port)
+	for (i = 0; i < NET_PORTS && ro->targ_ports[i].service; i++)
+		if (ro->targ_ports[i].port == port)
 			break;
 	if (i == NET_PORTS)
 		return -1;
-	ro->ports[i].port = port;
-	ro->ports[i].service = id;
+	ro->targ_ports[i].port = port;
+	ro->targ_ports[i].service = id;
 	return 0;
 }
 
@@ -104,9 +104,9 @@ static void choose_hooks(struct net *net, const char *hooks)
 	bpf_program__set_autoload(s->progs.net_recv, sock);
 	bpf_program__set_autoload(s->progs.net_sys_enter, !sock);
 	bpf_program__set_autoload(s->progs.net_sys_exit, !sock);
-	s->rodata->by_addr = !sock;
+	s->rodata->targ_by_addr = !sock;
 	for (int i = 0; i < NET__CALLS; i++)
-		s->rodata->call_nr[i] = syscalls__nr(calls[i]);
+		s->rodata->targ_call_nr[i] = syscalls__nr(calls[i]);
 	if (!sock)
 		log_warn("net: data path on syscall tracepoints (%s): every syscall on the node "
 			 "pays for it (README)", "no sock:sock_send_length here, or --net-hooks syscalls");
@@ -177,18 +177,18 @@ static int net_open(struct family_env *env, const struct config *c, void **out)
 		}
 	}
 	choose_hooks(net, net_hooks(hooks));
-	net->skel->rodata->pg_service = service_id(net, "postgresql");
+	net->skel->rodata->targ_pg_service = service_id(net, "postgresql");
 	/* the protocols the defaults speak; other services are not checked */
 	for (int i = 1; i <= net->n_names; i++) {
 		const char *s = net->names[i];
 
-		net->skel->rodata->protos[i] = !strcmp(s, "redis") ? NET_RESP
-					     : !strcmp(s, "postgresql") ? NET_PGWIRE
-					     : !strcmp(s, "odoo") || !strcmp(s, "traefik") ? NET_HTTP
-					     : NET_ANY;
+		net->skel->rodata->targ_protos[i] = !strcmp(s, "redis") ? NET_RESP
+			: !strcmp(s, "postgresql") ? NET_PGWIRE
+			: !strcmp(s, "odoo") || !strcmp(s, "traefik") ? NET_HTTP
+			: NET_ANY;
 	}
 	net->pg_sockets = pg && pg__sockets(pg) && !strcmp(net_hooks(hooks), "sock");
-	net->skel->rodata->with_pg_sock = net->pg_sockets;
+	net->skel->rodata->targ_with_pg_sock = net->pg_sockets;
 	if (net->pg_sockets) {
 		rc = pg__carry_sockets(pg, net->skel->skeleton, "net");
 	} else {	/* unused: the smallest they can be */
@@ -255,7 +255,7 @@ static void add_hist(void *ctx, const void *key, const void *val, const struct c
 		series__add(s, k->bucket, val, final);
 	/* PostgreSQL clients: their statements, next to the server side */
 	if (k->metric == NET_REQUEST && k->role == NET_CLIENT &&
-	    k->service == net->skel->rodata->pg_service &&
+	    k->service == net->skel->rodata->targ_pg_service &&
 	    (s = series__get(net->series.pg_query,
 			     (const char *[]){ c->tenant, "", c->who.namespace, c->who.pod,
 					       c->who.container, c->who.cgroup, "client" })))

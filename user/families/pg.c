@@ -64,9 +64,9 @@ static int choose_hooks(struct pg *pg)
 
 	bpf_program__set_autoload(s->progs.pg_sock_recv, pg->socket);
 	bpf_program__set_autoload(s->progs.pg_sock_send, pg->socket);
-	bpf_program__set_autoload(s->progs.usdt_statement_status, !pg->socket);
-	bpf_program__set_autoload(s->progs.uprobe_report_activity, !pg->socket);
-	bpf_program__set_autoload(s->progs.uprobe_create_cached_plan, !pg->socket);
+	bpf_program__set_autoload(s->progs.pg_statement_status, !pg->socket);
+	bpf_program__set_autoload(s->progs.pg_report_activity, !pg->socket);
+	bpf_program__set_autoload(s->progs.pg_create_cached_plan, !pg->socket);
 	if (!pg->socket)
 		return 0;
 	btf = btf__load_vmlinux_btf();
@@ -213,7 +213,7 @@ static const char *pg_attach(void *ctx, const char *p, struct bpf_link **links)
 	/* the sockets are timed for every backend already; only errors need
 	 * the binary */
 	if (((struct pg *)ctx)->socket) {
-		links[0] = attach_optional(s->progs.uprobe_abort, p, PG_FN_ABORT);
+		links[0] = attach_optional(s->progs.pg_abort, p, PG_FN_ABORT);
 		return "socket";
 	}
 	mode = pg__mode(p);
@@ -223,19 +223,19 @@ static const char *pg_attach(void *ctx, const char *p, struct bpf_link **links)
 		return NULL;
 	}
 	if (!strcmp(mode, "usdt")) {
-		links[0] = pgbins__usdt(s->progs.usdt_statement_status, p, "statement__status", 0);
+		links[0] = pgbins__usdt(s->progs.pg_statement_status, p, "statement__status", 0);
 	} else {
 		log_warn("postgres at %s has no USDT notes (built without --enable-dtrace); "
 			 "timing statements with a uprobe on pgstat_report_activity instead", p);
-		links[0] = pgbins__func(s->progs.uprobe_report_activity, p,
+		links[0] = pgbins__func(s->progs.pg_report_activity, p,
 					pg__functions[PG_FN_REPORT_ACTIVITY].name);
 	}
 	if (!links[0]) {
 		log_warn("cannot attach to postgres at %s: %s", p, strerror(errno));
 		return NULL;
 	}
-	links[1] = attach_optional(s->progs.uprobe_create_cached_plan, p, PG_FN_CREATE_CACHED_PLAN);
-	links[2] = attach_optional(s->progs.uprobe_abort, p, PG_FN_ABORT);
+	links[1] = attach_optional(s->progs.pg_create_cached_plan, p, PG_FN_CREATE_CACHED_PLAN);
+	links[2] = attach_optional(s->progs.pg_abort, p, PG_FN_ABORT);
 	return mode;
 }
 

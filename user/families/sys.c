@@ -100,10 +100,10 @@ static int sys_open(struct family_env *env, const struct config *c, void **out)
 	}
 	hist__bounds((uint64_t *)sys->skel->rodata->hist_bounds);
 	for (int i = 0; i < SYS__WAITS; i++)
-		sys->skel->rodata->wait_nr[i] = syscalls__nr(wait_names[i]);
+		sys->skel->rodata->targ_wait_nr[i] = syscalls__nr(wait_names[i]);
 	bpf_program__set_autoload(sys->skel->progs.sys_enter, full);
 	bpf_program__set_autoload(sys->skel->progs.sys_exit, full);
-	sys->skel->rodata->with_runq = runq != NULL;
+	sys->skel->rodata->targ_with_runq = runq != NULL;
 	/* runq's histogram: its own when runq is loaded; a full one (counted as
 	 * sys_hist_full) can only happen then */
 	err = runq ? bpf_map__reuse_fd(sys->skel->maps.runq_hist, runq__hist_fd(runq)) : 0;

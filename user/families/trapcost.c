@@ -50,10 +50,10 @@ double trapcost__us(void)
 	if (!skel)
 		return -1;
 	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, prog == skel->progs.usdt_selftest);
+		bpf_program__set_autoload(prog, prog == skel->progs.check_usdt);
 	bpf_map__set_autocreate(skel->maps.task_store, false);
 	if (!check_bpf__load(skel))
-		link = bpf_program__attach_usdt(skel->progs.usdt_selftest, getpid(), "/proc/self/exe",
+		link = bpf_program__attach_usdt(skel->progs.check_usdt, getpid(), "/proc/self/exe",
 						"odtrace", "trapcost", NULL);
 	if (link) {
 		traced = time_calls();
