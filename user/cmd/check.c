@@ -416,7 +416,7 @@ static int print_families(const int ok[CHECK__MAX], const struct pg_summary *s)
 		row("pg", "ready, but no binary found has USDT notes or the functions it hooks");
 	else
 		row("pg", "ready, waiting for PostgreSQL (looked for again every interval)");
-	/* which hooks the family uses here, as DESIGN.md asks of check */
+	/* which hooks the family uses here: check names what each family attaches */
 	printf("%-18sUSDT statement__status (or uprobe %s)\n%-18suprobes %s, %s\n", "",
 	       pg__functions[PG_FN_REPORT_ACTIVITY].name, "",
 	       pg__functions[PG_FN_CREATE_CACHED_PLAN].name, pg__functions[PG_FN_ABORT].name);
