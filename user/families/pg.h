@@ -45,7 +45,7 @@ int pg__open(struct pg **out, struct backends *backends, const struct config *c)
  * hooks, one program per socket operation instead of two. */
 int pg__sockets(const struct pg *pg);
 /* Loads skel (family: its name in messages) with pg's socket-hook maps
- * (bpf/pg_sock.bpf.h) as its own, for its programs to time statements. */
+ * (bpf/lib/pg_sock.bpf.h) as its own, for its programs to time statements. */
 struct bpf_object_skeleton;
 int pg__carry_sockets(struct pg *pg, struct bpf_object_skeleton *skel, const char *family);
 /* With --pg-hooks socket, once every family is loaded: attaches pg's own
