@@ -10,7 +10,8 @@
  * filled by userspace (hist__bounds) before load. Since a duration in ns is an
  * integer, `ns > floor(bound)` is exactly `ns > bound`: the bucket index is
  * exact at every boundary, with no float and no multiply. Nine unrolled
- * comparisons replace DESIGN.md's fixed-point log2, which rounds near edges.
+ * comparisons replace a fixed-point log2, which rounds near edges
+ * (docs/ARCHITECTURE.md, "Buckets").
  */
 const volatile __u64 hist_bounds[HIST_BUCKETS - 1] = {};
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The traced set, kernel side. Every object that includes this declares the
- * same maps; userspace (user/traced.c) loads the traced object first and the
- * sys and runq objects reuse its maps, so a task is decided once.
+ * same maps; userspace (user/families/traced.c) loads the traced object
+ * first and the sys and runq objects reuse its maps, so a task is decided
+ * once.
  */
 #ifndef ODTRACE_TRACED_BPF_H
 #define ODTRACE_TRACED_BPF_H

@@ -1,6 +1,6 @@
 /*
  * The net family's protocol checks, compiled from the very header the
- * kernel side uses (bpf/proto.bpf.h), on a client's first send: the first
+ * kernel side uses (bpf/lib/proto.bpf.h), on a client's first send: the first
  * byte says which service the port claims, the rest is what was sent.
  * What a real client of that protocol sends is never refused (its
  * connection would go unmeasured), and a PostgreSQL client's message is

@@ -26,7 +26,7 @@ BINARY = os.path.join(REPO, "odtrace")
 
 
 def agent_capabilities(which):
-    """The agent's own word (user/privs.c, printed by `odtrace run --help`):
+    """The agent's own word (user/agent/privs.c, printed by `odtrace run --help`):
     what the default families need to start, or what it keeps once
     attached, without the CAP_ prefix. Both deployments grant the start set
     (each entry is explained next to it in daemonset.yaml and the unit); the

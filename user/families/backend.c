@@ -14,7 +14,7 @@
 #include "pg/pgtitle.h"
 #include "identity/tenant.h"
 
-/* The maps every family's object declares (bpf/backend.bpf.h). */
+/* The maps every family's object declares (bpf/lib/backend.bpf.h). */
 static const char *const shared_maps[] = { "backends", "backend_events", "backend_serial" };
 #define N_SHARED (sizeof(shared_maps) / sizeof(shared_maps[0]))
 

@@ -42,7 +42,7 @@ static inline const char *pg__hooks(const char *hooks)
  * hooks, one program per socket operation instead of two. */
 int pg__sockets(const struct pg *pg);
 /* Loads skel (family: its name in messages) with pg's socket-hook maps
- * (bpf/pg_sock.bpf.h) as its own, for its programs to time statements. */
+ * (bpf/lib/pg_sock.bpf.h) as its own, for its programs to time statements. */
 struct bpf_object_skeleton;
 int pg__carry_sockets(struct pg *pg, struct bpf_object_skeleton *skel, const char *family);
 struct pg_series *pg__series(struct pg *pg);

@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-/* The services measured when none is configured (DESIGN.md). */
+/* The services measured when none is configured (README, "How requests on
+ * sockets are measured"). */
 extern const char *const services__defaults[];
 
 /* One value of a spec: a port (comm NULL) or a process name (port 0).

@@ -156,8 +156,8 @@ static int apply(const struct rule *r, const struct tenant_labels *l, char *out,
 	return out[0] != '\0';
 }
 
-/* DESIGN.md: namespace, else database, else the cgroup's last component,
- * else "host". */
+/* README, "Tenants": namespace, else database, else the cgroup's last
+ * component, else "host". */
 static void default_rule(const struct tenant_labels *l, char *out, size_t len)
 {
 	const char *ns = l->v[TL_NAMESPACE], *db = l->v[TL_DATABASE], *cg = l->v[TL_CGROUP];

@@ -1,6 +1,6 @@
 /* Tenant rules: ordered matches on a process's raw labels, with capture
- * groups; the first rule that matches names the tenant, DESIGN.md's default
- * rule applies when none does. */
+ * groups; the first rule that matches names the tenant, the default rule
+ * (README, "Tenants") when none does. */
 #ifndef ODTRACE_TENANT_H
 #define ODTRACE_TENANT_H
 
