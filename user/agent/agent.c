@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent/agent.h"
+#include "agent/privs.h"
 #include "util/clock.h"
 #include "metrics/drops.h"
 #include "util/duration.h"
@@ -230,7 +231,7 @@ int agent__start(struct agent *a, struct agent_opts *o)
 	struct sigaction sa = { .sa_handler = on_signal };
 	int err;
 
-	if (host__preflight())
+	if (privs__preflight())
 		return 1;
 	err = host__tracefs();
 	if (err < 0)

@@ -7,6 +7,10 @@
 
 /* Whether this thread's effective set holds cap. */
 int privs__has(int cap);
+/* Whether this process may load eBPF programs (root, or CAP_BPF and
+ * CAP_PERFMON) on a kernel with BTF: 0 if loading can go ahead, else 1
+ * after saying the one sentence that matters. */
+int privs__preflight(void);
 /*
  * Keeps of this process's capabilities only those families need from now
  * on, in the effective, permitted, inheritable and bounding sets (the

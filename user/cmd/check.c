@@ -15,6 +15,7 @@
 #include "check.skel.h"
 #include "contract/check_abi.h"
 #include "agent/agent.h"
+#include "agent/privs.h"
 #include "cmd/cmd.h"
 #include "pg/elfnote.h"
 #include "util/host.h"
@@ -384,7 +385,7 @@ int cmd_check(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
-	if (host__preflight())
+	if (privs__preflight())
 		return 1;
 	print_host();
 	check_hooks(ok);

@@ -4,10 +4,6 @@
 
 #include <stddef.h>
 
-/* Whether this process may load eBPF programs (root, or CAP_BPF and
- * CAP_PERFMON) on a kernel with BTF: 0 if loading can go ahead, else 1
- * after saying the one sentence that matters. */
-int host__preflight(void);
 /* Makes sure tracefs is at /sys/kernel/tracing, mounting it when absent.
  * Returns 1 if it mounted it, 0 if it was there, -errno on failure. */
 int host__tracefs(void);
