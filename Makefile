@@ -18,7 +18,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
-FAMILIES  := pg lock check traced sys runq net
+# One object per bpf/*.bpf.c: a new family needs no line here.
+FAMILIES  := $(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c))
 # user/ by layer (docs/ARCHITECTURE.md): cmd/ holds the commands and main;
 # every other folder is the library the commands, unit tests, fuzz targets
 # and benchmarks link, each taking only the objects it needs.
@@ -120,8 +121,8 @@ $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h $(OUTPUT)/asan/libodtrace.a
 unit: $(UNIT_TESTS)
 	$(Q)tests/unit/run.sh $(UNIT_TESTS)
 
-# libFuzzer targets (tests/fuzz/README.md): each links the modules it fuzzes
-# from source, like the unit tests. `make fuzz` runs each for FUZZ_SECONDS
+# libFuzzer targets (tests/fuzz/README.md): each links the instrumented
+# library, like the unit tests theirs. `make fuzz` runs each for FUZZ_SECONDS
 # from the committed corpus; fuzz-replay (part of `make test`) runs that
 # corpus once through each.
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
