@@ -192,8 +192,11 @@ int families__open(struct family_env *env, const struct config *c)
 	if (err)
 		return err;
 	FAMILY_FOREACH(f, i)
-		if ((env->asked & FAMILY_BIT(i)) && open_one(env, i))
-			return env->err;
+		if (env->asked & FAMILY_BIT(i))
+			open_one(env, i);
+	/* also a failure inside another's open (runq's, opened by sys) */
+	if (env->err)
+		return env->err;
 	/* the traced set of families that were all skipped */
 	if (env->traced && !in_use(env, NEEDS_TRACED)) {
 		traced__close(env->traced);
