@@ -192,7 +192,7 @@ int families__open(struct family_env *env, const struct config *c)
 	if (err)
 		return err;
 	FAMILY_FOREACH(f, i)
-		if (env->asked & FAMILY_BIT(i))
+		if ((env->asked & FAMILY_BIT(i)) && !env->err)
 			open_one(env, i);
 	/* also a failure inside another's open (runq's, opened by sys) */
 	if (env->err)
