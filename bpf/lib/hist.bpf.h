@@ -4,25 +4,18 @@
 #define ODTRACE_HIST_BPF_H
 
 #include "contract/common_abi.h"
+#include "contract/hist_abi.h"
 
 /*
  * Upper bounds of buckets 0..HIST_BUCKETS-2 in ns, floor(1e9 * 2^((j+1+MIN)/8)),
- * filled by userspace (hist__bounds) before load. Since a duration in ns is an
- * integer, `ns > floor(bound)` is exactly `ns > bound`: the bucket index is
- * exact at every boundary, with no float and no multiply. Nine unrolled
- * comparisons replace DESIGN.md's fixed-point log2, which rounds near edges.
+ * filled by userspace (hist__bounds) before load.
  */
 const volatile __u64 hist_bounds[HIST_BUCKETS - 1] = {};
 
+/* Exact at every bound, nine compares (contract/hist_abi.h, shared with userspace). */
 static __always_inline __u32 hist__index(__u64 ns)
 {
-	__u32 lo = 0;
-
-#pragma unroll
-	for (__u32 step = HIST_BUCKETS / 2; step > 0; step >>= 1)
-		if (ns > hist_bounds[lo + step - 1])
-			lo += step;
-	return lo;
+	return hist__search(hist_bounds, ns);
 }
 
 struct {
