@@ -3,6 +3,7 @@
 #ifndef ODTRACE_HIST_BPF_H
 #define ODTRACE_HIST_BPF_H
 
+#include <asm-generic/errno-base.h>	/* vmlinux.h has no errno names */
 #include "contract/common_abi.h"
 #include "contract/hist_abi.h"
 
@@ -46,7 +47,7 @@ static __always_inline void hist__record(void *map, const void *key, __u64 ns)
 		struct hist_val zero = {};
 		long err = bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
 
-		if (err && err != -17 /* EEXIST: another CPU won */) {
+		if (err && err != -EEXIST /* another CPU won */) {
 			drop(DROP_HIST_FULL);
 			return;
 		}
