@@ -118,6 +118,9 @@ $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h $(OUTPUT)/asan/libodtrace.a
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) $< $(OUTPUT)/asan/libodtrace.a $(PB_OBJS) $(LDLIBS) -o $@
 
+# test_contract reads the BTF of the BPF objects: built before it runs.
+$(OUTPUT)/tests/test_contract: $(BPF_OBJS)
+
 unit: $(UNIT_TESTS)
 	$(Q)tests/unit/run.sh $(UNIT_TESTS)
 

@@ -54,6 +54,9 @@ struct {
 	__uint(max_entries, 128 * 1024);	/* ~450 statements between two polls */
 } pg_slow SEC(".maps");
 
+/* The record's type into BTF, as backend_event__btf does (lib/backend.bpf.h). */
+static const struct pg_slow_event *const volatile pg_slow_event__btf __attribute__((used)) = 0;
+
 /* 0: no statement text at all, not even copied. */
 const volatile __u64 targ_slow_ns = 0;
 

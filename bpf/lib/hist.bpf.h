@@ -3,27 +3,20 @@
 #ifndef ODTRACE_HIST_BPF_H
 #define ODTRACE_HIST_BPF_H
 
+#include <asm-generic/errno-base.h>	/* vmlinux.h has no errno names */
 #include "contract/common_abi.h"
+#include "contract/hist_abi.h"
 
 /*
  * Upper bounds of buckets 0..HIST_BUCKETS-2 in ns, floor(1e9 * 2^((j+1+MIN)/8)),
- * filled by userspace (hist__bounds) before load. Since a duration in ns is an
- * integer, `ns > floor(bound)` is exactly `ns > bound`: the bucket index is
- * exact at every boundary, with no float and no multiply. Nine unrolled
- * comparisons replace a fixed-point log2, which rounds near edges
- * (docs/ARCHITECTURE.md, "Buckets").
+ * filled by userspace (hist__bounds) before load.
  */
 const volatile __u64 hist_bounds[HIST_BUCKETS - 1] = {};
 
+/* Exact at every bound, nine compares (contract/hist_abi.h, shared with userspace). */
 static __always_inline __u32 hist__index(__u64 ns)
 {
-	__u32 lo = 0;
-
-#pragma unroll
-	for (__u32 step = HIST_BUCKETS / 2; step > 0; step >>= 1)
-		if (ns > hist_bounds[lo + step - 1])
-			lo += step;
-	return lo;
+	return hist__search(hist_bounds, ns);
 }
 
 struct {
@@ -42,9 +35,11 @@ static __always_inline void drop(__u32 reason)
 }
 
 /*
- * Adds one duration to the histogram entry at key. Keys carry the owning
- * task's identity, so one CPU at a time writes an entry: plain atomics on a
- * shared hash beat a per-CPU map that would multiply memory by nr_cpus.
+ * Adds one duration to the histogram entry at key. Several CPUs can hit
+ * one entry (keys by cgroup, service or backend): atomic adds keep count
+ * and sum exact, and cost less than a per-CPU map that would multiply
+ * memory by nr_cpus. max_ns is a plain store: two CPUs racing on it can
+ * keep the smaller of two near-simultaneous maxima, never a made-up one.
  */
 static __always_inline void hist__record(void *map, const void *key, __u64 ns)
 {
@@ -54,7 +49,7 @@ static __always_inline void hist__record(void *map, const void *key, __u64 ns)
 		struct hist_val zero = {};
 		long err = bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
 
-		if (err && err != -17 /* EEXIST: another CPU won */) {
+		if (err && err != -EEXIST /* another CPU won */) {
 			drop(DROP_HIST_FULL);
 			return;
 		}

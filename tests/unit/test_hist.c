@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 #include "metrics/hist.h"
+#include "contract/hist_abi.h"
 #include "check.h"
 
 static uint64_t bounds[HIST_BUCKETS - 1];
@@ -70,6 +71,47 @@ static void test_index(void)
 	      "1 us .. 100 s lies inside the range, not in under/overflow");
 }
 
+/* The bucket by definition: how many bounds lie below ns. */
+static __u32 linear_index(const __u64 *b, __u64 ns)
+{
+	__u32 n = 0;
+
+	while (n < HIST_BUCKETS - 1 && b[n] < ns)
+		n++;
+	return n;
+}
+
+/*
+ * hist__search itself, the code the BPF objects run (contract/hist_abi.h),
+ * over the table as the kernel gets it: hist__bounds's values as __u64.
+ * At, below and above every bound it agrees with the definition, and
+ * hist__index (userspace's entry to it) agrees with it.
+ */
+static void test_search(void)
+{
+	static __u64 rodata[HIST_BUCKETS - 1];
+	int bad_def = 0, bad_user = 0;
+
+	for (int j = 0; j < HIST_BUCKETS - 1; j++)
+		rodata[j] = bounds[j];
+	for (int j = 0; j < HIST_BUCKETS - 1 && rodata[j] < UINT64_MAX; j++) {
+		CHECK(hist__search(rodata, rodata[j]) == (__u32)j, "search: ns at bound %d", j);
+		CHECK(hist__search(rodata, rodata[j] + 1) == (__u32)j + 1, "search: just above bound %d", j);
+		for (int d = -1; d <= 1; d++) {
+			__u64 ns = rodata[j] + d;
+
+			bad_def += hist__search(rodata, ns) != linear_index(rodata, ns);
+			bad_user += (int)hist__search(rodata, ns) != hist__index(ns);
+		}
+	}
+	CHECK(!bad_def, "search = bounds below ns, around every bound (%d misses)", bad_def);
+	CHECK(!bad_user, "hist__index = hist__search around every bound (%d misses)", bad_user);
+	CHECK(hist__search(rodata, 0) == 0, "search: 0 ns in bucket 0");
+	CHECK(hist__search(rodata, UINT64_MAX) == linear_index(rodata, UINT64_MAX) &&
+	      hist__search(rodata, UINT64_MAX) < HIST_BUCKETS - 1,
+	      "search: the longest u64 duration, in the first saturated bucket");
+}
+
 static void test_quantile(void)
 {
 	static struct hist h;
@@ -102,6 +144,7 @@ int main(void)
 	hist__bounds(bounds);
 	test_bounds();
 	test_index();
+	test_search();
 	test_quantile();
 	return checks_done("test_hist");
 }

@@ -1,19 +1,24 @@
 #include <math.h>
 #include <string.h>
 #include "metrics/hist.h"
+#include "contract/hist_abi.h"
 
 static long double bound_s(int i)	/* 2^(i/8) seconds */
 {
 	return exp2l((long double)i / 8.0L);
 }
 
+static uint64_t bound_ns(int j)		/* bucket j's upper bound */
+{
+	long double ns = floorl(1e9L * bound_s(j + 1 + HIST_INDEX_MIN));
+
+	return ns >= 18446744073709551615.0L ? UINT64_MAX : (uint64_t)ns;
+}
+
 void hist__bounds(uint64_t bounds[HIST_BUCKETS - 1])
 {
-	for (int j = 0; j < HIST_BUCKETS - 1; j++) {
-		long double ns = floorl(1e9L * bound_s(j + 1 + HIST_INDEX_MIN));
-
-		bounds[j] = ns >= 18446744073709551615.0L ? UINT64_MAX : (uint64_t)ns;
-	}
+	for (int j = 0; j < HIST_BUCKETS - 1; j++)
+		bounds[j] = bound_ns(j);
 }
 
 double hist__lower_s(int j)
@@ -26,17 +31,15 @@ double hist__upper_s(int j)
 	return j >= HIST_BUCKETS - 1 ? INFINITY : (double)bound_s(j + 1 + HIST_INDEX_MIN);
 }
 
+/* The kernel's search (contract/hist_abi.h) over the table it is given. */
 int hist__index(uint64_t ns)
 {
-	static uint64_t bounds[HIST_BUCKETS - 1];
-	int lo = 0;
+	static __u64 bounds[HIST_BUCKETS - 1];	/* __u64, as the kernel's */
 
 	if (!bounds[0])
-		hist__bounds(bounds);
-	for (int step = HIST_BUCKETS / 2; step > 0; step >>= 1)
-		if (ns > bounds[lo + step - 1])
-			lo += step;
-	return lo;
+		for (int j = 0; j < HIST_BUCKETS - 1; j++)
+			bounds[j] = bound_ns(j);
+	return (int)hist__search(bounds, ns);
 }
 
 void hist__add_bucket(struct hist *h, int j, const struct hist_val *v)

@@ -19,7 +19,7 @@ void hist__bounds(uint64_t bounds[HIST_BUCKETS - 1]);
 /* Bucket j's bounds in seconds; upper of the last one is +Inf. */
 double hist__lower_s(int j);
 double hist__upper_s(int j);
-/* The bucket a duration lands in, by the same rule as the kernel. */
+/* The bucket a duration lands in: the kernel's own code, hist__search. */
 int hist__index(uint64_t ns);
 /* OTLP scale-3 index of bucket j. */
 static inline int hist__otlp_index(int j) { return j + HIST_INDEX_MIN; }
