@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """What the bench/ scripts share: reading /proc, cgroups and /metrics, the
 agent's life cycle, kernel.bpf_stats_enabled, the agent's maps, building the
 C helpers, and printing tables. Standard library only (Debian's python3)."""

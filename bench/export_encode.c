@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * bench/export's measuring half: a snapshot of N histogram series with B
  * populated buckets each (labels shaped like a Kubernetes node's), encoded
@@ -15,15 +16,15 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include "util/clock.h"
 #include "export/export.h"
-#include "metrics/metrics.h"
 #include "export/otlp.h"
 #include "export/pgsink.h"
 #include "export/promrw.h"
 #include "export/sink.h"
 #include "export/sinkspec.h"
 #include "export/xfer.h"
+#include "metrics/metrics.h"
+#include "util/clock.h"
 
 static double cpu_ms(void)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * An HTTP/1.1 server for bench/budget, bench/bounds and bench/soak, built by
  * them (cc -O2) into a temp dir and run under the name `odoo`: the agent's

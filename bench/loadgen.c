@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The load generator of bench/budget, bench/bounds and bench/soak, built by
  * them (cc -O2 ... -lpq) into a temp dir. It counts what it did itself, so

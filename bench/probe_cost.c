@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * A stand-in backend for bench/probe_cost: fires the USDT probe odtrace's pg
  * family attaches to exactly as a backend running simple-protocol statements

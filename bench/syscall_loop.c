@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * Helper for bench/sys_overhead, built by the script (cc -O2) into a temp dir.
  *

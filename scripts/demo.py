@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """`make demo`: three tenants of an Odoo host, each with its own problem, and
 what odtrace shows of them.
 

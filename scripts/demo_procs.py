@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """The processes `make demo` runs, standing in for Odoo and Traefik.
 
   odoo PGDIR PGPORT DB REDIS_PORT SQL REDIS_CMD

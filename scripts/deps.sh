@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 # Installs the Debian packages odtrace needs to build, test and demo; with
 # --build, only what `make` needs (deploy/Dockerfile's build stage).
 # Idempotent and quiet when everything is already there.

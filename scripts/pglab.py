@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """A throwaway PostgreSQL cluster for tests, the demo and benchmarks: initdb in
 a temp dir, its own port and unix socket dir, as the postgres user (the
 server refuses root). Standard library only, plus psycopg2 for connect()."""

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* PostgreSQL backend identity, shared by the pg and lock families. */
-#ifndef ODTRACE_BACKEND_H
-#define ODTRACE_BACKEND_H
+#ifndef ODTRACE_BACKEND_ABI
+#define ODTRACE_BACKEND_ABI
 
 #include "contract/common_abi.h"
 #include "contract/lock_abi.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* check: one tiny program per hook kind, so `odtrace check` can try each. */
-#ifndef ODTRACE_CHECK_H
-#define ODTRACE_CHECK_H
+#ifndef ODTRACE_CHECK_ABI
+#define ODTRACE_CHECK_ABI
 
 /* Index into the kernel side's hits[]: how often each program ran. */
 enum check_hook {

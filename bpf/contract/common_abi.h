@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Shared by every probe family, kernel and user side: fixed-width types only. */
-#ifndef ODTRACE_COMMON_H
-#define ODTRACE_COMMON_H
+#ifndef ODTRACE_COMMON_ABI
+#define ODTRACE_COMMON_ABI
+
+/* The kernel side has the fixed-width types from vmlinux.h; userspace from
+ * the uapi header, so that each contract header compiles on its own. */
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
 
 /*
  * Latency histograms: bucket j covers (2^(i/8), 2^((i+1)/8)] seconds with

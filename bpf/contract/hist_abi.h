@@ -4,8 +4,8 @@
  * objects (lib/hist.bpf.h, over the .rodata table) and into userspace
  * (metrics/hist.c, over its own copy of the table), so both bucket alike.
  */
-#ifndef ODTRACE_HIST_ABI_H
-#define ODTRACE_HIST_ABI_H
+#ifndef ODTRACE_HIST_ABI
+#define ODTRACE_HIST_ABI
 
 #include "contract/common_abi.h"
 

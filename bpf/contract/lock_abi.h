@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* lock family: PostgreSQL heavyweight lock waits, LWLock waits, deadlocks. */
-#ifndef ODTRACE_LOCK_H
-#define ODTRACE_LOCK_H
+#ifndef ODTRACE_LOCK_ABI
+#define ODTRACE_LOCK_ABI
 
 #include "contract/common_abi.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* net family: request/response latency on TCP connections, per cgroup and
  * service, measured on the sockets themselves. */
-#ifndef ODTRACE_NET_H
-#define ODTRACE_NET_H
+#ifndef ODTRACE_NET_ABI
+#define ODTRACE_NET_ABI
 
 #include "contract/common_abi.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* pg family: PostgreSQL statement latency, server side. */
-#ifndef ODTRACE_PG_H
-#define ODTRACE_PG_H
+#ifndef ODTRACE_PG_ABI
+#define ODTRACE_PG_ABI
 
 #include "contract/common_abi.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* runq family: run-queue latency of traced tasks, per cgroup. */
-#ifndef ODTRACE_RUNQ_H
-#define ODTRACE_RUNQ_H
+#ifndef ODTRACE_RUNQ_ABI
+#define ODTRACE_RUNQ_ABI
 
 #include "contract/common_abi.h"
 

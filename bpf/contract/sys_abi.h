@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* sys family: time traced tasks spend in syscalls, per cgroup and syscall. */
-#ifndef ODTRACE_SYS_H
-#define ODTRACE_SYS_H
+#ifndef ODTRACE_SYS_ABI
+#define ODTRACE_SYS_ABI
 
 #include "contract/common_abi.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The traced set of the sys and runq families: which tasks they measure. */
-#ifndef ODTRACE_TRACED_H
-#define ODTRACE_TRACED_H
+#ifndef ODTRACE_TRACED_ABI
+#define ODTRACE_TRACED_ABI
 
 #include "contract/common_abi.h"
 

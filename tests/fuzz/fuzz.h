@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* What the libFuzzer targets share: turning the fuzzer's bytes into what a
  * parser takes, and the oracles their invariants are checked against. */
 #ifndef ODTRACE_FUZZ_H

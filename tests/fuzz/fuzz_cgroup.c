@@ -1,12 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* What turns a cgroup into labels: kpath__parse on a cgroup path (any
  * bytes but NUL make a directory name; '/' separates them),
  * kpath__from_proc on a /proc/PID/cgroup text, the default tenant rule on
  * the path, and the names of the kubelet's pods and containers directories
  * (the input as a directory entry; after a NUL, the pod UID or container id
  * looked for). */
+#include "fuzz.h"
 #include "identity/kpath.h"
 #include "identity/tenant.h"
-#include "fuzz.h"
 
 static int terminated(const char *s, size_t len)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* config__load (--config) on any file: it loads or says where it is
  * wrong; what it loads, printed (--print-config) and loaded again, prints
  * the same. */

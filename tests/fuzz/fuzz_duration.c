@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* duration__parse: what it accepts is 1 ms to ~31 years, and reads back
  * the same when printed in milliseconds. */
-#include "util/duration.h"
 #include "fuzz.h"
+#include "util/duration.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* What odtrace reads of a PostgreSQL binary, which may come from any
  * container on the node (/proc/PID/root): its USDT notes and dynamic
  * symbols (elfnote.c, through libelf) and its version string. */
 #include <errno.h>
+#include "fuzz.h"
 #include "pg/elfnote.h"
 #include "pg/pgdiscover.h"
-#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

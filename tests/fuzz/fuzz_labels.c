@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * A label value as hostile as a cgroup directory name can be (any byte
  * but NUL), through UTF-8 repair (metrics__utf8), Prometheus escaping
@@ -7,14 +8,14 @@
  * newline or unescaped quote where the format forbids one.
  */
 #include <snappy-c.h>
-#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
-#include "prometheus/remote.pb-c.h"
-#include "metrics/metrics.h"
 #include "export/otlp.h"
 #include "export/pgsink.h"
-#include "metrics/prom.h"
 #include "export/promrw.h"
 #include "fuzz.h"
+#include "metrics/metrics.h"
+#include "metrics/prom.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "prometheus/remote.pb-c.h"
 
 #define NAME "odtrace_fuzz_seconds"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The statement normalizer on arbitrary bytes: the output is bounded and
  * NUL-terminated, normalizing it again changes nothing, and outside a
@@ -6,8 +7,8 @@
  * other digit is a number's).
  */
 #include <string.h>
-#include "pg/normalize.h"
 #include "fuzz.h"
+#include "pg/normalize.h"
 
 static int ident_char(unsigned char c)
 {

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* pgtitle__parse on a process title as the kernel announces it: a fixed
  * BACKEND_TITLE_LEN bytes read from the backend's memory, any of them. */
 #include <linux/types.h>
 #include "contract/backend_abi.h"
-#include "pg/pgtitle.h"
 #include "fuzz.h"
+#include "pg/pgtitle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The net family's protocol checks, compiled from the very header the
  * kernel side uses (bpf/lib/proto.bpf.h), on a client's first send: the first
@@ -7,8 +8,8 @@
  * timed as a statement exactly when its type starts one.
  */
 #include <linux/types.h>
-#include "lib/proto.bpf.h"
 #include "fuzz.h"
+#include "lib/proto.bpf.h"
 
 static int has_prefix(const uint8_t *b, size_t n, const char *p)
 {

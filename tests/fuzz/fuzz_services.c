@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* services__parse (--service, net.services): every value it hands on is a
  * port the kernel table can hold or a process name that fits a comm. */
 #include "families/services.h"

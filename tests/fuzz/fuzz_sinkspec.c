@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* sinkspec__parse (--export URL): what it accepts names a sink by a URL
  * with no credentials in it, and that name is itself a spec that parses
  * back to the same sink. */

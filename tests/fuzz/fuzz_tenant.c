@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Tenant rules (tenants.rules) on hostile label values: a rule's regexes
  * and template, then label values, separated by NUL bytes. The tenant is
  * always a bounded, non-empty string, the same for the same labels. */
-#include "identity/tenant.h"
 #include "fuzz.h"
+#include "identity/tenant.h"
 
 /* The next NUL-separated field of data, or "" past the end. */
 static const char *field(const char *buf, size_t size, size_t *at)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 # make fuzz: each libFuzzer target for SECONDS, from its committed corpus
 # (tests/fuzz/corpus/NAME); what it finds new goes to .output/fuzz/corpus/,
 # never into the tree. SECONDS 0 (make fuzz-replay, part of make test): the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """Real servers for the integration tests: a throwaway PostgreSQL cluster and
 the agent itself, both started and stopped by the tests, bounded in time."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """Stand-ins for the back ends odtrace exports metrics to: an OTLP/gRPC
 collector, an OTLP/HTTP collector and a Prometheus remote-write endpoint, on
 loopback. Each records what it was sent and answers as a test scripts it

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 # Integration tests: real PostgreSQL, real agent, as root. Debian's python3
 # (not a pyenv one on PATH) sees python3-pytest, -psycopg2, -prometheus-client.
 set -e

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """The binary as a user meets it: usage errors, missing privileges, `check`,
 `trace --json`, and a PostgreSQL built without USDT notes."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """The configuration file and tenant rules: flags win over the file, a wrong
 file stops the agent with file:line:column and changes nothing, rules with
 capture groups name tenants in order, and the tenant bound folds the rest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """deploy/grafana and deploy/prometheus against the agent itself.
 
 The rules pass promtool (syntax and their unit tests); the dashboard is

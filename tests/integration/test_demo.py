@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """`make demo` as a newcomer runs it: it finishes within its 2-minute
 budget, its summary names each tenant with its own problem, and it leaves
 nothing behind, also when interrupted with Ctrl-C."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """The deployment artifacts: deploy/kubernetes (kustomize), deploy/Dockerfile
 and deploy/systemd/odtrace.service. They grant the agent exactly the
 capabilities and host mounts it needs, probe it where it answers, hand it a

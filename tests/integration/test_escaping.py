@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """Label values as hostile as they come, reaching the agent by real paths,
 in every export. A cgroup playing a tenant is named with a double quote, a
 backslash and bytes that are not UTF-8 (a cgroup name may hold any byte but

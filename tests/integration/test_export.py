@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """--export against independent peers: the receivers of receivers.py (protoc's
 Python classes, grpc, http.server), a real Prometheus 2.42 and a real
 PostgreSQL. A known workload (N x pg_sleep(0.05) per tenant database) goes

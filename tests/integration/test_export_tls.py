@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """OTLP over gRPC with TLS: the agent verifies the store against the CA it
 is given, sends its bearer token from the environment, compresses, and
 never writes the token to its log. The server is grpcio with a certificate

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """Tenant identity from the cgroup: a PostgreSQL whose postmaster runs in a
 Kubernetes-shaped cgroup (both kubelet drivers) next to a pods directory
 laid out like a kubelet's; its statements and lock waits come out with the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """The agent's life under load: SIGTERM/SIGINT leave nothing behind, SIGKILL
 loses only the process (the kernel frees what it held; a new agent starts
 clean), PostgreSQL restarted or upgraded under the agent is picked up again,

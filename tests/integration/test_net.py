@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """net family, with real servers and clients in real cgroups: Redis calls
 from two tenants, an HTTP upstream behind a reverse proxy process named
 traefik, PostgreSQL's client side, pipelining, and a connect and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """pg family against a real PostgreSQL: exact counts per database, p50 within
 one fine bucket of what the clients measured, simple and extended protocol,
 failed statements, backends older than the agent."""

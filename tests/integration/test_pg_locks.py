@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """lock family against a real PostgreSQL with real contention: a table lock
 held for a known time, a row lock, a real deadlock, a lock_timeout, a wait
 that spans several agent intervals, two tenants kept apart, and pgbench

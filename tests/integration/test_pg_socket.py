@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """--pg-hooks socket against a real PostgreSQL: statements timed as round
 trips on the backend's client socket, with no uprobe trap per statement.
 Exact counts, p50 within one fine bucket of the clients' times, failed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """Privileges and the /metrics endpoint: once attached, every thread of the
 agent holds exactly the capabilities `odtrace run --help` says it keeps, with
 no_new_privs, and still records statements and names new cgroups (a server

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """The receivers of receivers.py, driven by plain Python clients (grpc,
 http.client, snappy) rather than by the agent, so that an export test failing
 later is known to fail on the agent's side."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """runq family, the noisy-neighbour signal: a periodic waker of tenant_a on
 CPU 0, first alone, then with two CPU-bound processes of tenant_b on the
 same CPU. tenant_a's run-queue p50 must rise well above its value alone

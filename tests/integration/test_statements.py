@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """Slow statements and data minimization against a real PostgreSQL: what a
 statement's text becomes on its way out of the agent. Statements carrying a
 card number and an email address in every kind of literal (and in a

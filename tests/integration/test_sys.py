@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """sys family: a worker in a traced cgroup makes known syscalls; the agent's
 /metrics must show them per tenant, by syscall name, with the right counts
 and the sleep in the 20 ms bucket. A process outside the traced set making

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """`odtrace top`: --once under a known workload, and the live view driven
 in tmux (80x24) like an operator would: sort keys, the tenant filter, quit,
 and the terminal given back as it was."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """Stand-ins for Odoo worker processes, for the sys and runq tests. Each
 mode waits for a line on stdin before it starts, so the test can attach the
 agent first, and prints "done" when its known work is finished.

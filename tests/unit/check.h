@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Minimal selftest-style assertions: one label per check, a closing tally. */
 #ifndef ODTRACE_TEST_CHECK_H
 #define ODTRACE_TEST_CHECK_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 # Runs each unit test binary and sums their tallies into one closing line.
 passed=0 failed=0
 for t in "$@"; do

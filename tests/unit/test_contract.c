@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The kernel/user contract against what clang -target bpf built, as Tetragon's
  * alignchecker does: for each struct in bpf/contract/, its size and every
@@ -21,6 +22,7 @@
 #include <unistd.h>
 #include <bpf/btf.h>
 #include <linux/types.h>
+#include "check.h"
 #include "contract/backend_abi.h"
 #include "contract/common_abi.h"
 #include "contract/lock_abi.h"
@@ -29,7 +31,6 @@
 #include "contract/runq_abi.h"
 #include "contract/sys_abi.h"
 #include "contract/traced_abi.h"
-#include "check.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The bucket math: exact boundaries, monotonicity, relative error, quantiles. */
 #include <math.h>
 #include <string.h>
-#include "metrics/hist.h"
-#include "contract/hist_abi.h"
 #include "check.h"
+#include "contract/hist_abi.h"
+#include "metrics/hist.h"
 
 static uint64_t bounds[HIST_BUCKETS - 1];
 

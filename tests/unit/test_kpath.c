@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Kubernetes cgroup paths of both kubelet drivers and every QoS class, and
  * plain systemd ones. */
 #include <string.h>
-#include "identity/kpath.h"
 #include "check.h"
+#include "identity/kpath.h"
 
 #define UID "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 #define UID_ "0a1b2c3d_4e5f_6789_abcd_ef0123456789"

@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Lock type numbers to names per server version, as lockfuncs.c has them. */
 #include <string.h>
-#include "pg/locknames.h"
 #include "check.h"
+#include "pg/locknames.h"
 
 static void expect(int major, int type, const char *name)
 {

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The snapshot: UTF-8 repair, deltas between snapshots, copies. */
 #include <stdlib.h>
 #include <string.h>
-#include "metrics/metrics.h"
 #include "check.h"
+#include "metrics/metrics.h"
 
 static const char *const labels[] = { "tenant", "db" };
 

@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Statement normalization: what may leave the agent of a statement's text. */
 #include <string.h>
-#include "pg/normalize.h"
 #include "check.h"
+#include "pg/normalize.h"
 
 static void expect(const char *sql, const char *want)
 {

@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Process titles of PostgreSQL processes, as init_ps_display writes them. */
 #include <string.h>
-#include "pg/pgtitle.h"
 #include "check.h"
+#include "pg/pgtitle.h"
 
 static void expect(const char *title, const char *user, const char *db)
 {

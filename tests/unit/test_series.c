@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Labelled series: lookup through the hash index, the bound and its "other"
  * series, base + live accounting across harvests, trace deltas. */
 #include <stdio.h>
 #include <string.h>
-#include "metrics/series.h"
 #include "check.h"
+#include "metrics/series.h"
 
 static struct series *get(struct series_set *set, const char *a, const char *b)
 {

@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* --service specs: what is accepted, what each value becomes, what is refused. */
 #include <string.h>
-#include "families/services.h"
 #include "check.h"
+#include "families/services.h"
 
 static char seen[512];
 static int budget;

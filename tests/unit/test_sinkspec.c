@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* --export specs: what each becomes, and what is refused (credentials above all). */
 #include <string.h>
-#include "export/sinkspec.h"
 #include "check.h"
+#include "export/sinkspec.h"
 
 static struct sink_spec s;
 

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Slow statements: one series per fingerprint and database, the fold past
  * --top-statements, and what the statement label holds in each text mode. */
 #include <string.h>
+#include "check.h"
 #include "pg/normalize.h"
 #include "pg/statements.h"
-#include "check.h"
 
 static void add(struct statements *st, const char *db, const char *sql)
 {

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Tenant rules: order, capture groups across match entries, the default
  * rule, the bound. */
 #include <string.h>
-#include "identity/tenant.h"
 #include "check.h"
+#include "identity/tenant.h"
 
 static void expect(const char *ns, const char *db, const char *cg, const char *want)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -7,17 +8,17 @@
 #include <bpf/libbpf.h>
 #include "agent/agent.h"
 #include "agent/privs.h"
-#include "util/clock.h"
-#include "metrics/drops.h"
-#include "util/duration.h"
-#include "util/host.h"
-#include "util/log.h"
-#include "pg/relname.h"
-#include "metrics/series.h"
 #include "families/backend.h"
 #include "identity/identity.h"
 #include "identity/tenant.h"
+#include "metrics/drops.h"
 #include "metrics/names.h"
+#include "metrics/series.h"
+#include "pg/relname.h"
+#include "util/clock.h"
+#include "util/duration.h"
+#include "util/host.h"
+#include "util/log.h"
 
 volatile sig_atomic_t agent_exiting;
 volatile sig_atomic_t agent_reloading;

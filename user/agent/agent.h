@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* What run and trace share: checks, loading the families, the tick loop. */
 #ifndef ODTRACE_AGENT_H
 #define ODTRACE_AGENT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The YAML configuration file (--config): every key is also a flag, and a
  * flag wins over the file. */
 #ifndef ODTRACE_CONFIG_H

@@ -1,12 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include "agent/config.h"
+#include "agent/privs.h"
 #include "families/family.h"
 #include "util/log.h"
-#include "agent/privs.h"
 
 /* Which families need a capability: every one, or those with these needs
  * (families/family.h): uprobes on PostgreSQL binaries are NEEDS_BACKENDS. */

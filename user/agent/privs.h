@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The capabilities the agent holds: which each family needs, and dropping
  * the rest once everything is loaded and attached. */
 #ifndef ODTRACE_PRIVS_H

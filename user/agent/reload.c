@@ -1,12 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <signal.h>
 #include <string.h>
-#include "util/log.h"
-#include "metrics/metrics.h"
-#include "pg/relname.h"
 #include "agent/reload.h"
 #include "families/pgbins.h"
 #include "identity/identity.h"
+#include "metrics/metrics.h"
 #include "metrics/names.h"
+#include "pg/relname.h"
+#include "util/log.h"
 
 static uint64_t reloads[2];	/* ok, error */
 static int last_failed;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * SIGHUP: `run` reads --config again, all or nothing. What can change in
  * a running agent changes (tenant rules and bounds, the traced set, extra

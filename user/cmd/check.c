@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,19 +13,19 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
-#include "check.skel.h"
-#include "contract/check_abi.h"
 #include "agent/agent.h"
 #include "agent/privs.h"
 #include "cmd/cmd.h"
-#include "pg/elfnote.h"
-#include "util/host.h"
-#include "util/log.h"
+#include "contract/check_abi.h"
 #include "families/family.h"
 #include "families/pg.h"
+#include "families/trapcost.h"
+#include "pg/elfnote.h"
 #include "pg/pgdiscover.h"
 #include "pg/relname.h"
-#include "families/trapcost.h"
+#include "util/host.h"
+#include "util/log.h"
+#include "check.skel.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_BINARIES 64

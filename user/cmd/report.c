@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "metrics/metrics.h"
 #include "cmd/report.h"
+#include "metrics/metrics.h"
 
 /* Label values come from cgroup names and process titles, which may hold
  * any byte: each byte that is not UTF-8 becomes U+FFFD, as in the exports,

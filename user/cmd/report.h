@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* What `odtrace trace` prints each interval: a family's changes since the
  * last report, as text tables or as one JSON object per line. */
 #ifndef ODTRACE_REPORT_H

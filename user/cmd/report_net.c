@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* `odtrace trace` for the net family: per tenant, service and role, the
  * requests' latency, then connects, RTT and retransmits. */
 #include <stdio.h>

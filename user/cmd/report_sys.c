@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* `odtrace trace` for the sys and runq families: a syscount -L style table
  * per tenant and cgroup, run-queue latency and worker busy ratio. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <getopt.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -5,17 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "agent/agent.h"
+#include "agent/privs.h"
+#include "agent/reload.h"
 #include "cmd/cmd.h"
+#include "export/export.h"
+#include "export/sinkspec.h"
+#include "http/http.h"
+#include "metrics/metrics.h"
+#include "metrics/prom.h"
 #include "metrics/series.h"
 #include "util/duration.h"
-#include "export/export.h"
-#include "http/http.h"
 #include "util/log.h"
-#include "metrics/metrics.h"
-#include "agent/privs.h"
-#include "metrics/prom.h"
-#include "agent/reload.h"
-#include "export/sinkspec.h"
 
 static const char usage[] =
 	"Usage: odtrace run [OPTIONS]\n"

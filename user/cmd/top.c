@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * `odtrace top`: one row per tenant, refreshed every interval, with what the
  * last interval saw: statements, lock waits, Redis and ingress requests,
@@ -19,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 #include "agent/agent.h"
-#include "cmd/cmd.h"
-#include "util/duration.h"
-#include "util/log.h"
 #include "agent/privs.h"
+#include "cmd/cmd.h"
 #include "metrics/metrics.h"
 #include "metrics/names.h"
+#include "util/duration.h"
+#include "util/log.h"
 
 static const char usage[] =
 	"Usage: odtrace top [OPTIONS]\n"

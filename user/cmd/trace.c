@@ -1,19 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "agent/agent.h"
-#include "cmd/cmd.h"
-#include "util/duration.h"
-#include "util/log.h"
 #include "agent/privs.h"
+#include "cmd/cmd.h"
 #include "cmd/report.h"
 #include "families/lock.h"
 #include "families/net.h"
 #include "families/pg.h"
 #include "families/runq.h"
 #include "families/sys.h"
+#include "util/duration.h"
+#include "util/log.h"
 
 static const char usage[] =
 	"Usage: odtrace trace [OPTIONS]\n"

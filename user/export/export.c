@@ -1,15 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "util/clock.h"
 #include "export/export.h"
-#include "util/log.h"
 #include "export/otlp.h"
 #include "export/pgsink.h"
 #include "export/promrw.h"
 #include "export/sink.h"
 #include "export/xfer.h"
 #include "metrics/names.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 struct export {
 	struct sink *sinks;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The --export sinks: every interval's snapshot is encoded once per sink
  * (OTLP, remote write or PostgreSQL rows) and queued; each sink delivers on

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <stdlib.h>
 #include <string.h>
-#include "util/arena.h"
-#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "export/otlp.h"
 #include "metrics/prom.h"
+#include "util/arena.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;

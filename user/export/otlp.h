@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* A snapshot as an OTLP ExportMetricsServiceRequest (protobuf). */
 #ifndef ODTRACE_OTLP_H
 #define ODTRACE_OTLP_H

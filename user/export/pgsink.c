@@ -1,12 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "export/pgsink.h"
 #include "util/clock.h"
 #include "util/log.h"
-#include "export/pgsink.h"
 
 #define COLUMNS "time, start_time, host, metric, kind, labels, value, count, sum, scale, " \
 		"bucket_offset, buckets"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The postgresql:// sink: COPY into a table, one row per series and
  * interval, created if missing (a TimescaleDB hypertable when the extension
@@ -7,8 +8,8 @@
 #define ODTRACE_PGSINK_H
 
 #include <stddef.h>
-#include "metrics/metrics.h"
 #include "export/sink.h"
+#include "metrics/metrics.h"
 
 /* Makes s a PostgreSQL sink (connects lazily, on its thread). 0 or -1. */
 int pgsink__sink(struct sink *s, const struct sink_spec *spec);

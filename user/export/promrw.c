@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "util/arena.h"
-#include "metrics/prom.h"
-#include "prometheus/remote.pb-c.h"
 #include "export/promrw.h"
+#include "metrics/prom.h"
+#include "util/arena.h"
+#include "prometheus/remote.pb-c.h"
 
 typedef Prometheus__TimeSeries TimeSeries;
 typedef Prometheus__Label Label;

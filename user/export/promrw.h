@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* A snapshot as a Prometheus remote write 1.0 request: a WriteRequest,
  * snappy block-compressed. */
 #ifndef ODTRACE_PROMRW_H

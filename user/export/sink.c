@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "export/sink.h"
 #include "util/clock.h"
 #include "util/log.h"
-#include "export/sink.h"
 
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	30000	/* as OpenTelemetry exporters: a store back is used within 30 s */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * One export destination: a bounded queue of encoded intervals and a thread
  * that delivers them in order, so a slow or dead store never stalls the
@@ -12,9 +13,9 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "export/sinkspec.h"
 #include "metrics/hist.h"
 #include "metrics/metrics.h"
-#include "export/sinkspec.h"
 
 /* What one delivery attempt came to. */
 enum send_result { SEND_OK, SEND_RETRY, SEND_REJECTED };

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "util/duration.h"
 #include "export/sinkspec.h"
+#include "util/duration.h"
 
 #define GRPC_PATH "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * --export URL[?OPTION=VALUE&...]: where an interval goes and how. Pure
  * parsing, unit-tested. Credentials never come from here: tokens and TLS

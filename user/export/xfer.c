@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <ctype.h>
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include "export/xfer.h"
 #include "util/log.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
-#include "export/xfer.h"
 
 #define BODY_MAX 4096	/* of an answer: enough for a reason, bounded */
 

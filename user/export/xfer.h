@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The HTTP transports, on libcurl: OTLP over gRPC (HTTP/2, h2c by prior
  * knowledge or TLS), OTLP/HTTP and Prometheus remote write (HTTP/1.1).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <search.h>
 #include <stdlib.h>
@@ -6,13 +7,13 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "families/backend.h"
 #include "contract/backend_abi.h"
+#include "families/backend.h"
+#include "identity/tenant.h"
+#include "pg/pgtitle.h"
 #include "util/clock.h"
 #include "util/grow.h"
 #include "util/log.h"
-#include "pg/pgtitle.h"
-#include "identity/tenant.h"
 
 /* The maps every family's object declares (bpf/lib/backend.bpf.h). */
 static const char *const shared_maps[] = { "backends", "backend_events", "backend_serial" };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* PostgreSQL client backends, named from the kernel's announcements: the
  * registry every PostgreSQL family resolves its (pid, serial) keys with. */
 #ifndef ODTRACE_USER_BACKEND_H

@@ -1,13 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include "families/cgroups.h"
-#include "metrics/drops.h"
-#include "util/grow.h"
 #include "families/kmap.h"
 #include "identity/tenant.h"
+#include "metrics/drops.h"
+#include "util/grow.h"
 
 struct cgroups {
 	struct cgroup_entry **all;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * Cgroups seen in the sys and runq maps, named once each: identity labels
  * and tenant. The registry cgroup-keyed families resolve their keys with,

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "metrics/drops.h"
 #include "families/kmap.h"
+#include "metrics/drops.h"
 #include "util/log.h"
 
 int kmap__read(int fd, void *keys, void *vals, int max)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Reading a family's kernel maps: histogram entries and drop counters. */
 #ifndef ODTRACE_KMAP_H
 #define ODTRACE_KMAP_H

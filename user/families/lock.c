@@ -1,25 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "lock.skel.h"
-#include "families/lock.h"
 #include "contract/backend_abi.h"
+#include "contract/check_abi.h"
 #include "families/backend.h"
-#include "metrics/drops.h"
-#include "pg/elfnote.h"
-#include "util/grow.h"
 #include "families/kmap.h"
-#include "pg/locknames.h"
-#include "util/log.h"
+#include "families/lock.h"
 #include "families/pgbins.h"
 #include "families/registry.h"
-#include "contract/check_abi.h"
+#include "metrics/drops.h"
+#include "metrics/names.h"
+#include "pg/elfnote.h"
+#include "pg/locknames.h"
 #include "pg/pgdiscover.h"
 #include "pg/relname.h"
-#include "metrics/names.h"
+#include "util/grow.h"
+#include "util/log.h"
+#include "lock.skel.h"
 
 #define MAX_RELATIONS 1024	/* kept in memory; LOCK_TOP_RELATIONS exported */
 

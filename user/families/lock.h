@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* lock family: PostgreSQL lock waits per tenant. */
 #ifndef ODTRACE_USER_LOCK_H
 #define ODTRACE_USER_LOCK_H

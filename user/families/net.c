@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,20 +7,20 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "contract/net_abi.h"
-#include "net.skel.h"
-#include "families/net.h"
-#include "families/cgroups.h"
-#include "metrics/drops.h"
-#include "families/kmap.h"
-#include "util/log.h"
-#include "families/pg.h"
-#include "families/services.h"
-#include "families/syscalls.h"
-#include "families/registry.h"
-#include "families/settings.h"
 #include "contract/check_abi.h"
+#include "contract/net_abi.h"
+#include "families/cgroups.h"
+#include "families/kmap.h"
+#include "families/net.h"
+#include "families/pg.h"
+#include "families/registry.h"
+#include "families/services.h"
+#include "families/settings.h"
+#include "families/syscalls.h"
+#include "metrics/drops.h"
 #include "metrics/names.h"
+#include "util/log.h"
+#include "net.skel.h"
 
 
 struct net {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* net family: request/response latency on TCP connections per tenant,
  * service and role; connect latency, RTT and retransmits. */
 #ifndef ODTRACE_USER_NET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5,21 +6,21 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "pg.skel.h"
-#include "families/pg.h"
+#include "contract/check_abi.h"
 #include "contract/pg_abi.h"
 #include "families/backend.h"
-#include "metrics/drops.h"
-#include "pg/elfnote.h"
 #include "families/kmap.h"
-#include "util/log.h"
+#include "families/net.h"
+#include "families/pg.h"
 #include "families/pgbins.h"
 #include "families/registry.h"
-#include "families/net.h"
-#include "contract/check_abi.h"
-#include "util/duration.h"
 #include "families/trapcost.h"
+#include "metrics/drops.h"
 #include "metrics/names.h"
+#include "pg/elfnote.h"
+#include "util/duration.h"
+#include "util/log.h"
+#include "pg.skel.h"
 
 struct pg {
 	struct pg_bpf *skel;

@@ -1,12 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* pg family: PostgreSQL statement latency per database, server side. */
 #ifndef ODTRACE_USER_PG_H
 #define ODTRACE_USER_PG_H
 
 #include <stdio.h>
 #include <string.h>
+#include "families/family.h"
 #include "metrics/series.h"
 #include "pg/statements.h"
-#include "families/family.h"
 
 struct bpf_link;
 struct bpf_object;

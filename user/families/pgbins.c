@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include "util/log.h"
 #include "families/pgbins.h"
 #include "pg/pgdiscover.h"
+#include "util/log.h"
 
 #define MAX_BINARIES 64
 #define MAX_FAMILIES 4

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The PostgreSQL binaries the families are attached to: found every
  * interval, attached once per family, let go when no longer in use. */
 #ifndef ODTRACE_PGBINS_H

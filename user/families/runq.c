@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -5,18 +6,18 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "runq.skel.h"
-#include "families/runq.h"
+#include "contract/check_abi.h"
 #include "contract/runq_abi.h"
 #include "families/cgroups.h"
+#include "families/kmap.h"
+#include "families/registry.h"
+#include "families/runq.h"
+#include "families/sys.h"
+#include "families/traced.h"
 #include "metrics/drops.h"
 #include "util/host.h"
-#include "families/kmap.h"
 #include "util/log.h"
-#include "families/traced.h"
-#include "families/registry.h"
-#include "families/sys.h"
-#include "contract/check_abi.h"
+#include "runq.skel.h"
 #include <unistd.h>
 #include "metrics/names.h"
 

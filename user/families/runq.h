@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* runq family: run-queue latency of traced tasks per tenant, and the CPU
  * throttling of their cgroups. */
 #ifndef ODTRACE_USER_RUNQ_H

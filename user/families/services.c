@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/types.h>
-#include "families/services.h"
 #include "contract/net_abi.h"
+#include "families/services.h"
 
 const char *const services__defaults[] = {
 	"postgresql=5432", "redis=6379", "odoo=8069,8072", "traefik=80,443,8080,8443,comm:traefik",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* --service specs, NAME=PORT[,PORT|comm:PROCESS...]: the net family's
  * services by port and by process name. Pure parsing, unit-tested. */
 #ifndef ODTRACE_SERVICES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <search.h>
 #include <stdio.h>
@@ -7,21 +8,21 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "sys.skel.h"
-#include "families/sys.h"
+#include "contract/check_abi.h"
 #include "contract/sys_abi.h"
 #include "families/cgroups.h"
-#include "util/clock.h"
-#include "metrics/drops.h"
-#include "util/grow.h"
 #include "families/kmap.h"
-#include "util/log.h"
+#include "families/registry.h"
 #include "families/runq.h"
+#include "families/sys.h"
 #include "families/syscalls.h"
 #include "families/traced.h"
-#include "families/registry.h"
-#include "contract/check_abi.h"
+#include "metrics/drops.h"
 #include "metrics/names.h"
+#include "util/clock.h"
+#include "util/grow.h"
+#include "util/log.h"
+#include "sys.skel.h"
 
 /* A worker's totals when last read, for the interval's busy ratio. */
 struct worker_seen {

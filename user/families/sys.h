@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* sys family: time traced tasks spend in syscalls, per tenant and syscall,
  * and how busy the workers among them are. */
 #ifndef ODTRACE_USER_SYS_H

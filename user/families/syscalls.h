@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Syscall names of this architecture, from the kernel headers the agent was
  * built with: labels carry names, never numbers. */
 #ifndef ODTRACE_SYSCALLS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -11,12 +12,12 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "traced.skel.h"
+#include "families/traced.h"
 #include "metrics/drops.h"
 #include "util/grow.h"
 #include "util/host.h"
 #include "util/log.h"
-#include "families/traced.h"
+#include "traced.skel.h"
 
 struct traced {
 	struct traced_bpf *skel;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The traced set of the sys and runq families: Odoo workers found by name,
  * processes named by pid (and their descendants), and every process in the

@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/sdt.h>
 #include <bpf/libbpf.h>
-#include "check.skel.h"
 #include "families/trapcost.h"
+#include "check.skel.h"
 
 #define CALLS 2000
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* What a USDT probe hit costs here (a uprobe on a nop): the pg family's
  * default hooks take two per statement, and in some virtualized guests a
  * hit costs µs. */

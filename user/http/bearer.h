@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The bearer token /metrics asks for (--listen-token-file): read from its
  * file, re-read when the file changes, compared in constant time. */
 #ifndef ODTRACE_BEARER_H

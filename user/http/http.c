@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -8,8 +9,8 @@
 #include <unistd.h>
 #include "http/bearer.h"
 #include "http/http.h"
-#include "util/log.h"
 #include "http/tlscert.h"
+#include "util/log.h"
 
 /* A /metrics body, shared by the responses sending it: with thousands of
  * series it is tens of MiB, too much to copy for every scrape. */

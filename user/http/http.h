@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The agent's HTTP endpoint: /metrics (Prometheus text) and /healthz. */
 #ifndef ODTRACE_HTTP_H
 #define ODTRACE_HTTP_H

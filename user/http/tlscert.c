@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
@@ -5,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "http/tlscert.h"
 #include "util/clock.h"
 #include "util/log.h"
-#include "http/tlscert.h"
 
 #define CHAIN_MAX	16		/* certificates in the --listen-cert file */
 #define PEM_MAX		(1 << 20)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The /metrics server's certificate and key (--listen-cert, --listen-key),
  * handed to GnuTLS at each TLS handshake and read again when either file
  * changes: a renewed certificate (cert-manager, a Secret's update, a mv)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -5,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "util/host.h"
 #include "identity/identity.h"
 #include "identity/kpath.h"
+#include "util/host.h"
 
 static const char *pods_dir = "/var/log/pods";
 

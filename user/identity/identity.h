@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Who a cgroup belongs to: its v2 path and, for a Kubernetes pod, the
  * namespace, pod and container, resolved in userspace and cached per cgroup
  * id (never on the probes' path). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Kubernetes and systemd identity from a cgroup v2 path: pure parsing, no
  * I/O (identity.c does the lookups). */
 #ifndef ODTRACE_KPATH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Tenant rules: ordered matches on a process's raw labels, with capture
  * groups; the first rule that matches names the tenant, the default rule
  * (README, "Tenants") when none does. */

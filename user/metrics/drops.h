@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Counts of what could not be recorded: odtrace_dropped_total{reason}. */
 #ifndef ODTRACE_DROPS_H
 #define ODTRACE_DROPS_H

@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <math.h>
 #include <string.h>
-#include "metrics/hist.h"
 #include "contract/hist_abi.h"
+#include "metrics/hist.h"
 
 static long double bound_s(int i)	/* 2^(i/8) seconds */
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Userspace view of the kernel's exponential latency histograms. */
 #ifndef ODTRACE_HIST_H
 #define ODTRACE_HIST_H

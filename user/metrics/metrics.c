@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "util/grow.h"
 #include "metrics/metrics.h"
+#include "util/grow.h"
 
 uint64_t metrics__now_ms(void)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * One interval's snapshot of everything the agent exports: what /metrics
  * renders as text and what every --export sink encodes, so the two never

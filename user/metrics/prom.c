@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <math.h>
 #include <string.h>
 #include "metrics/prom.h"

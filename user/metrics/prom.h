@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Prometheus text exposition (format 0.0.4) of a snapshot. */
 #ifndef ODTRACE_PROM_H
 #define ODTRACE_PROM_H

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "metrics/series.h"
 #include "util/clock.h"
 #include "util/grow.h"
-#include "metrics/series.h"
 
 /* FNV-1a over the label values as stored (truncated to SERIES_VALUE_LEN - 1). */
 static uint64_t hash(int n_labels, const char *const *values)

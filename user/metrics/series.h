@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * Labelled histograms, cumulative since the agent started: what every family
  * exports. A family's harvest rebuilds each series from its base (what

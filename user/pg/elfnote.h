@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Reads SystemTap SDT notes (.note.stapsdt) and dynamic symbols of an ELF binary. */
 #ifndef ODTRACE_ELFNOTE_H
 #define ODTRACE_ELFNOTE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* PostgreSQL's names for lock types and modes, as pg_locks shows them. */
 #ifndef ODTRACE_LOCKNAMES_H
 #define ODTRACE_LOCKNAMES_H

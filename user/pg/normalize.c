@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <string.h>
 #include "pg/normalize.h"
 

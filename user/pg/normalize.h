@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * Statement text as it may leave the agent: every literal replaced by a
  * placeholder, comments gone. Pure C, no libbpf (unit-tested and fuzzed).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Finds PostgreSQL server binaries: running ones (also inside containers, via
  * /proc/PID/root), installed ones, and those named with --pg-binary. */
 #ifndef ODTRACE_PGDISCOVER_H

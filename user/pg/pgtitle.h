@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* PostgreSQL process titles: "postgres: [cluster: ]user database host activity". */
 #ifndef ODTRACE_PGTITLE_H
 #define ODTRACE_PGTITLE_H

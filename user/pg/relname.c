@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <libpq-fe.h>
-#include "util/log.h"
 #include "pg/relname.h"
+#include "util/log.h"
 
 #define RETRY_S 60	/* after a failed connection, before the next try */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Relation OIDs to "schema.name", asked of PostgreSQL through libpq when a
  * connection string is configured (--pg-conninfo). */
 #ifndef ODTRACE_RELNAME_H

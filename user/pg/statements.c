@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include "metrics/drops.h"
+#include "metrics/names.h"
 #include "pg/normalize.h"
 #include "pg/statements.h"
-#include "metrics/names.h"
 
 void statements__init(struct statements *st, int top, enum statement_text text, uint64_t slow_ms)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * Slow PostgreSQL statements per tenant and database, by fingerprint: the
  * statement text the agent exports, normalized unless raw text was asked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* A bump allocator for building one protobuf message tree: many small
  * zeroed allocations, freed at once when the message is packed. */
 #ifndef ODTRACE_ARENA_H

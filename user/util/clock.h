@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Monotonic milliseconds: the clock of intervals and grace periods. */
 #ifndef ODTRACE_CLOCK_H
 #define ODTRACE_CLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* "500ms", "10s", "2m", "1h"; a bare number is seconds. */
 #ifndef ODTRACE_DURATION_H
 #define ODTRACE_DURATION_H

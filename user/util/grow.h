@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Growing arrays: capacity doubles, so appends are amortised O(1). */
 #ifndef ODTRACE_GROW_H
 #define ODTRACE_GROW_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Facts about the host the agent needs before loading anything. */
 #ifndef ODTRACE_HOST_H
 #define ODTRACE_HOST_H

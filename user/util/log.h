@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Messages for people: errors name the thing and the fix. */
 #ifndef ODTRACE_LOG_H
 #define ODTRACE_LOG_H
