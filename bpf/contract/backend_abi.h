@@ -21,10 +21,6 @@ struct backend_event {
 	char title[BACKEND_TITLE_LEN];	/* process title: "postgres: user db host ..." */
 };
 CONTRACT_SIZE(struct backend_event, 272);
-CONTRACT_OFFSET(struct backend_event, pid, 0);
-CONTRACT_OFFSET(struct backend_event, serial, 4);
-CONTRACT_OFFSET(struct backend_event, cgroup_id, 8);
-CONTRACT_OFFSET(struct backend_event, title, 16);
 
 /*
  * Everything the PostgreSQL families keep per backend, in one task storage
@@ -40,11 +36,5 @@ struct backend_state {
 	struct lock_wait wait;
 };
 CONTRACT_SIZE(struct backend_state, 344);
-CONTRACT_OFFSET(struct backend_state, serial, 0);
-CONTRACT_OFFSET(struct backend_state, client, 4);
-CONTRACT_OFFSET(struct backend_state, pid, 8);
-CONTRACT_OFFSET(struct backend_state, pad, 12);
-CONTRACT_OFFSET(struct backend_state, statement, 16);
-CONTRACT_OFFSET(struct backend_state, wait, 312);
 
 #endif

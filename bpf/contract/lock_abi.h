@@ -39,15 +39,6 @@ struct lock_key {
 	char tranche[LOCK_TRANCHE_LEN];
 };
 CONTRACT_SIZE(struct lock_key, 48);
-CONTRACT_OFFSET(struct lock_key, pid, 0);
-CONTRACT_OFFSET(struct lock_key, serial, 4);
-CONTRACT_OFFSET(struct lock_key, bucket, 8);
-CONTRACT_OFFSET(struct lock_key, kind, 10);
-CONTRACT_OFFSET(struct lock_key, locktype, 11);
-CONTRACT_OFFSET(struct lock_key, mode, 12);
-CONTRACT_OFFSET(struct lock_key, major, 13);
-CONTRACT_OFFSET(struct lock_key, pad, 14);
-CONTRACT_OFFSET(struct lock_key, tranche, 16);
 
 /* Waits on one relation by one backend: for the top-N relations. */
 struct lock_rel_key {
@@ -57,10 +48,6 @@ struct lock_rel_key {
 	__u32 reloid;
 };
 CONTRACT_SIZE(struct lock_rel_key, 16);
-CONTRACT_OFFSET(struct lock_rel_key, pid, 0);
-CONTRACT_OFFSET(struct lock_rel_key, serial, 4);
-CONTRACT_OFFSET(struct lock_rel_key, dboid, 8);
-CONTRACT_OFFSET(struct lock_rel_key, reloid, 12);
 
 /* The waits in progress in one backend (part of struct backend_state, which
  * userspace reads to show heavyweight waits that have not ended yet). */
@@ -76,14 +63,5 @@ struct lock_wait {
 	__u64 lwlock_start_ns;	/* LWLock wait, 0: none */
 };
 CONTRACT_SIZE(struct lock_wait, 32);
-CONTRACT_OFFSET(struct lock_wait, start_ns, 0);
-CONTRACT_OFFSET(struct lock_wait, field1, 8);
-CONTRACT_OFFSET(struct lock_wait, field2, 12);
-CONTRACT_OFFSET(struct lock_wait, locktype, 16);
-CONTRACT_OFFSET(struct lock_wait, mode, 17);
-CONTRACT_OFFSET(struct lock_wait, major, 18);
-CONTRACT_OFFSET(struct lock_wait, relation, 19);
-CONTRACT_OFFSET(struct lock_wait, pad, 20);
-CONTRACT_OFFSET(struct lock_wait, lwlock_start_ns, 24);
 
 #endif

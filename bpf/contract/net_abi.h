@@ -33,8 +33,6 @@ struct net_port {
 	__u16 service;
 };
 CONTRACT_SIZE(struct net_port, 4);
-CONTRACT_OFFSET(struct net_port, port, 0);
-CONTRACT_OFFSET(struct net_port, service, 2);
 
 struct net_comm {
 	char comm[16];
@@ -42,9 +40,6 @@ struct net_comm {
 	__u16 pad[3];
 };
 CONTRACT_SIZE(struct net_comm, 24);
-CONTRACT_OFFSET(struct net_comm, comm, 0);
-CONTRACT_OFFSET(struct net_comm, service, 16);
-CONTRACT_OFFSET(struct net_comm, pad, 18);
 
 struct net_key {
 	__u64 cgroup_id;
@@ -55,12 +50,6 @@ struct net_key {
 	__u16 pad;
 };
 CONTRACT_SIZE(struct net_key, 16);
-CONTRACT_OFFSET(struct net_key, cgroup_id, 0);
-CONTRACT_OFFSET(struct net_key, service, 8);
-CONTRACT_OFFSET(struct net_key, role, 10);
-CONTRACT_OFFSET(struct net_key, metric, 11);
-CONTRACT_OFFSET(struct net_key, bucket, 12);
-CONTRACT_OFFSET(struct net_key, pad, 14);
 
 /* The syscalls of the fallback data path, by enum index: sends first. */
 enum net_call_nr { NET_WRITE, NET_WRITEV, NET_SENDTO, NET_SENDMSG, NET_READ, NET_READV,
@@ -76,11 +65,6 @@ struct net_call {
 	__u8 pad;
 };
 CONTRACT_SIZE(struct net_call, 8);
-CONTRACT_OFFSET(struct net_call, fd, 0);
-CONTRACT_OFFSET(struct net_call, sending, 4);
-CONTRACT_OFFSET(struct net_call, first, 5);
-CONTRACT_OFFSET(struct net_call, peeked, 6);
-CONTRACT_OFFSET(struct net_call, pad, 7);
 
 /* Retransmits per cgroup and service. */
 struct net_count_key {
@@ -89,9 +73,6 @@ struct net_count_key {
 	__u16 pad[3];
 };
 CONTRACT_SIZE(struct net_count_key, 16);
-CONTRACT_OFFSET(struct net_count_key, cgroup_id, 0);
-CONTRACT_OFFSET(struct net_count_key, service, 8);
-CONTRACT_OFFSET(struct net_count_key, pad, 10);
 
 /* Per connection (socket storage), classified at its first event. */
 struct net_conn {
@@ -107,16 +88,6 @@ struct net_conn {
 	__u8 requests;		/* completed, mod 256: RTT is sampled 1 in 8 */
 };
 CONTRACT_SIZE(struct net_conn, 32);
-CONTRACT_OFFSET(struct net_conn, cgroup_id, 0);
-CONTRACT_OFFSET(struct net_conn, start_ns, 8);
-CONTRACT_OFFSET(struct net_conn, born_ns, 16);
-CONTRACT_OFFSET(struct net_conn, service, 24);
-CONTRACT_OFFSET(struct net_conn, role, 26);
-CONTRACT_OFFSET(struct net_conn, phase, 27);
-CONTRACT_OFFSET(struct net_conn, first, 28);
-CONTRACT_OFFSET(struct net_conn, peeked, 29);
-CONTRACT_OFFSET(struct net_conn, confirmed, 30);
-CONTRACT_OFFSET(struct net_conn, requests, 31);
 
 enum net_phase {
 	NET_IDLE,	/* nothing in flight */

@@ -29,13 +29,6 @@ struct pg_statement {
 	char text[PG_TEXT_LEN];
 };
 CONTRACT_SIZE(struct pg_statement, 296);
-CONTRACT_OFFSET(struct pg_statement, start_ns, 0);
-CONTRACT_OFFSET(struct pg_statement, last_text, 8);
-CONTRACT_OFFSET(struct pg_statement, messages, 16);
-CONTRACT_OFFSET(struct pg_statement, pad, 20);
-CONTRACT_OFFSET(struct pg_statement, sk, 24);
-CONTRACT_OFFSET(struct pg_statement, sent_ns, 32);
-CONTRACT_OFFSET(struct pg_statement, text, 40);
 
 /* A statement that took at least the threshold (ring pg_slow). */
 struct pg_slow_event {
@@ -45,10 +38,6 @@ struct pg_slow_event {
 	char text[PG_TEXT_LEN];	/* NUL-terminated prefix */
 };
 CONTRACT_SIZE(struct pg_slow_event, 272);
-CONTRACT_OFFSET(struct pg_slow_event, pid, 0);
-CONTRACT_OFFSET(struct pg_slow_event, serial, 4);
-CONTRACT_OFFSET(struct pg_slow_event, duration_ns, 8);
-CONTRACT_OFFSET(struct pg_slow_event, text, 16);
 
 /*
  * One backend's histogram bucket. serial is unique per backend for the life
@@ -62,9 +51,5 @@ struct pg_key {
 	__u16 bucket;
 };
 CONTRACT_SIZE(struct pg_key, 12);
-CONTRACT_OFFSET(struct pg_key, pid, 0);
-CONTRACT_OFFSET(struct pg_key, serial, 4);
-CONTRACT_OFFSET(struct pg_key, metric, 8);
-CONTRACT_OFFSET(struct pg_key, bucket, 10);
 
 #endif

@@ -13,8 +13,5 @@ struct runq_key {
 	__u32 pad;
 };
 CONTRACT_SIZE(struct runq_key, 16);
-CONTRACT_OFFSET(struct runq_key, cgroup_id, 0);
-CONTRACT_OFFSET(struct runq_key, bucket, 8);
-CONTRACT_OFFSET(struct runq_key, pad, 12);
 
 #endif

@@ -23,11 +23,6 @@ struct sys_key {
 	__u16 pad;
 };
 CONTRACT_SIZE(struct sys_key, 16);
-CONTRACT_OFFSET(struct sys_key, cgroup_id, 0);
-CONTRACT_OFFSET(struct sys_key, nr, 8);
-CONTRACT_OFFSET(struct sys_key, mode, 10);
-CONTRACT_OFFSET(struct sys_key, bucket, 12);
-CONTRACT_OFFSET(struct sys_key, pad, 14);
 
 struct sys_error_key {
 	__u64 cgroup_id;
@@ -36,10 +31,6 @@ struct sys_error_key {
 	__u32 pad;
 };
 CONTRACT_SIZE(struct sys_error_key, 16);
-CONTRACT_OFFSET(struct sys_error_key, cgroup_id, 0);
-CONTRACT_OFFSET(struct sys_error_key, nr, 8);
-CONTRACT_OFFSET(struct sys_error_key, err, 10);
-CONTRACT_OFFSET(struct sys_error_key, pad, 12);
 
 /*
  * A worker: a task that has waited idle for work (accept, or select/poll on
@@ -55,12 +46,6 @@ struct sys_worker {
 	__u32 idle;		/* the current period is idle */
 };
 CONTRACT_SIZE(struct sys_worker, 40);
-CONTRACT_OFFSET(struct sys_worker, cgroup_id, 0);
-CONTRACT_OFFSET(struct sys_worker, since_ns, 8);
-CONTRACT_OFFSET(struct sys_worker, busy_ns, 16);
-CONTRACT_OFFSET(struct sys_worker, idle_ns, 24);
-CONTRACT_OFFSET(struct sys_worker, tgid, 32);
-CONTRACT_OFFSET(struct sys_worker, idle, 36);
 
 /* Syscall numbers the idle-wait test needs, set by userspace from this
  * architecture's table; -1 where the architecture has no such call. */

@@ -26,15 +26,5 @@ struct traced_task {
 	__u32 run_delay_known;	/* run_delay is from a switch-out while traced */
 };
 CONTRACT_SIZE(struct traced_task, 48);
-CONTRACT_OFFSET(struct traced_task, cgroup_id, 0);
-CONTRACT_OFFSET(struct traced_task, gen, 8);
-CONTRACT_OFFSET(struct traced_task, traced, 12);
-CONTRACT_OFFSET(struct traced_task, idle, 13);
-CONTRACT_OFFSET(struct traced_task, block_nr, 14);
-CONTRACT_OFFSET(struct traced_task, block_ns, 16);
-CONTRACT_OFFSET(struct traced_task, run_delay, 24);
-CONTRACT_OFFSET(struct traced_task, enter_ns, 32);
-CONTRACT_OFFSET(struct traced_task, enter_nr, 40);
-CONTRACT_OFFSET(struct traced_task, run_delay_known, 44);
 
 #endif
