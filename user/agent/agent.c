@@ -4,15 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include "agent/agent.h"
 #include "agent/privs.h"
 #include "families/backend.h"
 #include "identity/identity.h"
 #include "identity/tenant.h"
 #include "metrics/drops.h"
-#include "metrics/names.h"
 #include "metrics/series.h"
 #include "pg/relname.h"
 #include "util/clock.h"
@@ -240,7 +237,6 @@ int agent__start(struct agent *a, struct agent_opts *o)
 			 strerror(-err));
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	a->families = o->c.families ? o->c.families : family__all();
 	a->grace_ms = o->c.grace_ms ? o->c.grace_ms : CONFIG_GRACE_MS;
 	a->start_ms = metrics__now_ms();
 	series__epoch(a->start_ms);

@@ -19,7 +19,6 @@ struct agent_opts {
 };
 
 struct agent {
-	unsigned families;		/* the families asked for (FAMILY_BIT) */
 	uint64_t grace_ms;		/* --tenant-grace */
 	uint64_t start_ms;		/* unix ms: where counters start */
 	struct family_env env;		/* the families loaded, and what they share */

@@ -236,7 +236,7 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
-	if (agent__start(&a, &o) || http__bind(h) || privs__drop(a.families))
+	if (agent__start(&a, &o) || http__bind(h) || privs__drop(a.env.asked))
 		goto cleanup;
 	/* Every thread (libmicrohttpd's, the sinks') starts after the drop, and
 	 * so holds no more than the main thread keeps; and with a mask without

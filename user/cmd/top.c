@@ -517,7 +517,7 @@ int cmd_top(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
-	if (agent__start(&a, &o) || privs__drop(a.families))
+	if (agent__start(&a, &o) || privs__drop(a.env.asked))
 		goto cleanup;
 	v.tty = !once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 	if (v.tty)
@@ -555,7 +555,7 @@ int cmd_top(int argc, char **argv)
 		} else if (!v.seconds) {
 			continue;	/* a key before the first interval: nothing yet */
 		}
-		build(&v, &delta, (a.families & sys_full) == sys_full);
+		build(&v, &delta, (a.env.asked & sys_full) == sys_full);
 		title(head, sizeof(head), &v, interval_ms);
 		draw(&v, head);
 		if (once || now >= end)

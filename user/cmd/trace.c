@@ -118,7 +118,7 @@ int cmd_trace(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
-	if (agent__start(&a, &o) || privs__drop(a.families))
+	if (agent__start(&a, &o) || privs__drop(a.env.asked))
 		goto cleanup;
 	if (duration_ms)
 		log_info("tracing for %.3gs; Ctrl-C ends early", duration_ms / 1e3);
