@@ -8,9 +8,6 @@
 #include "families/family.h"
 #include "metrics/series.h"
 
-struct bpf_link;
-struct bpf_object;
-struct backends;
 struct lock;
 
 #define LOCK_TOP_RELATIONS 10	/* relations exported, by total wait time */

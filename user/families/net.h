@@ -8,8 +8,6 @@
 #include "families/family.h"
 #include "metrics/series.h"
 
-struct bpf_object;
-struct cgroups;
 struct net;
 
 struct net_series {

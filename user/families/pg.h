@@ -9,9 +9,6 @@
 #include "metrics/series.h"
 #include "pg/statements.h"
 
-struct bpf_link;
-struct bpf_object;
-struct backends;
 struct pg;
 
 /* What the family exports, cumulative since the agent started. */

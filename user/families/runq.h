@@ -8,9 +8,6 @@
 #include "families/family.h"
 #include "metrics/series.h"
 
-struct bpf_object;
-struct cgroups;
-struct traced;
 struct runq;
 
 struct runq_series {
