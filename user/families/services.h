@@ -6,8 +6,9 @@
 
 #include <stddef.h>
 
-/* The services measured when none is configured (README, "How requests on
- * sockets are measured"). */
+/* The services always measured; --service adds to them, and a port or name
+ * given again maps to the later service (README, "How requests on sockets
+ * are measured"). */
 extern const char *const services__defaults[];
 
 /* One value of a spec: a port (comm NULL) or a process name (port 0).
