@@ -252,9 +252,12 @@ int cmd_run(int argc, char **argv)
 		 web.cert ? "https" : "http", web.listen, web.token_file ? " (bearer token)" : "",
 		 interval_of(&o.c) / 1e3);
 	/* A signal cuts the wait short: the tick and snapshot that follow
-	 * carry what happened since the last interval, and go out too. */
-	while (!agent_exiting) {
+	 * carry what happened since the last interval, and go out too. One
+	 * that lands during a tick or publish gets one more round: the last
+	 * snapshot always comes from a tick begun after the signal. */
+	for (int last = 0; !last;) {
 		wait(&a, &o, h, x, interval_of(&o.c));	/* a reload may change it */
+		last = agent_exiting;
 		agent__tick(&a);
 		publish(&a, h, x, &m);
 	}
