@@ -74,8 +74,11 @@ const char *family__names(void)
 
 	if (names[0])
 		return names;
+	/* each write only while there is room: snprintf returns what it would
+	 * have written, so n can pass the end */
 	FAMILY_FOREACH(f, i) {
-		n += snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "", f->name);
+		if (n < sizeof(names))
+			n += snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "", f->name);
 		if (f->variant && n < sizeof(names))
 			n += snprintf(names + n, sizeof(names) - n, ", %s:%s", f->name, f->variant);
 	}
