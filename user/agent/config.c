@@ -122,25 +122,6 @@ static int add_family(struct parse *p, yaml_node_t *n, void *ctx)
 	return 0;
 }
 
-/* One of the traced set's lists (worker patterns, cgroups): ctx is it. */
-struct list {
-	const char **v;
-	int *n;
-};
-
-static int add_item(struct parse *p, yaml_node_t *n, void *ctx)
-{
-	struct list *l = ctx;
-	const char *s;
-
-	if (want_scalar(p, n, &s))
-		return -1;
-	if (*l->n == CONFIG_MAX_TRACED)
-		return fail(p, n, "too many entries", NULL);
-	l->v[(*l->n)++] = keep(s);
-	return 0;
-}
-
 typedef int (*key_fn)(struct parse *p, yaml_node_t *v, void *ctx);
 
 struct key {
@@ -198,7 +179,7 @@ struct setting_at {
  * socket, not x"); an item of a list is pointed at by the position alone. */
 static int checked(struct parse *p, yaml_node_t *n, const struct setting *s, const char *value)
 {
-	char why[256];
+	char why[512];
 	int single = s->kind == SETTING_STRING || s->kind == SETTING_DURATION;
 
 	if (!s->check || !s->check(value, why, sizeof(why)))
@@ -432,21 +413,19 @@ static int k_rules(struct parse *p, yaml_node_t *v, void *c)
 	return each_item(p, v, add_rule, NULL);
 }
 
-static int add_export(struct parse *p, yaml_node_t *n, void *ctx)
+static int check_export(const char *value, char *why, size_t len)
 {
 	struct sink_spec spec;
-	char why[512];
 
-	if (n->type == YAML_SCALAR_NODE && sinkspec__parse(scalar(n), &spec, why, sizeof(why)))
-		return fail(p, n, why, NULL);
-	return add_item(p, n, ctx);
+	return sinkspec__parse(value, &spec, why, len) ? -1 : 0;
 }
 
+/* Not a family's, but a list of checked values like theirs. */
 static int k_exports(struct parse *p, yaml_node_t *v, void *c)
 {
-	struct config *cf = c;
+	static const struct setting exports = SETTING_LIST_OF("exports", exports, check_export);
 
-	return each_item(p, v, add_export, &(struct list){ cf->exports, &cf->n_exports });
+	return k_setting(p, v, &exports, c);
 }
 
 static int k_tenants(struct parse *p, yaml_node_t *v, void *c)

@@ -57,10 +57,6 @@ static const char *const pg_probes[] = {
 	"lwlock__wait__start", "deadlock__found",
 };
 
-struct pg_summary {
-	int found, usdt, uprobe, lock;
-};
-
 /* Target of the uprobe, usdt and task storage checks: odtrace probes itself.
  * Not static and never inlined, so that it keeps a symbol of its own. */
 __attribute__((noinline)) void check__selftest(void)
@@ -239,10 +235,8 @@ static void print_host(void)
 		family__row("bpf_stats", "%s", stats ? "on" : "off (sysctl kernel.bpf_stats_enabled=1 for ns per event)");
 }
 
-/* What a USDT probe hit costs, when the usdt check passed. */
-static double trap_us = -1;
-
-static void check_hooks(int ok[CHECK__MAX])
+/* Fills f->hook_ok, and f->trap_us when the usdt check passes. */
+static void check_hooks(int ok[CHECK__MAX], struct check_facts *f)
 {
 	char why[256];
 
@@ -250,8 +244,8 @@ static void check_hooks(int ok[CHECK__MAX])
 	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
 		ok[hooks[i].id] = !try_hook(&hooks[i], why, sizeof(why));
 		if (ok[hooks[i].id] && hooks[i].id == CHECK_USDT) {
-			trap_us = trapcost__us();
-			family__row(hooks[i].name, "yes  (a hit costs %.2f µs here)", trap_us);
+			f->trap_us = trapcost__us();
+			family__row(hooks[i].name, "yes  (a hit costs %.2f µs here)", f->trap_us);
 		} else if (ok[hooks[i].id]) {
 			family__row(hooks[i].name, "yes");
 		}
@@ -260,7 +254,7 @@ static void check_hooks(int ok[CHECK__MAX])
 	}
 }
 
-static const char *print_binary(const struct pg_binary *b, struct pg_summary *s)
+static const char *print_binary(const struct pg_binary *b, struct check_facts *s)
 {
 	char probes[256] = "", missing[256] = "", text[600];
 	int n[ARRAY_SIZE(pg_probes)];
@@ -312,7 +306,7 @@ static void print_unusable(const char *const *paths, int n)
 	}
 }
 
-static void print_pg(struct agent_opts *o, struct pg_summary *s)
+static void print_pg(struct agent_opts *o, struct check_facts *s)
 {
 	static struct pg_binary found[MAX_BINARIES];
 	char none[] = "no PostgreSQL binary found: the pg family has nothing to attach to; "
@@ -346,17 +340,13 @@ static void print_conninfo(const struct agent_opts *o)
 
 /* Each family's rows, in table order; 1 if one cannot run here (pg first:
  * without it check exits 1). */
-static int print_families(const int ok[CHECK__MAX], const struct pg_summary *s)
+static int print_families(const struct check_facts *facts)
 {
-	const struct check_facts facts = {
-		.hook_ok = ok, .usdt = s->usdt, .uprobe = s->uprobe, .lock = s->lock,
-		.found = s->found, .trap_us = trap_us,
-	};
 	const struct family *f;
 
 	printf("\nfamilies\n");
 	FAMILY_FOREACH(f, i)
-		if (f->check(&facts))
+		if (f->check(facts))
 			return 1;
 	return 0;
 }
@@ -367,9 +357,9 @@ int cmd_check(int argc, char **argv)
 		AGENT_LONGOPTS,
 		{},
 	};
-	struct pg_summary pg = {};
 	struct agent_opts o = {};
 	int c, ok[CHECK__MAX] = {};
+	struct check_facts facts = { .hook_ok = ok, .trap_us = -1 };
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -389,10 +379,10 @@ int cmd_check(int argc, char **argv)
 	if (privs__preflight())
 		return 1;
 	print_host();
-	check_hooks(ok);
-	print_pg(&o, &pg);
+	check_hooks(ok, &facts);
+	print_pg(&o, &facts);
 	print_conninfo(&o);
-	return print_families(ok, &pg);
+	return print_families(&facts);
 usage_error:
 	fputs(usage, stderr);
 	return 2;

@@ -37,6 +37,12 @@ struct check_facts {
 	double trap_us;			/* what a probe hit costs here */
 };
 
+/* "1 binary", "2 binaries": the word for n of them, in check rows. */
+static inline const char *check__binaries(int n)
+{
+	return n == 1 ? "binary" : "binaries";
+}
+
 struct family {
 	const char *name;		/* as --probes and messages name it */
 	const char *variant;		/* NAME:VARIANT in --probes (sys:full), or NULL */

@@ -464,7 +464,7 @@ static int lock_check(const struct check_facts *f)
 	if (!f->hook_ok[CHECK_USDT])
 		family__row("lock", "unavailable: needs USDT probes, which failed above");
 	else if (f->lock)
-		family__row("lock", "ready: usdt on %d %s", f->lock, f->lock == 1 ? "binary" : "binaries");
+		family__row("lock", "ready: usdt on %d %s", f->lock, check__binaries(f->lock));
 	else if (f->found)
 		family__row("lock", "ready, but no binary found has the lock USDT probes (--enable-dtrace)");
 	else

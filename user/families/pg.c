@@ -376,11 +376,6 @@ static const struct setting pg_keys[] = {
 
 static const struct settings pg_settings = { "pg", pg_keys, pg_print };
 
-static const char *plural(int n)
-{
-	return n == 1 ? "binary" : "binaries";
-}
-
 static int pg_check(const struct check_facts *f)
 {
 	int probes = f->hook_ok[CHECK_UPROBE] || f->hook_ok[CHECK_USDT];
@@ -394,10 +389,10 @@ static int pg_check(const struct check_facts *f)
 		return 1;
 	}
 	if (f->usdt)
-		snprintf(ready, sizeof(ready), "usdt on %d %s", f->usdt, plural(f->usdt));
+		snprintf(ready, sizeof(ready), "usdt on %d %s", f->usdt, check__binaries(f->usdt));
 	if (f->uprobe)
 		snprintf(ready + strlen(ready), sizeof(ready) - strlen(ready), "%suprobe on %d %s",
-			 f->usdt ? ", " : "", f->uprobe, plural(f->uprobe));
+			 f->usdt ? ", " : "", f->uprobe, check__binaries(f->uprobe));
 	if (ready[0])
 		family__row("pg", "ready: %s", ready);
 	else if (f->found)

@@ -103,6 +103,13 @@ int families__asked(const struct family_env *env, const struct family *f)
 	return i >= 0 && (env->asked & FAMILY_BIT(i));
 }
 
+int families__variant(const struct family_env *env, const struct family *f)
+{
+	int i = index_of(f);
+
+	return i >= 0 && (env->asked & FAMILY_VARIANT(i));
+}
+
 /* "the net family", "the sys and runq families": f's group among those asked. */
 static void skip_group(struct family_env *env, const struct family *f)
 {

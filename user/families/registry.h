@@ -33,8 +33,10 @@ int families__open(struct family_env *env, const struct config *c);
 /* f's state, opening it first if it was asked for and not yet tried (a
  * family's open calls this for the families it uses); NULL: not loaded. */
 void *families__use(struct family_env *env, const struct family *f);
-/* Whether f was asked for (it may still have failed to load). */
+/* Whether f was asked for (it may still have failed to load), and whether
+ * as NAME:VARIANT (sys:full). */
 int families__asked(const struct family_env *env, const struct family *f);
+int families__variant(const struct family_env *env, const struct family *f);
 /* Finds new PostgreSQL binaries, reads every family's maps in the order
  * the registries need (backend.h, cgroups.h), and expires idle series. */
 void families__tick(struct family_env *env, uint64_t grace_ms);

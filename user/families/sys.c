@@ -56,12 +56,8 @@ static int sys_open(struct family_env *env, const struct config *c, void **out)
 	struct traced *traced = env->traced;
 	struct cgroups *cgroups = env->cgroups;
 	struct runq *runq = families__use(env, &runq_family);
-	int full = 0;
-	const struct family *f;
+	int full = families__variant(env, &sys_family);
 
-	FAMILY_FOREACH(f, i)
-		if (f == &sys_family)
-			full = !!(env->asked & FAMILY_VARIANT(i));
 	(void)c;
 	struct sys *sys = calloc(1, sizeof(*sys));
 	int err;
