@@ -37,6 +37,11 @@ struct check_facts {
 	double trap_us;			/* what a probe hit costs here */
 };
 
+/* For a row: if one of hooks (bits of enum check_hook) failed above, prints
+ * family's "unavailable: needs HOOK, which failed above" for the first and
+ * returns 1; else 0. */
+int family__needs_hooks(const char *family, const struct check_facts *f, unsigned hooks);
+
 /* "1 binary", "2 binaries": the word for n of them, in check rows. */
 static inline const char *check__binaries(int n)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "contract/check_abi.h"
 #include "families/backend.h"
 #include "families/cgroups.h"
 #include "families/pgbins.h"
@@ -94,6 +95,22 @@ void family__row(const char *label, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+}
+
+int family__needs_hooks(const char *family, const struct check_facts *f, unsigned hooks)
+{
+	static const char *const names[CHECK__MAX] = {
+		[CHECK_TP_BTF] = "tp_btf", [CHECK_TASK_STORAGE] = "task storage",
+		[CHECK_USDT] = "USDT probes",
+	};
+
+	for (int id = 0; id < CHECK__MAX; id++)
+		if ((hooks & 1u << id) && !f->hook_ok[id]) {
+			family__row(family, "unavailable: needs %s, which failed above",
+				    names[id] ? names[id] : "a hook");
+			return 1;
+		}
+	return 0;
 }
 
 int families__asked(const struct family_env *env, const struct family *f)

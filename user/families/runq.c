@@ -254,11 +254,8 @@ static uint64_t runq_folded(void *self)
 
 static int runq_check(const struct check_facts *f)
 {
-	if (!f->hook_ok[CHECK_TP_BTF] || !f->hook_ok[CHECK_TASK_STORAGE]) {
-		family__row("runq", "unavailable: needs %s, which failed above",
-			    !f->hook_ok[CHECK_TP_BTF] ? "tp_btf" : "task storage");
+	if (family__needs_hooks("runq", f, 1u << CHECK_TP_BTF | 1u << CHECK_TASK_STORAGE))
 		return 0;
-	}
 	if (access("/proc/self/schedstat", F_OK))
 		family__row("runq", "unavailable: the kernel keeps no run-queue delays (CONFIG_SCHED_INFO)");
 	else
