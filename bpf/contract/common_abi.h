@@ -44,6 +44,7 @@ enum drop_reason {
 	DROP_RING_FULL,		/* ring buffer had no room for a rare event */
 	DROP_NO_STORAGE,	/* task storage could not be created */
 	DROP_UNCONFIRMED,	/* net: a connection whose bytes are not its service's protocol */
+	DROP_ROUTE_FOLDED,	/* net: a request past --max-routes, recorded as route="other" */
 	DROP__KERNEL_MAX,
 };
 

@@ -17,6 +17,12 @@ struct net_series {
 	struct series_set rtt;
 	struct series_set lifetime;	/* tenant, identity, service, role */
 	struct series_set retransmits;
+	/* odtrace_http_request_duration_seconds: tenant, identity, service,
+	 * role, method, route, status, rpc_error */
+	struct series_set http;
+	/* odtrace_redis_request_duration_seconds: tenant, identity, service,
+	 * role, command, status */
+	struct series_set redis;
 	/* odtrace_pg_query_duration_seconds{side="client"}: the pg family's
 	 * set when it is loaded, else pg_own */
 	struct series_set *pg_query;
