@@ -41,6 +41,13 @@ const volatile __s32 targ_call_nr[NET__CALLS] = { -1, -1, -1, -1, -1, -1, -1, -1
  * then the pg object's, else they are left at their smallest, unused. */
 const volatile bool targ_with_pg_sock = false;
 
+/* L7 (lib/l7.bpf.h): routes admitted per tenant and service, the special
+ * routes' ids, and a service id per protocol for connections accepted on a
+ * port no --service names (NET_NONE: not classified). */
+const volatile __u32 targ_max_routes = 100;
+const volatile struct net_special_route targ_special_routes[NET_ROUTE_SPECIAL] = {};
+const volatile __u16 targ_detect[NET_HTTP + 1] = {};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -80,6 +87,38 @@ struct {
 	__type(key, struct net_count_key);
 	__type(value, __u64);
 } net_retransmits SEC(".maps");
+
+/* HTTP and Redis requests by route or command and outcome: allocated as
+ * keys appear, like net_hist. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, NET_L7_ENTRIES);
+	__type(key, struct net_l7_key);
+	__type(value, struct hist_val);
+} net_l7_hist SEC(".maps");
+
+/* --max-routes: the routes each tenant's service has, and how many. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, NET_ROUTE_ENTRIES);
+	__type(key, struct net_route_key);
+	__type(value, __u8);
+} net_routes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_COUNT_ENTRIES);
+	__type(key, struct net_count_key);
+	__type(value, __u32);
+} net_route_counts SEC(".maps");
+
+/* A new route's text, once per tenant, service and route. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, NET_ROUTE_RING);
+} net_route_ring SEC(".maps");
 
 static __always_inline __u16 service_of_port(__u16 port)
 {
