@@ -24,6 +24,7 @@
 #include "contract/net_abi.h"
 #include "lib/pg_sock.bpf.h"
 #include "lib/proto.bpf.h"
+#include "lib/l7.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -120,6 +121,14 @@ struct {
 	__uint(max_entries, NET_ROUTE_RING);
 } net_route_ring SEC(".maps");
 
+/* The L7 parsers' work area (lib/l7.bpf.h), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct l7_work);
+} net_work SEC(".maps");
+
 static __always_inline __u16 service_of_port(__u16 port)
 {
 	for (int i = 0; i < NET_PORTS; i++) {
@@ -178,25 +187,21 @@ static __always_inline struct net_conn *conn_create(struct sock *sk)
 	return bpf_map_lookup_elem(&net_conns_by_addr, &addr);
 }
 
-/* The connection's state, classified on first sight by the running process. */
-static __always_inline struct net_conn *conn_of(struct sock *sk)
+static __always_inline int tcp(struct sock *sk)
 {
-	__u16 family = SK(sk, __sk_common.skc_family), lport, rport;
-	struct net_conn *c;
+	__u16 family = SK(sk, __sk_common.skc_family);
 
-	/* before any lookup: two loads tell a UNIX socket (a local
-	 * PostgreSQL client's, say) from a TCP one for much less */
-	if ((family != 2 /* AF_INET */ && family != 10 /* AF_INET6 */) ||
-	    SK(sk, sk_protocol) != 6 /* IPPROTO_TCP */)
-		return NULL;
-	c = conn_lookup(sk);
-	if (c)
-		return c->service ? c : NULL;
-	c = conn_create(sk);
-	if (!c)
-		return NULL;
-	lport = SK(sk, __sk_common.skc_num);
-	rport = bpf_ntohs(SK(sk, __sk_common.skc_dport));
+	return (family == 2 /* AF_INET */ || family == 10 /* AF_INET6 */) &&
+	       SK(sk, sk_protocol) == 6 /* IPPROTO_TCP */;
+}
+
+/* A connection's first sight by a process: its tenant, and a service by
+ * local port (server role), remote port (client role) or process name. */
+static __always_inline void classify(struct net_conn *c, struct sock *sk)
+{
+	__u16 lport = SK(sk, __sk_common.skc_num);
+	__u16 rport = bpf_ntohs(SK(sk, __sk_common.skc_dport));
+
 	c->cgroup_id = bpf_get_current_cgroup_id();
 	c->born_ns = bpf_ktime_get_ns();
 	if ((c->service = service_of_port(lport))) {
@@ -207,7 +212,118 @@ static __always_inline struct net_conn *conn_of(struct sock *sk)
 		c->service = service_of_comm();
 		c->role = NET_SERVER;
 	}
-	return c->service ? c : NULL;
+	if (c->service) {
+		c->proto = c->service <= NET_SERVICES ? targ_protos[c->service] : NET_ANY;
+		c->l7 &= ~NET_L7_DETECT;
+	}
+}
+
+/* The connection's state, classified on first sight by the running
+ * process; NULL if not measured. One accepted on a port no service names
+ * is returned unnamed (service NET_NONE) until its first bytes tell. */
+static __always_inline struct net_conn *conn_of(struct sock *sk)
+{
+	struct net_conn *c;
+
+	/* before any lookup: two loads tell a UNIX socket (a local
+	 * PostgreSQL client's, say) from a TCP one for much less */
+	if (!tcp(sk))
+		return NULL;
+	c = conn_lookup(sk);
+	if (!c || !c->cgroup_id) {
+		if (!c && !(c = conn_create(sk)))
+			return NULL;
+		classify(c, sk);
+	}
+	return c->service || (c->l7 & NET_L7_DETECT) ? c : NULL;
+}
+
+/* One socket I/O: its connection and direction, and where its bytes are,
+ * found only when a parser asks for them. */
+struct io {
+	struct sock *sk;
+	__u64 buf;	/* user address of the bytes (the first iovec's) */
+	__u32 len;	/* bytes sent or received */
+	__u8 sending;
+	__u8 found;	/* buf is resolved (to 0 if it cannot be) */
+};
+
+/* The buffer a write, writev, sendto, sendmsg or a read, readv, recvfrom,
+ * recvmsg passes: its first iovec's, for the vectored ones. */
+static __always_inline __u64 call_buffer(int i, struct pt_regs *regs)
+{
+	const void *buf = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	struct iovec iov;
+	struct user_msghdr m;
+
+	if (i == NET_SENDMSG || i == NET_RECVMSG) {
+		if (bpf_probe_read_user(&m, sizeof(m), buf))
+			return 0;
+		buf = m.msg_iov;
+	}
+	if (i == NET_WRITEV || i == NET_SENDMSG || i == NET_READV || i == NET_RECVMSG) {
+		if (bpf_probe_read_user(&iov, sizeof(iov), buf))
+			return 0;
+		buf = iov.iov_base;
+	}
+	return (__u64)buf;
+}
+
+/*
+ * The bytes the running task's syscall hands sk or got from it, found from
+ * the syscall's own arguments: the sock tracepoints carry no data, and a
+ * program on tcp:tcp_sendmsg_locked, which has the msghdr, would run on
+ * every TCP send of the node for the few that need a look. A receive's
+ * bytes are in the buffer by sock_recv_length. Bytes moved other ways
+ * (io_uring, sendfile, a kernel socket) are not found: such a connection
+ * stays unconfirmed, its requests unparsed (timed, on the generic metric).
+ */
+static __always_inline __u64 io_buffer(struct io *io)
+{
+	struct pt_regs *regs;
+	long nr;
+	int i, end;
+
+	if (io->found)
+		return io->buf;
+	io->found = 1;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	nr = syscall_of(regs);
+	i = io->sending ? 0 : NET_SENDS;
+	end = io->sending ? NET_SENDS : NET__CALLS;
+	for (; nr >= 0 && i < end; i++)
+		if (targ_call_nr[i] == nr) {
+			if (fd__sock(PT_REGS_PARM1_CORE_SYSCALL(regs)) == io->sk)
+				io->buf = call_buffer(i, regs);
+			break;
+		}
+	return io->buf;
+}
+
+static __always_inline int io_byte(struct io *io, __u8 *out)
+{
+	__u64 buf = io_buffer(io);
+
+	return buf ? bpf_probe_read_user(out, 1, (const void *)buf) : -1;
+}
+
+/* Up to max (<= L7_BODY) bytes of the I/O into the scratch buffer. */
+static __always_inline __u32 io_read(struct io *io, struct l7_work *s, __u32 max)
+{
+	__u64 buf = io_buffer(io);
+	__u32 n = io->len < max ? io->len : max;
+
+	L7_ONE_REGISTER(n);
+	if (!buf || !n || n > L7_BODY)
+		return 0;
+	return bpf_probe_read_user(s->buf, n, (const void *)buf) ? 0 : n;
+}
+
+static __always_inline struct l7_work *work(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&net_work, &zero);
 }
 
 static __always_inline void record(struct net_conn *c, __u8 metric, __u64 ns)
@@ -216,6 +332,19 @@ static __always_inline void record(struct net_conn *c, __u8 metric, __u64 ns)
 			       .metric = metric, .bucket = hist__index(ns) };
 
 	hist__record(&net_hist, &key, ns);
+}
+
+/* An HTTP or Redis request, with the route (command), status and RPC
+ * error the connection holds. */
+static __always_inline void record_l7(struct net_conn *c, __u64 ns)
+{
+	struct net_l7_key key = { .cgroup_id = c->cgroup_id, .route = c->route,
+				  .detail = c->detail, .service = c->service, .status = c->status,
+				  .role = c->role, .proto = c->proto, .method = c->method,
+				  .bucket = hist__index(ns) };
+
+	hist__record(&net_l7_hist, &key, ns);
+	c->l7 &= ~(NET_L7_PARSED | NET_L7_PENDING);
 }
 
 /* The kernel's smoothed RTT of the connection, in ns (srtt_us is <<3). */
@@ -236,8 +365,193 @@ static __always_inline void record_rtt(struct net_conn *c, struct sock *sk)
 		record(c, NET_RTT, (__u64)srtt * 1000);
 }
 
-/* Whether a PostgreSQL client's send, whose first byte was peeked, is a
- * statement (proto__pg_statement). */
+/*
+ * --max-routes: the route, if this tenant's service has it or may add it,
+ * else NET_ROUTE_OTHER (counted). A new route's text goes to userspace
+ * once, here. A keep-alive connection asking the route it asked last skips
+ * the lookups.
+ */
+static __always_inline __u64 admit(struct net_conn *c, __u64 route, struct l7_work *s)
+{
+	struct net_route_key key = { .cgroup_id = c->cgroup_id, .route = route,
+				     .service = c->service, .role = c->role };
+	struct net_count_key owner = { .cgroup_id = c->cgroup_id, .service = c->service };
+	__u32 zero = 0, *n;
+	__u8 one = 1;
+	long err;
+
+	if (route == c->admitted || bpf_map_lookup_elem(&net_routes, &key))
+		goto admitted;
+	n = bpf_map_lookup_elem(&net_route_counts, &owner);
+	if (!n) {
+		bpf_map_update_elem(&net_route_counts, &owner, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&net_route_counts, &owner);
+	}
+	if (!n || *n >= targ_max_routes)
+		goto fold;
+	err = bpf_map_update_elem(&net_routes, &key, &one, BPF_NOEXIST);
+	if (err == -EEXIST)	/* another CPU added it */
+		goto admitted;
+	if (err)
+		goto fold;
+	__sync_fetch_and_add(n, 1);
+	if (s) {
+		s->ev.route = route;
+		if (bpf_ringbuf_output(&net_route_ring, &s->ev, sizeof(s->ev), 0))
+			drop(DROP_RING_FULL);
+	}
+admitted:
+	c->admitted = route;
+	return route;
+fold:
+	drop(DROP_ROUTE_FOLDED);
+	return NET_ROUTE_OTHER;
+}
+
+static __always_inline __u8 route_kind(__u64 route)
+{
+	for (int i = 0; i < NET_ROUTE_SPECIAL; i++)
+		if (targ_special_routes[i].route == route)
+			return targ_special_routes[i].kind;
+	return NET_ROUTE_PLAIN;
+}
+
+static __always_inline int body_mode(__u8 kind)
+{
+	return kind == NET_ROUTE_XMLRPC_BODY ? L7_XMLRPC
+	       : kind == NET_ROUTE_JSONRPC_BODY ? L7_JSONRPC : L7_JSON_CALL;
+}
+
+/* An HTTP request's method and route (Odoo's model and method from its
+ * body, for the routes that carry them there), or nothing parsed. */
+static __always_inline void http_request(struct net_conn *c, struct io *io, struct l7_work *w)
+{
+	__u32 n = io_read(io, w, L7_LINE), start, body;
+	__u8 method = HTTP_OTHER, kind;
+
+	if (n < 8)
+		return;
+	if (!(start = l7__method(w->buf, &method))) {
+		if (w->buf[0] >= 0x14 && w->buf[0] <= 0x17)	/* TLS records */
+			c->l7 |= NET_L7_OFF;
+		if (c->kind == NET_ROUTE_BUS)	/* a websocket's frames */
+			c->phase = NET_IDLE;
+		return;
+	}
+	l7__path(w, start, n);
+	kind = route_kind(net__id64(w->path.h));
+	c->kind = kind;
+	if (kind == NET_ROUTE_BUS) {	/* long-polled: no latency to tell */
+		c->phase = NET_IDLE;
+		return;
+	}
+	if (kind != NET_ROUTE_PLAIN && (n = io_read(io, w, L7_BODY)) &&
+	    (body = l7__body(w, w->path.at, n))) {
+		l7__scan_body(w, body_mode(kind), body, n);
+		if (w->body.model_len && w->body.method_len) {
+			l7__append(w, w->body.model_at, w->body.model_len);
+			l7__append(w, w->body.method_at, w->body.method_len);
+		}
+	}
+	c->route = admit(c, net__id64(w->path.h), w);
+	c->method = method;
+	c->status = 0;
+	c->detail = RPC_NONE;
+	c->l7 |= NET_L7_PARSED;
+}
+
+/* A request's start on an HTTP or Redis connection (or one whose service
+ * has no protocol, told here from its first request). */
+static __always_inline void l7_request(struct net_conn *c, struct io *io)
+{
+	struct l7_work *w = work();
+	__u32 n;
+
+	if (!w || (c->l7 & NET_L7_OFF))
+		return;
+	if (c->proto == NET_ANY) {
+		n = io_read(io, w, 8);
+		c->proto = n == 8 && l7__method(w->buf, &c->method) ? NET_HTTP
+			   : n >= 2 && w->buf[0] == '*' && l7__digit(w->buf[1]) ? NET_RESP : NET_ANY;
+		if (c->proto == NET_ANY) {
+			c->l7 |= NET_L7_OFF;
+			return;
+		}
+	}
+	if (c->proto == NET_HTTP) {
+		http_request(c, io, w);
+	} else if (c->proto == NET_RESP) {
+		__u64 command = l7__resp_command(w, io_read(io, w, 64));
+
+		if (command) {
+			c->route = admit(c, command, NULL);
+			c->status = 0;
+			c->detail = RPC_NONE;
+			c->method = HTTP_OTHER;
+			c->l7 |= NET_L7_PARSED;
+		}
+	}
+}
+
+/* The body of an answer at buf[start..n): an RPC route's outcome; 0 when
+ * no body byte is there yet. */
+static __always_inline int rpc_outcome(struct net_conn *c, struct l7_work *w, __u32 start, __u32 n)
+{
+	if (!start || start >= n)
+		return 0;
+	l7__scan_body(w, c->kind == NET_ROUTE_XMLRPC_BODY ? L7_XML_ANSWER : L7_JSON_ANSWER, start, n);
+	c->detail = w->body.detail;
+	return 1;
+}
+
+/* The first bytes of an answer to a parsed request: its status (HTTP) or
+ * error (Redis), then the request is recorded, unless it is an RPC whose
+ * answer's body is still to come (NET_L7_PENDING). */
+static __always_inline void l7_answer(struct net_conn *c, struct io *io, __u64 ns)
+{
+	struct l7_work *w;
+	__u32 n;
+	__u8 b;
+
+	if (c->proto == NET_RESP) {
+		c->status = !io_byte(io, &b) && (b == '-' || b == '!');
+		record_l7(c, ns);
+		return;
+	}
+	if (!(w = work()))
+		return;
+	/* Odoo answers every JSON-RPC and XML-RPC call, failed or not, with a
+	 * 200 to a POST: only those answers' bodies are read */
+	n = io_read(io, w, c->method == HTTP_POST ? L7_ANSWER : 12);
+	if (n < 12 || !(c->status = l7__status(w->buf))) {
+		c->l7 &= ~NET_L7_PARSED;
+		record(c, NET_REQUEST, ns);
+		return;
+	}
+	if (c->method != HTTP_POST || c->status != 200 ||
+	    rpc_outcome(c, w, l7__body(w, 12, n), n)) {
+		record_l7(c, ns);
+		return;
+	}
+	c->pending_ns = ns;
+	c->l7 |= NET_L7_PENDING;
+}
+
+/* More of a pending answer: its body, from its first byte. */
+static __always_inline void l7_answer_body(struct net_conn *c, struct io *io)
+{
+	struct l7_work *w = work();
+	__u32 n;
+
+	if (!w)
+		return;
+	n = io_read(io, w, L7_ANSWER);
+	/* the body alone, or (a client's read) the headers before it */
+	if (n && rpc_outcome(c, w, w->buf[0] == 'H' ? l7__body(w, 0, n) : 0, n))
+		record_l7(c, c->pending_ns);
+}
+
+/* Whether a PostgreSQL client's send is a statement (proto__pg_statement). */
 static __always_inline int pg_statement(struct net_conn *c)
 {
 	int yes = c->peeked && proto__pg_statement(c->first);
@@ -249,33 +563,39 @@ static __always_inline int pg_statement(struct net_conn *c)
 /* One side of an exchange on c: `asking` is true when this I/O is the
  * request direction for the connection's role (send for a client, receive
  * for a server). */
-static __always_inline void exchange(struct net_conn *c, struct sock *sk, int sending)
+static __always_inline void exchange(struct net_conn *c, struct io *io)
 {
-	int asking = sending == (c->role == NET_CLIENT);
+	int asking = io->sending == (c->role == NET_CLIENT);
+	__u64 ns;
 
 	if (asking && c->service == targ_pg_service && c->role == NET_CLIENT && !pg_statement(c))
 		return;
 	if (asking) {
-		if (c->phase != NET_ASKING) {
-			c->start_ns = bpf_ktime_get_ns();
-			c->phase = NET_ASKING;
-		}
-	} else if (c->phase == NET_ASKING) {
-		record(c, NET_REQUEST, bpf_ktime_get_ns() - c->start_ns);
-		/* the first request of a connection, then 1 in 8: the RTT moves
-		 * slowly, and a second histogram update per request is not free */
-		if (c->role == NET_CLIENT && !(c->requests++ & 7))
-			record_rtt(c, sk);
-		c->phase = NET_IDLE;
+		if (c->phase == NET_ASKING)
+			return;
+		if (c->l7 & NET_L7_PENDING)	/* its body never came */
+			record_l7(c, c->pending_ns);
+		c->start_ns = bpf_ktime_get_ns();
+		c->phase = NET_ASKING;
+		if (c->proto != NET_PGWIRE)
+			l7_request(c, io);
+		return;
 	}
-}
-
-static __always_inline void io(struct sock *sk, int ret, int sending)
-{
-	struct net_conn *c;
-
-	if (ret > 0 && (c = conn_of(sk)))
-		exchange(c, sk, sending);
+	if (c->phase != NET_ASKING) {
+		if (c->l7 & NET_L7_PENDING)
+			l7_answer_body(c, io);
+		return;
+	}
+	ns = bpf_ktime_get_ns() - c->start_ns;
+	c->phase = NET_IDLE;
+	if (c->l7 & NET_L7_PARSED)
+		l7_answer(c, io, ns);
+	else
+		record(c, NET_REQUEST, ns);
+	/* the first request of a connection, then 1 in 8: the RTT moves
+	 * slowly, and a second histogram update per request is not free */
+	if (c->role == NET_CLIENT && !(c->requests++ & 7))
+		record_rtt(c, io->sk);
 }
 
 /* Whether a client connection's next send needs its first byte read:
@@ -309,93 +629,101 @@ static __always_inline void peek(struct net_conn *c, __u8 first)
 	}
 }
 
-/* The first byte a write, writev, sendto or sendmsg sends (user memory). */
-static __always_inline int call_first_byte(int i, struct pt_regs *regs, __u8 *out)
+/* A connection accepted on a port no service names, at its first I/O: a
+ * request's first bytes name its protocol, and that protocol's service
+ * (targ_detect) takes it. A server that speaks first is none of them. */
+static __always_inline void detect(struct net_conn *c, struct io *io)
 {
-	const void *buf = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	struct iovec iov;
-	struct user_msghdr m;
+	struct l7_work *w = work();
+	__u8 m, proto;
 
-	if (i == NET_SENDMSG) {
-		if (bpf_probe_read_user(&m, sizeof(m), buf))
-			return -1;
-		buf = m.msg_iov;
-	}
-	if (i == NET_WRITEV || i == NET_SENDMSG) {
-		if (bpf_probe_read_user(&iov, sizeof(iov), buf))
-			return -1;
-		buf = iov.iov_base;
-	}
-	return bpf_probe_read_user(out, 1, buf);
+	c->l7 &= ~NET_L7_DETECT;
+	if (io->sending || !w || io_read(io, w, 8) < 8)
+		return;
+	proto = l7__method(w->buf, &m) ? NET_HTTP
+		: w->buf[0] == '*' && l7__digit(w->buf[1]) ? NET_RESP
+		: proto__pg_startup(w->buf) ? NET_PGWIRE : NET_ANY;
+	if (proto == NET_ANY || !targ_detect[proto])
+		return;
+	c->service = targ_detect[proto];
+	c->proto = proto;
+	c->role = NET_SERVER;
+	c->confirmed = 1;
 }
 
-/*
- * The first byte the running task's send syscall handed sk, read from the
- * syscall's own arguments: the sock tracepoints carry no data, and a
- * program on tcp:tcp_sendmsg_locked, which has the msghdr, would run on
- * every TCP send of the node for the few that need a peek. The buffer is
- * the one just sent, so resident. Sends by other ways (io_uring, sendfile,
- * a kernel socket) give none: their connections stay unconfirmed, and a
- * PostgreSQL client's such send is no statement.
- */
-static __always_inline int sent_first_byte(struct sock *sk, __u8 *out)
+/* A send or receive of len > 0 bytes on sk. */
+static __always_inline void on_io(struct sock *sk, struct io *io)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	long nr = syscall_of(regs);
+	struct net_conn *c = conn_of(sk);
+	__u8 b;
 
-	for (int i = 0; i < NET_SENDS; i++)
-		if (nr >= 0 && targ_call_nr[i] == nr)
-			return fd__sock(PT_REGS_PARM1_CORE_SYSCALL(regs)) == sk ?
-			       call_first_byte(i, regs, out) : -1;
-	return -1;
+	if (!c)
+		return;
+	if (!c->service) {
+		detect(c, io);
+		if (!c->service)
+			return;
+	}
+	if (io->sending && wants_peek(c) && !io_byte(io, &b)) {
+		peek(c, b);
+		if (!c->service)	/* not the protocol of its port */
+			return;
+	}
+	exchange(c, io);
 }
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(net_send, struct sock *sk, int ret, int flags)
 {
-	struct net_conn *c;
-	__u8 b;
+	struct io io = { .sk = sk, .len = ret, .sending = 1 };
 
 	if (targ_with_pg_sock)
 		pg__sock_send(sk, ret);
-	if (ret <= 0 || !(c = conn_of(sk)))
-		return 0;
-	if (wants_peek(c) && !sent_first_byte(sk, &b)) {
-		peek(c, b);
-		if (!c->service)	/* not the protocol of its port */
-			return 0;
-	}
-	exchange(c, sk, 1);
+	if (ret > 0)
+		on_io(sk, &io);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(net_recv, struct sock *sk, int ret, int flags)
 {
+	struct io io = { .sk = sk, .len = ret };
+
 	if (targ_with_pg_sock)
 		pg__sock_recv(sk, ret, flags);
 	/* MSG_PEEK (2) reads nothing away: the real read follows */
-	if (!(flags & 2))
-		io(sk, ret, 0);
+	if (ret > 0 && !(flags & 2))
+		on_io(sk, &io);
 	return 0;
 }
 
 /* Connect latency: SYN_SENT, in the connecting process, to ESTABLISHED.
  * Lifetime: to CLOSE, where every TCP socket ends (after TIME_WAIT's start
- * on an active close, LAST_ACK on a passive one). */
+ * on an active close, LAST_ACK on a passive one). An HTTP request still
+ * unanswered then is recorded with status none. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 {
 	struct net_conn *c;
 
 	if (newstate == 7 /* TCP_CLOSE */) {
-		__u64 addr = (__u64)sk;
+		__u64 addr = (__u64)sk, now = bpf_ktime_get_ns();
 
 		c = conn_lookup(sk);
 		if (c && c->service && c->born_ns && c->phase != NET_CONNECTING)
-			record(c, NET_LIFETIME, bpf_ktime_get_ns() - c->born_ns);
-		if (c)
+			record(c, NET_LIFETIME, now - c->born_ns);
+		if (c && c->service && (c->l7 & NET_L7_PENDING)) {
+			record_l7(c, c->pending_ns);
+		} else if (c && c->service && c->phase == NET_ASKING && (c->l7 & NET_L7_PARSED) &&
+			   c->proto == NET_HTTP) {
+			c->status = 0;
+			c->detail = RPC_NONE;
+			record_l7(c, now - c->start_ns);
+		}
+		if (c) {
 			c->born_ns = 0;
+			c->phase = NET_IDLE;
+		}
 		if (targ_by_addr)	/* socket storage goes with the socket; this does not */
 			bpf_map_delete_elem(&net_conns_by_addr, &addr);
 		return 0;
@@ -403,7 +731,7 @@ int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 
 	if (newstate == 2 /* TCP_SYN_SENT */) {
 		c = conn_of(sk);
-		if (c) {
+		if (c && c->service) {
 			c->start_ns = bpf_ktime_get_ns();
 			c->phase = NET_CONNECTING;
 		}
@@ -414,6 +742,13 @@ int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 			record(c, NET_CONNECT, c->born_ns - c->start_ns);
 			c->phase = NET_IDLE;
 		}
+	} else if (oldstate == 3 /* TCP_SYN_RECV */ && newstate == 1 &&
+		   (targ_detect[NET_HTTP] || targ_detect[NET_RESP] || targ_detect[NET_PGWIRE])) {
+		/* accepted: unnamed until its process's first I/O classifies
+		 * it (this runs in softirq, where the cgroup is not its own) */
+		c = conn_create(sk);
+		if (c && !c->cgroup_id)
+			c->l7 |= NET_L7_DETECT;
 	}
 	return 0;
 }
@@ -453,8 +788,7 @@ int BPF_PROG(net_sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	call.fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	call.sending = i < NET_SENDS;
-	if (call.sending && !call_first_byte(i, regs, &call.first))
-		call.peeked = 1;
+	call.buf = call_buffer(i, regs);
 	bpf_map_update_elem(&net_calls, &tid, &call, BPF_ANY);
 	return 0;
 }
@@ -464,16 +798,17 @@ int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 tid = bpf_get_current_pid_tgid();
 	struct net_call *call = bpf_map_lookup_elem(&net_calls, &tid);
-	struct net_conn *c;
 	struct sock *sk;
 
 	if (!call)
 		return 0;
 	sk = ret > 0 ? fd__sock(call->fd) : NULL;
-	if (sk && call->sending && call->peeked && (c = conn_of(sk)) && wants_peek(c))
-		peek(c, call->first);
-	if (sk)
-		io(sk, ret, call->sending);
+	if (sk) {
+		struct io io = { .sk = sk, .buf = call->buf, .len = ret, .sending = call->sending,
+				 .found = 1 };
+
+		on_io(sk, &io);
+	}
 	bpf_map_delete_elem(&net_calls, &tid);
 	return 0;
 }

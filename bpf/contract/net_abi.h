@@ -151,15 +151,16 @@ enum net_call_nr { NET_WRITE, NET_WRITEV, NET_SENDTO, NET_SENDMSG, NET_READ, NET
 		   NET_RECVFROM, NET_RECVMSG, NET__CALLS };
 #define NET_SENDS NET_READ	/* indexes below it send */
 
-/* A data syscall in flight (fallback): its fd, direction, first byte sent. */
+/* A data syscall in flight (fallback): its fd, direction, and its buffer
+ * (its first iovec's), which sys_exit reads: the registers then hold the
+ * result, not the syscall's number. */
 struct net_call {
 	__s32 fd;
 	__u8 sending;
-	__u8 first;
-	__u8 peeked;
-	__u8 pad;
+	__u8 pad[3];
+	__u64 buf;
 };
-CONTRACT_SIZE(struct net_call, 8);
+CONTRACT_SIZE(struct net_call, 16);
 
 /* Retransmits per cgroup and service. */
 struct net_count_key {
@@ -192,8 +193,10 @@ struct net_conn {
 	__u8 l7;		/* NET_L7_* bits */
 	__u8 kind;		/* enum net_route_kind of the request in flight */
 	__u8 pad[6];
+	__u64 admitted;		/* the last route --max-routes let through: a
+				 * keep-alive connection repeating it skips the lookup */
 };
-CONTRACT_SIZE(struct net_conn, 64);
+CONTRACT_SIZE(struct net_conn, 72);
 
 /* net_conn.l7 */
 #define NET_L7_PARSED	1	/* the request in flight was parsed: record it as L7 */

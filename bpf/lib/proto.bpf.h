@@ -13,6 +13,16 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/* A PostgreSQL client's send is a statement when it starts with a
+ * frontend message of one: Query, Parse, Bind, Execute, Sync, Describe,
+ * Close, Flush, FunctionCall. The startup packet (a length: 0x00 first),
+ * passwords, Terminate and COPY data are not. */
+static __always_inline int proto__pg_statement(__u8 b)
+{
+	return b == 'Q' || b == 'P' || b == 'B' || b == 'E' || b == 'S' || b == 'D' || b == 'C' ||
+	       b == 'H' || b == 'F' || b == 0x17 /* TLS application data: cannot tell, timed */;
+}
+
 /* Whether a client's first byte can start its service's protocol. TLS
  * (a handshake record, 0x16) cannot be read: timed all the same. */
 static __always_inline int proto__speaks(__u8 proto, __u8 b)
@@ -22,8 +32,11 @@ static __always_inline int proto__speaks(__u8 proto, __u8 b)
 	switch (proto) {
 	case NET_RESP:	/* an array of bulk strings, or an inline command */
 		return b == '*' || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
-	case NET_PGWIRE:	/* the startup packet or SSLRequest: a length < 16M */
-		return b == 0;
+	case NET_PGWIRE:	/* the startup packet or SSLRequest (a length < 16M), or
+				 * any frontend message on a connection opened before
+				 * the agent started */
+		return b == 0 || proto__pg_statement(b) || b == 'X' || b == 'p' || b == 'd' ||
+		       b == 'c' || b == 'f';
 	case NET_HTTP:	/* a method: GET, POST, PUT, PATCH, HEAD, DELETE, OPTIONS, CONNECT, TRACE */
 		return b == 'G' || b == 'P' || b == 'H' || b == 'D' || b == 'O' || b == 'C' ||
 		       b == 'T';
@@ -31,14 +44,14 @@ static __always_inline int proto__speaks(__u8 proto, __u8 b)
 	return 1;
 }
 
-/* A PostgreSQL client's send is a statement when it starts with a
- * frontend message of one: Query, Parse, Bind, Execute, Sync, Describe,
- * Close, Flush, FunctionCall. The startup packet (a length: 0x00 first),
- * passwords, Terminate and COPY data are not. */
-static __always_inline int proto__pg_statement(__u8 b)
+/* Whether b (8 bytes) is a PostgreSQL startup packet, SSLRequest,
+ * GSSENCRequest or CancelRequest: a length, then protocol 3.0 or one of the
+ * codes 80877102..80877104 (0x04d2162e..0x04d21630). */
+static __always_inline int proto__pg_startup(const __u8 *b)
 {
-	return b == 'Q' || b == 'P' || b == 'B' || b == 'E' || b == 'S' || b == 'D' || b == 'C' ||
-	       b == 'H' || b == 'F' || b == 0x17 /* TLS application data: cannot tell, timed */;
+	return b[0] == 0 && ((b[4] == 0 && b[5] == 3 && b[6] == 0 && b[7] == 0) ||
+			     (b[4] == 0x04 && b[5] == 0xd2 && b[6] == 0x16 && b[7] >= 0x2e &&
+			      b[7] <= 0x30));
 }
 
 #endif
