@@ -497,7 +497,7 @@ static __always_inline void l7_request(struct net_conn *c, struct io *io)
  * no body byte is there yet. */
 static __always_inline int rpc_outcome(struct net_conn *c, struct l7_work *w, __u32 start, __u32 n)
 {
-	if (!start || start >= n)
+	if (start >= n)
 		return 0;
 	l7__scan_body(w, c->kind == NET_ROUTE_XMLRPC_BODY ? L7_XML_ANSWER : L7_JSON_ANSWER, start, n);
 	c->detail = w->body.detail;
@@ -510,7 +510,7 @@ static __always_inline int rpc_outcome(struct net_conn *c, struct l7_work *w, __
 static __always_inline void l7_answer(struct net_conn *c, struct io *io, __u64 ns)
 {
 	struct l7_work *w;
-	__u32 n;
+	__u32 n, body;
 	__u8 b;
 
 	if (c->proto == NET_RESP) {
@@ -528,8 +528,8 @@ static __always_inline void l7_answer(struct net_conn *c, struct io *io, __u64 n
 		record(c, NET_REQUEST, ns);
 		return;
 	}
-	if (c->method != HTTP_POST || c->status != 200 ||
-	    rpc_outcome(c, w, l7__body(w, 12, n), n)) {
+	if (c->method != HTTP_POST || c->status != 200 || ((body = l7__body(w, 12, n)) &&
+							    rpc_outcome(c, w, body, n))) {
 		record_l7(c, ns);
 		return;
 	}
@@ -541,13 +541,14 @@ static __always_inline void l7_answer(struct net_conn *c, struct io *io, __u64 n
 static __always_inline void l7_answer_body(struct net_conn *c, struct io *io)
 {
 	struct l7_work *w = work();
-	__u32 n;
+	__u32 n, body;
 
 	if (!w)
 		return;
 	n = io_read(io, w, L7_ANSWER);
-	/* the body alone, or (a client's read) the headers before it */
-	if (n && rpc_outcome(c, w, w->buf[0] == 'H' ? l7__body(w, 0, n) : 0, n))
+	/* the body alone, or (a client's read) the rest of the headers first */
+	body = w->buf[0] == '{' || w->buf[0] == '<' ? 0 : l7__body(w, 0, n);
+	if (n && (body || w->buf[0] == '{' || w->buf[0] == '<') && rpc_outcome(c, w, body, n))
 		record_l7(c, c->pending_ns);
 }
 

@@ -62,6 +62,8 @@
 
 #define L7_WORK(ctx) (*(struct l7_work **)(ctx))
 
+#define L7_XMLRPC_PREFIX	0x492c29e12e1a9fd3ULL	/* FNV-1a-64 of "/xmlrpc/" */
+
 /* FNV-1a-32 of the words the body parsers look for (tests/unit checks them) */
 #define L7_W_MODEL	0xb08b665aU
 #define L7_W_METHOD	0xab45f730U
@@ -235,7 +237,9 @@ static __always_inline void l7__segment_end(struct l7_work *w)
 {
 	struct l7_path *p = &w->path;
 
-	if (p->digits && !p->other && (!p->letters || (!p->punct && p->seg > 3))) {
+	/* Odoo's XML-RPC is versioned: /xmlrpc/2/object keeps its 2 */
+	if (p->digits && !p->other && (!p->letters || (!p->punct && p->seg > 3)) &&
+	    !(p->seg == 1 && p->h == L7_XMLRPC_PREFIX)) {
 		p->h = net__fnv64(net__fnv64(net__fnv64(net__fnv64(p->h, '{'), 'i'), 'd'), '}');
 		l7__put(w, p->len, '{');
 		l7__put(w, p->len + 1, 'i');
