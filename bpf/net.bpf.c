@@ -464,10 +464,11 @@ static __always_inline void http_request(struct net_conn *c, struct io *io, stru
  * has no protocol, told here from its first request). */
 static __always_inline void l7_request(struct net_conn *c, struct io *io)
 {
-	struct l7_work *w = work();
+	struct l7_work *w;
 	__u32 n;
 
-	if (!w || (c->l7 & NET_L7_OFF))
+	/* what a connection that is none of them pays: this test */
+	if ((c->l7 & NET_L7_OFF) || !(w = work()))
 		return;
 	if (c->proto == NET_ANY) {
 		n = io_read(io, w, 8);
