@@ -17,6 +17,12 @@
  *                              bench/net_overhead adds per request is the net
  *                              family's four program runs and nothing else);
  *                              prints "rtt NS", the wall time per round trip
+ *   syscall_loop http PORT N   the same with an Odoo JSON-RPC call on the wire:
+ *                              POST /web/dataset/call_kw/stock.picking/
+ *                              button_validate with its JSON body, answered
+ *                              200 with a JSON-RPC result (headers and body in
+ *                              one send each way): what the net family's L7
+ *                              parsing adds per HTTP request
  *   syscall_loop spawn CMD...  fork, exec CMD in the child, wait; exits with
  *                              its status
  *
@@ -122,18 +128,26 @@ static int pingpong(long n)
 	return 0;
 }
 
+#define ODOO_BODY "{\"jsonrpc\":\"2.0\",\"method\":\"call\",\"params\":{\"model\":" \
+	"\"stock.picking\",\"method\":\"button_validate\",\"args\":[[42]],\"kwargs\":{}},\"id\":7}"
+#define ODOO_RESULT "{\"jsonrpc\": \"2.0\", \"id\": 7, \"result\": true}"
+#define ODOO_BODY_LEN 128	/* strlen: checked in main */
+#define ODOO_RESULT_LEN 43
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const char *req = "GET k\r\n", *ans = "+v\r\n";
+
 /* One round trip: the client's request, read by the server, its answer, read
  * by the client. Each recv returns what one send sent (TCP_NODELAY, small
  * writes on loopback; checked). */
 static void round_trip(int client, int server)
 {
-	static const char req[] = "GET k\r\n", ans[] = "+v\r\n";
-	char buf[16];
+	size_t nq = strlen(req), na = strlen(ans);
+	char buf[512];
 
-	if (send(client, req, sizeof(req) - 1, 0) != sizeof(req) - 1 ||
-	    recv(server, buf, sizeof(buf), 0) != sizeof(req) - 1 ||
-	    send(server, ans, sizeof(ans) - 1, 0) != sizeof(ans) - 1 ||
-	    recv(client, buf, sizeof(buf), 0) != sizeof(ans) - 1)
+	if (send(client, req, nq, 0) != (ssize_t)nq || recv(server, buf, sizeof(buf), 0) != (ssize_t)nq ||
+	    send(server, ans, na, 0) != (ssize_t)na || recv(client, buf, sizeof(buf), 0) != (ssize_t)na)
 		die("tcp round trip");
 }
 
@@ -192,8 +206,18 @@ int main(int argc, char **argv)
 		return loop(atol(argv[2]), argc == 4);
 	if (argc == 3 && !strcmp(argv[1], "pipe") && atol(argv[2]) > 0)
 		return pingpong(atol(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "http") && atoi(argv[2]) > 0 && atol(argv[3]) > 0) {
+		req = "POST /web/dataset/call_kw/stock.picking/button_validate HTTP/1.1\r\n"
+		      "Host: odoo.example.com\r\nContent-Type: application/json\r\n"
+		      "Content-Length: " STR(ODOO_BODY_LEN) "\r\n\r\n" ODOO_BODY;
+		ans = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		      "Content-Length: " STR(ODOO_RESULT_LEN) "\r\n\r\n" ODOO_RESULT;
+		if (strlen(ODOO_BODY) != ODOO_BODY_LEN || strlen(ODOO_RESULT) != ODOO_RESULT_LEN)
+			die("ODOO_BODY_LEN, ODOO_RESULT_LEN");
+		return tcp(atoi(argv[2]), atol(argv[3]));
+	}
 	if (argc == 4 && !strcmp(argv[1], "tcp") && atoi(argv[2]) > 0 && atol(argv[3]) > 0)
 		return tcp(atoi(argv[2]), atol(argv[3]));
-	fprintf(stderr, "usage: syscall_loop loop N [gate] | pipe N | tcp PORT N | spawn CMD [ARG...]\n");
+	fprintf(stderr, "usage: syscall_loop loop N [gate] | pipe N | tcp PORT N | http PORT N | spawn CMD [ARG...]\n");
 	return 2;
 }
