@@ -372,7 +372,8 @@ def binary_client(port, n):
     with socket.create_connection(("127.0.0.1", port)) as s:
         for i in range(n):
             payload = struct.pack(">HQ", 7, i) + b"\x00\x01\x02"
-            s.sendall(struct.pack(">I", len(payload)) + payload)
-            assert s.recv(4 + len(payload), socket.MSG_WAITALL) == struct.pack(">I", len(payload)) + payload
+            frame = struct.pack(">I", len(payload)) + payload
+            s.sendall(frame)
+            assert s.recv(len(frame), socket.MSG_WAITALL) == frame
     print("done", flush=True)
     sys.stdin.readline()
