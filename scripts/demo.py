@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-"""`make demo`: three tenants of an Odoo host, each with its own problem, and
+"""`make demo`: five tenants of an Odoo host, each with its own problem, and
 what odtrace shows of them.
 
 It starts a throwaway PostgreSQL, two Redis servers (one of them slow), an
@@ -13,6 +13,8 @@ stopped, its cgroups and files removed, on exit, on error and on Ctrl-C.
   acme_logistics       warehouse scanners; a stock recount locks their table
   globex_distribution  order pages; its Redis answers slowly
   initech_wholesale    a quiet tenant
+  umbrella_pharma      validates pickings; 1 in 20 is refused with a UserError
+  hooli_retail         its cache code asks Redis for the wrong types of keys
 """
 import os
 import shutil
@@ -32,12 +34,23 @@ PROCS = os.path.join(REPO, "scripts", "demo_procs.py")
 ODTRACE = os.path.join(REPO, "odtrace")
 CGROUP2 = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
 TOP_SECONDS = int(os.environ.get("ODTRACE_DEMO_SECONDS", "30"))
+HTTP = "odtrace_http_request_duration_seconds"
+REDIS = "odtrace_redis_request_duration_seconds"
 
-# database = cgroup = tenant: (requests/s, SQL per request, Redis "fast"/"slow", command)
+VALIDATE = "/web/dataset/call_kw/stock.picking/button_validate"
+# database = cgroup = tenant: (requests/s, "METHOD PATH" of each, SQL per
+# request, Redis "fast"/"slow", its commands taken in turn, a UserError
+# every Nth JSON-RPC call or 0)
 TENANTS = {
-    "acme_logistics": (20, "SELECT qty FROM stock WHERE sku = 42", "fast", "GET session:42"),
-    "globex_distribution": (8, "SELECT pg_sleep(0.002)", "slow", "DEBUG SLEEP 0.08"),
-    "initech_wholesale": (0.5, "SELECT 1", "fast", "GET session:7"),
+    "acme_logistics": (20, "GET /web", "SELECT qty FROM stock WHERE sku = 42", "fast",
+                       "GET session:42", 0),
+    "globex_distribution": (8, "GET /web", "SELECT pg_sleep(0.002)", "slow", "DEBUG SLEEP 0.08", 0),
+    "initech_wholesale": (0.5, "GET /web", "SELECT 1", "fast", "GET session:7", 0),
+    "umbrella_pharma": (10, "POST " + VALIDATE, "SELECT 1", "fast", "GET session:3", 20),
+    # HGETALL of a string: WRONGTYPE; INCR of a word: ERR not an integer
+    "hooli_retail": (6, "GET /web", "SELECT 1", "fast",
+                     "SET session:9 cart|GET session:9|HGETALL session:9|GET session:9|"
+                     "INCR session:9|GET session:9", 0),
 }
 LOCK_HOLD, LOCK_EVERY = 0.4, 2.0  # acme's stock recount
 
@@ -99,10 +112,10 @@ class Demo:
         print("== an Odoo stand-in per tenant (own cgroup and database), traefik in front",
               flush=True)
         odoo, workers = self.named("odoo-bin"), {}
-        for db, (_, sql, which, cmd) in TENANTS.items():
+        for db, (_, _, sql, which, cmds, every) in TENANTS.items():
             p = self.spawn([PROCS, "odoo", self.cluster.dir, str(self.cluster.port), db,
-                            str(redis[which]), sql, cmd], cgroup=db, exe=odoo, stdout=subprocess.PIPE,
-                           text=True)
+                            str(redis[which]), sql, cmds, str(every)], cgroup=db, exe=odoo,
+                           stdout=subprocess.PIPE, text=True)
             workers[db] = self.port_of(p)
         self.spawn([PROCS, "recount", self.cluster.dir, str(self.cluster.port), "acme_logistics",
                     str(LOCK_HOLD), str(LOCK_EVERY)], cgroup="acme_logistics", exe=odoo)
@@ -114,8 +127,10 @@ class Demo:
                          "--service", "odoo=" + ",".join(str(p) for p in workers.values()),
                          "--service", f"traefik={self.traefik}",
                          "--cgroup", "/odtrace-demo"]
-        for db, (rate, sql, which, cmd) in TENANTS.items():
-            print(f"   {db:20} {rate:>4} req/s: {sql}; Redis ({which}): {cmd}")
+        for db, (rate, request, sql, which, cmds, every) in TENANTS.items():
+            print(f"   {db:20} {rate:>4} req/s {request}: {sql}; Redis ({which}): "
+                  + ", ".join(cmds.split("|")[:3]) + (", ..." if cmds.count("|") > 2 else "")
+                  + (f"; 1 in {every} answered UserError" if every else ""))
         print(f"   acme_logistics: a stock recount locks table stock for {LOCK_HOLD}s every "
               f"{LOCK_EVERY}s", flush=True)
 
@@ -135,7 +150,8 @@ class Demo:
 
     def load(self):
         self.spawn([PROCS, "load", str(self.traefik),
-                    ",".join(f"{db}={rate}" for db, (rate, *_) in TENANTS.items())],
+                    ",".join(f"{db}={rate}={request.replace(' ', '=')}"
+                             for db, (rate, request, *_) in TENANTS.items())],
                    exe="/usr/bin/python3")
 
     def top(self):
@@ -204,6 +220,8 @@ def summary(listen):
     text = urllib.request.urlopen(f"http://{listen}/metrics", timeout=5).read().decode()
     hist = {}  # (metric, tenant, filter) -> {le: n}
     total = {}  # (metric, tenant) -> sum
+    redis_errors = {}  # tenant -> Redis commands its clients got an error for
+    rpc_errors = {}  # tenant -> {(route, exception class): calls its workers answered so}
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:
             t = s.labels.get("tenant")
@@ -218,6 +236,14 @@ def summary(listen):
                 total[key] = total.get(key, 0) + s.value
             elif s.name.endswith("_count"):
                 total[key + ("count",)] = total.get(key + ("count",), 0) + s.value
+                if s.name == REDIS + "_count" and s.labels.get("role") == "client" \
+                        and s.labels.get("status") == "error":
+                    redis_errors[t] = redis_errors.get(t, 0) + s.value
+                if s.name == HTTP + "_count" and s.labels.get("role") == "server" \
+                        and s.labels.get("rpc_error"):
+                    e = rpc_errors.setdefault(t, {})
+                    what = (s.labels["route"], s.labels["rpc_error"])
+                    e[what] = e.get(what, 0) + s.value
 
     def p99(metric, t, service="", role="", q=0.99):
         return quantile(hist.get((metric, t, service, role), {}), q)
@@ -230,14 +256,22 @@ def summary(listen):
         stmts, stmt99 = n("odtrace_pg_query_duration_seconds", t), p99("odtrace_pg_query_duration_seconds", t)
         waits = n("odtrace_pg_lock_wait_duration_seconds", t)
         waited = total.get(("odtrace_pg_lock_wait_duration_seconds", t, "", ""), 0)
-        redis99 = p99("odtrace_net_request_duration_seconds", t, "redis", "client")
-        http99 = p99("odtrace_net_request_duration_seconds", t, "odoo", "server")
+        redis99 = p99(REDIS, t, "redis", "client")
+        http99 = p99(HTTP, t, "odoo", "server")
+        redis_n, http_n = n(REDIS, t, "redis", "client"), n(HTTP, t, "odoo", "server")
+        refused = max(rpc_errors.get(t, {}).items(), key=lambda kv: kv[1], default=None)
         if waited > 1:
             problem = (f"LOCK WAITS: {waits} statements queued on a lock, {waited:.1f}s in all "
                        f"(lock wait p99 {p99('odtrace_pg_lock_wait_duration_seconds', t) * 1e3:.0f} ms)")
-        elif p99("odtrace_net_request_duration_seconds", t, "redis", "client", 0.5) > 0.02:
+        elif p99(REDIS, t, "redis", "client", 0.5) > 0.02:
             # the median: with a few requests, one descheduled client makes the p99
             problem = f"SLOW REDIS: p99 {redis99 * 1e3:.0f} ms per Redis request"
+        elif redis_errors.get(t, 0) > 0.01 * redis_n:
+            problem = (f"REDIS ERRORS: {redis_errors[t] / redis_n:.0%} of {redis_n} Redis commands "
+                       f"answered an error")
+        elif refused and refused[1] > 0.01 * http_n:
+            (route, cls), k = refused
+            problem = f"RPC ERRORS: {int(k)} of {http_n} requests answered {cls}, on {route}"
         else:
             problem = "QUIET: nothing stands out"
         print(f"   {t:20} {problem}")

@@ -1,15 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """The processes `make demo` runs, standing in for Odoo and Traefik.
 
-  odoo PGDIR PGPORT DB REDIS_PORT SQL REDIS_CMD
+  odoo PGDIR PGPORT DB REDIS_PORT SQL REDIS_CMDS USER_ERROR_EVERY
       a worker serving HTTP on a free port (printed first): each request runs
-      SQL in database DB (unix socket in PGDIR) and REDIS_CMD on Redis, as an
-      Odoo request reads the database and its cache
+      SQL in database DB (unix socket in PGDIR) and the next of REDIS_CMDS
+      ("CMD ARG|CMD ARG", in turn) on Redis, as an Odoo request reads the
+      database and its cache; a POST is a JSON-RPC call answered with a
+      result, or every USER_ERROR_EVERY-th (0: never) with a UserError
   traefik ROUTES
-      a reverse proxy on a free port (printed first): /NAME/... goes to the
-      worker of ROUTES "NAME=PORT,NAME=PORT"; run it as "traefik" so the
-      net family knows it by name
-  load TRAEFIK_PORT NAME=RATE,...
+      a reverse proxy on a free port (printed first): a request for host
+      NAME goes to the worker of ROUTES "NAME=PORT,NAME=PORT"; run it as
+      "traefik" so the net family knows it by name
+  load TRAEFIK_PORT NAME=RATE=METHOD=PATH,...
       requests through the proxy, RATE per second per tenant, until killed
   recount PGDIR PGPORT DB HOLD EVERY
       every EVERY seconds, locks table stock for HOLD seconds (a stock recount)
@@ -17,6 +19,8 @@
 Standard library plus psycopg2 (Debian's python3, as `make demo` runs it)."""
 import http.client
 import http.server
+import itertools
+import json
 import signal
 import socket
 import sys
@@ -50,25 +54,57 @@ def serve(handler_cls):
     srv.serve_forever()
 
 
-def odoo(pgdir, pgport, db, redis_port, sql, redis_cmd):
+def user_error(request_id):
+    """A UserError as Odoo's JSON-RPC dispatcher answers it: HTTP 200,
+    the exception's class in error.data.name."""
+    message = "The stock is not available for this picking."
+    return {"jsonrpc": "2.0", "id": request_id, "error": {
+        "code": 200, "message": "Odoo Server Error",
+        "data": {"name": "odoo.exceptions.UserError", "debug": "", "message": message,
+                 "arguments": [message], "context": {}}}}
+
+
+def odoo(pgdir, pgport, db, redis_port, sql, redis_cmds, user_error_every):
     import psycopg2
     local = threading.local()
+    lock = threading.Lock()
+    cmds = itertools.cycle(c.split() for c in redis_cmds.split("|"))
+    calls = itertools.count(1)
+    every = int(user_error_every)
 
     class Worker(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self):
+        def work(self):
             if not hasattr(local, "conn"):
                 local.conn = psycopg2.connect(host=pgdir, port=pgport, dbname=db, user="postgres")
                 local.conn.autocommit = True
             with local.conn.cursor() as cur:
                 cur.execute(sql)
-            redis(int(redis_port), *redis_cmd.split())
-            body = b"ok\n"
+            with lock:
+                cmd = next(cmds)
+            redis(int(redis_port), *cmd)
+
+        def answer(self, body, ctype):
+            # headers, then the body in a send of its own, as werkzeug does
             self.send_response(200)
+            self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_GET(self):
+            self.work()
+            self.answer(b"ok\n", "text/plain")
+
+        def do_POST(self):
+            call = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            self.work()
+            with lock:
+                n = next(calls)
+            reply = (user_error(call["id"]) if every and n % every == 0
+                     else {"jsonrpc": "2.0", "id": call["id"], "result": True})
+            self.answer(json.dumps(reply).encode(), "application/json")
 
         def log_message(self, *args):
             pass
@@ -82,17 +118,22 @@ def traefik(routes):
     class Proxy(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self):
-            name = self.path.split("/")[1]
-            conn = http.client.HTTPConnection("127.0.0.1", int(upstream[name]), timeout=30)
-            conn.request("GET", self.path)
+        def forward(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            conn = http.client.HTTPConnection("127.0.0.1", int(upstream[self.headers["Host"]]),
+                                              timeout=30)
+            conn.request(self.command, self.path, body=body if self.command == "POST" else None,
+                         headers={"Content-Type": self.headers.get("Content-Type", "text/plain")})
             r = conn.getresponse()
             body = r.read()
             conn.close()
             self.send_response(r.status)
+            self.send_header("Content-Type", r.getheader("Content-Type", "text/plain"))
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        do_GET = do_POST = forward
 
         def log_message(self, *args):
             pass
@@ -100,22 +141,29 @@ def traefik(routes):
     serve(Proxy)
 
 
-def load(port, rates):
-    def one(name, rate):
-        conn = None
+def load(port, specs):
+    def one(name, rate, method, path):
+        conn, n = None, 0
         while True:
             start = time.monotonic()
+            n += 1
+            body = None
+            if method == "POST":  # a JSON-RPC call, as Odoo's web client posts it
+                model, fn = path.rsplit("/", 2)[1:]
+                body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": n, "params": {
+                    "model": model, "method": fn, "args": [[n]], "kwargs": {}}}).encode()
             try:
                 conn = conn or http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
-                conn.request("GET", f"/{name}/web")
+                conn.request(method, path, body=body,
+                             headers={"Host": name, "Content-Type": "application/json"})
                 conn.getresponse().read()
             except (OSError, http.client.HTTPException):
                 conn = None
             time.sleep(max(0, 1 / rate - (time.monotonic() - start)))
 
-    for spec in rates.split(","):
-        name, rate = spec.split("=")
-        threading.Thread(target=one, args=(name, float(rate)), daemon=True).start()
+    for spec in specs.split(","):
+        name, rate, method, path = spec.split("=")
+        threading.Thread(target=one, args=(name, float(rate), method, path), daemon=True).start()
     threading.Event().wait()
 
 

@@ -18,6 +18,30 @@ agent first, and prints "done" when its known work is finished.
   redis PORT N CMD.. N times the Redis command CMD (RESP, one connection),
                      waiting for each reply, then "done"
   pg-sleep PORT DB N N x SELECT pg_sleep(0.05) over TCP (psycopg2), then "done"
+
+For the L7 tests (odoo_standin.py; ports: 0 for a free one, printed first):
+  odoo PORT          an Odoo worker (run it as "odoo"), HTTP/1.1 keep-alive:
+                     POST /web/dataset/call_kw/M/F, /web/dataset/call_button,
+                     /jsonrpc (JSON-RPC), /xmlrpc/2/object (XML-RPC, int
+                     faultCode), GET /web/image/... and any other path; each
+                     request answered as its X-Standin-Outcome and
+                     X-Standin-Ms headers say (ok, usererror, accessdenied,
+                     accesserror, servererror, http500, reset)
+  traefik PORT       a reverse proxy to PORT (run it as "traefik"), keep-alive
+                     upstream, resetting its client when the upstream resets
+  http-script PORT keepalive|new JSON
+                     the scripted requests [[method, path, content_type,
+                     body, outcome, ms, n], ...] on one keep-alive connection
+                     or a connection each; prints the statuses got as JSON
+  redis-script PORT SPEC...
+                     "N CMD ARG..." N times, "N CMD ARG ; CMD ARG" N bursts
+                     (one send each); prints "ok=N error=M" of the replies
+  preopen PGPORT DB REDIS_PORT HTTP_PORT BEFORE AFTER
+                     opens a PostgreSQL (psycopg2), a Redis and an HTTP
+                     keep-alive connection, BEFORE requests on each, "open";
+                     on the next line AFTER more on each, "done"
+  binary-server      length-prefixed frames echoed back (not HTTP, not RESP)
+  binary-client PORT N   N frames to the binary server
 """
 import http.client
 import http.server
@@ -26,6 +50,8 @@ import select
 import socket
 import sys
 import time
+
+import odoo_standin
 
 
 def started():
@@ -179,5 +205,20 @@ if __name__ == "__main__":
         pg_sleep(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
     elif mode == "redis":
         redis(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+    elif mode == "odoo":
+        odoo_standin.odoo(int(sys.argv[2]))
+    elif mode == "traefik":
+        odoo_standin.traefik(int(sys.argv[2]))
+    elif mode == "http-script":
+        odoo_standin.http_script(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    elif mode == "redis-script":
+        odoo_standin.redis_script(int(sys.argv[2]), sys.argv[3:])
+    elif mode == "preopen":
+        odoo_standin.preopen(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+                             int(sys.argv[6]), int(sys.argv[7]))
+    elif mode == "binary-server":
+        odoo_standin.binary_server()
+    elif mode == "binary-client":
+        odoo_standin.binary_client(int(sys.argv[2]), int(sys.argv[3]))
     else:
         sys.exit(f"unknown mode {mode}")
