@@ -115,6 +115,22 @@ struct {
 	__type(value, __u32);
 } net_route_counts SEC(".maps");
 
+/* Paths as sent, by fingerprint (l7__raw_path), to their template's hash:
+ * a path seen again is not templated again (~1 ns a byte instead of ~6). */
+struct route_memo {
+	__u64 h;	/* the template's FNV-1a-64, before net__id64 */
+	__u32 len;	/* the path's length */
+	__u8 kind;	/* enum net_route_kind */
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct route_memo);
+} net_route_memo SEC(".maps");
+
 /* A new route's text, once per tenant, service and route. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -242,6 +258,7 @@ static __always_inline struct net_conn *conn_of(struct sock *sk)
  * found only when a parser asks for them. */
 struct io {
 	struct sock *sk;
+	struct net_conn *c;
 	__u64 buf;	/* user address of the bytes (the first iovec's) */
 	__u32 len;	/* bytes sent or received */
 	__u8 sending;
@@ -293,8 +310,16 @@ static __always_inline __u64 io_buffer(struct io *io)
 	end = io->sending ? NET_SENDS : NET__CALLS;
 	for (; nr >= 0 && i < end; i++)
 		if (targ_call_nr[i] == nr) {
-			if (fd__sock(PT_REGS_PARM1_CORE_SYSCALL(regs)) == io->sk)
+			int fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+			__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+			/* the fd table walk is five probe reads: once per
+			 * connection and process, not per request */
+			if ((io->c->tgid == tgid && io->c->fd == fd) || fd__sock(fd) == io->sk) {
+				io->c->tgid = tgid;
+				io->c->fd = fd;
 				io->buf = call_buffer(i, regs);
+			}
 			break;
 		}
 	return io->buf;
@@ -365,13 +390,23 @@ static __always_inline void record_rtt(struct net_conn *c, struct sock *sk)
 		record(c, NET_RTT, (__u64)srtt * 1000);
 }
 
-/*
- * --max-routes: the route, if this tenant's service has it or may add it,
- * else NET_ROUTE_OTHER (counted). A new route's text goes to userspace
- * once, here. A keep-alive connection asking the route it asked last skips
- * the lookups.
- */
-static __always_inline __u64 admit(struct net_conn *c, __u64 route, struct l7_work *s)
+/* Whether this tenant's service has the route already (--max-routes); a
+ * keep-alive connection asking the route it asked last skips the lookup. */
+static __always_inline int admitted(struct net_conn *c, __u64 route)
+{
+	struct net_route_key key = { .cgroup_id = c->cgroup_id, .route = route,
+				     .service = c->service, .role = c->role };
+
+	if (route != c->admitted && !bpf_map_lookup_elem(&net_routes, &key))
+		return 0;
+	c->admitted = route;
+	return 1;
+}
+
+/* A route new to this tenant's service: admitted if --max-routes leaves
+ * room, its text (w->ev) sent to userspace then, once; else
+ * NET_ROUTE_OTHER, counted. */
+static __always_inline __u64 admit(struct net_conn *c, __u64 route, struct l7_work *w)
 {
 	struct net_route_key key = { .cgroup_id = c->cgroup_id, .route = route,
 				     .service = c->service, .role = c->role };
@@ -380,8 +415,6 @@ static __always_inline __u64 admit(struct net_conn *c, __u64 route, struct l7_wo
 	__u8 one = 1;
 	long err;
 
-	if (route == c->admitted || bpf_map_lookup_elem(&net_routes, &key))
-		goto admitted;
 	n = bpf_map_lookup_elem(&net_route_counts, &owner);
 	if (!n) {
 		bpf_map_update_elem(&net_route_counts, &owner, &zero, BPF_NOEXIST);
@@ -390,17 +423,16 @@ static __always_inline __u64 admit(struct net_conn *c, __u64 route, struct l7_wo
 	if (!n || *n >= targ_max_routes)
 		goto fold;
 	err = bpf_map_update_elem(&net_routes, &key, &one, BPF_NOEXIST);
-	if (err == -EEXIST)	/* another CPU added it */
-		goto admitted;
-	if (err)
+	if (err && err != -EEXIST)	/* EEXIST: another CPU added it */
 		goto fold;
-	__sync_fetch_and_add(n, 1);
-	if (s) {
-		s->ev.route = route;
-		if (bpf_ringbuf_output(&net_route_ring, &s->ev, sizeof(s->ev), 0))
-			drop(DROP_RING_FULL);
+	if (!err) {
+		__sync_fetch_and_add(n, 1);
+		if (w) {
+			w->ev.route = route;
+			if (bpf_ringbuf_output(&net_route_ring, &w->ev, sizeof(w->ev), 0))
+				drop(DROP_RING_FULL);
+		}
 	}
-admitted:
 	c->admitted = route;
 	return route;
 fold:
@@ -422,12 +454,33 @@ static __always_inline int body_mode(__u8 kind)
 	       : kind == NET_ROUTE_JSONRPC_BODY ? L7_JSONRPC : L7_JSON_CALL;
 }
 
-/* An HTTP request's method and route (Odoo's model and method from its
- * body, for the routes that carry them there), or nothing parsed. */
+/* Odoo's model and method from the body of a request whose route carries
+ * them there, appended to its template. */
+static __always_inline void body_route(struct l7_work *w, struct io *io, __u8 kind)
+{
+	__u32 n = io_read(io, w, L7_BODY), body;
+
+	if (n && (body = l7__body(w, w->path.at, n))) {
+		l7__scan_body(w, body_mode(kind), body, n);
+		if (w->body.model_len && w->body.method_len) {
+			l7__append(w, w->body.model_at, w->body.model_len);
+			l7__append(w, w->body.method_at, w->body.method_len);
+		}
+	}
+}
+
+/*
+ * An HTTP request's method and route, or nothing parsed. A path seen
+ * before (by any connection) takes its template's hash from the memo; the
+ * template's text is written only for a route this tenant's service has
+ * not had, to go to userspace.
+ */
 static __always_inline void http_request(struct net_conn *c, struct io *io, struct l7_work *w)
 {
-	__u32 n = io_read(io, w, L7_LINE), start, body;
-	__u8 method = HTTP_OTHER, kind;
+	__u32 n = io_read(io, w, L7_LINE), start;
+	struct route_memo known = {}, *memo;
+	__u8 method = HTTP_OTHER;
+	__u64 raw, route;
 
 	if (n < 8)
 		return;
@@ -438,22 +491,35 @@ static __always_inline void http_request(struct net_conn *c, struct io *io, stru
 			c->phase = NET_IDLE;
 		return;
 	}
-	l7__path(w, start, n);
-	kind = route_kind(net__id64(w->path.h));
-	c->kind = kind;
-	if (kind == NET_ROUTE_BUS) {	/* long-polled: no latency to tell */
+	raw = l7__raw_path(w, start, n);
+	memo = bpf_map_lookup_elem(&net_route_memo, &raw);
+	if (memo) {
+		known = *memo;
+	} else {
+		l7__path(w, start, n);
+		known.h = w->path.h;
+		known.len = w->path.at - start;
+		known.kind = route_kind(net__id64(w->path.h));
+		bpf_map_update_elem(&net_route_memo, &raw, &known, BPF_ANY);
+	}
+	c->kind = known.kind;
+	if (c->kind == NET_ROUTE_BUS) {	/* long-polled: no latency to tell */
 		c->phase = NET_IDLE;
 		return;
 	}
-	if (kind != NET_ROUTE_PLAIN && (n = io_read(io, w, L7_BODY)) &&
-	    (body = l7__body(w, w->path.at, n))) {
-		l7__scan_body(w, body_mode(kind), body, n);
-		if (w->body.model_len && w->body.method_len) {
-			l7__append(w, w->body.model_at, w->body.model_len);
-			l7__append(w, w->body.method_at, w->body.method_len);
-		}
+	w->path.h = known.h;
+	w->path.at = start + known.len;
+	w->path.len = NET_ROUTE_TEXT;	/* no text yet: appends write none */
+	if (c->kind != NET_ROUTE_PLAIN)
+		body_route(w, io, c->kind);
+	route = net__id64(w->path.h);
+	if (!admitted(c, route)) {
+		l7__path(w, start, n);	/* the text, this once */
+		if (c->kind != NET_ROUTE_PLAIN)
+			body_route(w, io, c->kind);
+		route = admit(c, net__id64(w->path.h), w);
 	}
-	c->route = admit(c, net__id64(w->path.h), w);
+	c->route = route;
 	c->method = method;
 	c->status = 0;
 	c->detail = RPC_NONE;
@@ -485,7 +551,7 @@ static __always_inline void l7_request(struct net_conn *c, struct io *io)
 		__u64 command = l7__resp_command(w, io_read(io, w, 64));
 
 		if (command) {
-			c->route = admit(c, command, NULL);
+			c->route = admitted(c, command) ? command : admit(c, command, NULL);
 			c->status = 0;
 			c->detail = RPC_NONE;
 			c->method = HTTP_OTHER;
@@ -495,11 +561,16 @@ static __always_inline void l7_request(struct net_conn *c, struct io *io)
 }
 
 /* The body of an answer at buf[start..n): an RPC route's outcome; 0 when
- * no body byte is there yet. */
+ * no body byte is there yet. Odoo's own result is told from its first
+ * bytes; an error, or another shape, is read by the tokenizer. */
 static __always_inline int rpc_outcome(struct net_conn *c, struct l7_work *w, __u32 start, __u32 n)
 {
 	if (start >= n)
 		return 0;
+	if (c->kind != NET_ROUTE_XMLRPC_BODY && l7__odoo_answer(w, start, n) == RPC_NONE) {
+		c->detail = RPC_NONE;
+		return 1;
+	}
 	l7__scan_body(w, c->kind == NET_ROUTE_XMLRPC_BODY ? L7_XML_ANSWER : L7_JSON_ANSWER, start, n);
 	c->detail = w->body.detail;
 	return 1;
@@ -661,6 +732,7 @@ static __always_inline void on_io(struct sock *sk, struct io *io)
 
 	if (!c)
 		return;
+	io->c = c;
 	if (!c->service) {
 		detect(c, io);
 		if (!c->service)

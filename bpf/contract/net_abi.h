@@ -192,11 +192,14 @@ struct net_conn {
 	__u8 method;		/* enum http_method */
 	__u8 l7;		/* NET_L7_* bits */
 	__u8 kind;		/* enum net_route_kind of the request in flight */
-	__u8 pad[6];
+	__u8 pad[2];
+	__s32 fd;		/* the fd process tgid reaches it by, once checked: */
 	__u64 admitted;		/* the last route --max-routes let through: a
 				 * keep-alive connection repeating it skips the lookup */
+	__u32 tgid;		/* the next syscalls on that fd skip the fd table */
+	__u32 pad2;
 };
-CONTRACT_SIZE(struct net_conn, 72);
+CONTRACT_SIZE(struct net_conn, 80);
 
 /* net_conn.l7 */
 #define NET_L7_PARSED	1	/* the request in flight was parsed: record it as L7 */

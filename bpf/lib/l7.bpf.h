@@ -97,11 +97,11 @@ static __always_inline int l7__letter(__u8 b)
  * of the template's text, built as the text is written. A segment's bytes
  * are hashed on, optimistically kept; when it ends as an id the hash goes
  * back to the segment's start and takes "{id}" instead. A segment is an id
- * when it has a digit and no byte outside letters, digits and -_.,  and
- * either no letter (42, 2024-01-05, 1,2,3) or, when it mixes letters and
- * digits, no _ or . and more than 3 bytes (a uuid, a hex digest, a slug
- * ending in its record id like desk-9); image_128, v2 and product.product
- * are kept.
+ * when it has a byte outside letters, digits and -_., (an email, %-encoded
+ * text: what a user typed is never a label), or when it has a digit and
+ * either no letter (42, 2024-01-05, 1,2,3) or, mixing letters and digits,
+ * no _ or . and more than 3 bytes (a uuid, a hex digest, a slug ending in
+ * its record id like desk-9); image_128, v2 and product.product are kept.
  */
 struct l7_path {
 	__u64 h;		/* hash of the template up to the segment's start */
@@ -147,12 +147,13 @@ struct l7_body {
 	__u8 pad[6];
 };
 
-/* Where a message's body starts: past "\r\n\r\n". */
+/* A word-at-a-time search: where a message's body starts (past
+ * "\r\n\r\n"), where a path ends and its fingerprint. */
 struct l7_scan {
-	__u32 start;
-	__u32 at;	/* index past it, once found */
-	__u8 run;	/* bytes of it matched so far */
-	__u8 pad[7];
+	__u64 h;
+	__u32 start, end;
+	__u32 at;	/* index found, or 0 */
+	__u32 pad;
 };
 
 /* A token copied onto the template. */
@@ -172,6 +173,7 @@ struct l7_resp {
 
 struct l7_work {
 	__u8 buf[L7_SCRATCH];		/* the bytes read */
+	__u8 slack[8];			/* a word read at buf's last byte */
 	struct net_route_event ev;	/* the template's text, for a new route */
 	struct l7_path path;
 	struct l7_body body;
@@ -238,7 +240,7 @@ static __always_inline void l7__segment_end(struct l7_work *w)
 	struct l7_path *p = &w->path;
 
 	/* Odoo's XML-RPC is versioned: /xmlrpc/2/object keeps its 2 */
-	if (p->digits && !p->other && (!p->letters || (!p->punct && p->seg > 3)) &&
+	if ((p->other || (p->digits && (!p->letters || (!p->punct && p->seg > 3)))) &&
 	    !(p->seg == 1 && p->h == L7_XMLRPC_PREFIX)) {
 		p->h = net__fnv64(net__fnv64(net__fnv64(net__fnv64(p->h, '{'), 'i'), 'd'), '}');
 		l7__put(w, p->len, '{');
@@ -335,18 +337,53 @@ static __always_inline void l7__append(struct l7_work *w, __u32 at, __u32 len)
 	l7__put(w, p->len < NET_ROUTE_TEXT - 1 ? p->len : NET_ROUTE_TEXT - 2, 0);
 }
 
+/* ---- word at a time ---- */
+
+/* A byte of each 8 is 0x80 in haszero(x) where x's byte is 0: exact for the
+ * lowest such byte, maybe not above it (a borrow), so callers check. */
+static __always_inline __u64 l7__haszero(__u64 x)
+{
+	return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+}
+
+static __always_inline __u64 l7__has(__u64 x, __u8 b)
+{
+	return l7__haszero(x ^ (0x0101010101010101ULL * b));
+}
+
+/* The index (0..7) of the lowest byte flagged in a haszero mask (non-zero). */
+static __always_inline __u32 l7__lowest(__u64 t)
+{
+	return (((t & -t) >> 7) * 0x0001020304050607ULL) >> 56;
+}
+
+/* Eight bytes of the buffer from at (the work area has room past buf for
+ * the last word to be read whole). */
+static __always_inline __u64 l7__word(struct l7_work *w, __u32 at)
+{
+	return *(__u64 *)&w->buf[at & L7_MASK];
+}
+
 /* ---- where a message's body starts ---- */
 
-static long l7__header_end_byte(__u64 i, void *ctx)
+/* A word at a time: only a word with a '\n' in it is looked at closer. */
+static long l7__header_end_word(__u64 i, void *ctx)
 {
 	struct l7_work *w = L7_WORK(ctx);
 	struct l7_scan *s = &w->scan;
-	__u8 b = l7__byte(w, s->start + i);
+	__u32 at = s->start + 8 * i;
+	__u64 t = l7__has(l7__word(w, at), '\n');
 
-	s->run = b == ((s->run & 1) ? '\n' : '\r') ? s->run + 1 : b == '\r' ? 1 : 0;
-	if (s->run == 4) {
-		s->at = s->start + i + 1;
-		return 1;
+	for (int j = 0; j < 8 && t; j++) {
+		__u32 nl = at + l7__lowest(t);
+
+		t &= t - 1;
+		if (nl >= s->start + 3 && nl < s->end && l7__byte(w, nl) == '\n' &&
+		    l7__byte(w, nl - 1) == '\r' && l7__byte(w, nl - 2) == '\n' &&
+		    l7__byte(w, nl - 3) == '\r') {
+			s->at = nl + 1;
+			return 1;
+		}
 	}
 	return 0;
 }
@@ -356,11 +393,53 @@ static long l7__header_end_byte(__u64 i, void *ctx)
 static __always_inline __u32 l7__body(struct l7_work *w, __u32 start, __u32 end)
 {
 	w->scan.start = start;
+	w->scan.end = end;
 	w->scan.at = 0;
-	w->scan.run = 0;
 	if (end > start)
-		L7_LOOP(end - start, l7__header_end_byte, w);
+		L7_LOOP((end - start + 7) / 8, l7__header_end_word, w);
 	return w->scan.at;
+}
+
+/* ---- a raw path's fingerprint ---- */
+
+static long l7__raw_word(__u64 i, void *ctx)
+{
+	struct l7_work *w = L7_WORK(ctx);
+	struct l7_scan *s = &w->scan;
+	__u32 at = s->start + 8 * i;
+	__u64 x = l7__word(w, at), t;
+
+	t = l7__has(x, ' ') | l7__has(x, '?') | l7__has(x, '#') | l7__has(x, '\r');
+	if (at + 8 > s->end) {	/* past the bytes read: the path is cut */
+		__u32 k = s->end - at;
+
+		x &= k >= 8 ? ~0ULL : (1ULL << (8 * k)) - 1;
+		s->at = s->end;
+	}
+	if (t) {
+		__u32 k = l7__lowest(t);
+
+		x &= (1ULL << (8 * k)) - 1;
+		if (at + k < s->end)
+			s->at = at + k;
+	}
+	s->h = (s->h ^ x) * 0x9e3779b97f4a7c15ULL;
+	s->h ^= s->h >> 29;
+	return s->at != 0;
+}
+
+/* A fingerprint of the path at buf[start..end) as sent, up to its query
+ * string: what the route cache is keyed by, ~1 ns a byte where templating
+ * costs several. Its end: w->scan.at. */
+static __always_inline __u64 l7__raw_path(struct l7_work *w, __u32 start, __u32 end)
+{
+	w->scan.start = start;
+	w->scan.end = end;
+	w->scan.at = 0;
+	w->scan.h = NET_FNV64_INIT;
+	if (end > start)
+		L7_LOOP((end - start + 7) / 8, l7__raw_word, w);
+	return w->scan.h ^ (w->scan.at - start);
 }
 
 /* ---- bodies: Odoo's model and method, Odoo's error class ---- */
@@ -574,6 +653,29 @@ static __always_inline void l7__scan_body(struct l7_work *w, __u8 mode, __u32 st
 		L7_LOOP(end - start, l7__xml_byte, w);
 	else
 		L7_LOOP(end - start, l7__json_byte, w);
+}
+
+/* The answer body Odoo writes, {"jsonrpc": "2.0", "id": ID, "result": ...
+ * or "error": ..., told from its first bytes without the tokenizer:
+ * RPC_NONE for a result, RPC_UNREAD for an error (whose class the
+ * tokenizer then reads), L7_UNSURE for any other shape. */
+#define L7_UNSURE	0xffffffffU
+#define L7_ODOO_ANSWER	"{\"jsonrpc\": \"2.0\", \"id\": "
+
+static __always_inline __u32 l7__odoo_answer(struct l7_work *w, __u32 start, __u32 end)
+{
+	__u32 at = start + sizeof(L7_ODOO_ANSWER) - 1;
+
+	if (end < at + 12 || !l7__prefix(&w->buf[start & L7_MASK], L7_ODOO_ANSWER,
+					 sizeof(L7_ODOO_ANSWER) - 1))
+		return L7_UNSURE;
+	for (int i = 0; i < 24 && l7__byte(w, at) != ','; i++)	/* the id */
+		at++;
+	if (l7__prefix(&w->buf[at & L7_MASK], ", \"result\"", 10))
+		return RPC_NONE;
+	if (l7__prefix(&w->buf[at & L7_MASK], ", \"error\"", 9))
+		return RPC_UNREAD;
+	return L7_UNSURE;
 }
 
 /* ---- answers ---- */

@@ -96,7 +96,7 @@ static const struct layout layouts[] = {
 	  F(net_conn, peeked), F(net_conn, confirmed), F(net_conn, requests), F(net_conn, route),
 	  F(net_conn, pending_ns), F(net_conn, detail), F(net_conn, status), F(net_conn, proto),
 	  F(net_conn, method), F(net_conn, l7), F(net_conn, kind), F(net_conn, pad),
-	  F(net_conn, admitted)),
+	  F(net_conn, fd), F(net_conn, admitted), F(net_conn, tgid), F(net_conn, pad2)),
 	S(net_l7_key, "net",
 	  F(net_l7_key, cgroup_id), F(net_l7_key, route), F(net_l7_key, detail),
 	  F(net_l7_key, service), F(net_l7_key, status), F(net_l7_key, role), F(net_l7_key, proto),
