@@ -43,7 +43,7 @@ struct layout {
 	const char *name;
 	size_t size;
 	const char *objects;	/* the objects that use it: its BTF must be there */
-	struct field fields[12];
+	struct field fields[20];
 };
 
 #define F(type, f) { #f, offsetof(struct type, f), sizeof(((struct type *)0)->f) }
@@ -94,7 +94,18 @@ static const struct layout layouts[] = {
 	S(net_conn, "net",
 	  F(net_conn, cgroup_id), F(net_conn, start_ns), F(net_conn, born_ns),
 	  F(net_conn, service), F(net_conn, role), F(net_conn, phase), F(net_conn, first),
-	  F(net_conn, peeked), F(net_conn, confirmed), F(net_conn, requests)),
+	  F(net_conn, peeked), F(net_conn, confirmed), F(net_conn, requests), F(net_conn, route),
+	  F(net_conn, pending_ns), F(net_conn, detail), F(net_conn, status), F(net_conn, proto),
+	  F(net_conn, method), F(net_conn, l7), F(net_conn, kind), F(net_conn, pad)),
+	S(net_l7_key, "net",
+	  F(net_l7_key, cgroup_id), F(net_l7_key, route), F(net_l7_key, detail),
+	  F(net_l7_key, service), F(net_l7_key, status), F(net_l7_key, role), F(net_l7_key, proto),
+	  F(net_l7_key, method), F(net_l7_key, pad), F(net_l7_key, bucket), F(net_l7_key, pad2)),
+	S(net_route_key, "net",
+	  F(net_route_key, cgroup_id), F(net_route_key, route), F(net_route_key, service),
+	  F(net_route_key, role), F(net_route_key, pad)),
+	S(net_special_route, "net",
+	  F(net_special_route, route), F(net_special_route, kind), F(net_special_route, pad)),
 	S(runq_key, "runq sys",
 	  F(runq_key, cgroup_id), F(runq_key, bucket), F(runq_key, pad)),
 	S(sys_key, "sys",
