@@ -38,5 +38,14 @@ int main(void)
 	CHECK(routes__add(&r, 42, "/web/login", 11) == ROUTES_KEPT, "a known one, when full");
 	routes__free(&r);
 	CHECK(routes__text(&r, 42) == NULL, "freed: empty");
+
+	r.max = 2;
+	routes__pin_unknown(&r, 7);
+	CHECK(routes__add(&r, 7, "/late", 6) == ROUTES_KEPT && routes__text(&r, 7) == NULL,
+	      "shown as unknown: a text that comes later is not taken");
+	CHECK(routes__add(&r, 8, "/b", 3) == ROUTES_KEPT && r.n == 2, "a pinned id takes a place");
+	routes__pin_unknown(&r, 9);
+	CHECK(routes__add(&r, 9, "/c", 3) == ROUTES_FULL, "full: neither pinned nor named");
+	routes__free(&r);
 	return checks_done("routes");
 }

@@ -355,12 +355,17 @@ static void add_retransmits(void *ctx, const void *key, const void *val,
 }
 
 /* A route id's label: its text, "other" for what --max-routes folded,
- * "unknown" when its text was lost (ring full, table full, not printable). */
-static const char *route_label(const struct net *net, uint64_t route)
+ * "unknown" when its text was lost (ring full, table full, not printable),
+ * and from then on (routes.h). */
+static const char *route_label(struct net *net, uint64_t route)
 {
 	const char *text = routes__text(&net->routes, route);
 
-	return route == NET_ROUTE_OTHER ? "other" : text ? text : "unknown";
+	if (route == NET_ROUTE_OTHER)
+		return "other";
+	if (!text)
+		routes__pin_unknown(&net->routes, route);
+	return text ? text : "unknown";
 }
 
 static void add_l7(void *ctx, const void *key, const void *val, const struct cgroup_entry *c,

@@ -5,7 +5,7 @@
 
 struct route_slot {
 	uint64_t id;	/* 0: empty (the kernel's ids are >= 16) */
-	char *text;
+	char *text;	/* NULL: pinned as unknown */
 };
 
 /* The bytes come from another process's request line: only a printable
@@ -46,22 +46,42 @@ static int grow_slots(struct routes *r)
 	return 0;
 }
 
+/* The empty slot for a new id, or NULL: max ids kept, or no memory. */
+static struct route_slot *claim(struct routes *r, uint64_t id)
+{
+	if (r->n >= r->max || ((r->n + 1) * 2 > r->n_slots && grow_slots(r)))
+		return NULL;
+	return slot(r->slots, r->n_slots, id);
+}
+
+static int known(const struct routes *r, uint64_t id)
+{
+	return r->n_slots && slot(r->slots, r->n_slots, id)->id == id;
+}
+
 enum routes_added routes__add(struct routes *r, uint64_t id, const char *text, size_t len)
 {
 	struct route_slot *s;
 
 	if (!id || !valid(text, len))
 		return ROUTES_INVALID;
-	if (routes__text(r, id))
+	if (known(r, id))
 		return ROUTES_KEPT;
-	if (r->n >= r->max || ((r->n + 1) * 2 > r->n_slots && grow_slots(r)))
-		return ROUTES_FULL;
-	s = slot(r->slots, r->n_slots, id);
-	if (!(s->text = strdup(text)))
+	if (!(s = claim(r, id)) || !(s->text = strdup(text)))
 		return ROUTES_FULL;
 	s->id = id;
 	r->n++;
 	return ROUTES_KEPT;
+}
+
+void routes__pin_unknown(struct routes *r, uint64_t id)
+{
+	struct route_slot *s;
+
+	if (!id || known(r, id) || !(s = claim(r, id)))
+		return;
+	s->id = id;
+	r->n++;
 }
 
 const char *routes__text(const struct routes *r, uint64_t id)
