@@ -19,7 +19,7 @@
 #define NET_ROUTE_TEXT		128	/* a route template's text, NUL included */
 #define NET_ROUTE_RING		(256 * 1024)	/* new routes' texts to userspace */
 #define NET_ROUTE_OTHER		1	/* route id of what --max-routes folded */
-#define NET_ROUTE_SPECIAL	4	/* Odoo paths with a body-borne model/method, or the bus */
+#define NET_ROUTE_SPECIAL	8	/* Odoo paths with a body-borne model/method, or the bus */
 
 /* What a client's first bytes must look like, per service (where plain). */
 enum net_proto { NET_ANY, NET_RESP, NET_PGWIRE, NET_HTTP };

@@ -191,3 +191,28 @@ def test_net_services():
     assert r.returncode == 2 and "'port9000' is neither a port" in r.stderr, r.stderr
     r = run("run", "--service", "redis")
     assert r.returncode == 2 and "expected NAME=PORT" in r.stderr, r.stderr
+
+
+def test_net_max_routes():
+    """--max-routes and net.max_routes: the flag wins; out of 1..100000 is a
+    usage error that says the range."""
+    path = write("net:\n  max_routes: 2500\n")
+    try:
+        r = run("run", "--config", path, "--print-config")
+        assert r.returncode == 0 and "  max_routes: 2500\n" in r.stdout, r.stderr
+        r = run("run", "--config", path, "--max-routes", "7", "--print-config")
+        assert r.returncode == 0 and "  max_routes: 7\n" in r.stdout, r.stderr
+    finally:
+        os.unlink(path)
+    r = run("run", "--print-config")
+    assert r.returncode == 0 and "  max_routes: 100\n" in r.stdout, r.stderr
+    path = write("net:\n  max_routes: 0\n")
+    try:
+        r = run("run", "--config", path)
+    finally:
+        os.unlink(path)
+    assert r.returncode == 2 and path + ":2:15: expected a whole number of routes from 1 to 100000" \
+        in r.stderr, r.stderr
+    for bad in ("0", "100001", "12x"):
+        r = run("run", "--max-routes", bad)
+        assert r.returncode == 2 and f"--max-routes {bad}: expected a whole number" in r.stderr, r.stderr

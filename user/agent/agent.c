@@ -194,6 +194,14 @@ int agent__opt(struct agent_opts *o, int c, const char *arg)
 		return opt_setting("--pg-hooks", "pg", "hooks", arg, &o->c.pg_hooks);
 	case 'N':
 		return opt_setting("--net-hooks", "net", "hooks", arg, &o->c.net_hooks);
+	case 'R': {
+		const char *valid;
+
+		if (opt_setting("--max-routes", "net", "max_routes", arg, &valid))
+			return -1;
+		o->c.max_routes = atoi(valid);
+		return 0;
+	}
 	case 'V':
 		if (o->c.n_services == CONFIG_MAX_TRACED) {
 			log_error("at most %d --service options", CONFIG_MAX_TRACED);

@@ -41,6 +41,7 @@ extern volatile sig_atomic_t agent_reloading;	/* SIGHUP (run): agent__wait retur
 	{ "pid", required_argument, NULL, 'I' }, \
 	{ "service", required_argument, NULL, 'V' }, \
 	{ "net-hooks", required_argument, NULL, 'N' }, \
+	{ "max-routes", required_argument, NULL, 'R' }, \
 	{ "pg-hooks", required_argument, NULL, 'U' }, \
 	{ "top-statements", required_argument, NULL, 'Q' }, \
 	{ "slow-statement", required_argument, NULL, 'L' }, \
@@ -95,6 +96,10 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"  --net-hooks HOOKS   net's data path: sock (sock:sock_send_length/recv_length), or\n" \
 	"                      syscalls, a fallback that costs every syscall on the node;\n" \
 	"                      auto (default): sock where the kernel has it\n" \
+	"  --max-routes N      net: HTTP routes (path templates) kept apart per tenant,\n" \
+	"                      service and role in odtrace_http_request_duration_seconds;\n" \
+	"                      later ones count as route=\"other\" (default 100, at most\n" \
+	"                      100000)\n" \
 	"  --config FILE       YAML file with the same settings and the tenant rules; flags win\n" \
 	"                      (see deploy/odtrace.yaml)\n" \
 	"  -v, --verbose       show libbpf messages (twice: also debug)\n"

@@ -538,6 +538,8 @@ void config__merge(struct config *dst, const struct config *src)
 	}
 	if (!dst->net_hooks)
 		dst->net_hooks = src->net_hooks;
+	if (!dst->max_routes)
+		dst->max_routes = src->max_routes;
 	if (!dst->n_exports) {
 		memcpy(dst->exports, src->exports, sizeof(dst->exports));
 		dst->n_exports = src->n_exports;

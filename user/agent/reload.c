@@ -76,6 +76,10 @@ static void keep_fixed(struct config *next, const struct config *was, const char
 	if (!same_str(next->net_hooks, was->net_hooks))
 		restart_only("net.hooks", path);
 	next->net_hooks = config__own(was->net_hooks);
+	/* the bound is in the net program's read-only data */
+	if (next->max_routes != was->max_routes)
+		restart_only("net.max_routes", path);
+	next->max_routes = was->max_routes;
 	keep_list(next->services, &next->n_services, was->services, was->n_services, "net.services",
 		  path);
 	/* the threshold and the copy are in the pg program's read-only data */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "export/otlp.h"
+#include "metrics/names.h"
 #include "metrics/prom.h"
 #include "util/arena.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
@@ -16,19 +17,30 @@ typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint__Bucket
 
 #define A(type) ((type *)arena__alloc(a, sizeof(type)))
 
-const char *otlp__attribute(const char *label)
+const char *otlp__attribute(const char *metric, const char *label)
 {
-	static const char *const names[][2] = {
-		{ "database", "db.namespace" },
-		{ "namespace", "k8s.namespace.name" },
-		{ "pod", "k8s.pod.name" },
-		{ "container", "k8s.container.name" },
-		{ "port", "server.port" },
+	/* metric NULL: the label means the same in every metric. A label
+	 * named alike elsewhere can mean something else: Redis's status is
+	 * ok or error, no HTTP status code. */
+	static const struct {
+		const char *metric, *label, *attribute;
+	} names[] = {
+		{ NULL, "database", "db.namespace" },
+		{ NULL, "namespace", "k8s.namespace.name" },
+		{ NULL, "pod", "k8s.pod.name" },
+		{ NULL, "container", "k8s.container.name" },
+		{ NULL, "port", "server.port" },
+		{ M_HTTP_REQUEST_DURATION_SECONDS, "method", "http.request.method" },
+		{ M_HTTP_REQUEST_DURATION_SECONDS, "route", "http.route" },
+		{ M_HTTP_REQUEST_DURATION_SECONDS, "status", "http.response.status_code" },
+		{ M_HTTP_REQUEST_DURATION_SECONDS, "rpc_error", "error.type" },
+		{ M_REDIS_REQUEST_DURATION_SECONDS, "command", "db.operation.name" },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(label, names[i][0]))
-			return names[i][1];
+		if (!strcmp(label, names[i].label) &&
+		    (!names[i].metric || !strcmp(metric, names[i].metric)))
+			return names[i].attribute;
 	return label;
 }
 
@@ -57,7 +69,8 @@ static KeyValue **attributes(struct arena *a, const struct metrics *m,
 	*n = 0;
 	for (int l = 0; out && l < f->n_labels; l++)
 		if (*metrics__str(m, p->values[l]))
-			out[(*n)++] = kv(a, otlp__attribute(metrics__str(m, f->labels[l])),
+			out[(*n)++] = kv(a, otlp__attribute(metrics__str(m, f->name),
+							    metrics__str(m, f->labels[l])),
 					 metrics__str(m, p->values[l]));
 	return out;
 }
@@ -255,7 +268,7 @@ static size_t estimate(const struct metrics *m, const struct metric_family *f,
 	size_t n = 48;
 
 	for (int l = 0; l < f->n_labels; l++)
-		n += 24 + strlen(otlp__attribute(metrics__str(m, f->labels[l]))) +
+		n += 24 + strlen(otlp__attribute(metrics__str(m, f->name), metrics__str(m, f->labels[l]))) +
 		     strlen(metrics__str(m, p->values[l]));
 	if (f->kind == METRIC_HISTOGRAM)
 		n += explicit_hist ? 20 * p->n_buckets : 3 * p->n_buckets;

@@ -16,7 +16,8 @@
  */
 int otlp__encode(const struct metrics *m, int explicit, size_t headroom, size_t max_bytes,
 		 int (*emit)(void *ctx, void *buf, size_t len), void *ctx);
-/* The OTel name of one of our label names (db.namespace for database...). */
-const char *otlp__attribute(const char *label);
+/* The OTel name of a label of that metric (db.namespace for database,
+ * http.route for the HTTP metric's route...); else the label's own name. */
+const char *otlp__attribute(const char *metric, const char *label);
 
 #endif

@@ -11,9 +11,11 @@
 #include "contract/net_abi.h"
 #include "families/cgroups.h"
 #include "families/kmap.h"
+#include "families/l7names.h"
 #include "families/net.h"
 #include "families/pg.h"
 #include "families/registry.h"
+#include "families/routes.h"
 #include "families/services.h"
 #include "families/settings.h"
 #include "families/syscalls.h"
@@ -30,6 +32,8 @@ struct net {
 	char names[NET_SERVICES + 1][32];	/* by service id; [0] unused */
 	int n_names;
 	int pg_sockets;		/* carries the pg family's socket hooks */
+	struct ring_buffer *route_ring;	/* net_route_ring: texts of new routes */
+	struct routes routes;	/* route id -> text */
 };
 
 static int service_id(struct net *net, const char *name)
@@ -113,6 +117,59 @@ static void choose_hooks(struct net *net, const char *hooks)
 			 "pays for it (README)", "no sock:sock_send_length here, or --net-hooks syscalls");
 }
 
+/* A route the kernel met for the first time: its text, for the label. Not
+ * kept (table full, or bytes that cannot be a label): route="unknown". */
+static int on_route(void *ctx, void *data, size_t size)
+{
+	const struct net_route_event *e = data;
+	struct net *net = ctx;
+
+	if (size < sizeof(*e) ||
+	    routes__add(&net->routes, e->route, e->text, sizeof(e->text)) != ROUTES_KEPT)
+		drops__add("net_route_unnamed", 1);
+	return 0;
+}
+
+/* The L7 knobs: routes per tenant, service and role; Odoo's paths whose
+ * model and method ride in the body, and its bus, whose long polls are
+ * not requests to time; the services of connections the kernel
+ * classifies by their bytes, on ports no --service names. */
+static void l7_knobs(struct net *net, const struct config *c)
+{
+	static const struct {
+		const char *path;
+		enum net_route_kind kind;
+	} special[] = {
+		{ "/web/dataset/call_button", NET_ROUTE_JSON_BODY },
+		{ "/web/dataset/call_kw", NET_ROUTE_JSON_BODY },
+		{ "/jsonrpc", NET_ROUTE_JSONRPC_BODY },
+		{ "/xmlrpc/2/object", NET_ROUTE_XMLRPC_BODY },
+		{ "/xmlrpc/object", NET_ROUTE_XMLRPC_BODY },
+		{ "/longpolling/poll", NET_ROUTE_BUS },
+		{ "/websocket", NET_ROUTE_BUS },
+	};
+	static const char *const detect[NET_HTTP + 1] = {
+		[NET_RESP] = "redis", [NET_PGWIRE] = "postgresql", [NET_HTTP] = "http",
+	};
+	struct net_bpf__rodata *ro = net->skel->rodata;
+
+	_Static_assert(sizeof(special) / sizeof(special[0]) <= NET_ROUTE_SPECIAL,
+		       "NET_ROUTE_SPECIAL: room for every special route");
+	ro->targ_max_routes = c->max_routes ? c->max_routes : NET_MAX_ROUTES;
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		ro->targ_special_routes[i].route = l7names__route_id(special[i].path);
+		ro->targ_special_routes[i].kind = special[i].kind;
+	}
+	for (int p = 0; p <= NET_HTTP; p++) {
+		int id = detect[p] ? service_id(net, detect[p]) : NET_NONE;
+
+		if (id < 0)
+			log_warn("net: no service id left for %s: its connections on other ports are "
+				 "not measured (fewer --service names)", detect[p]);
+		ro->targ_detect[p] = id > 0 ? id : NET_NONE;
+	}
+}
+
 static void net_close(void *self);
 
 /* pg, when loaded: its statement set takes the client side of PostgreSQL
@@ -156,6 +213,16 @@ static int net_open(struct family_env *env, const struct config *c, void **out)
 		.help = "TCP segments retransmitted on connections to or of a service.",
 		.counter = SERIES_COUNT, LABELS("service"), .n_labels = 6,
 	};
+	net->series.http = (struct series_set){
+		.name = M_HTTP_REQUEST_DURATION_SECONDS,
+		.help = "HTTP requests on TCP connections to a service, timed like odtrace_net_request_duration_seconds and recorded here instead of there: by method, route (the path template; \"other\" past --max-routes, \"unknown\" when its text was lost), status (\"none\": no answer before the connection closed) and rpc_error (the class of the exception an Odoo JSON-RPC or XML-RPC answer carries: those errors come with status 200).",
+		LABELS("service", "role", "method", "route", "status", "rpc_error"), .n_labels = 11,
+	};
+	net->series.redis = (struct series_set){
+		.name = M_REDIS_REQUEST_DURATION_SECONDS,
+		.help = "Redis commands on TCP connections to a service, timed like odtrace_net_request_duration_seconds and recorded here instead of there: by command (\"other\" for one odtrace does not list) and status (ok, or error: an error reply).",
+		LABELS("service", "role", "command", "status"), .n_labels = 9,
+	};
 	net->series.pg_own = (struct series_set){
 		.name = M_PG_QUERY_DURATION_SECONDS,
 		.help = "PostgreSQL statement latency; side=client: on the client's connection, from sending a statement's first message to the first bytes of the answer.",
@@ -179,13 +246,14 @@ static int net_open(struct family_env *env, const struct config *c, void **out)
 	}
 	choose_hooks(net, net_hooks(hooks));
 	net->skel->rodata->targ_pg_service = service_id(net, "postgresql");
+	l7_knobs(net, c);
 	/* the protocols the defaults speak; other services are not checked */
 	for (int i = 1; i <= net->n_names; i++) {
 		const char *s = net->names[i];
 
 		net->skel->rodata->targ_protos[i] = !strcmp(s, "redis") ? NET_RESP
 			: !strcmp(s, "postgresql") ? NET_PGWIRE
-			: !strcmp(s, "odoo") || !strcmp(s, "traefik") ? NET_HTTP
+			: !strcmp(s, "odoo") || !strcmp(s, "traefik") || !strcmp(s, "http") ? NET_HTTP
 			: NET_ANY;
 	}
 	net->pg_sockets = pg && pg__sockets(pg) && !strcmp(net_hooks(hooks), "sock");
@@ -204,7 +272,16 @@ static int net_open(struct family_env *env, const struct config *c, void **out)
 			  strerror(-rc));
 		goto fail;
 	}
+	net->routes.max = NET_ROUTE_ENTRIES;
+	net->route_ring = ring_buffer__new(bpf_map__fd(net->skel->maps.net_route_ring), on_route,
+					   net, NULL);
+	if (!net->route_ring) {
+		rc = -errno;
+		log_error("net: cannot read the route ring buffer: %s", strerror(-rc));
+		goto fail;
+	}
 	drops__add("net_unresolved_cgroup", 0);
+	drops__add("net_route_unnamed", 0);
 	*out = net;
 	return 0;
 fail:
@@ -277,6 +354,51 @@ static void add_retransmits(void *ctx, const void *key, const void *val,
 		series__add(s, 0, &(struct hist_val){ .count = u64_count(val) }, final);
 }
 
+/* A route id's label: its text, "other" for what --max-routes folded,
+ * "unknown" when its text was lost (ring full, table full, not printable),
+ * and from then on (routes.h). */
+static const char *route_label(struct net *net, uint64_t route)
+{
+	const char *text = routes__text(&net->routes, route);
+
+	if (route == NET_ROUTE_OTHER)
+		return "other";
+	if (!text)
+		routes__pin_unknown(&net->routes, route);
+	return text ? text : "unknown";
+}
+
+static void add_l7(void *ctx, const void *key, const void *val, const struct cgroup_entry *c,
+		   int final)
+{
+	const struct net_l7_key *k = key;
+	struct net *net = ctx;
+	const char *v[11] = { c->tenant, c->who.namespace, c->who.pod, c->who.container,
+			      c->who.cgroup };
+	struct series_set *set;
+	struct series *s;
+	char status[8];
+
+	if (k->service > net->n_names || (k->proto != NET_HTTP && k->proto != NET_RESP))
+		return;
+	v[5] = net->names[k->service];
+	v[6] = k->role == NET_CLIENT ? "client" : "server";
+	if (k->proto == NET_HTTP) {
+		set = &net->series.http;
+		v[7] = l7names__method(k->method);
+		v[8] = route_label(net, k->route);
+		v[9] = l7names__status(k->proto, k->status, status, sizeof(status));
+		v[10] = l7names__rpc_error(k->detail);
+	} else {
+		set = &net->series.redis;
+		v[7] = l7names__command(k->route);
+		v[8] = l7names__status(k->proto, k->status, status, sizeof(status));
+	}
+	s = series__get(set, v);
+	if (s)
+		series__add(s, k->bucket, val, final);
+}
+
 static void net_harvest(void *self)
 {
 	struct net *net = self;
@@ -284,6 +406,8 @@ static void net_harvest(void *self)
 	static struct hist_val vals[NET_HIST_ENTRIES];
 	static struct net_count_key ckeys[NET_COUNT_ENTRIES];
 	static uint64_t cvals[NET_COUNT_ENTRIES];
+	static struct net_l7_key lkeys[NET_L7_ENTRIES];
+	static struct hist_val lvals[NET_L7_ENTRIES];
 
 	series__begin(&net->series.request);
 	series__begin(&net->series.connect);
@@ -298,9 +422,18 @@ static void net_harvest(void *self)
 	cgroups__harvest(net->cgroups, bpf_map__fd(net->skel->maps.net_retransmits), ckeys,
 			 sizeof(*ckeys), cvals, sizeof(*cvals), NET_COUNT_ENTRIES,
 			 "net_unresolved_cgroup", u64_count, add_retransmits, net);
-	/* with the pg socket hooks in its programs, their drops too */
+	/* the texts of routes new since, before the keys that name them */
+	ring_buffer__consume(net->route_ring);
+	series__begin(&net->series.http);
+	series__begin(&net->series.redis);
+	cgroups__harvest(net->cgroups, bpf_map__fd(net->skel->maps.net_l7_hist), lkeys,
+			 sizeof(*lkeys), lvals, sizeof(*lvals), NET_L7_ENTRIES,
+			 "net_unresolved_cgroup", hist_count, add_l7, net);
+	/* with the pg socket hooks in its programs, their drops too (ring_full
+	 * is also the route ring's) */
 	kmap__drops(net->skel->maps.drops, "net", 1u << DROP_HIST_FULL | 1u << DROP_UNCONFIRMED |
-		    (net->pg_sockets ? 1u << DROP_RING_FULL | 1u << DROP_NO_STORAGE : 0));
+		    1u << DROP_ROUTE_FOLDED | 1u << DROP_RING_FULL |
+		    (net->pg_sockets ? 1u << DROP_NO_STORAGE : 0));
 }
 
 int net__pg_sockets(const struct net *net)
@@ -322,6 +455,8 @@ static void net_metrics(void *self, struct metrics *m)
 	series__metrics(&net->series.rtt, m);
 	series__metrics(&net->series.lifetime, m);
 	series__metrics(&net->series.retransmits, m);
+	series__metrics(&net->series.http, m);
+	series__metrics(&net->series.redis, m);
 	if (net->series.pg_query == &net->series.pg_own)
 		series__metrics(&net->series.pg_own, m);
 }
@@ -337,12 +472,16 @@ static void net_close(void *self)
 
 	if (!net)
 		return;
+	ring_buffer__free(net->route_ring);
 	net_bpf__destroy(net->skel);
+	routes__free(&net->routes);
 	series__free(&net->series.request);
 	series__free(&net->series.connect);
 	series__free(&net->series.rtt);
 	series__free(&net->series.lifetime);
 	series__free(&net->series.retransmits);
+	series__free(&net->series.http);
+	series__free(&net->series.redis);
 	series__free(&net->series.pg_own);
 	free(net);
 }
@@ -356,6 +495,8 @@ static void net_expire(void *self, uint64_t now_ms, uint64_t grace_ms)
 	series__expire(&s->rtt, now_ms, grace_ms);
 	series__expire(&s->lifetime, now_ms, grace_ms);
 	series__expire(&s->retransmits, now_ms, grace_ms);
+	series__expire(&s->http, now_ms, grace_ms);
+	series__expire(&s->redis, now_ms, grace_ms);
 	series__expire(&s->pg_own, now_ms, grace_ms);
 }
 
@@ -363,7 +504,8 @@ static uint64_t net_folded(void *self)
 {
 	struct net_series *s = &((struct net *)self)->series;
 
-	return series__folded(&s->request) + series__folded(&s->connect);
+	return series__folded(&s->request) + series__folded(&s->connect) +
+	       series__folded(&s->http) + series__folded(&s->redis);
 }
 
 static int check_hooks(const char *v, char *why, size_t len)
@@ -378,6 +520,18 @@ static int check_hooks(const char *v, char *why, size_t len)
 static int check_service(const char *v, char *why, size_t len)
 {
 	return services__parse(v, why, len, NULL, NULL);
+}
+
+static int check_max_routes(const char *v, char *why, size_t len)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (*v && !*end && n >= 1 && n <= NET_MAX_ROUTES_LIMIT)
+		return 0;
+	snprintf(why, len, "expected a whole number of routes from 1 to %d (per tenant, service and role)",
+		 NET_MAX_ROUTES_LIMIT);
+	return -1;
 }
 
 static void net_print(const struct config *c, FILE *out)
@@ -397,11 +551,13 @@ static void net_print(const struct config *c, FILE *out)
 		all[n++] = c->services[i];
 	settings__print_list(out, "services", all, n);
 	fprintf(out, "  hooks: %s\n", c->net_hooks ? c->net_hooks : "auto");
+	fprintf(out, "  max_routes: %d\n", c->max_routes ? c->max_routes : NET_MAX_ROUTES);
 }
 
 static const struct setting net_keys[] = {
 	SETTING_LIST_OF("services", services, check_service),
 	SETTING("hooks", SETTING_STRING, net_hooks, check_hooks),
+	SETTING("max_routes", SETTING_COUNT, max_routes, check_max_routes),
 	{},
 };
 

@@ -8,6 +8,11 @@
 #include "families/family.h"
 #include "metrics/series.h"
 
+/* --max-routes: HTTP routes kept apart per tenant, service and role, the
+ * rest counted as route="other"; and its bound. */
+#define NET_MAX_ROUTES		100
+#define NET_MAX_ROUTES_LIMIT	100000
+
 struct net;
 
 struct net_series {

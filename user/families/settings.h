@@ -44,6 +44,7 @@ struct config {
 	const char *services[CONFIG_MAX_TRACED];	/* net: NAME=PORT,comm:NAME... */
 	int n_services;
 	const char *net_hooks;		/* auto, sock, syscalls */
+	int max_routes;			/* net: HTTP routes per tenant, service and role */
 	const char *exports[CONFIG_MAX_TRACED];	/* --export specs (sinkspec.h) */
 	int n_exports;
 	uint64_t flush_ms;		/* --flush-timeout */
