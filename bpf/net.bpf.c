@@ -120,7 +120,7 @@ struct {
 struct route_memo {
 	__u64 h;	/* the template's FNV-1a-64, before net__id64 */
 	__u32 len;	/* the path's length */
-	__u8 kind;	/* enum net_route_kind */
+	__u8 kind;	/* its special route (index + 1), or 0 */
 	__u8 pad[3];
 };
 
@@ -440,12 +440,21 @@ fold:
 	return NET_ROUTE_OTHER;
 }
 
-static __always_inline __u8 route_kind(__u64 route)
+/* The kind of special route number special (1..). */
+static __always_inline __u8 targ_special_kind(__u8 special)
+{
+	__u32 i = special - 1;
+
+	return i < NET_ROUTE_SPECIAL ? targ_special_routes[i].kind : NET_ROUTE_PLAIN;
+}
+
+/* The special route this is (its index + 1), or 0. */
+static __always_inline __u8 route_special(__u64 route)
 {
 	for (int i = 0; i < NET_ROUTE_SPECIAL; i++)
 		if (targ_special_routes[i].route == route)
-			return targ_special_routes[i].kind;
-	return NET_ROUTE_PLAIN;
+			return i + 1;
+	return 0;
 }
 
 static __always_inline int body_mode(__u8 kind)
@@ -454,19 +463,55 @@ static __always_inline int body_mode(__u8 kind)
 	       : kind == NET_ROUTE_JSONRPC_BODY ? L7_JSONRPC : L7_JSON_CALL;
 }
 
-/* Odoo's model and method from the body of a request whose route carries
- * them there, appended to its template. */
-static __always_inline void body_route(struct l7_work *w, struct io *io, __u8 kind)
+/* A new route's text, for the routes whose model and method ride in
+ * the body: its path's (a special route's), then what the body gave. */
+static __always_inline void body_route_text(struct l7_work *w, __u8 special)
 {
-	__u32 n = io_read(io, w, L7_BODY), body;
+	__u32 i = special - 1;
 
-	if (n && (body = l7__body(w, w->path.at, n))) {
-		l7__scan_body(w, body_mode(kind), body, n);
-		if (w->body.model_len && w->body.method_len) {
+	w->path.len = 0;
+	if (i >= NET_ROUTE_SPECIAL)
+		return;
+	for (int j = 0; j < NET_SPECIAL_TEXT && targ_special_routes[i].text[j]; j++)
+		l7__put(w, w->path.len++, targ_special_routes[i].text[j]);
+}
+
+/*
+ * The route of a request whose model and method ride in its body, once
+ * its body is in buf[body..n) (the request's first send, or its next one:
+ * Python's http.client sends headers and body apart), or with the bare path
+ * when it never came. c->route holds the path's template hash till then.
+ */
+static __always_inline void body_route(struct net_conn *c, struct l7_work *w, __u32 body, __u32 n)
+{
+	__u8 special = c->kind;
+	__u64 route;
+	int found;
+
+	w->path.h = c->route;
+	w->path.len = NET_ROUTE_TEXT;	/* no text yet: appends write none */
+	found = body < n;
+	if (found) {
+		l7__scan_body(w, body_mode(targ_special_kind(special)), body, n);
+		found = w->body.model_len && w->body.method_len;
+	}
+	if (found) {
+		l7__append(w, w->body.model_at, w->body.model_len);
+		l7__append(w, w->body.method_at, w->body.method_len);
+	}
+	route = net__id64(w->path.h);
+	if (!admitted(c, route)) {
+		body_route_text(w, special);
+		w->path.h = c->route;
+		if (found) {
 			l7__append(w, w->body.model_at, w->body.model_len);
 			l7__append(w, w->body.method_at, w->body.method_len);
 		}
+		l7__put(w, w->path.len < NET_ROUTE_TEXT - 1 ? w->path.len : NET_ROUTE_TEXT - 2, 0);
+		route = admit(c, route, w);
 	}
+	c->route = route;
+	c->l7 &= ~NET_L7_BODY;
 }
 
 /*
@@ -477,7 +522,7 @@ static __always_inline void body_route(struct l7_work *w, struct io *io, __u8 ki
  */
 static __always_inline void http_request(struct net_conn *c, struct io *io, struct l7_work *w)
 {
-	__u32 n = io_read(io, w, L7_LINE), start;
+	__u32 n = io_read(io, w, L7_LINE), start, body;
 	struct route_memo known = {}, *memo;
 	__u8 method = HTTP_OTHER;
 	__u64 raw, route;
@@ -487,7 +532,7 @@ static __always_inline void http_request(struct net_conn *c, struct io *io, stru
 	if (!(start = l7__method(w->buf, &method))) {
 		if (w->buf[0] >= 0x14 && w->buf[0] <= 0x17)	/* TLS records */
 			c->l7 |= NET_L7_OFF;
-		if (c->kind == NET_ROUTE_BUS)	/* a websocket's frames */
+		if (c->kind && targ_special_kind(c->kind) == NET_ROUTE_BUS)	/* websocket frames */
 			c->phase = NET_IDLE;
 		return;
 	}
@@ -499,31 +544,47 @@ static __always_inline void http_request(struct net_conn *c, struct io *io, stru
 		l7__path(w, start, n);
 		known.h = w->path.h;
 		known.len = w->path.at - start;
-		known.kind = route_kind(net__id64(w->path.h));
+		known.kind = route_special(net__id64(w->path.h));
 		bpf_map_update_elem(&net_route_memo, &raw, &known, BPF_ANY);
 	}
 	c->kind = known.kind;
-	if (c->kind == NET_ROUTE_BUS) {	/* long-polled: no latency to tell */
-		c->phase = NET_IDLE;
-		return;
-	}
-	w->path.h = known.h;
-	w->path.at = start + known.len;
-	w->path.len = NET_ROUTE_TEXT;	/* no text yet: appends write none */
-	if (c->kind != NET_ROUTE_PLAIN)
-		body_route(w, io, c->kind);
-	route = net__id64(w->path.h);
-	if (!admitted(c, route)) {
-		l7__path(w, start, n);	/* the text, this once */
-		if (c->kind != NET_ROUTE_PLAIN)
-			body_route(w, io, c->kind);
-		route = admit(c, net__id64(w->path.h), w);
-	}
-	c->route = route;
 	c->method = method;
 	c->status = 0;
 	c->detail = RPC_NONE;
 	c->l7 |= NET_L7_PARSED;
+	if (c->kind && targ_special_kind(c->kind) == NET_ROUTE_BUS) {	/* long-polled */
+		c->l7 &= ~NET_L7_PARSED;
+		c->phase = NET_IDLE;
+		return;
+	}
+	if (c->kind) {
+		c->route = known.h;
+		c->l7 |= NET_L7_BODY;
+		n = io_read(io, w, L7_BODY);
+		body = n ? l7__body(w, start + known.len, n) : 0;
+		if (body && body < n)
+			body_route(c, w, body, n);
+		return;
+	}
+	route = net__id64(known.h);
+	if (!admitted(c, route)) {
+		l7__path(w, start, n);	/* the text, this once */
+		route = admit(c, route, w);
+	}
+	c->route = route;
+}
+
+/* A body-borne route whose body never came: its bare path. */
+static __always_inline void settle_route(struct net_conn *c)
+{
+	struct l7_work *w;
+
+	if (!(c->l7 & NET_L7_BODY))
+		return;
+	if ((w = work()))
+		body_route(c, w, 0, 0);
+	else
+		c->l7 &= ~(NET_L7_BODY | NET_L7_PARSED);
 }
 
 /* A request's start on an HTTP or Redis connection (or one whose service
@@ -567,11 +628,13 @@ static __always_inline int rpc_outcome(struct net_conn *c, struct l7_work *w, __
 {
 	if (start >= n)
 		return 0;
-	if (c->kind != NET_ROUTE_XMLRPC_BODY && l7__odoo_answer(w, start, n) == RPC_NONE) {
+	int xml = targ_special_kind(c->kind) == NET_ROUTE_XMLRPC_BODY;
+
+	if (!xml && l7__odoo_answer(w, start, n) == RPC_NONE) {
 		c->detail = RPC_NONE;
 		return 1;
 	}
-	l7__scan_body(w, c->kind == NET_ROUTE_XMLRPC_BODY ? L7_XML_ANSWER : L7_JSON_ANSWER, start, n);
+	l7__scan_body(w, xml ? L7_XML_ANSWER : L7_JSON_ANSWER, start, n);
 	c->detail = w->body.detail;
 	return 1;
 }
@@ -639,13 +702,17 @@ static __always_inline int pg_statement(struct net_conn *c)
 static __always_inline void exchange(struct net_conn *c, struct io *io)
 {
 	int asking = io->sending == (c->role == NET_CLIENT);
+	struct l7_work *w;
 	__u64 ns;
 
 	if (asking && c->service == targ_pg_service && c->role == NET_CLIENT && !pg_statement(c))
 		return;
 	if (asking) {
-		if (c->phase == NET_ASKING)
+		if (c->phase == NET_ASKING) {
+			if ((c->l7 & NET_L7_BODY) && (w = work()))	/* the body, sent apart */
+				body_route(c, w, 0, io_read(io, w, L7_BODY));
 			return;
+		}
 		if (c->l7 & NET_L7_PENDING)	/* its body never came */
 			record_l7(c, c->pending_ns);
 		c->start_ns = bpf_ktime_get_ns();
@@ -661,6 +728,7 @@ static __always_inline void exchange(struct net_conn *c, struct io *io)
 	}
 	ns = bpf_ktime_get_ns() - c->start_ns;
 	c->phase = NET_IDLE;
+	settle_route(c);
 	if (c->l7 & NET_L7_PARSED)
 		l7_answer(c, io, ns);
 	else
@@ -790,6 +858,7 @@ int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 			record_l7(c, c->pending_ns);
 		} else if (c && c->service && c->phase == NET_ASKING && (c->l7 & NET_L7_PARSED) &&
 			   c->proto == NET_HTTP) {
+			settle_route(c);
 			c->status = 0;
 			c->detail = RPC_NONE;
 			record_l7(c, now - c->start_ns);

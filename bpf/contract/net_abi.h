@@ -18,6 +18,7 @@
 #define NET_ROUTE_ENTRIES	65536	/* (tenant, service, role, route) admitted */
 #define NET_ROUTE_TEXT		128	/* a route template's text, NUL included */
 #define NET_ROUTE_RING		(256 * 1024)	/* new routes' texts to userspace */
+#define NET_SPECIAL_TEXT	32
 #define NET_ROUTE_OTHER		1	/* route id of what --max-routes folded */
 #define NET_ROUTE_SPECIAL	8	/* Odoo paths with a body-borne model/method, or the bus */
 
@@ -86,8 +87,10 @@ struct net_special_route {
 	__u64 route;
 	__u8 kind;	/* enum net_route_kind */
 	__u8 pad[7];
+	char text[NET_SPECIAL_TEXT];	/* the path: a body-borne route's text starts so,
+					 * even when its request line is read no more */
 };
-CONTRACT_SIZE(struct net_special_route, 16);
+CONTRACT_SIZE(struct net_special_route, 48);
 
 /* One L7 histogram entry: HTTP (proto NET_HTTP) or Redis (NET_RESP). */
 struct net_l7_key {
@@ -191,7 +194,7 @@ struct net_conn {
 	__u8 proto;		/* enum net_proto: how its bytes are read */
 	__u8 method;		/* enum http_method */
 	__u8 l7;		/* NET_L7_* bits */
-	__u8 kind;		/* enum net_route_kind of the request in flight */
+	__u8 kind;		/* the request in flight's special route (index + 1), or 0 */
 	__u8 pad[2];
 	__s32 fd;		/* the fd process tgid reaches it by, once checked: */
 	__u64 admitted;		/* the last route --max-routes let through: a
@@ -206,6 +209,8 @@ CONTRACT_SIZE(struct net_conn, 80);
 #define NET_L7_PENDING	2	/* answered; its RPC outcome is in a body still to come */
 #define NET_L7_OFF	4	/* bytes not of its protocol (TLS, a websocket): generic only */
 #define NET_L7_DETECT	8	/* accepted on a port no service names: classify from its bytes */
+#define NET_L7_BODY	16	/* parsed but for the body that names its route: route holds
+				 * its path's template hash until the body comes (or not) */
 
 enum net_phase {
 	NET_IDLE,	/* nothing in flight */

@@ -237,7 +237,7 @@ def test_max_routes_folds(agent, tenants):
     time.sleep(2.5)
     routes = table(a, HTTP, ("route",), tenant="tenant_a", role="server")
     assert routes == {**{(p,): 1 for p in paths[:100]}, ("other",): 50}, routes
-    assert a.value("odtrace_dropped_total", reason="route_folded") == 50
+    assert a.value("odtrace_dropped_total", reason="net_route_folded") == 50
     a.stop()
 
 

@@ -159,6 +159,8 @@ static void l7_knobs(struct net *net, const struct config *c)
 	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
 		ro->targ_special_routes[i].route = l7names__route_id(special[i].path);
 		ro->targ_special_routes[i].kind = special[i].kind;
+		snprintf(ro->targ_special_routes[i].text, sizeof(ro->targ_special_routes[i].text),
+			 "%s", special[i].path);
 	}
 	for (int p = 0; p <= NET_HTTP; p++) {
 		int id = detect[p] ? service_id(net, detect[p]) : NET_NONE;
