@@ -13,6 +13,15 @@ import pytest
 from conftest import CGROUP2, hist_buckets, p50_bucket
 
 REQUEST = "odtrace_net_request_duration_seconds"
+REDIS = "odtrace_redis_request_duration_seconds"	# Redis and HTTP requests: their own
+HTTP = "odtrace_http_request_duration_seconds"		# metrics, by command and by route
+
+
+def total(agent, name, **labels):
+    """The sum of every series of name with these labels (all commands,
+    routes, statuses), or None if there is none."""
+    got = [v for k, v in agent.samples(name).items() if set(labels.items()) <= set(k)]
+    return sum(got) if got else None
 
 
 def bucket_of(seconds):
@@ -43,14 +52,17 @@ def test_redis_per_tenant(agent, tenants, redis_port, hooks):
     run(tenants, slow)
     run(tenants, fast)
     time.sleep(2.5)
-    count = lambda t: a.value(REQUEST + "_count", tenant=t, service="redis", role="client")
+    count = lambda t: a.value(REDIS + "_count", tenant=t, service="redis", role="client")
     assert count("tenant_a") == 10 and count("tenant_b") == 200, a.get("/metrics")
-    slow_p50 = p50_bucket(hist_buckets(a, REQUEST, tenant="tenant_a", service="redis"))
-    fast_p50 = p50_bucket(hist_buckets(a, REQUEST, tenant="tenant_b", service="redis"))
+    slow_p50 = p50_bucket(hist_buckets(a, REDIS, tenant="tenant_a", service="redis",
+                                       role="client", command="DEBUG"))
+    fast_p50 = p50_bucket(hist_buckets(a, REDIS, tenant="tenant_b", service="redis",
+                                       role="client", command="GET"))
     assert near(slow_p50, 0.1), slow_p50
     assert fast_p50 < 0.01, fast_p50
     # the server side of the same requests, in redis-server's cgroup
-    assert a.value(REQUEST + "_count", service="redis", role="server") == 210
+    assert total(a, REDIS + "_count", service="redis", role="server") == 210
+    assert total(a, REQUEST + "_count", service="redis") is None, "recorded once, as Redis"
     # one connection each, closed when the client exited
     assert a.value("odtrace_tcp_connect_duration_seconds_count", tenant="tenant_a",
                    service="redis") == 1
@@ -83,10 +95,12 @@ def test_ingress_and_upstream_hops(agent, tenants, tmp_path, hooks):
         ("odoo_upstream", "upstream", "server"): "the upstream serving it",
     }
     for (tenant, service, role), what in hops.items():
-        labels = dict(tenant=tenant, service=service, role=role)
-        assert a.value(REQUEST + "_count", **labels) == 10, (what, a.get("/metrics"))
-        p50 = p50_bucket(hist_buckets(a, REQUEST, **labels))
+        labels = dict(tenant=tenant, service=service, role=role, method="GET", route="/order",
+                      status="200")
+        assert a.value(HTTP + "_count", **labels) == 10, (what, a.get("/metrics"))
+        p50 = p50_bucket(hist_buckets(a, HTTP, **labels))
         assert near(p50, 0.08), (what, p50)
+        assert a.value(REQUEST + "_count", tenant=tenant, service=service) is None, what
     a.stop()
 
 
@@ -100,10 +114,10 @@ def test_pipelined_redis_has_no_absurd_values(agent, tenants, redis_port):
                     "-P", "16", "-t", "get", "-q"], check=True, capture_output=True, timeout=60)
     elapsed = time.monotonic() - start
     time.sleep(2.5)
-    n = a.value(REQUEST + "_count", service="redis", role="client")
-    total = a.value(REQUEST + "_sum", service="redis", role="client")
+    n = total(a, REDIS + "_count", service="redis", role="client")
+    spent = total(a, REDIS + "_sum", service="redis", role="client")
     assert n and 20000 / 16 <= n <= 20000 + 100, n
-    assert total / n < elapsed, (total, n, elapsed)
+    assert spent / n < elapsed, (spent, n, elapsed)
     a.stop()
 
 
