@@ -2,8 +2,10 @@
 /* Labelled series: lookup through the hash index, the bound and its "other"
  * series, base + live accounting across harvests, trace deltas. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "metrics/prom.h"
 #include "metrics/series.h"
 
 static struct series *get(struct series_set *set, const char *a, const char *b)
@@ -11,6 +13,47 @@ static struct series *get(struct series_set *set, const char *a, const char *b)
 	const char *v[] = { a, b };
 
 	return series__get(set, v);
+}
+
+/* The widest set (HTTP's, 11 labels): folded into "other" in every label,
+ * and every label on its /metrics line. */
+static void test_wide(void)
+{
+	struct series_set set = {
+		.name = "wide", .help = "h",
+		.labels = { "tenant", SERIES_IDENTITY, "service", "role", "method", "route", "status",
+			    "rpc_error" },
+		.n_labels = 11,
+	};
+	const char *v[] = { "t", "ns", "pod", "c", "/cg", "odoo", "server", "POST", "/web", "200",
+			    "UserError" };
+	struct metrics m = {};
+	struct series *s;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+	int all = 1;
+
+	series__set_max(1);
+	s = series__get(&set, v);
+	series__add(s, 10, &(struct hist_val){ .count = 1, .sum_ns = 1000, .max_ns = 1000 }, 0);
+	v[8] = "/other";
+	s = series__get(&set, v);
+	for (int l = 0; s && l < 11; l++)
+		all &= !strcmp(s->values[l], "other");
+	CHECK(s && all && set.n == 2, "past the bound: \"other\" in all 11 labels");
+	series__set_max(0);
+	series__metrics(&set, &m);
+	out = open_memstream(&text, &len);
+	prom__render(&m, out);
+	fclose(out);
+	CHECK(text && strstr(text, "wide_count{tenant=\"t\",namespace=\"ns\",pod=\"pod\",container=\"c\","
+			    "cgroup=\"/cg\",service=\"odoo\",role=\"server\",method=\"POST\","
+			    "route=\"/web\",status=\"200\",rpc_error=\"UserError\"} 1\n"),
+	      "all 11 labels on the line:\n%s", text);
+	free(text);
+	metrics__free(&m);
+	series__free(&set);
 }
 
 int main(void)
@@ -71,5 +114,6 @@ int main(void)
 	series__add(s, 10, &(struct hist_val){ .count = 5, .sum_ns = 5000, .max_ns = 1000 }, 0);
 	CHECK(!series__delta(s, &d) && d.total == 2 && d.count[10] == 2, "next delta: what is new");
 	series__free(&set);
+	test_wide();
 	return checks_done("series");
 }

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include "metrics/hist.h"
 
-#define METRICS_MAX_LABELS 8
+#define METRICS_MAX_LABELS 12	/* as many as a series set has (SERIES_MAX_LABELS) */
 
 enum metric_kind { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 

@@ -109,7 +109,7 @@ void series__set_max(int max)
 struct series *series__get(struct series_set *set, const char *const *values)
 {
 	static const char *const other[SERIES_MAX_LABELS] = {
-		"other", "other", "other", "other", "other", "other", "other", "other",
+		[0 ... SERIES_MAX_LABELS - 1] = "other",
 	};
 	struct series *s = series__find(set, values);
 

@@ -11,7 +11,7 @@
 #include "metrics/hist.h"
 #include "metrics/metrics.h"
 
-#define SERIES_MAX_LABELS	8
+#define SERIES_MAX_LABELS	12	/* odtrace_http_request_duration_seconds has 11 */
 #define SERIES_VALUE_LEN	256	/* a Kubernetes cgroup path fits */
 #define SERIES_MAX		2000	/* per set; beyond, folded into "other" */
 
