@@ -36,7 +36,9 @@
 #define M_RUNQ_LATENCY_SECONDS                   "odtrace_runq_latency_seconds"
 
 /* Sockets (net) */
+#define M_HTTP_REQUEST_DURATION_SECONDS          "odtrace_http_request_duration_seconds"
 #define M_NET_REQUEST_DURATION_SECONDS           "odtrace_net_request_duration_seconds"
+#define M_REDIS_REQUEST_DURATION_SECONDS         "odtrace_redis_request_duration_seconds"
 #define M_TCP_CONNECT_DURATION_SECONDS           "odtrace_tcp_connect_duration_seconds"
 #define M_TCP_CONNECTION_DURATION_SECONDS        "odtrace_tcp_connection_duration_seconds"
 #define M_TCP_RETRANSMITS_TOTAL                  "odtrace_tcp_retransmits_total"
