@@ -34,7 +34,8 @@ from receivers import OtlpHttpReceiver
 DASHBOARD = os.path.join(REPO, "deploy", "grafana", "odtrace.json")
 RULES = os.path.join(REPO, "deploy", "prometheus", "alerts.yaml")
 RULES_TEST = os.path.join(REPO, "deploy", "prometheus", "alerts_test.yaml")
-ROWS = ["Statements", "Locks", "Redis & ingress", "Workers & CPU", "Agent health"]
+ROWS = ["Statements", "Locks", "Redis & ingress", "Routes, Odoo calls & Redis commands",
+        "Workers & CPU", "Agent health"]
 
 # what a metric name in a query looks like; the character after it must not
 # continue a name (a name glued to more letters is a typo, not two names)
@@ -228,6 +229,8 @@ def test_dashboard_shape():
                  "odtrace_pg_lock_wait_duration_seconds_bucket", "odtrace_pg_lock_waits_in_progress",
                  "odtrace_pg_deadlocks_total", "odtrace_pg_lock_wait_relation_seconds_total",
                  'service="redis",role="client"', 'service="traefik",role="server"',
+                 "odtrace_http_request_duration_seconds_bucket", 'rpc_error!=""',
+                 "odtrace_redis_request_duration_seconds_bucket",
                  "odtrace_tcp_connect_duration_seconds_bucket", "odtrace_tcp_retransmits_total",
                  "odtrace_runq_latency_seconds_bucket", "odtrace_cpu_throttled_seconds_total",
                  "odtrace_worker_busy_seconds_total", "odtrace_syscall_duration_seconds_sum",
@@ -401,9 +404,14 @@ def required(pg_tenant, tenant, ingress):
         ("odtrace_pg_lock_wait_in_progress_max_seconds", dict(tenant=pg_tenant), 0),
         ("odtrace_pg_lock_wait_relation_seconds_total", dict(tenant=pg_tenant, relation="public.dash_locked"), 0),
         ("odtrace_pg_lock_wait_relation_waits_total", dict(tenant=pg_tenant, relation="public.dash_locked"), 1),
-        ("odtrace_net_request_duration_seconds_count", dict(tenant=tenant, service="redis", role="client"), 1),
-        ("odtrace_net_request_duration_seconds_count", dict(tenant=ingress, service="traefik", role="server"), 1),
-        ("odtrace_net_request_duration_seconds_count", dict(tenant=tenant, service="odoo", role="server"), 1),
+        # plain Redis and HTTP are parsed: they are in the L7 metrics, not
+        # in odtrace_net_request_duration_seconds
+        ("odtrace_redis_request_duration_seconds_count",
+         dict(tenant=tenant, service="redis", role="client", command="GET", status="ok"), 1),
+        ("odtrace_http_request_duration_seconds_count",
+         dict(tenant=ingress, service="traefik", role="server", method="GET", route="/order", status="200"), 1),
+        ("odtrace_http_request_duration_seconds_count",
+         dict(tenant=tenant, service="odoo", role="server", method="GET", route="/order", status="200"), 1),
         ("odtrace_tcp_connect_duration_seconds_count", dict(tenant=tenant, service="redis"), 1),
         ("odtrace_tcp_rtt_seconds_count", dict(tenant=tenant, service="redis"), 1),
         ("odtrace_tcp_connection_duration_seconds_count", dict(service="traefik"), 1),
@@ -445,6 +453,11 @@ MAY_BE_EMPTY = {
         "LWLock waits need many backends contending for one buffer (test_pg_locks's pgbench)",
     ("TCP retransmits/s per tenant and service", "A"): "needs packet loss (test_net's veth pair)",
     ("Syscall errors/s by errno (full mode)", "A"): "only with --probes sys:full",
+    ("HTTP error ratio per tenant and route", "B"): "no request fails here",
+    ("Odoo calls (selected range)", "A"): "the stand-ins serve /order, no Odoo RPC route",
+    ("Odoo calls (selected range)", "B"): "the stand-ins serve /order, no Odoo RPC route",
+    ("Odoo calls (selected range)", "C"): "the stand-ins serve /order, no Odoo RPC route",
+    ("Redis calls/s and error replies/s per tenant and command", "B"): "no Redis error reply here",
 }
 # dashboard targets whose series are all 0 here
 MAY_BE_ZERO = {
@@ -455,6 +468,7 @@ MAY_BE_ZERO = {
     ("Scrape up and traced set", "B"): "no process traced by name or pid (the workers are by --cgroup)",
     ("Busy ratio, last agent interval", "A"): "the last agent interval only: the requests may be over",
     ("Configuration reloads (SIGHUP)", "A"): "no SIGHUP here (test_lifecycle sends them)",
+    ("HTTP error ratio per tenant and route", "A"): "no request fails here",
 }
 
 

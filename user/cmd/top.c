@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * `odtrace top`: one row per tenant, refreshed every interval, with what the
- * last interval saw: statements, lock waits, Redis and ingress requests,
- * syscalls and run-queue waits. Plain ANSI (no curses: nothing to install,
- * and it works over any SSH session at 80 columns); --once prints one table
- * for scripts. Rows come from the same snapshot /metrics renders, so top
- * and the exports agree.
+ * last interval saw: statements, lock waits, Redis and ingress requests
+ * and the share of them that failed, syscalls and run-queue waits. Plain
+ * ANSI (no curses: nothing to install, and it works over any SSH session at
+ * 80 columns); --once prints one table for scripts. Rows come from the
+ * same snapshot /metrics renders, so top and the exports agree.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -22,6 +22,7 @@
 #include "agent/agent.h"
 #include "agent/privs.h"
 #include "cmd/cmd.h"
+#include "families/l7rows.h"
 #include "metrics/metrics.h"
 #include "metrics/names.h"
 #include "util/duration.h"
@@ -35,20 +36,24 @@ static const char usage[] =
 	"time spent waiting per second (1.0: one backend waiting all the time), the p99\n"
 	"of Redis requests (from the tenant's clients) and of HTTP requests it served\n"
 	"(INGR99: Odoo workers, or Traefik in its own row), syscalls its workers blocked\n"
-	"in per second, and the p99 of run-queue waits (a noisy neighbour). In each row,\n"
-	"'*' marks the column nearest to (or furthest over) its SLO, once it is past a\n"
-	"tenth of it: statements 500ms, locks 1s, Redis 50ms, ingress 1s, run queue 50ms.\n"
+	"in per second, the p99 of run-queue waits (a noisy neighbour), and ERR%: the\n"
+	"share of those HTTP and Redis requests that failed (HTTP 5xx, no answer, an\n"
+	"Odoo RPC error; a Redis error reply; '-': none whose outcome was read). In each\n"
+	"row, '*' marks the column nearest to (or furthest over) its SLO, once it is past\n"
+	"a tenth of it: statements 500ms, locks 1s, Redis 50ms, ingress 1s, run queue\n"
+	"50ms, errors --error-slo; '!' marks an error share over --error-slo.\n"
 	"\n"
-	"Keys: s p l r i y u t sort by statements/s, p99, lock p99, Redis, ingress,\n"
-	"syscalls, run queue, tenant; / filter tenants by a regular expression (Enter\n"
-	"applies, an empty one clears); q or Ctrl-C quits.\n"
+	"Keys: s p l r i y u e t sort by statements/s, p99, lock p99, Redis, ingress,\n"
+	"syscalls, run queue, error share, tenant; / filter tenants by a regular\n"
+	"expression (Enter applies, an empty one clears); q or Ctrl-C quits.\n"
 	"\n"
 	"Options:\n"
 	"  --interval DUR      refresh every DUR (default 2s)\n"
 	"  --duration DUR      exit after DUR (default: run until q or Ctrl-C)\n"
 	"  --once              print one table after one interval, without colours, and exit\n"
 	"                      (also what happens, every interval, when stdout is no terminal)\n"
-	"  --sort KEY          stmt, p99, lock, redis, ingress, sys, runq or tenant (default p99)\n"
+	"  --sort KEY          stmt, p99, lock, redis, ingress, sys, runq, err or tenant (default p99)\n"
+	"  --error-slo PCT     the error share a tenant may have (default 1%; e.g. 0.5%, 2%)\n"
 	"  --tenant REGEX      only tenants matching this POSIX extended regex\n"
 	"  --probes LIST       as for `odtrace run` (default: all of pg,lock,sys,runq,net)\n"
 	AGENT_OPTS_HELP
@@ -57,24 +62,34 @@ static const char usage[] =
 	"Examples:\n"
 	"  sudo odtrace top\n"
 	"  sudo odtrace top --once --interval 5s --sort lock\n"
-	"  sudo odtrace top --tenant '^acme' --cgroup /kubepods.slice\n";
+	"  sudo odtrace top --tenant '^acme' --cgroup /kubepods.slice\n"
+	"  sudo odtrace top --error-slo 0.5% --sort err\n";
 
-enum col { C_RATE, C_P50, C_P99, C_LOCK99, C_LOCKT, C_REDIS, C_INGR, C_SYS, C_RUNQ, N_COLS };
+enum col { C_RATE, C_P50, C_P99, C_LOCK99, C_LOCKT, C_REDIS, C_INGR, C_SYS, C_RUNQ, C_ERR, N_COLS };
 
 static const char *const headers[N_COLS] = {
-	"STMT/s", "p50", "p99", "LOCK99", "LOCK/s", "REDIS99", "INGR99", "SYS/s", "RUNQ99",
+	"STMT/s", "p50", "p99", "LOCK99", "LOCK/s", "REDIS99", "INGR99", "SYS/s", "RUNQ99", "ERR%",
 };
 
-/* The p99 columns' SLOs, in seconds, for the worst-column marker. */
-static const double slo[N_COLS] = {
+/* Cell widths, the marker after each: 80 columns hold an 11-character
+ * tenant; a wider terminal gives the tenant the rest. */
+static const int width[N_COLS] = { 6, 6, 6, 6, 6, 6, 6, 6, 6, 4 };
+#define TENANT_MIN 11
+#define TENANT_MAX 32
+
+/* The p99 columns' SLOs, in seconds, and the error share's (--error-slo),
+ * for the worst-column marker. */
+static double slo[N_COLS] = {
 	[C_P99] = 0.5, [C_LOCK99] = 1, [C_REDIS] = 0.05, [C_INGR] = 1, [C_RUNQ] = 0.05,
+	[C_ERR] = 0.01,
 };
 
 struct row {
 	char tenant[256];
 	struct hist stmt, lock, redis, ingress, runq;
 	double sys;		/* syscalls blocked in (or made, full mode) */
-	double v[N_COLS];
+	uint64_t l7, failed;	/* HTTP and Redis requests with an outcome, failed */
+	double v[N_COLS];	/* C_ERR: -1 without such requests */
 	int worst;		/* column, or -1 */
 };
 
@@ -183,13 +198,19 @@ static enum feed feeds(const char *name, const struct metrics *m, const struct m
 		return FEED_LOCK;
 	if (!strcmp(name, M_RUNQ_LATENCY_SECONDS))
 		return FEED_RUNQ;
-	if (!strcmp(name, M_NET_REQUEST_DURATION_SECONDS)) {
+	if (!strcmp(name, M_NET_REQUEST_DURATION_SECONDS)) {	/* what was not parsed: TLS, h2 */
 		if (!strcmp(service, "redis") && !strcmp(role, "client"))
 			return FEED_REDIS;
 		if ((!strcmp(service, "odoo") || !strcmp(service, "traefik")) && !strcmp(role, "server"))
 			return FEED_INGR;
 		return FEED_NONE;
 	}
+	/* parsed, so surely Redis or HTTP, whatever the service is named
+	 * (protocols are told from bytes on ports no service names) */
+	if (!strcmp(name, M_REDIS_REQUEST_DURATION_SECONDS))
+		return strcmp(role, "client") ? FEED_NONE : FEED_REDIS;
+	if (!strcmp(name, M_HTTP_REQUEST_DURATION_SECONDS))
+		return strcmp(role, "server") ? FEED_NONE : FEED_INGR;
 	if (!strcmp(name, M_SYSCALL_DURATION_SECONDS) &&
 	    !strcmp(label(m, f, p, "mode"), full_sys ? "full" : "blocked"))
 		return FEED_SYS;
@@ -220,6 +241,13 @@ static void build(struct view *v, const struct metrics *d, int full_sys)
 			else
 				add(what == FEED_STMT ? &r->stmt : what == FEED_LOCK ? &r->lock :
 				    what == FEED_REDIS ? &r->redis : what == FEED_INGR ? &r->ingress : &r->runq, d, p);
+			if (strcmp(name, M_NET_REQUEST_DURATION_SECONDS) &&
+			    (what == FEED_REDIS || what == FEED_INGR)) {
+				r->l7 += p->count;
+				if (l7rows__failure(what == FEED_REDIS ? L7_REDIS : L7_HTTP,
+						    label(d, f, p, "status"), label(d, f, p, "rpc_error")))
+					r->failed += p->count;
+			}
 		}
 	}
 	for (int i = 0; i < v->n; i++) {
@@ -235,6 +263,7 @@ static void build(struct view *v, const struct metrics *d, int full_sys)
 		r->v[C_INGR] = hist__quantile(&r->ingress, 0.99);
 		r->v[C_SYS] = r->sys / v->seconds;
 		r->v[C_RUNQ] = hist__quantile(&r->runq, 0.99);
+		r->v[C_ERR] = r->l7 ? (double)r->failed / r->l7 : -1;
 		/* the worst column, once it is a tenth of the way to its SLO:
 		 * a marker on 3 ms of a 50 ms budget would only be noise */
 		r->worst = -1;
@@ -260,10 +289,15 @@ static int by_sort(const void *x, const void *y)
 	return strcmp(a->tenant, b->tenant);
 }
 
-/* A value in 6 characters: a duration, a rate or a ratio. */
+/* A value in 6 characters: a duration, a rate or a ratio; the error share
+ * in 4. */
 static const char *cell(enum col c, double x, char *buf, size_t len)
 {
-	if (c == C_RATE || c == C_SYS) {
+	if (c == C_ERR) {
+		x *= 100;
+		snprintf(buf, len, x < 0 ? "-" : !x ? "0%%" : x < 0.05 ? "<.1%%" :
+			 x < 9.95 ? "%.1f%%" : "%.0f%%", x);
+	} else if (c == C_RATE || c == C_SYS) {
 		if (x >= 99999.5)
 			snprintf(buf, len, "%.0fk", x / 1e3);
 		else if (x >= 99.95 || x == 0)
@@ -282,12 +316,18 @@ static const char *cell(enum col c, double x, char *buf, size_t len)
 
 static void draw(struct view *v, const char *title)
 {
-	int height = 24, shown;
+	int height = 24, cols = 80, name, shown;
 	struct winsize ws;
 	char buf[32];
 
-	if (v->tty && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row)
+	if (v->tty && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row) {
 		height = ws.ws_row;
+		cols = ws.ws_col;
+	}
+	name = cols - 1;
+	for (int c = 0; c < N_COLS; c++)
+		name -= width[c] + 1;
+	name = name < TENANT_MIN ? TENANT_MIN : name > TENANT_MAX ? TENANT_MAX : name;
 	sort_col = v->sort;
 	if (v->n)
 		qsort(v->rows, v->n, sizeof(*v->rows), by_sort);
@@ -296,22 +336,24 @@ static void draw(struct view *v, const char *title)
 	printf("%s\n", title);
 	if (v->tty)
 		fputs("\033[7m", stdout);
-	printf("%-15s ", "TENANT");
+	printf("%-*s ", name, "TENANT");
 	for (int c = 0; c < N_COLS; c++)
-		printf("%6s ", headers[c]);
+		printf("%*s%s", width[c], headers[c], c < N_COLS - 1 ? " " : "");
 	printf(v->tty ? "\033[0m\n" : "\n");
 	shown = v->tty ? height - 4 : v->n;
 	for (int i = 0; i < v->n && i < shown; i++) {
 		const struct row *r = &v->rows[i];
 
-		printf("%-15.15s ", r->tenant);
+		printf("%-*.*s ", name, name, r->tenant);
 		for (int c = 0; c < N_COLS; c++) {
-			int mark = r->worst == c && r->v[c] > 0;
+			int over = c == C_ERR && r->v[c] > slo[c];
+			char mark = over ? '!' : r->worst == c && r->v[c] > 0 ? '*' : ' ';
 
-			if (mark && v->tty)
-				printf("\033[1;31m%6s*\033[0m", cell(c, r->v[c], buf, sizeof(buf)));
+			cell(c, r->v[c], buf, sizeof(buf));
+			if (mark != ' ' && v->tty)
+				printf("\033[1;31m%*s%c\033[0m", width[c], buf, mark);
 			else
-				printf("%6s%c", cell(c, r->v[c], buf, sizeof(buf)), mark ? '*' : ' ');
+				printf("%*s%c", width[c], buf, mark);
 		}
 		putchar('\n');
 	}
@@ -322,7 +364,7 @@ static void draw(struct view *v, const char *title)
 	else if (v->n > shown)
 		printf("(%d more tenants: / to filter)\n", v->n - shown);
 	if (v->tty)
-		printf("sort %s%s%s | s p l r i y u t sort, / filter, q quit | * worst vs SLO\n",
+		printf("sort %s%s%s | s p l r i y u e t sort, / filter, q quit | * worst, ! ERR%%>SLO\n",
 		       v->sort == N_COLS ? "tenant" : headers[v->sort], v->filtering ? ", filter " : "",
 		       v->filtering ? v->filter_text : "");
 	fflush(stdout);
@@ -349,6 +391,22 @@ static int set_filter(struct view *v, const char *re)
 	return 0;
 }
 
+/* "1%", "0.5%" (or "1") into a share in (0, 1]. */
+static int percent(const char *s, double *out)
+{
+	char *end;
+	double x = strtod(s, &end);
+
+	if (end == s)
+		return -1;
+	if (*end == '%')
+		end++;
+	if (*end || !(x > 0 && x <= 100))
+		return -1;
+	*out = x / 100;
+	return 0;
+}
+
 static int sort_key(const char *s, enum col *out)
 {
 	static const struct {
@@ -356,7 +414,8 @@ static int sort_key(const char *s, enum col *out)
 		enum col c;
 	} keys[] = {
 		{ "stmt", C_RATE }, { "p99", C_P99 }, { "lock", C_LOCK99 }, { "redis", C_REDIS },
-		{ "ingress", C_INGR }, { "sys", C_SYS }, { "runq", C_RUNQ }, { "tenant", N_COLS },
+		{ "ingress", C_INGR }, { "sys", C_SYS }, { "runq", C_RUNQ }, { "err", C_ERR },
+		{ "tenant", N_COLS },
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -370,8 +429,9 @@ static int sort_key(const char *s, enum col *out)
 /* One key press; 1 when the table should be drawn again, -1 to quit. */
 static int key(struct view *v, int ch)
 {
-	static const char keys[] = "splriyut";
-	static const enum col cols[] = { C_RATE, C_P99, C_LOCK99, C_REDIS, C_INGR, C_SYS, C_RUNQ, N_COLS };
+	static const char keys[] = "splriyuet";
+	static const enum col cols[] = { C_RATE, C_P99, C_LOCK99, C_REDIS, C_INGR, C_SYS, C_RUNQ, C_ERR,
+					 N_COLS };
 	const char *k = ch ? strchr(keys, ch) : NULL;
 
 	if (ch == 'q')
@@ -462,6 +522,7 @@ int cmd_top(int argc, char **argv)
 		{ "sort", required_argument, NULL, 's' },
 		{ "tenant", required_argument, NULL, 't' },
 		{ "probes", required_argument, NULL, 'p' },
+		{ "error-slo", required_argument, NULL, 'E' },
 		AGENT_LONGOPTS,
 		{},
 	};
@@ -494,7 +555,14 @@ int cmd_top(int argc, char **argv)
 			break;
 		case 's':
 			if (sort_key(optarg, &v.sort)) {
-				fprintf(stderr, "odtrace top: --sort %s: one of stmt, p99, lock, redis, ingress, sys, runq, tenant\n",
+				fprintf(stderr, "odtrace top: --sort %s: one of stmt, p99, lock, redis, ingress, sys, runq, err, tenant\n",
+					optarg);
+				goto usage_error;
+			}
+			break;
+		case 'E':
+			if (percent(optarg, &slo[C_ERR])) {
+				fprintf(stderr, "odtrace top: --error-slo %s: expected a share like 1%% or 0.5%%\n",
 					optarg);
 				goto usage_error;
 			}

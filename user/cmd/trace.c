@@ -28,7 +28,9 @@ static const char usage[] =
 	"per-syscall table of count, total, p50, p99 and max, and how busy the workers\n"
 	"were (sys); run-queue latency and CPU throttling (runq); per\n"
 	"tenant, service and role, the latency of requests on TCP connections, connects\n"
-	"and RTT, retransmits (net).\n"
+	"and RTT, retransmits; per tenant, the slowest Odoo calls and HTTP routes and\n"
+	"Redis by command, with count, error share, p50, p99 and the error classes\n"
+	"(net; added up over pods and services, by role).\n"
 	"\n"
 	"Options:\n"
 	"  --duration DUR      how long to trace (default: until Ctrl-C; e.g. 30s, 5m)\n"
@@ -47,6 +49,7 @@ static const char usage[] =
 	"  sudo odtrace trace --probes sys --pid 4242 --duration 10s\n"
 	"  sudo odtrace trace --probes sys:full,runq --cgroup /kubepods.slice/kubepods-pod1.slice\n"
 	"  sudo odtrace trace --probes net --service api=9000 --interval 10s\n"
+	"  sudo odtrace trace --probes net --json | jq 'select(.metric == \"http_request_duration\")'\n"
 	"  sudo odtrace trace --interval 5s --json | jq 'select(.metric == \"query_duration\") | .p99_s'\n";
 
 /* Prints what happened since the last report. */

@@ -71,6 +71,16 @@ void hist__diff(struct hist *dst, const struct hist *a, const struct hist *b)
 	dst->sum_ns = a->sum_ns - b->sum_ns;
 }
 
+void hist__merge(struct hist *dst, const struct hist *src)
+{
+	for (int j = 0; j < HIST_BUCKETS; j++)
+		dst->count[j] += src->count[j];
+	dst->total += src->total;
+	dst->sum_ns += src->sum_ns;
+	if (src->max_ns > dst->max_ns)
+		dst->max_ns = src->max_ns;
+}
+
 double hist__quantile(const struct hist *h, double q)
 {
 	double rank, seen = 0;

@@ -28,6 +28,8 @@ static inline int hist__otlp_index(int j) { return j + HIST_INDEX_MIN; }
 void hist__add_bucket(struct hist *h, int j, const struct hist_val *v);
 /* dst = a - b, for interval deltas of cumulative histograms. */
 void hist__diff(struct hist *dst, const struct hist *a, const struct hist *b);
+/* dst += src: several series added up into one row. */
+void hist__merge(struct hist *dst, const struct hist *src);
 /* q in [0,1]; log-linear interpolation inside the bucket; 0 when empty. */
 double hist__quantile(const struct hist *h, double q);
 double hist__mean_s(const struct hist *h);
