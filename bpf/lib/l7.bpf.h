@@ -260,7 +260,9 @@ static long l7__path_byte(__u64 i, void *ctx)
 	struct l7_path *p = &w->path;
 	__u8 b = l7__byte(w, p->start + i);
 
-	if (b == ' ' || b == '?' || b == '#' || b == '\r' || b == '\n') {
+	/* a request target has no control byte (RFC 9112): one ends it like
+	 * the space; a NUL kept would end the text short of what is hashed */
+	if (b <= ' ' || b == '?' || b == '#') {
 		l7__segment_end(w);
 		p->done = 1;
 		p->at = p->start + i;

@@ -96,6 +96,7 @@ static void test_templates(void)
 	check_route("POST /xmlrpc/2/object HTTP/1.1\r\n", -1, "/xmlrpc/2/object");
 	check_route("GET /web/login#action=42 HTTP/1.1\r\n", -1, "/web/login");
 	check_route("GET / HTTP/1.1\r\n", -1, "/");
+	check_route("GET /web/login\x01/42 HTTP/1.1\r\n", -1, "/web/login");
 	check_route("HEAD /web/webclient/version_info HTTP/1.0\r\n", -1,
 		    "/web/webclient/version_info");
 
