@@ -237,9 +237,11 @@ static __always_inline void l7__segment_end(struct l7_work *w)
 {
 	struct l7_path *p = &w->path;
 
-	/* Odoo's XML-RPC is versioned: /xmlrpc/2/object keeps its 2 */
+	/* Odoo's XML-RPC is versioned: /xmlrpc/2/object keeps its 2, and no
+	 * other digit (/xmlrpc/<service> would take one for a service) */
 	if (p->digits && !p->other && (!p->letters || (!p->punct && p->seg > 3)) &&
-	    !(p->seg == 1 && p->h == L7_XMLRPC_PREFIX)) {
+	    !(p->seg == 1 && p->h == L7_XMLRPC_PREFIX &&
+	      p->seg_h == net__fnv64(L7_XMLRPC_PREFIX, '2'))) {
 		p->h = net__fnv64(net__fnv64(net__fnv64(net__fnv64(p->h, '{'), 'i'), 'd'), '}');
 		l7__put(w, p->len, '{');
 		l7__put(w, p->len + 1, 'i');

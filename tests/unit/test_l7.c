@@ -94,6 +94,8 @@ static void test_templates(void)
 	check_route("GET /shop/product/desk-combination-9 HTTP/1.1\r\n", -1, "/shop/product/{id}");
 	check_route("GET /api/v2/orders/2024-01-05 HTTP/1.1\r\n", -1, "/api/v2/orders/{id}");
 	check_route("POST /xmlrpc/2/object HTTP/1.1\r\n", -1, "/xmlrpc/2/object");
+	check_route("POST /xmlrpc/1/object HTTP/1.1\r\n", -1, "/xmlrpc/{id}/object");
+	check_route("POST /web/2/object HTTP/1.1\r\n", -1, "/web/{id}/object");
 	check_route("GET /web/login#action=42 HTTP/1.1\r\n", -1, "/web/login");
 	check_route("GET / HTTP/1.1\r\n", -1, "/");
 	check_route("GET /web/login\x01/42 HTTP/1.1\r\n", -1, "/web/login");
