@@ -582,11 +582,12 @@ static __always_inline void l7__scan_body(struct l7_work *w, __u8 mode, __u32 st
 
 /* ---- answers ---- */
 
-/* The status code of an HTTP/1.x status line at b (12 bytes readable), or 0. */
+/* The status code of an HTTP/1.x status line at b (12 bytes readable), or 0:
+ * "HTTP/1." DIGIT SP 3DIGIT (RFC 9112). */
 static __always_inline __u16 l7__status(const __u8 *b)
 {
-	if (!l7__prefix(b, "HTTP/1.", 7) || b[8] != ' ' || !l7__digit(b[9]) || !l7__digit(b[10]) ||
-	    !l7__digit(b[11]))
+	if (!l7__prefix(b, "HTTP/1.", 7) || !l7__digit(b[7]) || b[8] != ' ' || !l7__digit(b[9]) ||
+	    !l7__digit(b[10]) || !l7__digit(b[11]))
 		return 0;
 	return (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
 }

@@ -249,6 +249,8 @@ static void test_answers(void)
 	CHECK(status == 500, "500: %u", status);
 	answer("HTTP/1.0 302 FOUND\r\n", L7_JSON_ANSWER, &status);
 	CHECK(status == 302, "HTTP/1.0 302: %u", status);
+	answer("HTTP/1.x 200 OK\r\n", L7_JSON_ANSWER, &status);
+	CHECK(status == 0, "a minor version that is not a digit: %u", status);
 	answer("HTTP/2 200 OK\r\n\r\n", L7_JSON_ANSWER, &status);
 	CHECK(status == 0, "not HTTP/1.x: %u", status);
 	answer("HTTP/1.1 2x0 OK\r\n", L7_JSON_ANSWER, &status);
