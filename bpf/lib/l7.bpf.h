@@ -420,7 +420,10 @@ static __always_inline void l7__tok_byte(struct l7_body *s, __u8 b)
 {
 	s->h = net__fnv32(s->h, b);
 	s->last = b == '.' ? NET_FNV32_INIT : net__fnv32(s->last, b);
-	if (!l7__letter(b) && !l7__digit(b) && b != '_' && b != '.')
+	/* no model or method name starts with a digit; a number taken for
+	 * one would put a record id in the template */
+	if ((!l7__letter(b) && !l7__digit(b) && b != '_' && b != '.') ||
+	    (!s->tok_len && l7__digit(b)))
 		s->bad = 1;
 	s->tok_len++;
 }

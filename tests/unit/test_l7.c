@@ -164,6 +164,12 @@ static void test_bodies(void)
 		    L7_XMLRPC, "/xmlrpc/2/common");
 	CHECK(!work.body.model_len && !work.body.method_len, "XML authenticate: nothing taken");
 
+	/* a number where the model or method should be: nothing taken */
+	check_route("POST /jsonrpc HTTP/1.1\r\n" HDRS
+		    "{\"params\":{\"service\":\"object\",\"method\":\"execute_kw\","
+		    "\"args\":[\"prod\",2,\"pw\",\"res.partner\",\"4711\",[]]}}",
+		    L7_JSONRPC, "/jsonrpc");
+
 	/* the headers not ended within the bytes read: the path alone */
 	check_route("POST /web/dataset/call_button HTTP/1.1\r\nCookie: session_id=abc", L7_JSON_CALL,
 		    "/web/dataset/call_button");
