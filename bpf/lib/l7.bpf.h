@@ -239,9 +239,11 @@ static __always_inline void l7__segment_end(struct l7_work *w)
 {
 	struct l7_path *p = &w->path;
 
-	/* Odoo's XML-RPC is versioned: /xmlrpc/2/object keeps its 2 */
+	/* Odoo's XML-RPC is versioned: /xmlrpc/2/object keeps its 2, and no
+	 * other digit (/xmlrpc/<service> would take one for a service) */
 	if ((p->other || (p->digits && (!p->letters || (!p->punct && p->seg > 3)))) &&
-	    !(p->seg == 1 && p->h == L7_XMLRPC_PREFIX)) {
+	    !(p->seg == 1 && p->h == L7_XMLRPC_PREFIX &&
+	      p->seg_h == net__fnv64(L7_XMLRPC_PREFIX, '2'))) {
 		p->h = net__fnv64(net__fnv64(net__fnv64(net__fnv64(p->h, '{'), 'i'), 'd'), '}');
 		l7__put(w, p->len, '{');
 		l7__put(w, p->len + 1, 'i');
@@ -262,7 +264,9 @@ static long l7__path_byte(__u64 i, void *ctx)
 	struct l7_path *p = &w->path;
 	__u8 b = l7__byte(w, p->start + i);
 
-	if (b == ' ' || b == '?' || b == '#' || b == '\r' || b == '\n') {
+	/* a request target has no control byte (RFC 9112): one ends it like
+	 * the space; a NUL kept would end the text short of what is hashed */
+	if (b <= ' ' || b == '?' || b == '#') {
 		l7__segment_end(w);
 		p->done = 1;
 		p->at = p->start + i;
@@ -495,7 +499,10 @@ static __always_inline void l7__tok_byte(struct l7_body *s, __u8 b)
 {
 	s->h = net__fnv32(s->h, b);
 	s->last = b == '.' ? NET_FNV32_INIT : net__fnv32(s->last, b);
-	if (!l7__letter(b) && !l7__digit(b) && b != '_' && b != '.')
+	/* no model or method name starts with a digit; a number taken for
+	 * one would put a record id in the template */
+	if ((!l7__letter(b) && !l7__digit(b) && b != '_' && b != '.') ||
+	    (!s->tok_len && l7__digit(b)))
 		s->bad = 1;
 	s->tok_len++;
 }
@@ -680,11 +687,12 @@ static __always_inline __u32 l7__odoo_answer(struct l7_work *w, __u32 start, __u
 
 /* ---- answers ---- */
 
-/* The status code of an HTTP/1.x status line at b (12 bytes readable), or 0. */
+/* The status code of an HTTP/1.x status line at b (12 bytes readable), or 0:
+ * "HTTP/1." DIGIT SP 3DIGIT (RFC 9112). */
 static __always_inline __u16 l7__status(const __u8 *b)
 {
-	if (!l7__prefix(b, "HTTP/1.", 7) || b[8] != ' ' || !l7__digit(b[9]) || !l7__digit(b[10]) ||
-	    !l7__digit(b[11]))
+	if (!l7__prefix(b, "HTTP/1.", 7) || !l7__digit(b[7]) || b[8] != ' ' || !l7__digit(b[9]) ||
+	    !l7__digit(b[10]) || !l7__digit(b[11]))
 		return 0;
 	return (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
 }
