@@ -365,7 +365,14 @@ static __always_inline __u32 l7__lowest(__u64 t)
  * the last word to be read whole). */
 static __always_inline __u64 l7__word(struct l7_work *w, __u32 at)
 {
-	return *(__u64 *)&w->buf[at & L7_MASK];
+#ifdef __VMLINUX_H__
+	return *(__u64 *)&w->buf[at & L7_MASK];	/* x86 and arm64 load it unaligned */
+#else
+	__u64 x;
+
+	__builtin_memcpy(&x, &w->buf[at & L7_MASK], sizeof(x));
+	return x;
+#endif
 }
 
 /* ---- where a message's body starts ---- */
