@@ -537,6 +537,13 @@ static __always_inline void http_request(struct net_conn *c, struct io *io, stru
 		return;
 	}
 	raw = l7__raw_path(w, start, n);
+	c->method = method;
+	c->status = 0;
+	c->detail = RPC_NONE;
+	if (raw == c->last_raw && !c->kind && c->route != NET_ROUTE_OTHER) {
+		c->l7 |= NET_L7_PARSED;	/* the connection's last path again */
+		return;
+	}
 	memo = bpf_map_lookup_elem(&net_route_memo, &raw);
 	if (memo) {
 		known = *memo;
@@ -548,9 +555,7 @@ static __always_inline void http_request(struct net_conn *c, struct io *io, stru
 		bpf_map_update_elem(&net_route_memo, &raw, &known, BPF_ANY);
 	}
 	c->kind = known.kind;
-	c->method = method;
-	c->status = 0;
-	c->detail = RPC_NONE;
+	c->last_raw = 0;
 	c->l7 |= NET_L7_PARSED;
 	if (c->kind && targ_special_kind(c->kind) == NET_ROUTE_BUS) {	/* long-polled */
 		c->l7 &= ~NET_L7_PARSED;
@@ -572,6 +577,7 @@ static __always_inline void http_request(struct net_conn *c, struct io *io, stru
 		route = admit(c, route, w);
 	}
 	c->route = route;
+	c->last_raw = raw;
 }
 
 /* A body-borne route whose body never came: its bare path. */

@@ -201,8 +201,10 @@ struct net_conn {
 				 * keep-alive connection repeating it skips the lookup */
 	__u32 tgid;		/* the next syscalls on that fd skip the fd table */
 	__u32 pad2;
+	__u64 last_raw;		/* fingerprint of the last plain path asked: asked
+				 * again, its route (still in route) is known */
 };
-CONTRACT_SIZE(struct net_conn, 80);
+CONTRACT_SIZE(struct net_conn, 88);
 
 /* net_conn.l7 */
 #define NET_L7_PARSED	1	/* the request in flight was parsed: record it as L7 */
