@@ -103,4 +103,45 @@ static inline int fuzz__utf8_valid(const char *str, size_t n)
 	return 1;
 }
 
+
+/* s as a JSON string's contents, escaped as json.dumps does (ensure_ascii):
+ * what a client puts on the wire. out holds 6 * n + 1 bytes. */
+static inline size_t fuzz__json_str(char *out, const uint8_t *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			o += sprintf(out + o, "\\%c", s[i]);
+		else if (s[i] < 0x20 || s[i] >= 0x7f)
+			o += sprintf(out + o, "\\u%04x", s[i]);
+		else
+			out[o++] = s[i];
+	}
+	out[o] = 0;
+	return o;
+}
+
+/* s as XML text, escaped as xmlrpc.client does (&, <, >), without the
+ * control characters XML 1.0 has no place for. out holds 5 * n + 1 bytes. */
+static inline size_t fuzz__xml_str(char *out, const uint8_t *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			continue;
+		if (s[i] == '&')
+			o += sprintf(out + o, "&amp;");
+		else if (s[i] == '<')
+			o += sprintf(out + o, "&lt;");
+		else if (s[i] == '>')
+			o += sprintf(out + o, "&gt;");
+		else
+			out[o++] = s[i];
+	}
+	out[o] = 0;
+	return o;
+}
+
 #endif

@@ -85,41 +85,6 @@ static __u32 outcome(const uint8_t *msg, size_t size, int mode)
 	return d;
 }
 
-static size_t json_str(char *out, const uint8_t *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			o += sprintf(out + o, "\\%c", s[i]);
-		else if (s[i] < 0x20 || s[i] >= 0x7f)
-			o += sprintf(out + o, "\\u%04x", s[i]);
-		else
-			out[o++] = s[i];
-	}
-	out[o] = 0;
-	return o;
-}
-
-static size_t xml_str(char *out, const uint8_t *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-			continue;
-		if (s[i] == '&')
-			o += sprintf(out + o, "&amp;");
-		else if (s[i] == '<')
-			o += sprintf(out + o, "&lt;");
-		else if (s[i] == '>')
-			o += sprintf(out + o, "&gt;");
-		else
-			out[o++] = s[i];
-	}
-	out[o] = 0;
-	return o;
-}
 
 /* Bounds that keep the class and the code within the L7_ANSWER bytes read */
 #define CLASS_MAX	200
@@ -162,7 +127,7 @@ static void json_error(__u8 shape, const uint8_t *data, size_t size)
 	cls[c] = 0;
 	for (size_t i = 0; i < c; i++)
 		h = net__fnv32(h, cls[i]);
-	json_str(id, data + k, size - k < ID_MAX ? size - k : ID_MAX);
+	fuzz__json_str(id, data + k, size - k < ID_MAX ? size - k : ID_MAX);
 	len = snprintf(body, sizeof(body),
 		       "{\"jsonrpc\": \"2.0\", \"id\": \"%s\", \"error\": {\"code\": 200, \"message\": "
 		       "\"Odoo Server Error\", \"data\": {\"name\": \"odoo.exceptions.%s\", %s"
@@ -186,7 +151,7 @@ static void xml_fault(__u8 shape, const uint8_t *data, size_t size)
 	if (!c || (c == 1 && code[0] == '-'))
 		return;
 	code[c] = 0;
-	xml_str(text, data + c, size - c < TEXT_MAX ? size - c : TEXT_MAX);
+	fuzz__xml_str(text, data + c, size - c < TEXT_MAX ? size - c : TEXT_MAX);
 	snprintf(code_m, sizeof(code_m),
 		 "<member>\n<name>faultCode</name>\n<value><%s>%s</%s></value>\n</member>\n",
 		 shape & 2 ? "i4" : "int", code, shape & 2 ? "i4" : "int");

@@ -138,44 +138,6 @@ static int route(const uint8_t *msg, size_t size, int mode)
 	return 1;
 }
 
-/* s as a JSON string's contents, escaped as json.dumps does (ensure_ascii). */
-static size_t json_str(char *out, const uint8_t *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			o += sprintf(out + o, "\\%c", s[i]);
-		else if (s[i] < 0x20 || s[i] >= 0x7f)
-			o += sprintf(out + o, "\\u%04x", s[i]);
-		else
-			out[o++] = s[i];
-	}
-	out[o] = 0;
-	return o;
-}
-
-/* s as XML text, escaped as xmlrpc.client does (&, <, >), without the
- * control characters XML 1.0 has no place for. */
-static size_t xml_str(char *out, const uint8_t *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-			continue;
-		if (s[i] == '&')
-			o += sprintf(out + o, "&amp;");
-		else if (s[i] == '<')
-			o += sprintf(out + o, "&lt;");
-		else if (s[i] == '>')
-			o += sprintf(out + o, "&gt;");
-		else
-			out[o++] = s[i];
-	}
-	out[o] = 0;
-	return o;
-}
 
 #define PASSWORD_MAX	160
 #define DB_MAX		40
@@ -242,8 +204,8 @@ static void password(__u8 sel, const uint8_t *data, size_t size)
 	data += !!size, size -= !!size;
 	pw_n = pw_n < size ? pw_n : size;
 	db_n = size - pw_n < DB_MAX ? size - pw_n : DB_MAX;
-	pw_len = xml ? xml_str(pw, data, pw_n) : json_str(pw, data, pw_n);
-	(xml ? xml_str : json_str)(db, data + pw_n, db_n);
+	pw_len = xml ? fuzz__xml_str(pw, data, pw_n) : fuzz__json_str(pw, data, pw_n);
+	(xml ? fuzz__xml_str : fuzz__json_str)(db, data + pw_n, db_n);
 
 	n = call(msg, sizeof(msg), sel, pw, db);
 	call(rest, sizeof(rest), sel, "", db);
