@@ -17,25 +17,7 @@
  * body in a read of its own (bit 2).
  */
 #include <ctype.h>
-#include <linux/types.h>
-#include <sanitizer/asan_interface.h>
-#include "fuzz.h"
-#include "lib/l7.bpf.h"
-
-static struct l7_work work;
-
-static __u32 load(const uint8_t *msg, size_t size, __u32 max)
-{
-	__u32 n = size < max ? size : max;
-
-	ASAN_UNPOISON_MEMORY_REGION(work.buf, sizeof(work.buf));
-	memcpy(work.buf, msg, n);
-	/* the word-at-a-time scans read up to 7 bytes past the last one
-	 * (into the work area's slack at its end) and mask them off */
-	if (n + 7 < sizeof(work.buf))
-		ASAN_POISON_MEMORY_REGION(work.buf + n + 7, sizeof(work.buf) - n - 7);
-	return n;
-}
+#include "fuzz_l7.h"
 
 /* RFC 9112 section 4: "HTTP/" DIGIT "." DIGIT SP 3DIGIT, major version 1. */
 static unsigned int status_oracle(const uint8_t *b, size_t n)
@@ -65,7 +47,7 @@ static int detail_ok(int mode, __u32 d)
 static __u32 outcome(const uint8_t *msg, size_t size, int mode)
 {
 	struct l7_work *w = &work;
-	__u32 n = load(msg, size, L7_ANSWER), body, d = ~0U;
+	__u32 n = fuzz__l7_load(msg, size, L7_ANSWER), body, d = ~0U;
 
 	if (n >= 12) {
 		FUZZ_ASSERT(l7__status(w->buf) == status_oracle(msg, n));
@@ -177,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shape = data[0] / 5;
 	switch (data[0] % 5) {
 	case 0:	/* what a GET's answer gets read of: 12 bytes */
-		if (load(data + 1, size - 1, 12) == 12)
+		if (fuzz__l7_load(data + 1, size - 1, 12) == 12)
 			FUZZ_ASSERT(l7__status(work.buf) == status_oracle(data + 1, 12));
 		break;
 	case 1:

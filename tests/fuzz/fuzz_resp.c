@@ -13,27 +13,14 @@
  * name ends within the bytes read, else 0.
  */
 #include <ctype.h>
-#include <linux/types.h>
-#include <sanitizer/asan_interface.h>
-#include "fuzz.h"
-#include "lib/l7.bpf.h"
+#include "fuzz_l7.h"
 
 #define RESP_READ	64	/* what l7_request reads of a send */
 #define NAME_MAX_READ	32	/* the longest command name hashed whole */
 
-static struct l7_work work;
-
 static __u64 command(const uint8_t *msg, size_t size)
 {
-	__u32 n = size < RESP_READ ? size : RESP_READ;
-
-	ASAN_UNPOISON_MEMORY_REGION(work.buf, sizeof(work.buf));
-	memcpy(work.buf, msg, n);
-	/* the word-at-a-time scans read up to 7 bytes past the last one
-	 * (into the work area's slack at its end) and mask them off */
-	if (n + 7 < sizeof(work.buf))
-		ASAN_POISON_MEMORY_REGION(work.buf + n + 7, sizeof(work.buf) - n - 7);
-	return l7__resp_command(&work, n);
+	return l7__resp_command(&work, fuzz__l7_load(msg, size, RESP_READ));
 }
 
 static void well_formed(__u8 sel, const uint8_t *data, size_t size)

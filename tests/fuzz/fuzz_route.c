@@ -14,12 +14,7 @@
  * as a string, or <i4>; bit 3: forwarded by a proxy), whose template is
  * known in advance and must not hold the password.
  */
-#include <linux/types.h>
-#include <sanitizer/asan_interface.h>
-#include "fuzz.h"
-#include "lib/l7.bpf.h"
-
-static struct l7_work work;
+#include "fuzz_l7.h"
 
 static __u64 fnv64(const char *s, size_t n)
 {
@@ -28,21 +23,6 @@ static __u64 fnv64(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = net__fnv64(h, (__u8)s[i]);
 	return h;
-}
-
-/* What io_read leaves: msg's first bytes, at most max; the rest of the
- * scratch buffer is off limits. */
-static __u32 load(const uint8_t *msg, size_t size, __u32 max)
-{
-	__u32 n = size < max ? size : max;
-
-	ASAN_UNPOISON_MEMORY_REGION(work.buf, sizeof(work.buf));
-	memcpy(work.buf, msg, n);
-	/* the word-at-a-time scans read up to 7 bytes past the last one
-	 * (into the work area's slack at its end) and mask them off */
-	if (n + 7 < sizeof(work.buf))
-		ASAN_POISON_MEMORY_REGION(work.buf + n + 7, sizeof(work.buf) - n - 7);
-	return n;
 }
 
 static int digits_only(const char *s, size_t n)
@@ -101,7 +81,7 @@ static int route(const uint8_t *msg, size_t size, int mode)
 {
 	struct l7_work *w = &work;
 	const struct l7_body *s = &w->body;
-	__u32 n = load(msg, size, L7_LINE), start, body;
+	__u32 n = fuzz__l7_load(msg, size, L7_LINE), start, body;
 	char before[NET_ROUTE_TEXT], want[NET_ROUTE_TEXT + 2 * L7_TOKEN + 2];
 	__u8 method;
 
@@ -113,7 +93,7 @@ static int route(const uint8_t *msg, size_t size, int mode)
 	FUZZ_ASSERT(w->path.at >= start && w->path.at <= n);
 	if (mode < 0)
 		return 1;
-	n = load(msg, size, L7_BODY);
+	n = fuzz__l7_load(msg, size, L7_BODY);
 	body = l7__body(w, w->path.at, n);
 	if (!body)
 		return 1;
