@@ -593,20 +593,31 @@ static __always_inline void settle_route(struct net_conn *c)
 		c->l7 &= ~(NET_L7_BODY | NET_L7_PARSED);
 }
 
+/* The protocol a request's first n bytes (at most 8, in w) start: an HTTP
+ * request line, a RESP array, and where pg is asked a PostgreSQL startup
+ * packet or SSLRequest; else NET_ANY. */
+static __always_inline __u8 sniff(struct l7_work *w, __u32 n, int pg)
+{
+	__u8 method;
+
+	if (n == 8 && l7__method(w->buf, &method))
+		return NET_HTTP;
+	if (n >= 2 && w->buf[0] == '*' && l7__digit(w->buf[1]))
+		return NET_RESP;
+	return pg && n == 8 && proto__pg_startup(w->buf) ? NET_PGWIRE : NET_ANY;
+}
+
 /* A request's start on an HTTP or Redis connection (or one whose service
  * has no protocol, told here from its first request). */
 static __always_inline void l7_request(struct net_conn *c, struct io *io)
 {
 	struct l7_work *w;
-	__u32 n;
 
 	/* what a connection that is none of them pays: this test */
 	if ((c->l7 & NET_L7_OFF) || !(w = work()))
 		return;
 	if (c->proto == NET_ANY) {
-		n = io_read(io, w, 8);
-		c->proto = n == 8 && l7__method(w->buf, &c->method) ? NET_HTTP
-			   : n >= 2 && w->buf[0] == '*' && l7__digit(w->buf[1]) ? NET_RESP : NET_ANY;
+		c->proto = sniff(w, io_read(io, w, 8), 0);
 		if (c->proto == NET_ANY) {
 			c->l7 |= NET_L7_OFF;
 			return;
@@ -683,13 +694,16 @@ static __always_inline void l7_answer_body(struct net_conn *c, struct io *io)
 {
 	struct l7_work *w = work();
 	__u32 n, body;
+	int bare;
 
 	if (!w)
 		return;
 	n = io_read(io, w, L7_ANSWER);
-	/* the body alone, or (a client's read) the rest of the headers first */
-	body = w->buf[0] == '{' || w->buf[0] == '<' ? 0 : l7__body(w, 0, n);
-	if (n && (body || w->buf[0] == '{' || w->buf[0] == '<') && rpc_outcome(c, w, body, n))
+	/* the body alone (JSON or XML), or (a client's read) the rest of the
+	 * headers first */
+	bare = w->buf[0] == '{' || w->buf[0] == '<';
+	body = bare ? 0 : l7__body(w, 0, n);
+	if (n && (bare || body) && rpc_outcome(c, w, body, n))
 		record_l7(c, c->pending_ns);
 }
 
@@ -782,14 +796,12 @@ static __always_inline void peek(struct net_conn *c, __u8 first)
 static __always_inline void detect(struct net_conn *c, struct io *io)
 {
 	struct l7_work *w = work();
-	__u8 m, proto;
+	__u8 proto;
 
 	c->l7 &= ~NET_L7_DETECT;
 	if (io->sending || !w || io_read(io, w, 8) < 8)
 		return;
-	proto = l7__method(w->buf, &m) ? NET_HTTP
-		: w->buf[0] == '*' && l7__digit(w->buf[1]) ? NET_RESP
-		: proto__pg_startup(w->buf) ? NET_PGWIRE : NET_ANY;
+	proto = sniff(w, 8, 1);
 	if (proto == NET_ANY || !targ_detect[proto])
 		return;
 	c->service = targ_detect[proto];
