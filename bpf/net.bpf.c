@@ -19,7 +19,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "lib/fd.bpf.h"
+#include "lib/io.bpf.h"
 #include "lib/hist.bpf.h"
 #include "contract/net_abi.h"
 #include "lib/pg_sock.bpf.h"
@@ -37,7 +37,6 @@ const volatile __u8 targ_protos[NET_SERVICES + 1] = {};	/* enum net_proto by ser
  * is a plain address, not a pointer socket storage accepts: connections are
  * then keyed by address in a hash, deleted when the socket closes. */
 const volatile bool targ_by_addr = false;
-const volatile __s32 targ_call_nr[NET__CALLS] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 /* The pg family's socket hooks run here too (pg_sock.bpf.h): its maps are
  * then the pg object's, else they are left at their smallest, unused. */
 const volatile bool targ_with_pg_sock = false;
@@ -265,63 +264,13 @@ struct io {
 	__u8 found;	/* buf is resolved (to 0 if it cannot be) */
 };
 
-/* The buffer a write, writev, sendto, sendmsg or a read, readv, recvfrom,
- * recvmsg passes: its first iovec's, for the vectored ones. */
-static __always_inline __u64 call_buffer(int i, struct pt_regs *regs)
-{
-	const void *buf = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	struct iovec iov;
-	struct user_msghdr m;
-
-	if (i == NET_SENDMSG || i == NET_RECVMSG) {
-		if (bpf_probe_read_user(&m, sizeof(m), buf))
-			return 0;
-		buf = m.msg_iov;
-	}
-	if (i == NET_WRITEV || i == NET_SENDMSG || i == NET_READV || i == NET_RECVMSG) {
-		if (bpf_probe_read_user(&iov, sizeof(iov), buf))
-			return 0;
-		buf = iov.iov_base;
-	}
-	return (__u64)buf;
-}
-
-/*
- * The bytes the running task's syscall hands sk or got from it, found from
- * the syscall's own arguments: the sock tracepoints carry no data, and a
- * program on tcp:tcp_sendmsg_locked, which has the msghdr, would run on
- * every TCP send of the node for the few that need a look. A receive's
- * bytes are in the buffer by sock_recv_length. Bytes moved other ways
- * (io_uring, sendfile, a kernel socket) are not found: such a connection
- * stays unconfirmed, its requests unparsed (timed, on the generic metric).
- */
+/* The bytes of this I/O, looked for once (lib/io.bpf.h). */
 static __always_inline __u64 io_buffer(struct io *io)
 {
-	struct pt_regs *regs;
-	long nr;
-	int i, end;
-
-	if (io->found)
-		return io->buf;
-	io->found = 1;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	nr = syscall_of(regs);
-	i = io->sending ? 0 : NET_SENDS;
-	end = io->sending ? NET_SENDS : NET__CALLS;
-	for (; nr >= 0 && i < end; i++)
-		if (targ_call_nr[i] == nr) {
-			int fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-			__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-
-			/* the fd table walk is five probe reads: once per
-			 * connection and process, not per request */
-			if ((io->c->tgid == tgid && io->c->fd == fd) || fd__sock(fd) == io->sk) {
-				io->c->tgid = tgid;
-				io->c->fd = fd;
-				io->buf = call_buffer(i, regs);
-			}
-			break;
-		}
+	if (!io->found) {
+		io->found = 1;
+		io->buf = io__buffer(io->sk, io->sending, &io->c->fd, &io->c->tgid);
+	}
 	return io->buf;
 }
 
@@ -942,14 +891,14 @@ int BPF_PROG(net_sys_enter, struct pt_regs *regs, long id)
 	__u64 tid = bpf_get_current_pid_tgid();
 	int i;
 
-	for (i = 0; i < NET__CALLS; i++)
+	for (i = 0; i < IO__CALLS; i++)
 		if (targ_call_nr[i] == id)
 			break;
-	if (i == NET__CALLS)
+	if (i == IO__CALLS)
 		return 0;
 	call.fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	call.sending = i < NET_SENDS;
-	call.buf = call_buffer(i, regs);
+	call.sending = i < IO_SENDS;
+	call.buf = io__call_buffer(i, regs);
 	bpf_map_update_elem(&net_calls, &tid, &call, BPF_ANY);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #define ODTRACE_NET_ABI
 
 #include "contract/common_abi.h"
+#include "contract/io_abi.h"
 
 #define NET_HIST_ENTRIES	262144	/* not preallocated: see net.bpf.c */
 #define NET_COUNT_ENTRIES	4096
@@ -148,11 +149,6 @@ struct net_key {
 	__u16 pad;
 };
 CONTRACT_SIZE(struct net_key, 16);
-
-/* The syscalls of the fallback data path, by enum index: sends first. */
-enum net_call_nr { NET_WRITE, NET_WRITEV, NET_SENDTO, NET_SENDMSG, NET_READ, NET_READV,
-		   NET_RECVFROM, NET_RECVMSG, NET__CALLS };
-#define NET_SENDS NET_READ	/* indexes below it send */
 
 /* A data syscall in flight (fallback): its fd, direction, and its buffer
  * (its first iovec's), which sys_exit reads: the registers then hold the

@@ -97,11 +97,6 @@ static const char *net_hooks(const char *hooks)
 
 static void choose_hooks(struct net *net, const char *hooks)
 {
-	static const char *const calls[NET__CALLS] = {
-		[NET_WRITE] = "write", [NET_WRITEV] = "writev", [NET_SENDTO] = "sendto",
-		[NET_SENDMSG] = "sendmsg", [NET_READ] = "read", [NET_READV] = "readv",
-		[NET_RECVFROM] = "recvfrom", [NET_RECVMSG] = "recvmsg",
-	};
 	struct net_bpf *s = net->skel;
 	int sock = !strcmp(hooks, "sock");
 
@@ -110,8 +105,7 @@ static void choose_hooks(struct net *net, const char *hooks)
 	bpf_program__set_autoload(s->progs.net_sys_enter, !sock);
 	bpf_program__set_autoload(s->progs.net_sys_exit, !sock);
 	s->rodata->targ_by_addr = !sock;
-	for (int i = 0; i < NET__CALLS; i++)
-		s->rodata->targ_call_nr[i] = syscalls__nr(calls[i]);
+	syscalls__io_numbers((int *)s->rodata->targ_call_nr);
 	if (!sock)
 		log_warn("net: data path on syscall tracepoints (%s): every syscall on the node "
 			 "pays for it (README)", "no sock:sock_send_length here, or --net-hooks syscalls");

@@ -2,6 +2,7 @@
 #include <asm/unistd.h>
 #include <stdio.h>
 #include <string.h>
+#include "contract/io_abi.h"
 #include "families/syscalls.h"
 
 /* syscall_list.h is generated from the same headers (Makefile): one
@@ -30,4 +31,16 @@ int syscalls__nr(const char *name)
 		if (!strcmp(table[i].name, name))
 			return table[i].nr;
 	return -1;
+}
+
+void syscalls__io_numbers(int nr[])
+{
+	static const char *const calls[IO__CALLS] = {
+		[IO_WRITE] = "write", [IO_WRITEV] = "writev", [IO_SENDTO] = "sendto",
+		[IO_SENDMSG] = "sendmsg", [IO_READ] = "read", [IO_READV] = "readv",
+		[IO_RECVFROM] = "recvfrom", [IO_RECVMSG] = "recvmsg",
+	};
+
+	for (int i = 0; i < IO__CALLS; i++)
+		nr[i] = syscalls__nr(calls[i]);
 }

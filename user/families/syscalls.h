@@ -9,5 +9,8 @@
 const char *syscalls__name(int nr, char *buf, unsigned len);
 /* The number of name, or -1 if this architecture has none. */
 int syscalls__nr(const char *name);
+/* The numbers of the data syscalls lib/io.bpf.h reads buffers of, by enum
+ * io_call (contract/io_abi.h). */
+void syscalls__io_numbers(int nr[]);
 
 #endif
