@@ -21,7 +21,8 @@
  *
  * An ERROR longjmps past all of that into PostgresMain's recovery, which
  * calls AbortCurrentTransaction: that is where a failed statement is counted
- * and its state cleared. Per-backend state lives in task storage, freed by
+ * and its state cleared, with the SQLSTATE of the ErrorResponse the socket
+ * send hook read just before (pg_sock.bpf.h). Per-backend state lives in task storage, freed by
  * the kernel when the backend exits, so nothing leaks; it is shared with
  * the lock family (backend.bpf.h).
  *
@@ -31,13 +32,11 @@
  * the idle report, and the next message's buffer reuses it. A statement
  * that took targ_slow_ns or more is sent to userspace, which normalizes it.
  *
- * Socket hooks (--pg-hooks socket): the two reports cost two breakpoint
- * traps per statement, µs each where exceptions are slow (a virtualized
- * guest; bench/RESULTS.md). Instead, a statement is a round trip on the
- * backend's client socket (pg_sock.bpf.h), on the tracepoints every
- * socket read and write passes. No text: the request bytes are not in
- * these tracepoints. Only errors keep a uprobe, which runs once per
- * failed statement.
+ * This is --pg-hooks usdt. The default, --pg-hooks socket, takes no trap:
+ * it reads the protocol's messages on the backend's client socket instead
+ * (pg_sock.bpf.h), on the tracepoints every socket read and write passes.
+ * Only failures on connections it cannot read (TLS) keep a uprobe, which
+ * runs once per failed statement.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -48,40 +47,6 @@
 #include "lib/pg_sock.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 128 * 1024);	/* ~450 statements between two polls */
-} pg_slow SEC(".maps");
-
-/* The record's type into BTF, as backend_event__btf does (lib/backend.bpf.h). */
-static const struct pg_slow_event *const volatile pg_slow_event__btf __attribute__((used)) = 0;
-
-/* 0: no statement text at all, not even copied. */
-const volatile __u64 targ_slow_ns = 0;
-
-static __always_inline void report_slow(struct backend_state *b, __u64 ns)
-{
-	struct pg_slow_event *e;
-
-	if (!targ_slow_ns || ns < targ_slow_ns)
-		return;
-	e = bpf_ringbuf_reserve(&pg_slow, sizeof(*e), 0);
-	if (!e) {
-		drop(DROP_RING_FULL);
-		return;
-	}
-	e->pid = b->pid;
-	e->serial = b->serial;
-	e->duration_ns = ns;
-	__builtin_memcpy(e->text, b->statement.text, PG_TEXT_LEN);
-	bpf_ringbuf_submit(e, 0);
-}
-
-static __always_inline void record(struct backend_state *b, __u16 metric, __u64 now)
-{
-	report_slow(b, pg__end(b, metric, now));
-}
 
 static __always_inline void on_status(const char *activity)
 {
@@ -94,13 +59,12 @@ static __always_inline void on_status(const char *activity)
 	st = &b->statement;
 	if (!activity) {	/* ReadyForQuery is next */
 		if (st->start_ns && st->messages)
-			record(b, PG_QUERY, now);
-		st->start_ns = 0;
-		st->messages = 0;
+			pg__end(b, PG_QUERY, now);
+		pg__reset(st);
 		return;
 	}
 	if (st->start_ns && st->messages >= 2)	/* pipelined: Bind, Execute, now the next */
-		record(b, PG_QUERY, now);
+		pg__end(b, PG_QUERY, now);
 	if (!st->start_ns) {
 		st->start_ns = now;
 		if (targ_slow_ns &&
@@ -112,25 +76,32 @@ static __always_inline void on_status(const char *activity)
 }
 
 /* exec_parse_message hands its query pointer on to CreateCachedPlan; SPI
- * (PL/pgSQL) hands other text. A simple-protocol PREPARE hands the Query's
- * own text and so passes for a Parse: the one statement this misses. */
+ * (PL/pgSQL) hands other text. An SQL PREPARE sent as a Query hands the
+ * Query's own text too, from PrepareQuery, whose probe marks it first:
+ * that one is a statement. */
 static __always_inline void on_parse(const char *text)
 {
 	struct backend_state *b = backend__peek();
 	struct pg_statement *st = b ? &b->statement : NULL;
 
-	if (st && st->start_ns && st->messages && st->last_text == (__u64)text) {
+	if (!st || !st->start_ns || !st->messages || st->last_text != (__u64)text)
+		return;
+	st->last_text = 0;
+	if (st->sql_prepare)
+		st->sql_prepare = 0;
+	else
 		st->messages--;
-		st->last_text = 0;
-	}
 }
 
+/* A failed statement, at the abort: usdt mode's, and the socket hooks'
+ * for connections timed as round trips (TLS); a walked connection's are
+ * counted at ReadyForQuery from its ErrorResponse. */
 static __always_inline void on_abort(void)
 {
 	struct backend_state *b = backend__peek();
 
-	if (b && b->statement.start_ns)
-		record(b, PG_ERROR, bpf_ktime_get_ns());
+	if (b && b->statement.start_ns && (!targ_pg_socket || b->statement.wire.lost))
+		pg__end(b, PG_ERROR, bpf_ktime_get_ns());
 }
 
 SEC("usdt")
@@ -155,6 +126,19 @@ SEC("uprobe")
 int BPF_KPROBE(pg_create_cached_plan, void *raw, const char *text)
 {
 	on_parse(text);
+	return 0;
+}
+
+/* PrepareQuery(pstate, stmt, ...): an SQL PREPARE, exported since 8.0,
+ * about to call CreateCachedPlan with the Query's text. One trap per SQL
+ * PREPARE, which Odoo does not send. */
+SEC("uprobe")
+int BPF_KPROBE(pg_prepare_query)
+{
+	struct backend_state *b = backend__peek();
+
+	if (b && b->statement.start_ns)
+		b->statement.sql_prepare = 1;
 	return 0;
 }
 

@@ -35,6 +35,6 @@ struct backend_state {
 	struct pg_statement statement;
 	struct lock_wait wait;
 };
-CONTRACT_SIZE(struct backend_state, 344);
+CONTRACT_SIZE(struct backend_state, 376);
 
 #endif

@@ -45,6 +45,9 @@ enum drop_reason {
 	DROP_NO_STORAGE,	/* task storage could not be created */
 	DROP_UNCONFIRMED,	/* net: a connection whose bytes are not its service's protocol */
 	DROP_ROUTE_FOLDED,	/* net: a request past --max-routes, recorded as route="other" */
+	DROP_PG_OPAQUE,		/* pg: a backend whose reads are not the protocol in clear
+				 * (TLS, GSS, a buffer not found): its statements are
+				 * round trips, without text or SQLSTATE */
 	DROP__KERNEL_MAX,
 };
 

@@ -35,13 +35,13 @@ static __always_inline void drop(__u32 reason)
 }
 
 /*
- * Adds one duration to the histogram entry at key. Several CPUs can hit
+ * Adds n equal durations to the histogram entry at key. Several CPUs can hit
  * one entry (keys by cgroup, service or backend): atomic adds keep count
  * and sum exact, and cost less than a per-CPU map that would multiply
  * memory by nr_cpus. max_ns is a plain store: two CPUs racing on it can
  * keep the smaller of two near-simultaneous maxima, never a made-up one.
  */
-static __always_inline void hist__record(void *map, const void *key, __u64 ns)
+static __always_inline void hist__record_n(void *map, const void *key, __u32 n, __u64 ns)
 {
 	struct hist_val *v = bpf_map_lookup_elem(map, key);
 
@@ -57,10 +57,16 @@ static __always_inline void hist__record(void *map, const void *key, __u64 ns)
 		if (!v)
 			return;
 	}
-	__sync_fetch_and_add(&v->count, 1);
-	__sync_fetch_and_add(&v->sum_ns, ns);
+	__sync_fetch_and_add(&v->count, n);
+	__sync_fetch_and_add(&v->sum_ns, ns * n);
 	if (ns > v->max_ns)
 		v->max_ns = ns;
+}
+
+/* One duration. */
+static __always_inline void hist__record(void *map, const void *key, __u64 ns)
+{
+	hist__record_n(map, key, 1, ns);
 }
 
 #endif

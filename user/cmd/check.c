@@ -275,9 +275,16 @@ static const char *print_binary(const struct pg_binary *b, struct check_facts *s
 		mode = "unavailable";
 	s->lock += n[1] > 0;
 	if (b->pid)
-		printf("    pid %d, mode %s\n", b->pid, mode);
+		printf("    pid %d, ", b->pid);
 	else
-		printf("    installed, mode %s\n", mode);
+		printf("    installed, ");
+	if (s->socket)	/* the binary serves errors on connections in TLS only */
+		printf("mode socket: the protocol read on client sockets, no trap per statement\n"
+		       "      (--pg-hooks socket, the default; --pg-hooks usdt would use %s)\n", mode);
+	else
+		printf("mode %s: %s\n", mode, !strcmp(mode, "usdt") ? "two USDT traps per statement (--pg-hooks usdt)"
+			: !strcmp(mode, "uprobe") ? "no USDT notes: a uprobe on pgstat_report_activity (--pg-hooks usdt)"
+			: "statements cannot be timed in it with --pg-hooks usdt; the default, socket, can");
 	if (probes[0])
 		snprintf(text, sizeof(text), "%s%s%s", probes, missing[0] ? "; missing:" : "", missing);
 	else
@@ -379,6 +386,7 @@ int cmd_check(int argc, char **argv)
 	if (privs__preflight())
 		return 1;
 	print_host();
+	facts.socket = !o.c.pg_hooks || !strcmp(o.c.pg_hooks, "socket");
 	check_hooks(ok, &facts);
 	print_pg(&o, &facts);
 	print_conninfo(&o);

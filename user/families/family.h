@@ -35,6 +35,7 @@ struct check_facts {
 	int usdt, uprobe, lock;		/* PostgreSQL binaries with those hooks */
 	int found;			/* PostgreSQL binaries found at all */
 	double trap_us;			/* what a probe hit costs here */
+	int socket;			/* pg: --pg-hooks socket (the default) */
 };
 
 /* For a row: if one of hooks (bits of enum check_hook) failed above, prints

@@ -42,6 +42,7 @@ void kmap__drops(const struct bpf_map *drops, const char *family, unsigned reaso
 		[DROP_NO_STORAGE] = "no_task_storage",
 		[DROP_UNCONFIRMED] = "unconfirmed_protocol",
 		[DROP_ROUTE_FOLDED] = "route_folded",
+		[DROP_PG_OPAQUE] = "wire_opaque",
 	};
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(drops);
 	uint64_t vals[ncpu > 0 ? ncpu : 1];

@@ -252,12 +252,18 @@ static int net_open(struct family_env *env, const struct config *c, void **out)
 			: !strcmp(s, "odoo") || !strcmp(s, "traefik") || !strcmp(s, "http") ? NET_HTTP
 			: NET_ANY;
 	}
-	net->pg_sockets = pg && pg__sockets(pg) && !strcmp(net_hooks(hooks), "sock");
+	net->pg_sockets = pg && !strcmp(net_hooks(hooks), "sock");
 	net->skel->rodata->targ_with_pg_sock = net->pg_sockets;
 	if (net->pg_sockets) {
+		struct pg_sock_settings ps = pg__sock_settings(pg);
+
+		net->skel->rodata->targ_pg_socket = ps.socket;
+		net->skel->rodata->targ_slow_ns = ps.slow_ns;
 		rc = pg__carry_sockets(pg, net->skel->skeleton, "net");
 	} else {	/* unused: the smallest they can be */
 		bpf_map__set_max_entries(net->skel->maps.pg_hist, 1);
+		bpf_map__set_max_entries(net->skel->maps.pg_parsed, 1);
+		bpf_map__set_max_entries(net->skel->maps.pg_slow, getpagesize());
 		bpf_map__set_max_entries(net->skel->maps.backend_events, getpagesize());
 		rc = net_bpf__load(net->skel);
 	}
@@ -429,7 +435,7 @@ static void net_harvest(void *self)
 	 * is also the route ring's) */
 	kmap__drops(net->skel->maps.drops, "net", 1u << DROP_HIST_FULL | 1u << DROP_UNCONFIRMED |
 		    1u << DROP_ROUTE_FOLDED | 1u << DROP_RING_FULL |
-		    (net->pg_sockets ? 1u << DROP_NO_STORAGE : 0));
+		    (net->pg_sockets ? 1u << DROP_NO_STORAGE | 1u << DROP_PG_OPAQUE : 0));
 }
 
 int net__pg_sockets(const struct net *net)

@@ -18,6 +18,7 @@
 #include "metrics/drops.h"
 #include "metrics/names.h"
 #include "pg/elfnote.h"
+#include "pg/sqlstate.h"
 #include "util/duration.h"
 #include "util/log.h"
 #include "pg.skel.h"
@@ -27,13 +28,15 @@ struct pg {
 	struct backends *backends;
 	struct pg_series series;
 	int socket;			/* --pg-hooks socket */
-	struct bpf_link *sock_links[2];	/* unless net's programs time the sockets */
+	unsigned long long slow_ns;	/* 0: no statement text */
+	struct bpf_link *sock_links[2];	/* unless net's programs carry the hooks */
 };
 
 const struct pg_function pg__functions[PG_FN__MAX] = {
 	[PG_FN_REPORT_ACTIVITY] = { "pgstat_report_activity", "no timing without USDT notes" },
 	[PG_FN_CREATE_CACHED_PLAN] = { "CreateCachedPlan",
 				       "a Parse-only round trip will count as a statement" },
+	[PG_FN_PREPARE_QUERY] = { "PrepareQuery", "an SQL PREPARE will not count as a statement" },
 	[PG_FN_ABORT] = { "AbortCurrentTransaction", "failed statements will not be counted" },
 };
 
@@ -56,42 +59,54 @@ static int on_slow(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* The socket hooks' programs, or the activity probe's. */
+/* The socket hooks' programs, and with --pg-hooks usdt the activity
+ * probe's (the sends are read in both modes, for the errors' SQLSTATE). */
 static int choose_hooks(struct pg *pg)
 {
 	struct pg_bpf *s = pg->skel;
 	struct btf *btf;
 	int have;
 
+	s->rodata->targ_pg_socket = pg->socket;
 	bpf_program__set_autoload(s->progs.pg_sock_recv, pg->socket);
-	bpf_program__set_autoload(s->progs.pg_sock_send, pg->socket);
 	bpf_program__set_autoload(s->progs.pg_statement_status, !pg->socket);
 	bpf_program__set_autoload(s->progs.pg_report_activity, !pg->socket);
 	bpf_program__set_autoload(s->progs.pg_create_cached_plan, !pg->socket);
-	if (!pg->socket)
-		return 0;
+	bpf_program__set_autoload(s->progs.pg_prepare_query, !pg->socket);
 	btf = btf__load_vmlinux_btf();
 	have = btf && btf__find_by_name_kind(btf, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) >= 0;
 	btf__free(btf);
-	if (!have) {
-		log_error("--pg-hooks socket needs the sock:sock_recv_length tracepoint (Linux 6.3 "
-			  "and later), which this kernel lacks: use --pg-hooks usdt");
+	if (have)
+		return 0;
+	if (pg->socket) {
+		log_error("--pg-hooks socket (the default) needs the sock:sock_recv_length "
+			  "tracepoint (Linux 6.3 and later), which this kernel lacks: use "
+			  "--pg-hooks usdt");
 		return -ENOTSUP;
 	}
+	/* usdt without it: failures are counted, their class unknown */
+	bpf_program__set_autoload(s->progs.pg_sock_send, 0);
 	return 0;
 }
 
-int pg__sockets(const struct pg *pg)
+struct pg_sock_settings pg__sock_settings(const struct pg *pg)
 {
-	return pg->socket;
+	return (struct pg_sock_settings){ .socket = pg->socket, .slow_ns = pg->slow_ns };
 }
 
 int pg__carry_sockets(struct pg *pg, struct bpf_object_skeleton *skel, const char *family)
 {
-	struct bpf_map *m = bpf_object__find_map_by_name(*skel->obj, "pg_hist");
-	int err = m ? bpf_map__reuse_fd(m, bpf_map__fd(pg->skel->maps.pg_hist)) : -ENOENT;
+	const struct bpf_map *ours[] = { pg->skel->maps.pg_hist, pg->skel->maps.pg_parsed,
+					 pg->skel->maps.pg_slow };
 
-	return err ? err : backends__load(pg->backends, skel, family);
+	for (size_t i = 0; i < sizeof(ours) / sizeof(*ours); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(*skel->obj, bpf_map__name(ours[i]));
+		int err = m ? bpf_map__reuse_fd(m, bpf_map__fd(ours[i])) : -ENOENT;
+
+		if (err)
+			return err;
+	}
+	return backends__load(pg->backends, skel, family);
 }
 
 /* After every family is open: attaches pg's own socket programs, unless
@@ -102,12 +117,12 @@ static int pg_ready(void *self, struct family_env *env)
 	struct net *net = families__use(env, &net_family);
 	int carried = net && net__pg_sockets(net);
 
-	if (!pg->socket || carried)
+	if (carried || !bpf_program__autoload(pg->skel->progs.pg_sock_send))
 		return 0;
-	pg->sock_links[0] = bpf_program__attach(pg->skel->progs.pg_sock_recv);
-	pg->sock_links[1] = pg->sock_links[0] ? bpf_program__attach(pg->skel->progs.pg_sock_send)
-					      : NULL;
-	if (!pg->sock_links[1]) {
+	pg->sock_links[0] = bpf_program__attach(pg->skel->progs.pg_sock_send);
+	if (pg->sock_links[0] && pg->socket)
+		pg->sock_links[1] = bpf_program__attach(pg->skel->progs.pg_sock_recv);
+	if (!pg->sock_links[0] || (pg->socket && !pg->sock_links[1])) {
 		log_error("pg: cannot attach to sock:sock_recv_length and sock_send_length: %s",
 			  strerror(errno));
 		return -errno;
@@ -128,22 +143,14 @@ static int pg_open(struct family_env *env, const struct config *c, void **out)
 
 	if (!pg)
 		return -ENOMEM;
-	pg->socket = c->pg_hooks && !strcmp(c->pg_hooks, "socket");
-	if (pg->socket && c->statement_text && text != STATEMENT_OFF) {
-		log_error("--statement-text %s needs --pg-hooks usdt: the socket hooks see no "
-			  "statement text (slow statements are off with them)", c->statement_text);
-		free(pg);
-		return -EINVAL;
-	}
-	if (pg->socket) {
-		text = STATEMENT_OFF;
-	} else {
+	pg->socket = !c->pg_hooks || !strcmp(c->pg_hooks, "socket");
+	if (!pg->socket) {
 		double us = trapcost__us();
 
 		if (us >= TRAPCOST_SLOW_US)
 			log_warn("pg: a USDT probe hit costs %.1f µs on this machine and --pg-hooks usdt "
-				 "takes two per statement; --pg-hooks socket takes none, without "
-				 "statement text (README, \"Socket hooks\")", us);
+				 "takes two per statement; --pg-hooks socket (the default) takes none "
+				 "(README, \"Socket hooks\")", us);
 	}
 	statements__init(&pg->series.statements, c->top_statements, text, c->slow_statement_ms);
 	pg->backends = backends;
@@ -154,8 +161,9 @@ static int pg_open(struct family_env *env, const struct config *c, void **out)
 	};
 	pg->series.errors = (struct series_set){
 		.name = M_PG_QUERY_ERRORS_TOTAL,
-		.help = "PostgreSQL statements that ended in ERROR.",
-		.counter = SERIES_COUNT, .labels = { "tenant", "database", SERIES_IDENTITY }, .n_labels = 6,
+		.help = "PostgreSQL statements that ended in ERROR, by SQLSTATE class (two characters; 40001, 40P01, 55P03 and 57014 exactly; unknown when not read).",
+		.counter = SERIES_COUNT, .labels = { "tenant", "database", SERIES_IDENTITY, "class" },
+		.n_labels = 7,
 	};
 	pg->skel = pg_bpf__open();
 	if (!pg->skel) {
@@ -166,10 +174,13 @@ static int pg_open(struct family_env *env, const struct config *c, void **out)
 	err = choose_hooks(pg);
 	if (err)
 		goto fail;
-	if (text != STATEMENT_OFF)
-		pg->skel->rodata->targ_slow_ns = pg->series.statements.slow_ms * 1000000;
-	else	/* no event will come: the smallest ring there is */
+	if (text != STATEMENT_OFF) {
+		pg->slow_ns = pg->series.statements.slow_ms * 1000000ULL;
+	} else {	/* no event will come, no text is kept: the smallest maps */
 		bpf_map__set_max_entries(pg->skel->maps.pg_slow, getpagesize());
+		bpf_map__set_max_entries(pg->skel->maps.pg_parsed, 1);
+	}
+	pg->skel->rodata->targ_slow_ns = pg->slow_ns;
 	err = backends__load(backends, pg->skel->skeleton, "pg");
 	if (!err && text != STATEMENT_OFF)
 		err = backends__add_ring(backends, bpf_map__fd(pg->skel->maps.pg_slow), on_slow, pg);
@@ -211,8 +222,9 @@ static const char *pg_attach(void *ctx, const char *p, struct bpf_link **links)
 	struct pg_bpf *s = ((struct pg *)ctx)->skel;
 	const char *mode;
 
-	/* the sockets are timed for every backend already; only errors need
-	 * the binary */
+	/* the sockets are read for every backend already; the binary is
+	 * needed only for the failures of connections that cannot be read
+	 * (TLS), one trap per failed statement */
 	if (((struct pg *)ctx)->socket) {
 		links[0] = attach_optional(s->progs.pg_abort, p, PG_FN_ABORT);
 		return "socket";
@@ -237,6 +249,8 @@ static const char *pg_attach(void *ctx, const char *p, struct bpf_link **links)
 	}
 	links[1] = attach_optional(s->progs.pg_create_cached_plan, p, PG_FN_CREATE_CACHED_PLAN);
 	links[2] = attach_optional(s->progs.pg_abort, p, PG_FN_ABORT);
+	if (links[1])	/* only CreateCachedPlan's hits need telling apart */
+		links[3] = attach_optional(s->progs.pg_prepare_query, p, PG_FN_PREPARE_QUERY);
 	return mode;
 }
 
@@ -255,6 +269,7 @@ static void pg_harvest(void *self)
 	for (int i = 0; i < n; i++) {
 		const struct backend *b = backends__find(pg->backends, keys[i].serial, keys[i].pid);
 		int err = keys[i].metric == PG_ERROR;
+		char code[6];
 		struct series *s;
 
 		if (!b) {
@@ -264,7 +279,8 @@ static void pg_harvest(void *self)
 		}
 		s = series__get(err ? &pg->series.errors : &pg->series.query,
 				(const char *[]){ b->tenant, b->label_db, b->id.namespace, b->id.pod,
-						  b->id.container, b->id.cgroup, "server" });
+						  b->id.container, b->id.cgroup,
+						  err ? sqlstate__label(keys[i].sqlstate, code) : "server" });
 		if (s)
 			series__add(s, keys[i].bucket, &vals[i], backends__final(b));
 		if (backends__final(b))
@@ -273,7 +289,8 @@ static void pg_harvest(void *self)
 	for (int i = 0; i < n_final; i++)
 		bpf_map_delete_elem(fd, &final[i]);
 	kmap__drops(pg->skel->maps.drops, "pg",
-		    1u << DROP_HIST_FULL | 1u << DROP_RING_FULL | 1u << DROP_NO_STORAGE);
+		    1u << DROP_HIST_FULL | 1u << DROP_RING_FULL | 1u << DROP_NO_STORAGE |
+			    1u << DROP_PG_OPAQUE);
 }
 
 struct pg_series *pg__series(struct pg *pg)
@@ -360,7 +377,7 @@ static void pg_print(const struct config *c, FILE *out)
 		(unsigned long long)(c->slow_statement_ms ? c->slow_statement_ms
 							  : STATEMENT_SLOW_MS_DEFAULT),
 		c->statement_text ? c->statement_text : "normalized");
-	fprintf(out, "  hooks: %s\n", c->pg_hooks ? c->pg_hooks : "usdt");
+	fprintf(out, "  hooks: %s\n", c->pg_hooks ? c->pg_hooks : "socket");
 }
 
 /* pg: (the binaries and conninfo serve lock too) */
@@ -388,9 +405,11 @@ static int pg_check(const struct check_facts *f)
 		log_error("the pg family cannot run on this kernel: it needs %s, which failed above", missing);
 		return 1;
 	}
-	if (f->usdt)
+	if (f->socket && f->found)
+		snprintf(ready, sizeof(ready), "socket hooks, %d %s", f->found, check__binaries(f->found));
+	else if (f->usdt)
 		snprintf(ready, sizeof(ready), "usdt on %d %s", f->usdt, check__binaries(f->usdt));
-	if (f->uprobe)
+	if (f->uprobe && !f->socket)
 		snprintf(ready + strlen(ready), sizeof(ready) - strlen(ready), "%suprobe on %d %s",
 			 f->usdt ? ", " : "", f->uprobe, check__binaries(f->uprobe));
 	if (ready[0])
@@ -400,14 +419,21 @@ static int pg_check(const struct check_facts *f)
 	else
 		family__row("pg", "ready, waiting for PostgreSQL (looked for again every interval)");
 	/* which hooks the family uses here */
-	printf(FAMILY_ROW_INDENT "USDT statement__status (or uprobe %s)\n" FAMILY_ROW_INDENT "uprobes %s, %s\n",
+	if (f->socket) {
+		printf(FAMILY_ROW_INDENT "tracepoints sock_recv_length, sock_send_length (--pg-hooks socket)\n"
+		       FAMILY_ROW_INDENT "uprobe %s: failures on TLS connections\n",
+		       pg__functions[PG_FN_ABORT].name);
+		return 0;
+	}
+	printf(FAMILY_ROW_INDENT "USDT statement__status (or uprobe %s)\n"
+	       FAMILY_ROW_INDENT "uprobes %s, %s, %s (--pg-hooks usdt)\n",
 	       pg__functions[PG_FN_REPORT_ACTIVITY].name, pg__functions[PG_FN_CREATE_CACHED_PLAN].name,
-	       pg__functions[PG_FN_ABORT].name);
+	       pg__functions[PG_FN_PREPARE_QUERY].name, pg__functions[PG_FN_ABORT].name);
 	/* two hits per simple statement: where a hit is this slow, they are
 	 * a visible share of a short statement's CPU (bench/RESULTS.md) */
 	if (f->trap_us >= TRAPCOST_SLOW_US)
 		printf(FAMILY_ROW_INDENT "two probe hits per statement cost %.1f µs here: consider\n"
-		       FAMILY_ROW_INDENT "--pg-hooks socket, which has none (README, \"Socket hooks\")\n",
+		       FAMILY_ROW_INDENT "--pg-hooks socket (the default), which has none\n",
 		       2 * f->trap_us);
 	return 0;
 }

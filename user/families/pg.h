@@ -14,13 +14,14 @@ struct pg;
 /* What the family exports, cumulative since the agent started. */
 struct pg_series {
 	struct series_set query;	/* tenant, database, side */
-	struct series_set errors;	/* tenant, database */
+	struct series_set errors;	/* tenant, database, class */
 	struct statements statements;	/* the slow ones */
 };
 
 /* The exported functions the family puts uprobes on, and what is lost
  * where a build lacks one (pg__mode needs the first only without USDT). */
-enum { PG_FN_REPORT_ACTIVITY, PG_FN_CREATE_CACHED_PLAN, PG_FN_ABORT, PG_FN__MAX };
+enum { PG_FN_REPORT_ACTIVITY, PG_FN_CREATE_CACHED_PLAN, PG_FN_PREPARE_QUERY, PG_FN_ABORT,
+       PG_FN__MAX };
 extern const struct pg_function {
 	const char *name, *without;
 } pg__functions[PG_FN__MAX];
@@ -35,12 +36,18 @@ static inline const char *pg__hooks(const char *hooks)
 {
 	return !strcmp(hooks, "usdt") ? "usdt" : !strcmp(hooks, "socket") ? "socket" : NULL;
 }
-/* Whether statements are timed on the sockets (--pg-hooks socket): then
- * another family's programs on the same tracepoints (net's) can carry the
- * hooks, one program per socket operation instead of two. */
-int pg__sockets(const struct pg *pg);
+/* The socket hooks' settings (bpf/lib/pg_sock.bpf.h), for another family's
+ * programs on the same tracepoints (net's) to carry them, one program per
+ * socket operation instead of two: whether statements are timed on the
+ * sockets (--pg-hooks socket; else only errors are read there), and the
+ * slow statement threshold (0: no text). */
+struct pg_sock_settings {
+	int socket;
+	unsigned long long slow_ns;
+};
+struct pg_sock_settings pg__sock_settings(const struct pg *pg);
 /* Loads skel (family: its name in messages) with pg's socket-hook maps
- * (bpf/lib/pg_sock.bpf.h) as its own, for its programs to time statements. */
+ * as its own, for its programs to time statements. */
 struct bpf_object_skeleton;
 int pg__carry_sockets(struct pg *pg, struct bpf_object_skeleton *skel, const char *family);
 struct pg_series *pg__series(struct pg *pg);
