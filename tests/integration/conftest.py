@@ -150,6 +150,16 @@ class Agent:
                 return v
         return None
 
+    def total(self, name, by=None, **labels):
+        """The sum of the series that carry labels; with by, {value of
+        label by: sum}."""
+        want, out = set(labels.items()), {}
+        for key, v in self.samples(name).items():
+            if want <= set(key):
+                k = dict(key).get(by)
+                out[k] = out.get(k, 0) + v
+        return out if by else out.get(None, 0)
+
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(30)
@@ -271,6 +281,12 @@ def p50_bucket(buckets):
         if seen >= total / 2:
             return le
     return None
+
+
+@pytest.fixture(params=["socket", "usdt"])
+def hooks(request):
+    """The pg family's statement hooks, both ways: the agent's arguments."""
+    return ("--pg-hooks", request.param)
 
 
 @pytest.fixture

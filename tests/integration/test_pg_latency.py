@@ -1,12 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-"""pg family against a real PostgreSQL: exact counts per database, p50 within
-one fine bucket of what the clients measured, simple and extended protocol,
-failed statements, backends older than the agent."""
+"""pg family against a real PostgreSQL, with both statement hooks (socket, the
+default, and usdt): exact counts per database, p50 within one fine bucket of
+what the clients measured, simple and extended protocol, the protocol's
+shapes (pipelines, Parse-only round trips, COPY, several statements in one
+Query, SQL PREPARE), failed statements per SQLSTATE class, backends older
+than the agent."""
+import threading
 import os
 import statistics
 import subprocess
 import tempfile
 import time
+
+import pytest
 
 from conftest import PG_BIN, wait_until
 
@@ -91,9 +97,9 @@ def assert_p50_near(agent, db, truth):
         f"{db}: p50 {p50 * 1e3:.2f} ms not within one fine bucket of {truth * 1e3:.2f} ms"
 
 
-def test_statement_latency_per_database(pg, agent):
+def test_statement_latency_per_database(pg, agent, hooks):
     early = pg.connect("tenant_a")  # a backend older than the agent
-    a = agent()
+    a = agent(*hooks)
     late = pg.connect("tenant_b")   # and one that connects after it started
     ta = timed(early, "SELECT pg_sleep(0.05)", 20)
     tb = timed(late, "SELECT pg_sleep(0.2)", 10)
@@ -127,30 +133,101 @@ def two_fail_two_pass(conn):
                 pass
 
 
-def test_failed_statements_counted_not_timed(pg, agent):
-    a = agent()
+def errors(agent, db):
+    """{SQLSTATE class label: failed statements} of db."""
+    return agent.total("odtrace_pg_query_errors_total", by="class", database=db)
+
+
+def test_failed_statements_counted_not_timed(pg, agent, hooks):
+    a = agent(*hooks)
     conn = pg.connect("tenant_b")
     base = count(a, "tenant_b")
     two_fail_two_pass(conn)
     r = pgbench(pg, "tenant_b", "SELECT 1/0;", 1)  # an ERROR on the extended protocol
     assert r.returncode != 0, "pgbench reports the failed statement"
     assert wait_count(a, "tenant_b", base + 2) == base + 2, "only the 2 successful statements timed"
-    wait_until(lambda: a.value("odtrace_pg_query_errors_total", database="tenant_b") == 3, 10,
-               "3 failed statements counted")
+    wait_until(lambda: sum(errors(a, "tenant_b").values()) == 3, 10, "3 failed statements counted")
     # The next statement after an error is timed normally: no stale start.
     with conn.cursor() as cur:
         cur.execute("SELECT pg_sleep(0.05)")
     assert wait_count(a, "tenant_b", base + 3) == base + 3
     assert a.value(QUERY + "_bucket", database="tenant_b", le="+Inf") == base + 3
-    assert a.value("odtrace_pg_query_errors_total", database="tenant_b") == 3
+    # 22012 division by zero twice, 42P01 undefined table once
+    assert errors(a, "tenant_b") == {"22": 2, "42": 1}
     conn.close()
     a.stop()
 
 
-def test_prepare_only_round_trips_are_not_statements(pg, agent):
+def session(pg, db):
+    conn = pg.connect(db)
+    conn.autocommit = True
+    return conn
+
+
+def fails(conn, *sql):
+    """Runs sql in order; the SQLSTATE of the one that failed, else None."""
+    try:
+        with conn.cursor() as cur:
+            for q in sql:
+                cur.execute(q)
+    except Exception as e:
+        conn.rollback()
+        return e.pgcode
+    return None
+
+
+def test_errors_per_sqlstate_class(pg, agent, hooks):
+    """The errors Odoo retries (serialization failures, deadlocks) by their
+    own code, the others by class; what the server reported, nothing timed."""
+    pg.psql("tenant_c", "DROP TABLE IF EXISTS uniq; CREATE TABLE uniq (k int PRIMARY KEY); "
+                        "INSERT INTO uniq VALUES (1), (2)")
+    a = agent(*hooks)
+    one, two = session(pg, "tenant_c"), session(pg, "tenant_c")
+    base = count(a, "tenant_c")
+    codes = [fails(one, "INSERT INTO uniq VALUES (1)"),
+             fails(one, "SELECT 1/0"),
+             fails(one, "SET statement_timeout = 50", "SELECT pg_sleep(1)")]
+    fails(one, "SET statement_timeout = 0")
+    # a serialization failure: a row updated since the snapshot was taken
+    one.autocommit = False
+    fails(one, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "SELECT * FROM uniq")
+    fails(two, "UPDATE uniq SET k = 3 WHERE k = 2")
+    codes.append(fails(one, "UPDATE uniq SET k = 4 WHERE k = 3 OR k = 2"))
+    # a deadlock: each holds a row the other wants; one is the victim
+    two.autocommit = False
+    fails(one, "UPDATE uniq SET k = 1 WHERE k = 1")
+    fails(two, "UPDATE uniq SET k = 3 WHERE k = 3")
+    out = {}
+    t = threading.Thread(target=lambda: out.update(t=fails(two, "UPDATE uniq SET k = 1 WHERE k = 1")))
+    t.start()
+    time.sleep(0.3)
+    codes.append(fails(one, "UPDATE uniq SET k = 3 WHERE k = 3"))
+    t.join(30)
+    codes.append(out["t"])
+    one.rollback()
+    two.rollback()
+    assert sorted(c for c in codes if c) == ["22012", "23505", "40001", "40P01", "57014"], codes
+    want = {"22": 1, "23": 1, "57014": 1, "40001": 1, "40P01": 1}
+    try:
+        wait_until(lambda: errors(a, "tenant_c") == want, 10, "the errors per class")
+    except AssertionError:
+        pass
+    assert errors(a, "tenant_c") == want
+    # timed: the statements that succeeded (3 SETs, the SELECT, the updates
+    # that won, the rollbacks), none of the 5 that failed
+    time.sleep(1.2)
+    timed_ok = count(a, "tenant_c") - base
+    assert a.total("odtrace_pg_query_errors_total", database="tenant_c") == 5
+    assert timed_ok >= 6, timed_ok
+    one.close()
+    two.close()
+    a.stop()
+
+
+def test_prepare_only_round_trips_are_not_statements(pg, agent, hooks):
     """Parse/Describe/Sync without Execute (what PQprepare sends) is no statement;
     a named statement executed later is timed from its Bind, not its Parse."""
-    a = agent()
+    a = agent(*hooks)
     r = pgbench(pg, "tenant_a", "SELECT pg_sleep(0.01);", 5, mode="prepared")
     assert r.returncode == 0, r.stderr
     wait_until(lambda: count(a, "tenant_a") >= 5, 10, "prepared statements")
@@ -171,10 +248,11 @@ def test_exposition_passes_promtool(pg, agent):
     a.stop()
 
 
-def test_pipelined_executes_are_statements_each(pg, agent):
-    """Three Parse/Bind/Execute before one Sync: three statements, each ending
-    as the next begins, the last at ReadyForQuery."""
-    a = agent()
+def test_pipelined_executes_are_statements_each(pg, agent, hooks):
+    """Three Parse/Bind/Execute before one Sync: three statements. usdt times
+    each from its own start, the next beginning as one ends; socket sees one
+    round trip and gives each of its statements a third of it."""
+    a = agent(*hooks)
     script = "\\startpipeline\nSELECT pg_sleep(0.01);\nSELECT pg_sleep(0.02);\n" \
              "SELECT pg_sleep(0.03);\n\\endpipeline"
     r = pgbench(pg, "tenant_c", script, 3)
@@ -188,6 +266,9 @@ def test_pipelined_executes_are_statements_each(pg, agent):
     def cum(x):
         return max([c for le, c in cumulative if le <= x] or [0])
 
+    if hooks[1] == "socket":  # each a third of its pipeline's 60 ms
+        assert cum(0.02 / FINE) == 0 and cum(0.03 * FINE) == 9, cumulative
+        return a.stop()
     # no statement shorter than its own sleep: at most 3 below 20 ms, 6 below
     # 30 ms (host steal only makes them longer, so no upper bound here)
     for sleep, at_most in ((0.01, 0), (0.02, 3), (0.03, 6)):
@@ -195,22 +276,36 @@ def test_pipelined_executes_are_statements_each(pg, agent):
     a.stop()
 
 
-def test_simple_protocol_prepare_is_the_known_blind_spot(pg, agent):
-    """SQL PREPARE over the simple protocol hands CreateCachedPlan the Query's own
-    text, exactly like a Parse message: it is not counted (documented). The
-    EXECUTE that runs it is."""
-    a = agent()
-    conn = pg.connect("tenant_a")
+def test_protocol_shapes_count_as_the_protocol_says(pg, agent, hooks):
+    """One Query is one statement, whatever it holds (several statements, an
+    SQL PREPARE, a COPY FROM STDIN and its data); an extended-protocol
+    Execute is one; the EXECUTE of an SQL-prepared statement is one."""
+    import io
+    a = agent(*hooks)
+    conn = session(pg, "tenant_a")
     with conn.cursor() as cur:
-        cur.execute("PREPARE nap AS SELECT pg_sleep(0.01)")
-        cur.execute("EXECUTE nap")
-        cur.execute("EXECUTE nap")
-    assert wait_count(a, "tenant_a", 2) == 2
+        cur.execute("SELECT 1; SELECT 2; SELECT 3")                 # 1
+        cur.execute("DROP TABLE IF EXISTS shapes")                   # 2
+        cur.execute("CREATE TABLE shapes (n int, s text)")           # 3
+        rows = "".join(f"{i}\trow {i}\n" for i in range(5000))    # ~50 kB: many reads
+        cur.copy_expert("COPY shapes FROM STDIN", io.StringIO(rows))  # 4
+        cur.execute("PREPARE nap AS SELECT pg_sleep(0.01)")          # 5
+        cur.execute("EXECUTE nap")                                   # 6
+        cur.execute("EXECUTE nap")                                   # 7
+        cur.execute("SELECT count(*) FROM shapes")                   # 8
+        assert cur.fetchone()[0] == 5000
     conn.close()
+    assert wait_count(a, "tenant_a", 8) == 8
+    for mode, n in (("simple", 4), ("extended", 5), ("prepared", 6)):
+        base = count(a, "tenant_b")
+        r = pgbench(pg, "tenant_b", "SELECT 1;\nSELECT 2;", n, mode=mode)
+        assert r.returncode == 0, r.stderr
+        assert wait_count(a, "tenant_b", base + 2 * n) == base + 2 * n, mode
+    assert a.value("odtrace_dropped_total", reason="pg_wire_opaque") == 0
     a.stop()
 
 
-def test_short_lived_backends_are_all_counted(pg, agent):
+def test_short_lived_backends_are_all_counted(pg, agent, hooks):
     """Connection churn: 200 backends that run one statement and exit, most of
     them gone before the agent's next read. Each announced its database from
     its own process title, so none is lost or left unresolved. Autovacuum
@@ -218,7 +313,7 @@ def test_short_lived_backends_are_all_counted(pg, agent):
     out, not counted as unresolved."""
     pg.psql("postgres", "CREATE TABLE churn AS SELECT generate_series(1, 20000) AS n; "
                         "UPDATE churn SET n = n + 1")
-    a = agent()
+    a = agent(*hooks)
     for _ in range(200):
         conn = pg.connect("tenant_b")
         with conn.cursor() as cur:

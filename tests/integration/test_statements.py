@@ -7,7 +7,8 @@ captured prefix) run N times each; the normalized text must be exported
 with exactly N per fingerprint, and the secrets must appear in no export
 (/metrics, OTLP/HTTP and remote write decoded by protoc's classes), no
 trace output (text and --json) and no log line (-vv). Raw text only on
---statement-text raw."""
+--statement-text raw. Both statement hooks: the socket hooks read the text
+from the Query or Parse message, usdt from the server's memory."""
 import json
 import os
 import re
@@ -146,12 +147,12 @@ def assert_clean(where, text):
         assert s not in text, f"{s!r} in {where}"
 
 
-def test_statements_minimized(pg, db, agent, pb):
+def test_statements_minimized(pg, db, agent, pb, hooks):
     want = expected()
     with OtlpHttpReceiver(pb) as otlp, RemoteWriteReceiver(pb) as rw:
-        a = agent("--probes", "pg", "-vv", "--export", f"otlp-http://127.0.0.1:{otlp.port}/v1/metrics",
+        a = agent("--probes", "pg", *hooks, "-vv", "--export", f"otlp-http://127.0.0.1:{otlp.port}/v1/metrics",
                   "--export", f"prom-rw://127.0.0.1:{rw.port}/api/v1/write")
-        text, js = Trace(), Trace("--json")
+        text, js = Trace(*hooks), Trace("--json", *hooks)
         run_simple(pg, db, SIMPLE)
         run_simple(pg, db, [FAST])
         run_extended(pg, db, EXTENDED[0], EXTENDED[2])
@@ -202,9 +203,9 @@ def test_statements_minimized(pg, db, agent, pb):
             f"trace prints {stmt!r} {n} times: {lines}"
 
 
-def test_statements_opt_in(pg, db, agent):
-    raw = agent("--probes", "pg", "--statement-text", "raw")
-    none = agent("--probes", "pg", "--statement-text", "none", "--top-statements", "1",
+def test_statements_opt_in(pg, db, agent, hooks):
+    raw = agent("--probes", "pg", *hooks, "--statement-text", "raw")
+    none = agent("--probes", "pg", *hooks, "--statement-text", "none", "--top-statements", "1",
                  "--slow-statement", "50ms")
     run_simple(pg, db, SIMPLE[:2])
     wait_until(lambda: sum(v[1] for v in slow(raw, db).values()) == 5
