@@ -311,7 +311,7 @@ def test_short_lived_backends_are_all_counted(pg, agent, hooks):
     its own process title, so none is lost or left unresolved. Autovacuum
     workers, busy meanwhile, report activity too but are no backends: left
     out, not counted as unresolved."""
-    pg.psql("postgres", "CREATE TABLE churn AS SELECT generate_series(1, 20000) AS n; "
+    pg.psql("postgres", "DROP TABLE IF EXISTS churn; CREATE TABLE churn AS SELECT generate_series(1, 20000) AS n; "
                         "UPDATE churn SET n = n + 1")
     a = agent(*hooks)
     for _ in range(200):

@@ -14,6 +14,7 @@
 #include "families/pg.h"
 #include "families/pgbins.h"
 #include "families/registry.h"
+#include "families/syscalls.h"
 #include "families/trapcost.h"
 #include "metrics/drops.h"
 #include "metrics/names.h"
@@ -171,6 +172,9 @@ static int pg_open(struct family_env *env, const struct config *c, void **out)
 		goto fail;
 	}
 	hist__bounds((uint64_t *)pg->skel->rodata->hist_bounds);
+	/* its own socket programs (when net does not carry them) read the
+	 * messages from the syscalls' buffers, as net's do */
+	syscalls__io_numbers((int *)pg->skel->rodata->targ_call_nr);
 	err = choose_hooks(pg);
 	if (err)
 		goto fail;
