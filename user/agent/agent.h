@@ -76,11 +76,11 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"                      normalized (default: every literal a ?, comments gone), raw\n" \
 	"                      (as sent, literals included: opt-in), none (the fingerprint\n" \
 	"                      only) or off (no slow statements, no text read at all)\n" \
-	"  --pg-hooks HOOKS    pg: how statements are timed: usdt (default: PostgreSQL's\n" \
-	"                      activity probe, two breakpoint traps per statement, with its\n" \
-	"                      text) or socket (round trips on the backend's client socket:\n" \
-	"                      no trap, no statement text, so no slow statements; README).\n" \
-	"                      What a trap costs here: odtrace check; run warns from 1 µs\n" \
+	"  --pg-hooks HOOKS    pg: how statements are seen: socket (default: PostgreSQL's\n" \
+	"                      protocol read on the backend's client socket, no trap per\n" \
+	"                      statement) or usdt (its statement probes, two breakpoint\n" \
+	"                      traps per statement). Same statements, text and errors;\n" \
+	"                      what a trap costs here: odtrace check; README\n" \
 	"  --max-tenants N     tenants beyond the first N are named \"other\" (default: no bound)\n" \
 	"  --max-series N      label sets per metric before folding into \"other\" (default 2000)\n" \
 	"  --tenant-grace DUR  how long a tenant without backends keeps its series and its\n" \
