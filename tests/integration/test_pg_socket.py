@@ -138,3 +138,42 @@ def test_slow_probe_hits_are_pointed_out(pg, agent):
         assert ("consider\n" in out and "--pg-hooks socket" in out) == (cost >= 1.0), out
     a.stop()
     assert "takes none" not in agent("--probes", "pg").log(), "no warning by default"
+
+
+def test_tls_connections_fall_back_to_round_trips(agent, tmp_path):
+    """TLS encrypts the messages: such a connection is timed by round trips
+    (a simple-protocol client's are its statements), a drop says so, and its
+    failures come from the AbortCurrentTransaction uprobe, class unknown."""
+    import shutil
+    import psycopg2
+    from conftest import Cluster, self_signed_cert
+    key, cert = self_signed_cert(tmp_path)
+    cluster = Cluster()
+    for f in (key, cert):  # the server reads them as its own user, key 0600
+        shutil.copy(f, cluster.dir)
+        shutil.chown(os.path.join(cluster.dir, f.name), "postgres")
+    os.chmod(os.path.join(cluster.dir, key.name), 0o600)
+    cluster.start("ssl=on", f"ssl_cert_file={cluster.dir}/{cert.name}",
+                  f"ssl_key_file={cluster.dir}/{key.name}", "listen_addresses=127.0.0.1")
+    try:
+        cluster.create_databases("tls_db")
+        a = agent()
+        conn = psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres",
+                                dbname="tls_db", sslmode="require")
+        conn.autocommit = True
+        timed(conn, "SELECT pg_sleep(0.01)", 5)
+        try:
+            timed(conn, "SELECT 1/0", 1)
+        except psycopg2.Error:
+            pass
+        timed(conn, "SELECT 1", 1)
+        assert wait_count(a, "tls_db", 6) == 6, "5 + 1 round trips timed, not the failed one"
+        wait_until(lambda: a.total("odtrace_pg_query_errors_total", database="tls_db") == 1, 10,
+                   "the failed statement")
+        assert a.total("odtrace_pg_query_errors_total", by="class", database="tls_db") == \
+            {"unknown": 1}, "no SQLSTATE in an encrypted send"
+        assert a.value("odtrace_dropped_total", reason="pg_wire_opaque") >= 1
+        conn.close()
+        a.stop()
+    finally:
+        cluster.stop()

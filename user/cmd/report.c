@@ -85,19 +85,31 @@ void report__text_hist(const struct hist *h)
 	hist__print_log2(stdout, h);
 }
 
-/* The change of the series in errs with the same leading labels as s. */
-static unsigned long long errors_of(struct series_set *errs, const struct series *s)
+/* The change of the error series in errs whose first n labels are s's,
+ * added up; when they have one more (pg's class), "VALUE: N, ..." of it
+ * into by. */
+static unsigned long long errors_of(struct series_set *errs, const struct series *s, int n,
+				    char *by, size_t len)
 {
-	const char *v[SERIES_MAX_LABELS];
-	struct series *e;
+	unsigned long long total = 0;
+	size_t at = 0;
 	struct hist d;
 
-	for (int l = 0; l < errs->n_labels; l++)
-		v[l] = s->values[l];
-	e = series__find(errs, v);
-	if (!e || series__delta(e, &d))
-		return 0;
-	return d.total;
+	by[0] = 0;
+	for (int i = 0; i < errs->n; i++) {
+		struct series *e = &errs->s[i];
+		int l = 0;
+
+		while (l < n && !strcmp(e->values[l], s->values[l]))
+			l++;
+		if (l < n || series__delta(e, &d) || !d.total)
+			continue;
+		total += d.total;
+		if (n < errs->n_labels && at < len)
+			at += snprintf(by + at, len - at, "%s%s: %llu", at ? ", " : "", e->values[n],
+				       (unsigned long long)d.total);
+	}
+	return total;
 }
 
 struct slow_row {
@@ -152,6 +164,7 @@ static int report_slow(struct statements *st, int json, double secs)
 int report__pg(struct pg_series *ps, int json, double secs)
 {
 	static struct hist d;
+	char by[256];
 	int printed = 0;
 
 	for (int i = 0; i < ps->query.n; i++) {
@@ -160,7 +173,11 @@ int report__pg(struct pg_series *ps, int json, double secs)
 
 		if (series__delta(s, &d))
 			continue;
-		errors = errors_of(&ps->errors, s);
+		/* the same labels but the last: side there, class here; the
+		 * client side's statements (net's) have no errors of their own */
+		by[0] = 0;
+		errors = strcmp(s->values[6], "client") ?
+			 errors_of(&ps->errors, s, ps->errors.n_labels - 1, by, sizeof(by)) : 0;
 		if (!d.total && !errors)
 			continue;
 		printed++;
@@ -174,8 +191,9 @@ int report__pg(struct pg_series *ps, int json, double secs)
 			printf("\nPostgreSQL statements of tenant %s, client side (cgroup %s): %llu\n",
 			       s->values[0], s->values[5], (unsigned long long)d.total);
 		else
-			printf("\ndatabase %s (tenant %s): %llu statements, %llu errors\n", s->values[1],
-			       s->values[0], (unsigned long long)d.total, errors);
+			printf("\ndatabase %s (tenant %s): %llu statements, %llu errors%s%s%s\n",
+			       s->values[1], s->values[0], (unsigned long long)d.total, errors,
+			       by[0] ? " (SQLSTATE class " : "", by, by[0] ? ")" : "");
 		report__text_hist(&d);
 	}
 	/* errors of databases that had no successful statement */
@@ -191,8 +209,9 @@ int report__pg(struct pg_series *ps, int json, double secs)
 			printf(",\"side\":\"server\"");
 			report__json_hist(&(struct hist){}, d.total);
 		} else {
-			printf("\ndatabase %s (tenant %s): 0 statements, %llu errors\n", e->values[1],
-			       e->values[0], (unsigned long long)d.total);
+			printf("\ndatabase %s (tenant %s): 0 statements, %llu errors (SQLSTATE class %s)\n",
+			       e->values[1], e->values[0], (unsigned long long)d.total,
+			       e->values[ps->errors.n_labels - 1]);
 		}
 	}
 	if (!printed && !json)
@@ -203,6 +222,7 @@ int report__pg(struct pg_series *ps, int json, double secs)
 static int report_waits(struct lock_series *ls, int json, double secs)
 {
 	static struct hist d;
+	char by[8];
 	int printed = 0;
 
 	for (int i = 0; i < ls->waits.n; i++) {
@@ -211,7 +231,7 @@ static int report_waits(struct lock_series *ls, int json, double secs)
 
 		if (series__delta(s, &d) || !d.total)
 			continue;
-		errors = errors_of(&ls->errors, s);
+		errors = errors_of(&ls->errors, s, ls->errors.n_labels, by, sizeof(by));
 		printed++;
 		if (json) {
 			report__json_head("lock", "lock_wait_duration", secs);
