@@ -42,7 +42,8 @@ void kmap__drops(const struct bpf_map *drops, const char *family, unsigned reaso
 		[DROP_NO_STORAGE] = "no_task_storage",
 		[DROP_UNCONFIRMED] = "unconfirmed_protocol",
 		[DROP_ROUTE_FOLDED] = "route_folded",
-		[DROP_PG_OPAQUE] = "wire_opaque",
+		/* pg's, whichever program counted it (net's carry pg's hooks) */
+		[DROP_PG_OPAQUE] = "pg_wire_opaque",
 	};
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(drops);
 	uint64_t vals[ncpu > 0 ? ncpu : 1];
@@ -55,7 +56,10 @@ void kmap__drops(const struct bpf_map *drops, const char *family, unsigned reaso
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			total += vals[c];
-		snprintf(name, sizeof(name), "%s_%s", family, reasons[r]);
+		if (!strncmp(reasons[r], "pg_", 3))
+			snprintf(name, sizeof(name), "%s", reasons[r]);
+		else
+			snprintf(name, sizeof(name), "%s_%s", family, reasons[r]);
 		drops__set(name, total);
 	}
 }

@@ -292,9 +292,10 @@ static void pg_harvest(void *self)
 	}
 	for (int i = 0; i < n_final; i++)
 		bpf_map_delete_elem(fd, &final[i]);
+	/* pg_wire_opaque: net's programs count it when they carry the hooks */
 	kmap__drops(pg->skel->maps.drops, "pg",
 		    1u << DROP_HIST_FULL | 1u << DROP_RING_FULL | 1u << DROP_NO_STORAGE |
-			    1u << DROP_PG_OPAQUE);
+			    (pg->sock_links[1] ? 1u << DROP_PG_OPAQUE : 0));
 }
 
 struct pg_series *pg__series(struct pg *pg)
@@ -424,8 +425,8 @@ static int pg_check(const struct check_facts *f)
 		family__row("pg", "ready, waiting for PostgreSQL (looked for again every interval)");
 	/* which hooks the family uses here */
 	if (f->socket) {
-		printf(FAMILY_ROW_INDENT "tracepoints sock_recv_length, sock_send_length (--pg-hooks socket)\n"
-		       FAMILY_ROW_INDENT "uprobe %s: failures on TLS connections\n",
+		printf(FAMILY_ROW_INDENT "tracepoints sock_recv_length, sock_send_length (--pg-hooks socket),\n"
+		       FAMILY_ROW_INDENT "and a uprobe on %s for failures on TLS connections\n",
 		       pg__functions[PG_FN_ABORT].name);
 		return 0;
 	}
