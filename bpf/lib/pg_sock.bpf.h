@@ -8,7 +8,8 @@
  * dispatch), so one program per socket operation, not two, is what keeps
  * this cheap (as runq rides in sys's sched_switch program). The maps are
  * the pg object's in both cases (reused fds); drops in net's programs are
- * counted under net's name, as lock's are for the shared backend ring.
+ * counted in net's drop map, under net's name as lock's are for the shared
+ * backend ring, but for pg_wire_opaque, which is pg's whoever counts it.
  *
  * The backend's reads are its client's messages (lib/pgwire.bpf.h): they
  * say how many statements a round trip holds and their text. A round trip
