@@ -31,6 +31,18 @@
 #define CONTRACT_SIZE(type, size)						\
 	_Static_assert(sizeof(type) == (size), "contract: sizeof(" #type ") != " #size)
 
+/*
+ * FNV-1a 64, byte by byte: the ids both sides compute of a text (net's
+ * route templates and Redis commands, pg's statement names) and the
+ * fingerprint of a slow statement's normalized text.
+ */
+#define FNV64_INIT	0xcbf29ce484222325ULL
+
+static inline __u64 fnv64__byte(__u64 h, __u8 b)
+{
+	return (h ^ b) * 0x100000001b3ULL;
+}
+
 struct hist_val {
 	__u64 count;
 	__u64 sum_ns;

@@ -36,19 +36,14 @@ enum net_metric {
 };
 
 /*
- * Ids of texts, the same on both sides: a route id is the FNV-1a-64 hash of
- * its template's text ("/web/image/product.product/{id}/image_128"), a
- * Redis command's of its upper-cased name ("HGETALL"); an RPC error class
+ * Ids of texts, the same on both sides: a route id is the FNV-1a-64 hash
+ * (fnv64__byte, common_abi.h) of its template's text
+ * ("/web/image/product.product/{id}/image_128"), a Redis command's of its
+ * upper-cased name ("HGETALL"); an RPC error class
  * is the FNV-1a-32 hash of the class's last dotted component ("UserError").
  * Ids below 16 are moved up: 0..15 are reserved (NET_ROUTE_OTHER, RPC_*).
  */
-#define NET_FNV64_INIT	0xcbf29ce484222325ULL
 #define NET_FNV32_INIT	0x811c9dc5U
-
-static inline __u64 net__fnv64(__u64 h, __u8 b)
-{
-	return (h ^ b) * 0x100000001b3ULL;
-}
 
 static inline __u32 net__fnv32(__u32 h, __u8 b)
 {

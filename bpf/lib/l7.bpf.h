@@ -243,8 +243,8 @@ static __always_inline void l7__segment_end(struct l7_work *w)
 	 * other digit (/xmlrpc/<service> would take one for a service) */
 	if ((p->other || (p->digits && (!p->letters || (!p->punct && p->seg > 3)))) &&
 	    !(p->seg == 1 && p->h == L7_XMLRPC_PREFIX &&
-	      p->seg_h == net__fnv64(L7_XMLRPC_PREFIX, '2'))) {
-		p->h = net__fnv64(net__fnv64(net__fnv64(net__fnv64(p->h, '{'), 'i'), 'd'), '}');
+	      p->seg_h == fnv64__byte(L7_XMLRPC_PREFIX, '2'))) {
+		p->h = fnv64__byte(fnv64__byte(fnv64__byte(fnv64__byte(p->h, '{'), 'i'), 'd'), '}');
 		l7__put(w, p->len, '{');
 		l7__put(w, p->len + 1, 'i');
 		l7__put(w, p->len + 2, 'd');
@@ -274,12 +274,12 @@ static long l7__path_byte(__u64 i, void *ctx)
 	}
 	if (b == '/') {
 		l7__segment_end(w);
-		p->h = p->seg_h = net__fnv64(p->h, '/');
+		p->h = p->seg_h = fnv64__byte(p->h, '/');
 		l7__put(w, p->len, '/');
 		p->len++;
 		return 0;
 	}
-	p->seg_h = net__fnv64(p->seg_h, b);
+	p->seg_h = fnv64__byte(p->seg_h, b);
 	l7__put(w, p->len + p->seg, b);
 	p->seg++;
 	if (l7__digit(b))
@@ -300,7 +300,7 @@ static __always_inline void l7__path(struct l7_work *w, __u32 start, __u32 end)
 {
 	struct l7_path *p = &w->path;
 
-	p->h = p->seg_h = NET_FNV64_INIT;
+	p->h = p->seg_h = FNV64_INIT;
 	p->start = start;
 	p->at = p->len = p->seg = 0;
 	p->digits = p->letters = p->punct = p->other = p->done = 0;
@@ -321,7 +321,7 @@ static long l7__append_byte(__u64 i, void *ctx)
 	struct l7_path *p = &w->path;
 	__u8 b = l7__byte(w, w->app.at + i);
 
-	p->h = net__fnv64(p->h, b);
+	p->h = fnv64__byte(p->h, b);
 	l7__put(w, p->len, b);
 	p->len++;
 	return 0;
@@ -333,7 +333,7 @@ static __always_inline void l7__append(struct l7_work *w, __u32 at, __u32 len)
 {
 	struct l7_path *p = &w->path;
 
-	p->h = net__fnv64(p->h, '/');
+	p->h = fnv64__byte(p->h, '/');
 	l7__put(w, p->len, '/');
 	p->len++;
 	w->app.at = at;
@@ -447,7 +447,7 @@ static __always_inline __u64 l7__raw_path(struct l7_work *w, __u32 start, __u32 
 	w->scan.start = start;
 	w->scan.end = end;
 	w->scan.at = 0;
-	w->scan.h = NET_FNV64_INIT;
+	w->scan.h = FNV64_INIT;
 	if (end > start)
 		L7_LOOP((end - start + 7) / 8, l7__raw_word, w);
 	return w->scan.h ^ (w->scan.at - start);
@@ -722,7 +722,7 @@ static long l7__resp_byte(__u64 i, void *ctx)
 	}
 	if (b >= 'a' && b <= 'z')
 		b -= 'a' - 'A';
-	r->h = net__fnv64(r->h, b);
+	r->h = fnv64__byte(r->h, b);
 	r->len++;
 	return 0;
 }
@@ -736,7 +736,7 @@ static __always_inline __u64 l7__resp_command(struct l7_work *w, __u32 n)
 	if (!n)
 		return 0;
 	__builtin_memset(r, 0, sizeof(*r));
-	r->h = NET_FNV64_INIT;
+	r->h = FNV64_INIT;
 	r->inline_cmd = w->buf[0] != '*';
 	L7_LOOP(n, l7__resp_byte, w);
 	return r->done ? net__id64(r->h) : 0;

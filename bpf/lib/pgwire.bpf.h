@@ -113,7 +113,7 @@ static __always_inline void pgw__parsed(struct pgw_work *w, __u64 name);
  * names 64 x 64 of them. */
 PGW_SUBPROG __u64 pgw__name(struct pgw_work *w, __u32 at)
 {
-	__u64 h = 0xcbf29ce484222325ULL;
+	__u64 h = FNV64_INIT;
 	__u32 i;
 
 	if (!w)
@@ -126,7 +126,7 @@ PGW_SUBPROG __u64 pgw__name(struct pgw_work *w, __u32 at)
 		b = w->buf[(at + i) & (PGW_WINDOW - 1)];
 		if (!b)
 			break;
-		h = (h ^ b) * 0x100000001b3ULL;
+		h = fnv64__byte(h, b);
 	}
 	w->nlen = at + i < w->wlen && !w->buf[(at + i) & (PGW_WINDOW - 1)] ? i : PGW_NAME;
 	return h;

@@ -28,7 +28,7 @@ static void well_formed(__u8 sel, const uint8_t *data, size_t size)
 	int inline_cmd = sel & 2, pipelined = sel & 4;
 	char msg[512], arg[128];
 	size_t name = 0, a = 0, head;
-	__u64 h = NET_FNV64_INIT, want = 0;
+	__u64 h = FNV64_INIT, want = 0;
 	int len;
 
 	while (name < size && name < 40 && isalpha(data[name]))
@@ -54,7 +54,7 @@ static void well_formed(__u8 sel, const uint8_t *data, size_t size)
 	/* the name, and the byte that ends it (or the one after its 32nd) */
 	if (head + (name < NAME_MAX_READ ? name : NAME_MAX_READ) + 1 <= RESP_READ) {
 		for (size_t i = 0; i < name && i < NAME_MAX_READ; i++)
-			h = net__fnv64(h, toupper(data[i]));
+			h = fnv64__byte(h, toupper(data[i]));
 		want = net__id64(h);
 	}
 	FUZZ_ASSERT(command((const uint8_t *)msg, len) == want);

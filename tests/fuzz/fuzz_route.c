@@ -18,10 +18,10 @@
 
 static __u64 fnv64(const char *s, size_t n)
 {
-	__u64 h = NET_FNV64_INIT;
+	__u64 h = FNV64_INIT;
 
 	for (size_t i = 0; i < n; i++)
-		h = net__fnv64(h, (__u8)s[i]);
+		h = fnv64__byte(h, (__u8)s[i]);
 	return h;
 }
 

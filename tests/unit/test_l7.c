@@ -16,10 +16,10 @@ static struct l7_work work;
 
 static __u64 fnv64(const char *s)
 {
-	__u64 h = NET_FNV64_INIT;
+	__u64 h = FNV64_INIT;
 
 	while (*s)
-		h = net__fnv64(h, (__u8)*s++);
+		h = fnv64__byte(h, (__u8)*s++);
 	return h;
 }
 

@@ -63,10 +63,10 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static uint64_t fnv64(const char *s)
 {
-	uint64_t h = NET_FNV64_INIT;
+	uint64_t h = FNV64_INIT;
 
 	while (*s)
-		h = net__fnv64(h, (uint8_t)*s++);
+		h = fnv64__byte(h, (uint8_t)*s++);
 	return net__id64(h);
 }
 

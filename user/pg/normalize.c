@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <string.h>
+#include "contract/common_abi.h"
 #include "pg/normalize.h"
 
 /* What the last token was: decides whether a '-' belongs to a number. */
@@ -239,9 +240,9 @@ size_t normalize__sql(char *dst, size_t dst_len, const char *src, size_t src_len
 
 uint64_t normalize__fingerprint(const char *normalized)
 {
-	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a 64 offset basis */
+	uint64_t h = FNV64_INIT;
 
 	for (const unsigned char *p = (const unsigned char *)normalized; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ull;
+		h = fnv64__byte(h, *p);
 	return h;
 }
