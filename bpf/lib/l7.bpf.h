@@ -7,16 +7,13 @@
  * callback of bpf_loop (which the verifier inlines into a plain loop), and
  * keep nothing but hashes and offsets: a password in a body is hashed as a
  * token and forgotten. Hostile bytes reach them, so tests/fuzz compiles this
- * very header in userspace, where L7_LOOP is a for loop.
+ * very header in userspace, where WORK_LOOP (lib/loop.bpf.h) is a for loop.
  */
 #ifndef ODTRACE_L7_BPF_H
 #define ODTRACE_L7_BPF_H
 
 #include "contract/net_abi.h"
-
-#ifndef __always_inline
-#define __always_inline inline __attribute__((always_inline))
-#endif
+#include "lib/loop.bpf.h"
 
 #define L7_SCRATCH	4096		/* the scratch buffer; a power of two */
 #define L7_MASK		(L7_SCRATCH - 1)
@@ -43,24 +40,10 @@
  * compiler may test a copy, and the verifier sees an unchecked index.
  */
 #ifdef __VMLINUX_H__
-#define L7_LOOP(n, fn, w)							\
-	do {									\
-		struct l7_work *l7_w_ = (w);					\
-		bpf_loop((n), (fn), &l7_w_, 0);					\
-	} while (0)
 #define L7_ONE_REGISTER(x) asm volatile("" : "+r"(x))
 #else
-#define L7_LOOP(n, fn, w)							\
-	do {									\
-		struct l7_work *l7_w_ = (w);					\
-		for (__u32 l7_i_ = 0; l7_i_ < (__u32)(n); l7_i_++)		\
-			if ((fn)(l7_i_, &l7_w_))				\
-				break;						\
-	} while (0)
 #define L7_ONE_REGISTER(x) ((void)0)
 #endif
-
-#define L7_WORK(ctx) (*(struct l7_work **)(ctx))
 
 #define L7_XMLRPC_PREFIX	0x492c29e12e1a9fd3ULL	/* FNV-1a-64 of "/xmlrpc/" */
 
@@ -260,7 +243,7 @@ static __always_inline void l7__segment_end(struct l7_work *w)
 
 static long l7__path_byte(__u64 i, void *ctx)
 {
-	struct l7_work *w = L7_WORK(ctx);
+	struct l7_work *w = WORK_OF(ctx, struct l7_work);
 	struct l7_path *p = &w->path;
 	__u8 b = l7__byte(w, p->start + i);
 
@@ -305,7 +288,7 @@ static __always_inline void l7__path(struct l7_work *w, __u32 start, __u32 end)
 	p->at = p->len = p->seg = 0;
 	p->digits = p->letters = p->punct = p->other = p->done = 0;
 	if (end > start)
-		L7_LOOP(end - start, l7__path_byte, w);
+		WORK_LOOP(end - start, l7__path_byte, w);
 	if (!p->done) {
 		p->digits = 1;
 		p->letters = p->punct = p->other = 0;
@@ -317,7 +300,7 @@ static __always_inline void l7__path(struct l7_work *w, __u32 start, __u32 end)
 
 static long l7__append_byte(__u64 i, void *ctx)
 {
-	struct l7_work *w = L7_WORK(ctx);
+	struct l7_work *w = WORK_OF(ctx, struct l7_work);
 	struct l7_path *p = &w->path;
 	__u8 b = l7__byte(w, w->app.at + i);
 
@@ -337,7 +320,7 @@ static __always_inline void l7__append(struct l7_work *w, __u32 at, __u32 len)
 	l7__put(w, p->len, '/');
 	p->len++;
 	w->app.at = at;
-	L7_LOOP(len, l7__append_byte, w);
+	WORK_LOOP(len, l7__append_byte, w);
 	l7__put(w, p->len < NET_ROUTE_TEXT - 1 ? p->len : NET_ROUTE_TEXT - 2, 0);
 }
 
@@ -380,7 +363,7 @@ static __always_inline __u64 l7__word(struct l7_work *w, __u32 at)
 /* A word at a time: only a word with a '\n' in it is looked at closer. */
 static long l7__header_end_word(__u64 i, void *ctx)
 {
-	struct l7_work *w = L7_WORK(ctx);
+	struct l7_work *w = WORK_OF(ctx, struct l7_work);
 	struct l7_scan *s = &w->scan;
 	__u32 at = s->start + 8 * i;
 	__u64 t = l7__has(l7__word(w, at), '\n');
@@ -407,7 +390,7 @@ static __always_inline __u32 l7__body(struct l7_work *w, __u32 start, __u32 end)
 	w->scan.end = end;
 	w->scan.at = 0;
 	if (end > start)
-		L7_LOOP((end - start + 7) / 8, l7__header_end_word, w);
+		WORK_LOOP((end - start + 7) / 8, l7__header_end_word, w);
 	return w->scan.at;
 }
 
@@ -415,7 +398,7 @@ static __always_inline __u32 l7__body(struct l7_work *w, __u32 start, __u32 end)
 
 static long l7__raw_word(__u64 i, void *ctx)
 {
-	struct l7_work *w = L7_WORK(ctx);
+	struct l7_work *w = WORK_OF(ctx, struct l7_work);
 	struct l7_scan *s = &w->scan;
 	__u32 at = s->start + 8 * i;
 	__u64 x = l7__word(w, at), t;
@@ -449,7 +432,7 @@ static __always_inline __u64 l7__raw_path(struct l7_work *w, __u32 start, __u32 
 	w->scan.at = 0;
 	w->scan.h = FNV64_INIT;
 	if (end > start)
-		L7_LOOP((end - start + 7) / 8, l7__raw_word, w);
+		WORK_LOOP((end - start + 7) / 8, l7__raw_word, w);
 	return w->scan.h ^ (w->scan.at - start);
 }
 
@@ -525,7 +508,7 @@ static __always_inline void l7__tok_start(struct l7_body *s, __u32 at)
 
 static long l7__json_byte(__u64 i, void *ctx)
 {
-	struct l7_work *w = L7_WORK(ctx);
+	struct l7_work *w = WORK_OF(ctx, struct l7_work);
 	struct l7_body *s = &w->body;
 	__u32 at = s->start + i;
 	__u8 b = l7__byte(w, at);
@@ -607,7 +590,7 @@ static __always_inline void l7__xml_text_end(struct l7_work *w)
 
 static long l7__xml_byte(__u64 i, void *ctx)
 {
-	struct l7_work *w = L7_WORK(ctx);
+	struct l7_work *w = WORK_OF(ctx, struct l7_work);
 	struct l7_body *s = &w->body;
 	__u32 at = s->start + i;
 	__u8 b = l7__byte(w, at);
@@ -664,9 +647,9 @@ static __always_inline void l7__scan_body(struct l7_work *w, __u8 mode, __u32 st
 	if (end <= start)
 		return;
 	if (mode == L7_XMLRPC || mode == L7_XML_ANSWER)
-		L7_LOOP(end - start, l7__xml_byte, w);
+		WORK_LOOP(end - start, l7__xml_byte, w);
 	else
-		L7_LOOP(end - start, l7__json_byte, w);
+		WORK_LOOP(end - start, l7__json_byte, w);
 }
 
 /* The answer body Odoo writes, {"jsonrpc": "2.0", "id": ID, "result": ...
@@ -708,7 +691,7 @@ static __always_inline __u16 l7__status(const __u8 *b)
 
 static long l7__resp_byte(__u64 i, void *ctx)
 {
-	struct l7_work *w = L7_WORK(ctx);
+	struct l7_work *w = WORK_OF(ctx, struct l7_work);
 	struct l7_resp *r = &w->resp;
 	__u8 b = l7__byte(w, i);
 
@@ -738,7 +721,7 @@ static __always_inline __u64 l7__resp_command(struct l7_work *w, __u32 n)
 	__builtin_memset(r, 0, sizeof(*r));
 	r->h = FNV64_INIT;
 	r->inline_cmd = w->buf[0] != '*';
-	L7_LOOP(n, l7__resp_byte, w);
+	WORK_LOOP(n, l7__resp_byte, w);
 	return r->done ? net__id64(r->h) : 0;
 }
 

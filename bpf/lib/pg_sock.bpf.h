@@ -67,11 +67,7 @@ const volatile __u64 targ_slow_ns = 0;
  * statements and only the sends' errors are read here) */
 const volatile bool targ_pg_socket = false;
 
-/* ---- the walker's environment (lib/pgwire.bpf.h) ---- */
-struct pgw_work;
-static __always_inline int pgw__load(struct pgw_work *w, __u32 at, __u32 n);
-static __always_inline int pgw__copy(struct pgw_work *w, __u32 at, __u32 n);
-static __always_inline void pgw__parsed(struct pgw_work *w, __u64 name);
+/* ---- the walker's environment (lib/pgwire.bpf.h declares it) ---- */
 #include "lib/pgwire.bpf.h"
 
 struct {

@@ -5,7 +5,7 @@
  * trip is (how many statements, their text), the tail of its sends tells
  * when the round trip ends (ReadyForQuery) and how a statement failed
  * (ErrorResponse's SQLSTATE). Bytes from clients reach this code, so
- * tests/fuzz compiles this very header in userspace, where PGW_LOOP is a
+ * tests/fuzz compiles this very header in userspace, where WORK_LOOP is a
  * for loop and the includer's pgw_env functions copy from memory.
  *
  * A read is walked message by message: a type byte, a 4-byte big-endian
@@ -22,7 +22,7 @@
  * Parse, Bind, Describe, Sync, Flush, Close are none (a PQprepare round
  * trip counts nothing).
  *
- * The includer defines, before including, for its own environment:
+ * The includer defines, for its own environment (declared here):
  *   pgw__load(w, at, n)   copy n bytes of the read at offset at into
  *                         w->buf; 0 or -1
  *   pgw__copy(w, at, n)   copy n (< PG_TEXT_LEN) bytes of the read at
@@ -34,10 +34,7 @@
 #define ODTRACE_PGWIRE_BPF_H
 
 #include "contract/pg_abi.h"
-
-#ifndef __always_inline
-#define __always_inline inline __attribute__((always_inline))
-#endif
+#include "lib/loop.bpf.h"
 
 #define PGW_WINDOW	4096	/* bytes of a read or a send copied at once; a power of two */
 #define PGW_NAME	64	/* NAMEDATALEN: the longest statement name, NUL included */
@@ -47,23 +44,6 @@
  * at most 8192 bytes at once, at most 1639 messages of 5 bytes. */
 #define PGW_STEPS	2048
 
-#ifdef __VMLINUX_H__
-#define PGW_LOOP(n, fn, w)							\
-	do {									\
-		struct pgw_work *pgw_w_ = (w);					\
-		bpf_loop((n), (fn), &pgw_w_, 0);				\
-	} while (0)
-#else
-#define PGW_LOOP(n, fn, w)							\
-	do {									\
-		struct pgw_work *pgw_w_ = (w);					\
-		for (__u32 pgw_i_ = 0; pgw_i_ < (__u32)(n); pgw_i_++)		\
-			if ((fn)(pgw_i_, &pgw_w_))				\
-				break;						\
-	} while (0)
-#endif
-
-#define PGW_WORK(ctx) (*(struct pgw_work **)(ctx))
 
 /* A message's step is a global function in BPF: the verifier checks it
  * once, on its own, instead of once per state of every caller (inlined
@@ -84,7 +64,6 @@ struct pgw_work {
 	char text[PG_TEXT_LEN];		/* a Query's or Parse's text, NUL-ended */
 	struct pg_wire wire;		/* the backend's walker state, in and out */
 	__u64 user;			/* the read's buffer (kernel: user address) */
-	__u64 name;			/* a Parse's statement name hash */
 	__u32 serial;			/* the backend's */
 	__u32 len;			/* bytes in the read */
 	__u32 at;			/* offset of the next byte to walk */
@@ -310,7 +289,7 @@ PGW_SUBPROG int pgw__take(struct pgw_work *w)
 
 static long pgw__step(__u32 i __attribute__((unused)), void *ctx)
 {
-	struct pgw_work *w = PGW_WORK(ctx);
+	struct pgw_work *w = WORK_OF(ctx, struct pgw_work);
 	int r = pgw__take(w);
 
 	if (r == PGW_LOST)
@@ -328,7 +307,7 @@ static __always_inline void pgw__walk(struct pgw_work *w)
 	w->found = 0;
 	w->texted = 0;
 	w->text[0] = 0;
-	PGW_LOOP(PGW_STEPS, pgw__step, w);
+	WORK_LOOP(PGW_STEPS, pgw__step, w);
 	if (w->at < w->len)
 		w->wire.lost = 1;
 }
@@ -365,7 +344,7 @@ static __always_inline __u32 pgw__sqlchar(__u8 b)
  * severity. w->at: that position + 1 once found. */
 static long pgw__error_start(__u32 i, void *ctx)
 {
-	struct pgw_work *w = PGW_WORK(ctx);
+	struct pgw_work *w = WORK_OF(ctx, struct pgw_work);
 	__u32 at;
 
 	if (i + 6 > w->wlen)
@@ -386,7 +365,7 @@ static long pgw__error_start(__u32 i, void *ctx)
  * packed base 37 into w->len. */
 static long pgw__error_field(__u32 i __attribute__((unused)), void *ctx)
 {
-	struct pgw_work *w = PGW_WORK(ctx);
+	struct pgw_work *w = WORK_OF(ctx, struct pgw_work);
 	__u32 at = w->at, code = 0;
 	__u8 b;
 
@@ -409,7 +388,7 @@ static long pgw__error_field(__u32 i __attribute__((unused)), void *ctx)
 
 		if (!c)
 			return 1;
-		code = code * 37 + c;
+		code = code * PG_SQLSTATE_BASE + c;
 	}
 	if (!w->buf[at + 6])
 		w->len = code;
@@ -418,7 +397,7 @@ static long pgw__error_field(__u32 i __attribute__((unused)), void *ctx)
 
 /*
  * The SQLSTATE of the ErrorResponse the window's w->wlen bytes (the last
- * bytes of a send) end with, packed base 37 (PG_SQLSTATE_*); 0 if they end
+ * bytes of a send) end with, packed (PG_SQLSTATE_BASE); 0 if they end
  * with none. PostgreSQL flushes an error at once (send_message_to_frontend
  * calls pq_flush), so it is the last message of its send.
  */
@@ -426,12 +405,12 @@ static __always_inline __u32 pgw__error_code(struct pgw_work *w)
 {
 	w->at = 0;
 	w->len = 0;
-	PGW_LOOP(PGW_WINDOW, pgw__error_start, w);
+	WORK_LOOP(PGW_WINDOW, pgw__error_start, w);
 	if (!w->at)
 		return 0;
 	w->at += 4;	/* at + 1 was stored: past the type byte and the length */
 	w->base = 0;
-	PGW_LOOP(PGW_WINDOW, pgw__error_field, w);
+	WORK_LOOP(PGW_WINDOW, pgw__error_field, w);
 	return w->len;
 }
 
