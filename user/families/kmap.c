@@ -36,14 +36,17 @@ int kmap__read(int fd, void *keys, void *vals, int max)
 
 void kmap__drops(const struct bpf_map *drops, const char *family, unsigned reasons_used)
 {
-	static const char *const reasons[DROP__KERNEL_MAX] = {
-		[DROP_HIST_FULL] = "hist_full",
-		[DROP_RING_FULL] = "ring_full",
-		[DROP_NO_STORAGE] = "no_task_storage",
-		[DROP_UNCONFIRMED] = "unconfirmed_protocol",
-		[DROP_ROUTE_FOLDED] = "route_folded",
-		/* pg's, whichever program counted it (net's carry pg's hooks) */
-		[DROP_PG_OPAQUE] = "pg_wire_opaque",
+	/* owner: the family a reason belongs to whichever family's programs
+	 * counted it (net's carry pg's socket hooks); NULL: the counting one */
+	static const struct {
+		const char *name, *owner;
+	} reasons[DROP__KERNEL_MAX] = {
+		[DROP_HIST_FULL] = { .name = "hist_full" },
+		[DROP_RING_FULL] = { .name = "ring_full" },
+		[DROP_NO_STORAGE] = { .name = "no_task_storage" },
+		[DROP_UNCONFIRMED] = { .name = "unconfirmed_protocol" },
+		[DROP_ROUTE_FOLDED] = { .name = "route_folded" },
+		[DROP_PG_OPAQUE] = { .name = "wire_opaque", .owner = "pg" },
 	};
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(drops);
 	uint64_t vals[ncpu > 0 ? ncpu : 1];
@@ -56,10 +59,8 @@ void kmap__drops(const struct bpf_map *drops, const char *family, unsigned reaso
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			total += vals[c];
-		if (!strncmp(reasons[r], "pg_", 3))
-			snprintf(name, sizeof(name), "%s", reasons[r]);
-		else
-			snprintf(name, sizeof(name), "%s_%s", family, reasons[r]);
+		snprintf(name, sizeof(name), "%s_%s", reasons[r].owner ? reasons[r].owner : family,
+			 reasons[r].name);
 		drops__set(name, total);
 	}
 }

@@ -13,7 +13,8 @@ struct bpf_map;
  * on, into arrays of max keys and values of the map's sizes; returns how many. */
 int kmap__read(int fd, void *keys, void *vals, int max);
 /* The family's kernel drop counters (its `drops` map) for the reasons it can
- * have (bit per enum drop_reason), as odtrace_dropped_total{reason="FAMILY_REASON"}. */
+ * have (bit per enum drop_reason), as odtrace_dropped_total{reason="FAMILY_REASON"}
+ * (a reason another family owns, pg_wire_opaque in net's map, under that one's name). */
 void kmap__drops(const struct bpf_map *drops, const char *family, unsigned reasons_used);
 
 #endif
