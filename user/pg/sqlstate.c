@@ -5,7 +5,6 @@
 
 int sqlstate__unpack(uint32_t packed, char out[6])
 {
-	out[0] = 0;
 	for (int i = 4; i >= 0; i--) {
 		uint32_t c = packed % PG_SQLSTATE_BASE;
 

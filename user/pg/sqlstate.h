@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-/* The five characters of packed into out (NUL-ended); 0 if packed is
- * none or not a packing of five [0-9A-Z]. */
+/* The five characters of packed into out (NUL-ended): 0; -1 (out empty)
+ * if packed is none or not a packing of five [0-9A-Z]. */
 int sqlstate__unpack(uint32_t packed, char out[6]);
 
 /*
