@@ -158,12 +158,6 @@ def test_failed_statements_counted_not_timed(pg, agent, hooks):
     a.stop()
 
 
-def session(pg, db):
-    conn = pg.connect(db)
-    conn.autocommit = True
-    return conn
-
-
 def fails(conn, *sql):
     """Runs sql in order; the SQLSTATE of the one that failed, else None."""
     try:
@@ -182,7 +176,7 @@ def test_errors_per_sqlstate_class(pg, agent, hooks):
     pg.psql("tenant_c", "DROP TABLE IF EXISTS uniq; CREATE TABLE uniq (k int PRIMARY KEY); "
                         "INSERT INTO uniq VALUES (1), (2)")
     a = agent(*hooks)
-    one, two = session(pg, "tenant_c"), session(pg, "tenant_c")
+    one, two = pg.connect("tenant_c"), pg.connect("tenant_c")
     base = count(a, "tenant_c")
     codes = [fails(one, "INSERT INTO uniq VALUES (1)"),
              fails(one, "SELECT 1/0"),
@@ -282,7 +276,7 @@ def test_protocol_shapes_count_as_the_protocol_says(pg, agent, hooks):
     Execute is one; the EXECUTE of an SQL-prepared statement is one."""
     import io
     a = agent(*hooks)
-    conn = session(pg, "tenant_a")
+    conn = pg.connect("tenant_a")
     with conn.cursor() as cur:
         cur.execute("SELECT 1; SELECT 2; SELECT 3")                 # 1
         cur.execute("DROP TABLE IF EXISTS shapes")                   # 2

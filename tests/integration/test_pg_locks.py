@@ -18,12 +18,6 @@ WAIT = "odtrace_pg_lock_wait_duration_seconds"
 FINE = 2 ** (1 / 8)  # one scale-3 bucket
 
 
-def total(agent, name, **labels):
-    """Sum of the samples of name whose labels include labels."""
-    want = set(labels.items())
-    return sum(v for k, v in agent.samples(name).items() if want <= set(k))
-
-
 def near(measured, truth):
     """Within one fine bucket of the client's figure. The client's span also
     holds a round trip, so the wait may only be shorter, and by little."""
@@ -87,10 +81,10 @@ def test_table_lock_wait(pg, agent, tables):
     truth = timed(waiter, "SELECT * FROM locked")
     t.join()
     waiter.close()
-    wait_until(lambda: total(a, WAIT + "_count", database="tenant_a") == 1, 15,
+    wait_until(lambda: a.total(WAIT + "_count", database="tenant_a") == 1, 15,
                "one lock wait in tenant_a")
     time.sleep(1.5)  # another interval: still exactly one
-    assert total(a, WAIT + "_count", database="tenant_a") == 1
+    assert a.total(WAIT + "_count", database="tenant_a") == 1
     labels = dict(tenant="tenant_a", database="tenant_a", locktype="relation", mode="AccessShareLock")
     assert a.value(WAIT + "_count", **labels) == 1, a.samples(WAIT + "_count")
     assert near(a.value(WAIT + "_sum", **labels), truth), (a.value(WAIT + "_sum", **labels), truth)
@@ -99,7 +93,7 @@ def test_table_lock_wait(pg, agent, tables):
                for k, v in a.samples(WAIT + "_bucket").items() if set(labels.items()) <= set(k))
     assert a.value("odtrace_pg_lock_wait_relation_waits_total", database="tenant_a",
                    relation="public.locked") == 1
-    assert total(a, "odtrace_pg_lock_wait_errors_total", database="tenant_a") == 0
+    assert a.total("odtrace_pg_lock_wait_errors_total", database="tenant_a") == 0
     a.stop()
 
 
@@ -113,7 +107,7 @@ def test_row_lock_wait(pg, agent, tables):
     waiter.close()
     labels = dict(database="tenant_a", locktype="transactionid", mode="ShareLock")
     wait_until(lambda: a.value(WAIT + "_count", **labels) == 1, 15, "one transactionid wait")
-    assert total(a, WAIT + "_count") == 1, a.samples(WAIT + "_count")
+    assert a.total(WAIT + "_count") == 1, a.samples(WAIT + "_count")
     assert near(a.value(WAIT + "_sum", **labels), truth)
     a.stop()
 
@@ -145,12 +139,12 @@ def test_deadlock_counted_once_and_victims_wait_recorded(pg, agent, tables):
     s1.commit()
     s1.close()
     s2.close()
-    wait_until(lambda: total(a, "odtrace_pg_deadlocks_total", database="tenant_b") == 1, 15,
+    wait_until(lambda: a.total("odtrace_pg_deadlocks_total", database="tenant_b") == 1, 15,
                "one deadlock")
     labels = dict(database="tenant_b", locktype="transactionid", mode="ShareLock")
     wait_until(lambda: a.value(WAIT + "_count", **labels) == 2, 15, "both waits")
     assert a.value("odtrace_pg_lock_wait_errors_total", **labels) == 1
-    assert total(a, "odtrace_pg_deadlocks_total") == 1
+    assert a.total("odtrace_pg_deadlocks_total") == 1
     # the victim's wait is the shorter one: its bucket is near what s2 measured
     buckets = sorted((float(dict(k)["le"]), v) for k, v in a.samples(WAIT + "_bucket").items()
                      if set(labels.items()) <= set(k))
@@ -195,7 +189,7 @@ def test_wait_across_intervals_is_seen_then_counted_once(pg, agent, tables):
     time.sleep(2.5)  # two more intervals close while it waits
     assert a.value("odtrace_pg_lock_waits_in_progress", **labels) == 1
     assert a.value("odtrace_pg_lock_wait_in_progress_max_seconds", database="tenant_b") >= 2
-    assert total(a, WAIT + "_count") == 0, "not counted before it ends"
+    assert a.total(WAIT + "_count") == 0, "not counted before it ends"
     lint = subprocess.run(["promtool", "check", "metrics"], input=a.get("/metrics"),
                           capture_output=True, text=True, timeout=30)
     assert lint.returncode == 0, lint.stdout + lint.stderr
@@ -221,8 +215,8 @@ def test_tenants_stay_apart(pg, agent, tables):
         t.join()
         waiter.close()
     for db in truth:
-        wait_until(lambda: total(a, WAIT + "_count", tenant=db) == 1, 15, f"one wait in {db}")
-        assert near(total(a, WAIT + "_sum", tenant=db), truth[db]), (db, truth)
+        wait_until(lambda: a.total(WAIT + "_count", tenant=db) == 1, 15, f"one wait in {db}")
+        assert near(a.total(WAIT + "_sum", tenant=db), truth[db]), (db, truth)
     a.stop()
 
 
@@ -274,9 +268,9 @@ def test_lwlock_waits_under_contention(pg, agent):
     subprocess.run(bench + ["-n", "-c", "8", "-j", "2", "-T", "4", "tenant_c"], check=True,
                    capture_output=True, timeout=60)
     lw = "odtrace_pg_lwlock_wait_duration_seconds_count"
-    wait_until(lambda: total(a, lw, tenant="tenant_c") > 0, 15, "LWLock waits in tenant_c")
+    wait_until(lambda: a.total(lw, tenant="tenant_c") > 0, 15, "LWLock waits in tenant_c")
     tranches = {dict(k)["tranche"] for k in a.samples(lw) if dict(k)["tenant"] == "tenant_c"}
     assert all(t.isidentifier() for t in tranches), tranches
-    assert total(a, WAIT + "_count", database="tenant_c", locktype="transactionid") > 0
-    assert total(a, "odtrace_dropped_total") == 0, a.samples("odtrace_dropped_total")
+    assert a.total(WAIT + "_count", database="tenant_c", locktype="transactionid") > 0
+    assert a.total("odtrace_dropped_total") == 0, a.samples("odtrace_dropped_total")
     a.stop()
