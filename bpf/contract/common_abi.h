@@ -60,6 +60,7 @@ enum drop_reason {
 	DROP_PG_OPAQUE,		/* pg: a backend whose reads are not the protocol in clear
 				 * (TLS, GSS, a buffer not found): its statements are
 				 * round trips, without text or SQLSTATE */
+	DROP_TABLE_FULL,	/* events: the watched-process table at max_entries */
 	DROP__KERNEL_MAX,
 };
 

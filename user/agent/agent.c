@@ -6,7 +6,6 @@
 #include <time.h>
 #include "agent/agent.h"
 #include "agent/privs.h"
-#include "families/backend.h"
 #include "identity/identity.h"
 #include "identity/tenant.h"
 #include "metrics/drops.h"
@@ -271,7 +270,7 @@ void agent__wait(struct agent *a, uint64_t ms)
 			break;
 		if (slice > 200)
 			slice = 200;
-		rc = backends__poll(a->env.backends, slice);
+		rc = families__poll(&a->env, slice);
 		/* -EINTR: a signal, to be seen at once, not after a sleep */
 		if (rc < 0 && rc != -EINTR)
 			nanosleep(&(struct timespec){ .tv_nsec = slice * 1000000L }, NULL);

@@ -33,9 +33,10 @@ static const struct need {
 	{ CAP_SYS_ADMIN, PG_FAMILIES, PG_FAMILIES,
 	  "uprobes on PostgreSQL binaries found while running (Linux 6.16 and later require it "
 	  "for the uprobe PMU)" },
-	{ CAP_SYS_PTRACE, PG_FAMILIES, PG_FAMILIES,
+	{ CAP_SYS_PTRACE, PG_FAMILIES | NEEDS_PROC_FILES, PG_FAMILIES | NEEDS_PROC_FILES,
 	  "/proc/PID/exe and /proc/PID/root of PostgreSQL servers of other users and containers, "
-	  "found while running" },
+	  "found while running; /proc/PID/exe and /proc/PID/cwd of the programs watched processes "
+	  "exec (events: release ids)" },
 	{ CAP_DAC_READ_SEARCH, ANY_FAMILY, ANY_FAMILY,
 	  "open_by_handle_at(): names the cgroups that appear while running (of PostgreSQL "
 	  "backends too, which may have exited by then), from their ids" },
@@ -80,7 +81,8 @@ static int can_bpf(char *why, size_t len)
 			 "cannot name them and record nothing");
 	if (!privs__has(CAP_SYS_PTRACE))
 		log_warn("no CAP_SYS_PTRACE: PostgreSQL servers of other users and containers "
-			 "(/proc/PID/root) are not found");
+			 "(/proc/PID/root) are not found, and events' release ids cannot read "
+			 "scripts given by relative paths (/proc/PID/cwd)");
 	return 0;
 }
 

@@ -194,6 +194,11 @@ int backends__poll(struct backends *r, int timeout_ms)
 	return r->events ? ring_buffer__poll(r->events, timeout_ms) : -1;
 }
 
+int backends__poll_fd(struct backends *r)
+{
+	return r && r->events ? ring_buffer__epoll_fd(r->events) : -1;
+}
+
 void backends__sync(struct backends *r)
 {
 	r->syncs++;

@@ -38,6 +38,8 @@ int backends__add_ring(struct backends *r, int fd, int (*fn)(void *ctx, void *da
 		       void *ctx);
 /* Handles announcements for up to timeout_ms; -1 before any family adopted. */
 int backends__poll(struct backends *r, int timeout_ms);
+/* An fd readable when the rings have events (families__poll); -1: none. */
+int backends__poll_fd(struct backends *r);
 
 /*
  * A family's harvest, in this order, keeps exited backends' entries from

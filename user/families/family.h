@@ -27,6 +27,9 @@ enum family_needs {
 	NEEDS_CGROUPS = 1u << 1,
 	/* the traced set of Odoo workers, --cgroup and --pid (traced.h) */
 	NEEDS_TRACED = 1u << 2,
+	/* /proc/PID/exe and /proc/PID/cwd of any process, while running: keeps
+	 * CAP_SYS_PTRACE (events: what a process execs, for its release id) */
+	NEEDS_PROC_FILES = 1u << 3,
 };
 
 /* What `odtrace check` found on this host, for each family's row. */
@@ -74,6 +77,11 @@ struct family {
 	/* Its keys in --config, or NULL; families sharing one section name
 	 * the same struct (sys and runq: traced). */
 	const struct settings *settings;
+	/* Optional: an fd that is readable when it has events to read at
+	 * once rather than at the next harvest (its ring buffer), and the
+	 * read; the agent polls it between ticks. */
+	int (*poll_fd)(void *self);
+	void (*drain)(void *self);
 	/* Its rows in `odtrace check`: 0, or 1 if it cannot run here. */
 	int (*check)(const struct check_facts *facts);
 };

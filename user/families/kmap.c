@@ -47,6 +47,7 @@ void kmap__drops(const struct bpf_map *drops, const char *family, unsigned reaso
 		[DROP_UNCONFIRMED] = { .name = "unconfirmed_protocol" },
 		[DROP_ROUTE_FOLDED] = { .name = "route_folded" },
 		[DROP_PG_OPAQUE] = { .name = "wire_opaque", .owner = "pg" },
+		[DROP_TABLE_FULL] = { .name = "table_full" },
 	};
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(drops);
 	uint64_t vals[ncpu > 0 ? ncpu : 1];

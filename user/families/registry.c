@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -273,6 +274,39 @@ void families__tick(struct family_env *env, uint64_t grace_ms)
 	FAMILY_FOREACH(f, i)
 		if (env->state[i])
 			f->expire(env->state[i], now, grace_ms);
+}
+
+int families__poll(struct family_env *env, int timeout_ms)
+{
+	struct pollfd fds[FAMILY_MAX + 1];
+	void *whose[FAMILY_MAX + 1];	/* NULL: the backend registry */
+	const struct family *f, *fam[FAMILY_MAX + 1];
+	unsigned n = 0;
+	int rc;
+
+	if ((fds[n].fd = backends__poll_fd(env->backends)) >= 0)
+		whose[n++] = NULL;
+	FAMILY_FOREACH(f, i)
+		if (env->state[i] && f->poll_fd && (fds[n].fd = f->poll_fd(env->state[i])) >= 0) {
+			whose[n] = env->state[i];
+			fam[n++] = f;
+		}
+	if (!n)
+		return -ENOENT;
+	for (unsigned i = 0; i < n; i++)
+		fds[i].events = POLLIN;
+	rc = poll(fds, n, timeout_ms);
+	if (rc < 0)
+		return -errno;
+	for (unsigned i = 0; i < n; i++) {
+		if (!(fds[i].revents & POLLIN))
+			continue;
+		if (whose[i])
+			fam[i]->drain(whose[i]);
+		else
+			backends__poll(env->backends, 0);
+	}
+	return 0;
 }
 
 void families__metrics(struct family_env *env, struct metrics *m)

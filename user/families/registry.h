@@ -40,6 +40,10 @@ int families__variant(const struct family_env *env, const struct family *f);
 /* Finds new PostgreSQL binaries, reads every family's maps in the order
  * the registries need (backend.h, cgroups.h), and expires idle series. */
 void families__tick(struct family_env *env, uint64_t grace_ms);
+/* Waits up to timeout_ms for the rings of the backend registry and of the
+ * families that have one (poll_fd), and reads what came; -errno (-EINTR: a
+ * signal) or 0. */
+int families__poll(struct family_env *env, int timeout_ms);
 /* Every family's metrics, and the traced set's gauges. */
 void families__metrics(struct family_env *env, struct metrics *m);
 /* Events folded into "other" by the tenant and series bounds, all families. */

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include "families/family.h"
 
-#define FAMILIES(X) X(pg) X(lock) X(sys) X(runq) X(net)
+#define FAMILIES(X) X(pg) X(lock) X(sys) X(runq) X(net) X(events)
 
 #define DECLARE(name) extern const struct family name##_family;
 #define ROW(name) &name##_family,

@@ -320,6 +320,18 @@ void traced__count(struct traced *t, int *processes, int *cgroups)
 	*cgroups = t->n_cgroups;
 }
 
+int traced__tgids(struct traced *t, const uint32_t **out)
+{
+	*out = t->tgids;
+	return t->n_tgids;
+}
+
+int traced__cgroup_ids(struct traced *t, const uint64_t **out)
+{
+	*out = t->cgroups;
+	return t->n_cgroups;
+}
+
 struct bpf_object *traced__object(struct traced *t)
 {
 	return t->skel->obj;

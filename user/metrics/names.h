@@ -44,6 +44,12 @@
 #define M_TCP_RETRANSMITS_TOTAL                  "odtrace_tcp_retransmits_total"
 #define M_TCP_RTT_SECONDS                        "odtrace_tcp_rtt_seconds"
 
+/* Process incidents (events) */
+#define M_PROCESS_EXITS_TOTAL                    "odtrace_process_exits_total"
+#define M_PROCESS_STARTS_TOTAL                   "odtrace_process_starts_total"
+#define M_RELEASE_INFO                           "odtrace_release_info"
+#define M_RELEASES_TOTAL                         "odtrace_releases_total"
+
 /* The agent itself */
 #define M_BPF_RUN_TIME_SECONDS_TOTAL             "odtrace_bpf_run_time_seconds_total"
 #define M_BPF_RUNS_TOTAL                         "odtrace_bpf_runs_total"

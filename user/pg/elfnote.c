@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "pg/elfnote.h"
@@ -104,5 +105,44 @@ int elfnote__has_symbol(const char *path, const char *sym)
 {
 	int n = each_section(path, SHT_DYNSYM, find_symbol, sym);
 
+	return n < 0 ? n : n > 0;
+}
+
+struct build_id {
+	char *out;
+	size_t len;
+};
+
+/* The GNU build id note (type 3, owner "GNU"), as hex into out. */
+static int find_build_id(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, const void *arg)
+{
+	const struct build_id *want = arg;
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+
+	(void)elf;
+	(void)sh;
+	while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+		const unsigned char *desc = (const unsigned char *)data->d_buf + desc_off;
+
+		if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+		    memcmp((const char *)data->d_buf + name_off, "GNU", 4) || !nh.n_descsz)
+			continue;
+		for (size_t i = 0; i < nh.n_descsz && 2 * i + 2 < want->len; i++)
+			snprintf(want->out + 2 * i, 3, "%02x", desc[i]);
+		return 1;
+	}
+	return 0;
+}
+
+int elfnote__build_id(const char *path, char *out, size_t len)
+{
+	struct build_id want = { out, len };
+	int n;
+
+	if (len)
+		out[0] = '\0';
+	n = each_section(path, SHT_NOTE, find_build_id, &want);
 	return n < 0 ? n : n > 0;
 }

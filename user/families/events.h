@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The events family: process starts, exits by cause, and releases of the
+ * watched processes (the traced set, and services by name), per tenant.
+ */
+#ifndef ODTRACE_USER_EVENTS_H
+#define ODTRACE_USER_EVENTS_H
+
+#include <stdint.h>
+#include "metrics/series.h"
+
+struct events;
+struct ev_exit;
+
+extern const struct family events_family;
+
+/* Service process names watched at exec besides --service's comm: names. */
+extern const char *const events__default_comms[];
+
+/* One event of the session, for `odtrace trace`. */
+struct ev_record {
+	uint64_t unix_ms;
+	uint32_t pid;
+	char tenant[64];
+	char comm[16];
+	char what[16];		/* start, exec, or the exit's reason */
+	char detail[48];	/* exit code, signal, killer, oom kind, release */
+};
+
+#define EV_LOG_MAX 10000	/* records kept for trace; beyond, counted only */
+
+/* reason (exit, signal, killed, oom) and detail of an exit, into reason[16]
+ * and detail[32]. Pure: unit-tested. */
+void events__cause(const struct ev_exit *e, char *reason, char *detail);
+
+/* The records of the session so far (oldest first), and how many more
+ * were not kept. */
+int events__log(struct events *ev, const struct ev_record **out, uint64_t *lost);
+
+struct events_series {
+	struct series_set starts, exits, releases, release_info;
+};
+struct events_series *events__series(struct events *ev);
+
+#endif
