@@ -25,6 +25,7 @@
 #include "check.h"
 #include "contract/backend_abi.h"
 #include "contract/common_abi.h"
+#include "contract/events_abi.h"
 #include "contract/lock_abi.h"
 #include "contract/net_abi.h"
 #include "contract/pg_abi.h"
@@ -128,6 +129,21 @@ static const struct layout layouts[] = {
 	S(sys_worker, "sys",
 	  F(sys_worker, cgroup_id), F(sys_worker, since_ns), F(sys_worker, busy_ns),
 	  F(sys_worker, idle_ns), F(sys_worker, tgid), F(sys_worker, idle)),
+	S(ev_proc, "events",
+	  F(ev_proc, flags), F(ev_proc, killer_tgid), F(ev_proc, killer_parent),
+	  F(ev_proc, killer_sig), F(ev_proc, oom), F(ev_proc, pad), F(ev_proc, pad2),
+	  F(ev_proc, killer_comm)),
+	S(ev_head, "events",
+	  F(ev_head, ts_ns), F(ev_head, cgroup_id), F(ev_head, type), F(ev_head, tgid),
+	  F(ev_head, ppid), F(ev_head, started), F(ev_head, comm)),
+	S(ev_exit, "events",
+	  F(ev_exit, h), F(ev_exit, code), F(ev_exit, killer_tgid), F(ev_exit, killer_parent),
+	  F(ev_exit, killer_sig), F(ev_exit, oom), F(ev_exit, oom_victim), F(ev_exit, pad),
+	  F(ev_exit, killer_comm)),
+	S(ev_exec, "events",
+	  F(ev_exec, h), F(ev_exec, ino), F(ev_exec, size), F(ev_exec, mtime_sec),
+	  F(ev_exec, mtime_nsec), F(ev_exec, dev), F(ev_exec, args_len), F(ev_exec, pad),
+	  F(ev_exec, filename), F(ev_exec, interp), F(ev_exec, args)),
 	S(traced_task, "runq sys traced",
 	  F(traced_task, cgroup_id), F(traced_task, gen), F(traced_task, traced),
 	  F(traced_task, idle), F(traced_task, block_nr), F(traced_task, block_ns),
@@ -136,7 +152,8 @@ static const struct layout layouts[] = {
 };
 
 /* The objects the table names, and the hist_bounds table's users. */
-static const char *const objects[] = { "check", "lock", "net", "pg", "runq", "sys", "traced" };
+static const char *const objects[] = { "check", "events", "lock", "net", "pg", "runq", "sys",
+					"traced" };
 static const char *const hist_objects = "lock net pg runq sys";
 
 static int nfields(const struct layout *l)

@@ -86,30 +86,33 @@ static int is_interpreter(const char *path)
 	return 0;
 }
 
-/* The script an interpreter runs: a #! script's own path, else the first
- * argument that is not an option. *module: "-m NAME" or "-c CODE" instead
- * (no file to read: the name or code alone is hashed). */
-static const char *script_of(const struct release_src *s, const char **module)
+const char *release__script(const struct release_src *s, const char **module)
 {
 	const char *a = s->args, *end = s->args + s->args_len;
 	int first = 1;
 
 	*module = NULL;
+	if (!s->filename || !s->interp)
+		return NULL;
 	if (strcmp(s->filename, s->interp))
 		return s->filename;
 	if (!is_interpreter(s->filename))
 		return NULL;
-	for (; a < end && memchr(a, '\0', end - a); a += strlen(a) + 1, first = 0) {
-		if (first)
-			continue;	/* argv[0] */
+	/* each argument, while one ends inside args */
+	for (const char *next; a < end && (next = memchr(a, '\0', end - a)); a = next + 1) {
+		if (first) {
+			first = 0;	/* argv[0] */
+			continue;
+		}
 		if (!strcmp(a, "-m") || !strcmp(a, "-c") || !strcmp(a, "-e")) {
-			a += strlen(a) + 1;
+			a = next + 1;
 			*module = a < end && memchr(a, '\0', end - a) ? a : NULL;
 			return NULL;
 		}
 		if (!strcmp(a, "-W") || !strcmp(a, "-X")) {
-			a += strlen(a) + 1;	/* an option's value */
-			continue;
+			if (next + 1 < end && (next = memchr(next + 1, '\0', end - next - 1)))
+				continue;	/* skipped the option's value */
+			return NULL;
 		}
 		if (a[0] != '-')
 			return a;
@@ -263,7 +266,7 @@ static uint64_t hash_git_head(uint64_t h, const char *dir)
 void release__id(const struct release_src *s, char *out)
 {
 	char build[2 * 64 + 1], path[PATH_MAX], dir[PATH_MAX];
-	const char *module, *script = script_of(s, &module);
+	const char *module, *script = release__script(s, &module);
 	int has_build = exe_build_id(s, build, sizeof(build));
 	uint64_t h = FNV64_INIT;
 

@@ -27,6 +27,12 @@ struct release_src {
 	uint32_t mtime_nsec;
 };
 
+/* The script an interpreter runs: a #! script's own path, else (for python,
+ * perl, ruby, node, php, sh) the first argument that is not an option; NULL
+ * for a compiled program. *module: what "-m NAME" or "-c CODE" names instead
+ * (no file to read: the name or code alone is hashed). Both point into src. */
+const char *release__script(const struct release_src *src, const char **module);
+
 /* The release id of what src runs, RELEASE_ID_LEN hex digits: the build
  * id's first digits for a compiled program, else a hash of what identifies
  * it. out: RELEASE_ID_LEN + 1 bytes. */
