@@ -2,6 +2,7 @@
 signals, their parent's SIGKILL and the OOM killer; a supervisor restarts
 one in a loop; a service is restarted on new code. The agent's counts are
 compared with what the test did, exactly."""
+import json
 import os
 import shutil
 import signal
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import CGROUP2, wait_until
+from conftest import CGROUP2, ODTRACE, wait_until
 
 EXITS = "odtrace_process_exits_total"
 STARTS = "odtrace_process_starts_total"
@@ -307,6 +308,45 @@ def test_nothing_on_hot_paths(agent, tenants, bpf_stats):
                          "events_exit"}
     assert all(v < 50 for v in grew.values()), grew
     a.stop()
+
+
+def during(cmd, tenants, *crashes):
+    """cmd's output, while the crashes (argvs) run in tenant_a once it has
+    attached."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)  # attached by then (it loads one small object)
+    for argv in crashes:
+        run_in(tenants, "tenant_a", argv)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    return out
+
+
+def test_trace_lists_the_events(tenants):
+    """`trace --json` lists each event of its session with its cause."""
+    tenants.cgroup("tenant_a")
+    out = during([ODTRACE, "trace", "--probes", "events", "--cgroup", tenants.ROOT + "/tenant_a",
+                  "--duration", "5s", "--json"], tenants,
+                 [PY, "-c", "import sys; sys.exit(7)"], [PY, "-c", "import os; os.abort()"])
+    rows = [json.loads(line) for line in out.splitlines()]
+    rows = [r for r in rows if r["family"] == "events" and r["tenant"] == "tenant_a"]
+    exits = [(r["comm"], r["reason"], r["detail"]) for r in rows if r["event"] == "exit"]
+    assert exits == [("python3", "exit", "7"), ("python3", "signal", "SIGABRT")], rows
+    starts = [r for r in rows if r["event"] == "start"]
+    assert len(starts) == 2 and all(len(r["detail"]) == 12 for r in starts), rows
+
+
+def test_top_counts_incidents(tenants):
+    """`top`'s EVT column: the interval's exits other than exit 0."""
+    tenants.cgroup("tenant_a")
+    out = during([ODTRACE, "top", "--once", "--interval", "5s", "--probes", "events",
+                  "--cgroup", tenants.ROOT + "/tenant_a"], tenants,
+                 [PY, "-c", "import sys; sys.exit(0)"], [PY, "-c", "import os; os.abort()"],
+                 [PY, "-c", "import sys; sys.exit(2)"])
+    lines = out.splitlines()
+    assert lines[1].split()[-1] == "EVT"
+    row = [line.split() for line in lines[2:] if line.startswith("tenant_a")]
+    assert row and row[0][-1] == "2!", out  # '!': an incident
 
 
 if __name__ == "__main__":

@@ -53,13 +53,14 @@ extern volatile sig_atomic_t agent_reloading;	/* SIGHUP (run): agent__wait retur
 int agent__opt(struct agent_opts *o, int c, const char *arg);
 #define AGENT_OPTS_HELP \
 	"  --probes LIST       probe families to load, comma-separated (default: all of\n" \
-	"                      pg,lock,sys,runq,net): pg = statement latency; lock = lock\n" \
+	"                      pg,lock,sys,runq,net,events): pg = statement latency; lock = lock\n" \
 	"                      waits and deadlocks; sys = time workers spend blocked in\n" \
 	"                      syscalls and how busy they are (sys:full also times every\n" \
 	"                      syscall, at a cost to every syscall on the node: README);\n" \
 	"                      runq = run-queue latency and CPU throttling; net = request\n" \
 	"                      latency on TCP connections to services, connects, RTT,\n" \
-	"                      retransmits\n" \
+	"                      retransmits; events = process starts, exits by cause (OOM\n" \
+	"                      kills, signals, killed workers) and releases\n" \
 	"  --pg-binary PATH    also attach to this PostgreSQL binary (repeatable); running\n" \
 	"                      and installed servers are found without it\n" \
 	"  --pg-conninfo STR   libpq connection string the lock family uses to name the\n" \

@@ -38,13 +38,15 @@ static const char usage[] =
 	"(INGR99: Odoo workers, or Traefik in its own row), syscalls its workers blocked\n"
 	"in per second, the p99 of run-queue waits (a noisy neighbour), and ERR%: the\n"
 	"share of those HTTP and Redis requests that failed (HTTP 5xx, no answer, an\n"
-	"Odoo RPC error; a Redis error reply; '-': none whose outcome was read). In each\n"
+	"Odoo RPC error; a Redis error reply; '-': none whose outcome was read), and EVT:\n"
+	"process incidents, the exits other than a clean exit 0 (crashes, kills, OOM\n"
+	"kills: `odtrace trace --probes events` lists them). In each\n"
 	"row, '*' marks the column nearest to (or furthest over) its SLO, once it is past\n"
 	"a tenth of it: statements 500ms, locks 1s, Redis 50ms, ingress 1s, run queue\n"
 	"50ms, errors --error-slo; '!' marks an error share over --error-slo.\n"
 	"\n"
-	"Keys: s p l r i y u e t sort by statements/s, p99, lock p99, Redis, ingress,\n"
-	"syscalls, run queue, error share, tenant; / filter tenants by a regular\n"
+	"Keys: s p l r i y u e x t sort by statements/s, p99, lock p99, Redis, ingress,\n"
+	"syscalls, run queue, error share, incidents, tenant; / filter tenants by a regular\n"
 	"expression (Enter applies, an empty one clears); q or Ctrl-C quits.\n"
 	"\n"
 	"Options:\n"
@@ -52,7 +54,8 @@ static const char usage[] =
 	"  --duration DUR      exit after DUR (default: run until q or Ctrl-C)\n"
 	"  --once              print one table after one interval, without colours, and exit\n"
 	"                      (also what happens, every interval, when stdout is no terminal)\n"
-	"  --sort KEY          stmt, p99, lock, redis, ingress, sys, runq, err or tenant (default p99)\n"
+	"  --sort KEY          stmt, p99, lock, redis, ingress, sys, runq, err, events or\n"
+	"                      tenant (default p99)\n"
 	"  --error-slo PCT     the error share a tenant may have (default 1%; e.g. 0.5%, 2%)\n"
 	"  --tenant REGEX      only tenants matching this POSIX extended regex\n"
 	"  --probes LIST       as for `odtrace run` (default: all of pg,lock,sys,runq,net)\n"
@@ -65,16 +68,21 @@ static const char usage[] =
 	"  sudo odtrace top --tenant '^acme' --cgroup /kubepods.slice\n"
 	"  sudo odtrace top --error-slo 0.5% --sort err\n";
 
-enum col { C_RATE, C_P50, C_P99, C_LOCK99, C_LOCKT, C_REDIS, C_INGR, C_SYS, C_RUNQ, C_ERR, N_COLS };
+enum col {
+	C_RATE, C_P50, C_P99, C_LOCK99, C_LOCKT, C_REDIS, C_INGR, C_SYS, C_RUNQ, C_ERR, C_EVT,
+	N_COLS
+};
 
 static const char *const headers[N_COLS] = {
 	"STMT/s", "p50", "p99", "LOCK99", "LOCK/s", "REDIS99", "INGR99", "SYS/s", "RUNQ99", "ERR%",
+	"EVT",
 };
 
-/* Cell widths, the marker after each: 80 columns hold an 11-character
- * tenant; a wider terminal gives the tenant the rest. */
-static const int width[N_COLS] = { 6, 6, 6, 6, 6, 6, 6, 6, 6, 4 };
-#define TENANT_MIN 11
+/* Cell widths, the marker after each: 80 columns hold an 8-character
+ * tenant; a wider terminal gives the tenant the rest. SYS/s needs 5
+ * ("99999", "123k"), EVT 3 ("1k+"). */
+static const int width[N_COLS] = { 6, 6, 6, 6, 6, 6, 6, 5, 6, 4, 3 };
+#define TENANT_MIN 8
 #define TENANT_MAX 32
 
 /* The p99 columns' SLOs, in seconds, and the error share's (--error-slo),
@@ -88,6 +96,7 @@ struct row {
 	char tenant[256];
 	struct hist stmt, lock, redis, ingress, runq;
 	double sys;		/* syscalls blocked in (or made, full mode) */
+	double incidents;	/* exits other than exit 0 */
 	uint64_t l7, failed;	/* HTTP and Redis requests with an outcome, failed */
 	double v[N_COLS];	/* C_ERR: -1 without such requests */
 	int worst;		/* column, or -1 */
@@ -183,7 +192,7 @@ static void add(struct hist *h, const struct metrics *m, const struct metric_poi
 	h->sum_ns += (uint64_t)(p->sum * 1e9);
 }
 
-enum feed { FEED_NONE, FEED_STMT, FEED_LOCK, FEED_REDIS, FEED_INGR, FEED_RUNQ, FEED_SYS };
+enum feed { FEED_NONE, FEED_STMT, FEED_LOCK, FEED_REDIS, FEED_INGR, FEED_RUNQ, FEED_SYS, FEED_EVT };
 
 /* Which column a point of family name feeds, if any: a tenant appears
  * only for what top shows (not, say, for a client of the ingress). */
@@ -211,6 +220,9 @@ static enum feed feeds(const char *name, const struct metrics *m, const struct m
 		return strcmp(role, "client") ? FEED_NONE : FEED_REDIS;
 	if (!strcmp(name, M_HTTP_REQUEST_DURATION_SECONDS))
 		return strcmp(role, "server") ? FEED_NONE : FEED_INGR;
+	if (!strcmp(name, M_PROCESS_EXITS_TOTAL))
+		return strcmp(label(m, f, p, "reason"), "exit") || strcmp(label(m, f, p, "detail"), "0")
+			       ? FEED_EVT : FEED_NONE;
 	if (!strcmp(name, M_SYSCALL_DURATION_SECONDS) &&
 	    !strcmp(label(m, f, p, "mode"), full_sys ? "full" : "blocked"))
 		return FEED_SYS;
@@ -238,6 +250,8 @@ static void build(struct view *v, const struct metrics *d, int full_sys)
 				return;
 			if (what == FEED_SYS)
 				r->sys += p->count;
+			else if (what == FEED_EVT)
+				r->incidents += p->value;
 			else
 				add(what == FEED_STMT ? &r->stmt : what == FEED_LOCK ? &r->lock :
 				    what == FEED_REDIS ? &r->redis : what == FEED_INGR ? &r->ingress : &r->runq, d, p);
@@ -264,6 +278,7 @@ static void build(struct view *v, const struct metrics *d, int full_sys)
 		r->v[C_SYS] = r->sys / v->seconds;
 		r->v[C_RUNQ] = hist__quantile(&r->runq, 0.99);
 		r->v[C_ERR] = r->l7 ? (double)r->failed / r->l7 : -1;
+		r->v[C_EVT] = r->incidents;
 		/* the worst column, once it is a tenth of the way to its SLO:
 		 * a marker on 3 ms of a 50 ms budget would only be noise */
 		r->worst = -1;
@@ -297,6 +312,8 @@ static const char *cell(enum col c, double x, char *buf, size_t len)
 		x *= 100;
 		snprintf(buf, len, x < 0 ? "-" : !x ? "0%%" : x < 0.05 ? "<.1%%" :
 			 x < 9.95 ? "%.1f%%" : "%.0f%%", x);
+	} else if (c == C_EVT) {
+		snprintf(buf, len, x >= 999.5 ? "1k+" : "%.0f", x);
 	} else if (c == C_RATE || c == C_SYS) {
 		if (x >= 99999.5)
 			snprintf(buf, len, "%.0fk", x / 1e3);
@@ -346,7 +363,7 @@ static void draw(struct view *v, const char *title)
 
 		printf("%-*.*s ", name, name, r->tenant);
 		for (int c = 0; c < N_COLS; c++) {
-			int over = c == C_ERR && r->v[c] > slo[c];
+			int over = (c == C_ERR && r->v[c] > slo[c]) || (c == C_EVT && r->v[c] > 0);
 			char mark = over ? '!' : r->worst == c && r->v[c] > 0 ? '*' : ' ';
 
 			cell(c, r->v[c], buf, sizeof(buf));
@@ -360,11 +377,11 @@ static void draw(struct view *v, const char *title)
 	if (!v->n && v->filtering)
 		printf("(no tenant matches /%s/)\n", v->filter_text);
 	else if (!v->n)
-		printf("(no tenant seen yet: no statements, waits, requests or traced workers)\n");
+		printf("(no tenant seen yet: no statements, waits, requests, traced workers or incidents)\n");
 	else if (v->n > shown)
 		printf("(%d more tenants: / to filter)\n", v->n - shown);
 	if (v->tty)
-		printf("sort %s%s%s | s p l r i y u e t sort, / filter, q quit | * worst, ! ERR%%>SLO\n",
+		printf("sort %s%s%s | s p l r i y u e x t sort, / filter, q quit | * worst, ! ERR%%>SLO, EVT>0\n",
 		       v->sort == N_COLS ? "tenant" : headers[v->sort], v->filtering ? ", filter " : "",
 		       v->filtering ? v->filter_text : "");
 	fflush(stdout);
@@ -415,7 +432,7 @@ static int sort_key(const char *s, enum col *out)
 	} keys[] = {
 		{ "stmt", C_RATE }, { "p99", C_P99 }, { "lock", C_LOCK99 }, { "redis", C_REDIS },
 		{ "ingress", C_INGR }, { "sys", C_SYS }, { "runq", C_RUNQ }, { "err", C_ERR },
-		{ "tenant", N_COLS },
+		{ "events", C_EVT }, { "tenant", N_COLS },
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -429,9 +446,9 @@ static int sort_key(const char *s, enum col *out)
 /* One key press; 1 when the table should be drawn again, -1 to quit. */
 static int key(struct view *v, int ch)
 {
-	static const char keys[] = "splriyuet";
+	static const char keys[] = "splriyuext";
 	static const enum col cols[] = { C_RATE, C_P99, C_LOCK99, C_REDIS, C_INGR, C_SYS, C_RUNQ, C_ERR,
-					 N_COLS };
+					 C_EVT, N_COLS };
 	const char *k = ch ? strchr(keys, ch) : NULL;
 
 	if (ch == 'q')

@@ -8,6 +8,7 @@
 #include "agent/privs.h"
 #include "cmd/cmd.h"
 #include "cmd/report.h"
+#include "families/events.h"
 #include "families/lock.h"
 #include "families/net.h"
 #include "families/pg.h"
@@ -30,7 +31,8 @@ static const char usage[] =
 	"tenant, service and role, the latency of requests on TCP connections, connects\n"
 	"and RTT, retransmits; per tenant, the slowest Odoo calls and HTTP routes and\n"
 	"Redis by command, with count, error share, p50, p99 and the error classes\n"
-	"(net; added up over pods and services, by role).\n"
+	"(net; added up over pods and services, by role). The session's process events:\n"
+	"starts, execs with their release id, exits with their cause (events).\n"
 	"\n"
 	"Options:\n"
 	"  --duration DUR      how long to trace (default: until Ctrl-C; e.g. 30s, 5m)\n"
@@ -50,17 +52,20 @@ static const char usage[] =
 	"  sudo odtrace trace --probes sys:full,runq --cgroup /kubepods.slice/kubepods-pod1.slice\n"
 	"  sudo odtrace trace --probes net --service api=9000 --interval 10s\n"
 	"  sudo odtrace trace --probes net --json | jq 'select(.metric == \"http_request_duration\")'\n"
-	"  sudo odtrace trace --interval 5s --json | jq 'select(.metric == \"query_duration\") | .p99_s'\n";
+	"  sudo odtrace trace --interval 5s --json | jq 'select(.metric == \"query_duration\") | .p99_s'\n"
+	"  sudo odtrace trace --probes events --cgroup /kubepods.slice --duration 10m\n";
 
 /* Prints what happened since the last report. */
 static void report(struct agent *a, int json, int hists, double secs)
 {
+	static int events_from;	/* the records printed so far */
 	struct family_env *env = &a->env;
 	struct pg *pg = families__use(env, &pg_family);
 	struct lock *lock = families__use(env, &lock_family);
 	struct sys *sys = families__use(env, &sys_family);
 	struct runq *runq = families__use(env, &runq_family);
 	struct net *net = families__use(env, &net_family);
+	struct events *events = families__use(env, &events_family);
 
 	/* a family without a report here shows in /metrics and top only */
 	if (pg)
@@ -73,6 +78,8 @@ static void report(struct agent *a, int json, int hists, double secs)
 		report__runq(runq__series(runq), json, secs);
 	if (net)
 		report__net(net__series(net), json, secs);
+	if (events)
+		report__events(events, &events_from, json, secs);
 	fflush(stdout);
 }
 

@@ -171,7 +171,7 @@ static uint64_t unix_ms_of(uint64_t ktime_ns)
 }
 
 static void record(struct events *ev, uint64_t unix_ms, uint32_t pid, const char *tenant,
-		   const char *comm, const char *what, const char *detail)
+		   const char *comm, const char *event, const char *reason, const char *detail)
 {
 	struct ev_record *r;
 
@@ -184,7 +184,8 @@ static void record(struct events *ev, uint64_t unix_ms, uint32_t pid, const char
 	r->pid = pid;
 	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
 	snprintf(r->comm, sizeof(r->comm), "%s", comm);
-	snprintf(r->what, sizeof(r->what), "%s", what);
+	snprintf(r->event, sizeof(r->event), "%s", event);
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
 	snprintf(r->detail, sizeof(r->detail), "%s", detail);
 }
 
@@ -245,7 +246,7 @@ static void on_start(struct events *ev, const struct ev_exit *e)
 	} else {
 		count_start(ev, p, e->h.comm);
 	}
-	record(ev, unix_ms_of(e->h.ts_ns), e->h.tgid, p->tenant, e->h.comm, "start", "fork");
+	record(ev, unix_ms_of(e->h.ts_ns), e->h.tgid, p->tenant, e->h.comm, "start", "fork", "");
 }
 
 /* A forked process's start that no exec has counted: under its inherited
@@ -288,7 +289,7 @@ static void on_exec(struct events *ev, const struct ev_exec *e)
 	set_release(ev, p, r);
 	if (e->h.started)
 		count_start(ev, p, e->h.comm);
-	record(ev, unix_ms, e->h.tgid, tenant, e->h.comm, e->h.started ? "start" : "exec", id);
+	record(ev, unix_ms, e->h.tgid, tenant, e->h.comm, e->h.started ? "start" : "exec", "exec", id);
 }
 
 void events__cause(const struct ev_exit *e, char *reason, char *detail)
@@ -333,7 +334,7 @@ static void on_exit_event(struct events *ev, const struct ev_exit *e)
 		shown = bounded(ev->killers, &ev->n_killers, EV_LABEL_KILLERS, detail);
 	count(&ev->series.exits,
 	      (const char *[]){ tenant, comm_label(ev, e->h.comm), reason, shown });
-	record(ev, unix_ms_of(e->h.ts_ns), e->h.tgid, tenant, e->h.comm, reason, detail);
+	record(ev, unix_ms_of(e->h.ts_ns), e->h.tgid, tenant, e->h.comm, "exit", reason, detail);
 	if (p)
 		del_proc(ev, p);
 }

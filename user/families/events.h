@@ -23,8 +23,9 @@ struct ev_record {
 	uint32_t pid;
 	char tenant[64];
 	char comm[16];
-	char what[16];		/* start, exec, or the exit's reason */
-	char detail[48];	/* exit code, signal, killer, oom kind, release */
+	char event[8];		/* start, exec, exit */
+	char reason[16];	/* exit: exit, signal, killed, oom; start: fork or exec */
+	char detail[32];	/* exit: code, signal, killer, oom kind; exec: release id */
 };
 
 #define EV_LOG_MAX 10000	/* records kept for trace; beyond, counted only */
