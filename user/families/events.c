@@ -39,10 +39,17 @@
 const char *const events__default_comms[] = { "postgres", "redis-server", "traefik", "odoo",
 					      "odoo-bin", NULL };
 
-/* A release of one (tenant, comm): the processes running it now. */
+/*
+ * A release of one (tenant, comm): the processes running it now. It is
+ * counted (odtrace_releases_total) when an exec runs it and it is not known:
+ * neither running nor run within --tenant-grace. So a crash loop, or two
+ * programs of one name taking turns, are not releases; a rollback after
+ * the grace period is one (and release_info shows any rollback).
+ */
 struct release {
 	char tenant[64], comm[16], id[RELEASE_ID_LEN + 1];
 	uint64_t since_ms;	/* unix ms: its first process started */
+	uint64_t idle_ms;	/* clock.h ms its last process ended; 0: live */
 	int live;
 };
 
@@ -53,7 +60,7 @@ struct proc {
 	uint32_t tgid;
 	char tenant[64];
 	char comm[16];		/* the name it was forked with */
-	int release;		/* index in releases, -1: none yet */
+	struct release *release;	/* NULL: none yet */
 	/* Forked, start not counted yet: an exec that follows counts it under
 	 * its program's name; else its exit or the next harvest, under comm. */
 	int pending;
@@ -65,7 +72,7 @@ struct events {
 	struct traced *traced;
 	struct ring_buffer *ring;
 	void *procs;		/* tsearch tree of struct proc */
-	struct release *releases;
+	struct release **releases;
 	int n_releases, cap_releases;
 	char comms[EV_LABEL_COMMS][16], killers[EV_LABEL_KILLERS][16];
 	int n_comms, n_killers;
@@ -101,7 +108,6 @@ static struct proc *add_proc(struct events *ev, uint32_t tgid)
 	if (!(p = calloc(1, sizeof(*p))))
 		return NULL;
 	p->tgid = tgid;
-	p->release = -1;
 	slot = tsearch(p, &ev->procs, cmp_proc);
 	if (!slot) {
 		free(p);
@@ -110,18 +116,18 @@ static struct proc *add_proc(struct events *ev, uint32_t tgid)
 	return *slot;
 }
 
-static void set_release(struct events *ev, struct proc *p, int r)
+static void set_release(struct proc *p, struct release *r)
 {
-	if (p->release >= 0)
-		ev->releases[p->release].live--;
+	if (p->release && !--p->release->live)
+		p->release->idle_ms = clock__ms();
 	p->release = r;
-	if (r >= 0)
-		ev->releases[r].live++;
+	if (r)
+		r->live++;
 }
 
 static void del_proc(struct events *ev, struct proc *p)
 {
-	set_release(ev, p, -1);
+	set_release(p, NULL);
 	tdelete(p, &ev->procs, cmp_proc);
 	free(p);
 }
@@ -197,28 +203,47 @@ static void count(struct series_set *set, const char *const *labels)
 		series__add(s, 0, &(struct hist_val){ .count = 1 }, 1);
 }
 
-/* The release a process of (tenant, comm) runs; a new one is counted as a
- * release unless it predates the agent (found at open). */
-static int release_of(struct events *ev, const char *tenant, const char *comm, const char *id,
-		      uint64_t unix_ms)
+/* The release a process of (tenant, comm) runs; a new one is counted
+ * unless it predates the agent (found at open). NULL: no memory. */
+static struct release *release_of(struct events *ev, const char *tenant, const char *comm,
+				  const char *id, uint64_t unix_ms)
 {
-	for (int i = 0; i < ev->n_releases; i++) {
-		struct release *r = &ev->releases[i];
+	struct release *r;
 
-		if (strcmp(r->tenant, tenant) || strcmp(r->comm, comm))
-			continue;
-		if (!strcmp(r->id, id))
-			return i;
+	for (int i = 0; i < ev->n_releases; i++) {
+		r = ev->releases[i];
+		if (!strcmp(r->id, id) && !strcmp(r->comm, comm) && !strcmp(r->tenant, tenant)) {
+			r->idle_ms = 0;
+			return r;
+		}
 	}
-	if (grow(&ev->releases, ev->n_releases, &ev->cap_releases))
-		return -1;
-	ev->releases[ev->n_releases] = (struct release){ .since_ms = unix_ms };
-	snprintf(ev->releases[ev->n_releases].tenant, 64, "%s", tenant);
-	snprintf(ev->releases[ev->n_releases].comm, 16, "%s", comm);
-	snprintf(ev->releases[ev->n_releases].id, RELEASE_ID_LEN + 1, "%s", id);
+	if (grow(&ev->releases, ev->n_releases, &ev->cap_releases) || !(r = calloc(1, sizeof(*r))))
+		return NULL;
+	r->since_ms = unix_ms;
+	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
+	snprintf(r->comm, sizeof(r->comm), "%s", comm);
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	ev->releases[ev->n_releases++] = r;
 	if (!ev->seeding)
 		count(&ev->series.releases, (const char *[]){ tenant, comm });
-	return ev->n_releases++;
+	return r;
+}
+
+/* Releases no process has run for grace_ms are forgotten: running one
+ * again is a release again. */
+static void forget_releases(struct events *ev, uint64_t now_ms, uint64_t grace_ms)
+{
+	int k = 0;
+
+	for (int i = 0; i < ev->n_releases; i++) {
+		struct release *r = ev->releases[i];
+
+		if (!r->live && r->idle_ms && now_ms - r->idle_ms >= grace_ms)
+			free(r);
+		else
+			ev->releases[k++] = r;
+	}
+	ev->n_releases = k;
 }
 
 static void count_start(struct events *ev, struct proc *p, const char *comm)
@@ -239,7 +264,7 @@ static void on_start(struct events *ev, const struct ev_exit *e)
 	}
 	snprintf(p->comm, sizeof(p->comm), "%.15s", e->h.comm);
 	/* a fork runs its parent's code */
-	set_release(ev, p, parent ? parent->release : -1);
+	set_release(p, parent ? parent->release : NULL);
 	if (!grow(&ev->pending, ev->n_pending, &ev->cap_pending)) {
 		ev->pending[ev->n_pending++] = p->tgid;
 		p->pending = 1;
@@ -274,7 +299,6 @@ static void on_exec(struct events *ev, const struct ev_exec *e)
 	uint64_t unix_ms = unix_ms_of(e->h.ts_ns);
 	struct proc *p;
 	const char *comm;
-	int r;
 
 	if (tenant_of(ev, e->h.cgroup_id, tenant))
 		return;
@@ -285,8 +309,7 @@ static void on_exec(struct events *ev, const struct ev_exec *e)
 	if (!(p = add_proc(ev, e->h.tgid)))
 		return;
 	snprintf(p->tenant, sizeof(p->tenant), "%s", tenant);
-	r = release_of(ev, tenant, comm, id, unix_ms);
-	set_release(ev, p, r);
+	set_release(p, release_of(ev, tenant, comm, id, unix_ms));
 	if (e->h.started)
 		count_start(ev, p, e->h.comm);
 	record(ev, unix_ms, e->h.tgid, tenant, e->h.comm, e->h.started ? "start" : "exec", "exec", id);
@@ -439,7 +462,7 @@ static void adopt(struct events *ev, uint32_t pid, uint64_t cgroup_id)
 		src.mtime_nsec = st.st_mtim.tv_nsec;
 	}
 	release__id(&src, id);
-	set_release(ev, p, release_of(ev, tenant, comm_label(ev, comm), id, proc_start_ms(pid)));
+	set_release(p, release_of(ev, tenant, comm_label(ev, comm), id, proc_start_ms(pid)));
 }
 
 static int is_watched_comm(struct events *ev, const char *comm)
@@ -610,7 +633,7 @@ static void events_drain(void *self)
 static int tenant_live(const struct events *ev, const char *tenant)
 {
 	for (int i = 0; i < ev->n_releases; i++)
-		if (ev->releases[i].live > 0 && !strcmp(ev->releases[i].tenant, tenant))
+		if (ev->releases[i]->live > 0 && !strcmp(ev->releases[i]->tenant, tenant))
 			return 1;
 	return 0;
 }
@@ -641,7 +664,7 @@ static void events_harvest(void *self)
 	ev->seeding = 0;
 	series__free(&ev->series.release_info);	/* only releases running now */
 	for (int i = 0; i < ev->n_releases; i++) {
-		const struct release *r = &ev->releases[i];
+		const struct release *r = ev->releases[i];
 		struct series *s;
 
 		if (r->live <= 0)
@@ -665,6 +688,7 @@ static void events_expire(void *self, uint64_t now_ms, uint64_t grace_ms)
 	series__expire(&ev->series.exits, now_ms, grace_ms);
 	series__expire(&ev->series.releases, now_ms, grace_ms);
 	series__expire(&ev->series.release_info, now_ms, grace_ms);
+	forget_releases(ev, now_ms, grace_ms);
 }
 
 static uint64_t events_folded(void *self)
@@ -714,6 +738,8 @@ static void events_close(void *self)
 	series__free(&ev->series.exits);
 	series__free(&ev->series.releases);
 	series__free(&ev->series.release_info);
+	for (int i = 0; i < ev->n_releases; i++)
+		free(ev->releases[i]);
 	free(ev->releases);
 	free(ev->pending);
 	free(ev->log);
