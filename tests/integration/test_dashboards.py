@@ -5,7 +5,8 @@ The rules pass promtool (syntax and their unit tests); the dashboard is
 well-formed and its queries parse as PromQL. Then one workload exercises
 every family at once (statements with an error, a lock wait, a deadlock and
 a wait still in progress; Redis from a tenant; a client -> traefik -> Odoo
-chain; workers that block in syscalls and serve requests; an --export sink)
+chain; workers that block in syscalls and serve requests; processes that
+start, are killed and fail; an --export sink)
 and every metric name the dashboard and the rules use must be one the agent
 really serves on /metrics, the per-tenant ones with samples. A real
 Prometheus scrapes the agent meanwhile and loads the rules: every rule
@@ -28,14 +29,14 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import REPO, free_port, wait_until
+from conftest import CGROUP2, REPO, free_port, wait_until
 from receivers import OtlpHttpReceiver
 
 DASHBOARD = os.path.join(REPO, "deploy", "grafana", "odtrace.json")
 RULES = os.path.join(REPO, "deploy", "prometheus", "alerts.yaml")
 RULES_TEST = os.path.join(REPO, "deploy", "prometheus", "alerts_test.yaml")
 ROWS = ["Statements", "Locks", "Redis & ingress", "Routes, Odoo calls & Redis commands",
-        "Workers & CPU", "Agent health"]
+        "Workers & CPU", "Process incidents & releases", "Agent health"]
 
 # what a metric name in a query looks like; the character after it must not
 # continue a name (a name glued to more letters is a typo, not two names)
@@ -236,7 +237,9 @@ def test_dashboard_shape():
                  "odtrace_worker_busy_seconds_total", "odtrace_syscall_duration_seconds_sum",
                  "odtrace_dropped_total", "odtrace_export_requests_total",
                  "odtrace_export_dropped_intervals_total", "odtrace_export_queue_intervals",
-                 "odtrace_bpf_run_time_seconds_total"):
+                 "odtrace_bpf_run_time_seconds_total", 'odtrace_process_exits_total',
+                 'reason="oom"', "odtrace_process_starts_total", "odtrace_releases_total",
+                 "odtrace_release_info"):
         assert what in exprs, what
 
 
@@ -428,6 +431,13 @@ def required(pg_tenant, tenant, ingress):
         ("odtrace_export_dropped_intervals_total", {}, 0),
         ("odtrace_export_queue_intervals", {}, 0),
         ("odtrace_export_duration_seconds_count", {}, 1),
+        # the workload's clients: started, killed by their parent (the test),
+        # and one that exits 3
+        ("odtrace_process_starts_total", dict(tenant=tenant), 1),
+        ("odtrace_process_exits_total", dict(tenant=tenant, reason="killed", detail="parent"), 1),
+        ("odtrace_process_exits_total", dict(tenant=tenant, reason="exit", detail="3"), 1),
+        ("odtrace_releases_total", dict(tenant=tenant), 1),
+        ("odtrace_release_info", dict(tenant=tenant), 1),
     ]
 
 
@@ -458,6 +468,7 @@ MAY_BE_EMPTY = {
     ("Odoo calls (selected range)", "B"): "the stand-ins serve /order, no Odoo RPC route",
     ("Odoo calls (selected range)", "C"): "the stand-ins serve /order, no Odoo RPC route",
     ("Redis calls/s and error replies/s per tenant and command", "B"): "no Redis error reply here",
+    ("OOM kills per tenant", "A"): "needs an OOM kill (test_events makes one)",
 }
 # dashboard targets whose series are all 0 here
 MAY_BE_ZERO = {
@@ -469,6 +480,8 @@ MAY_BE_ZERO = {
     ("Busy ratio, last agent interval", "A"): "the last agent interval only: the requests may be over",
     ("Configuration reloads (SIGHUP)", "A"): "no SIGHUP here (test_lifecycle sends them)",
     ("HTTP error ratio per tenant and route", "A"): "no request fails here",
+    ("Releases per tenant (deploys)", "A"): "the workload's programs are released once, at its "
+                                             "first round (test_events deploys new ones)",
 }
 
 
@@ -524,6 +537,10 @@ class Workload:
         for p in clients:  # their connections close: lifetimes
             p.kill()
             p.wait()
+        # a process of the tenant that fails: an incident
+        enter = 'echo $$ > "$1/cgroup.procs" && exec "$2" -c "import sys; sys.exit(3)"'
+        assert subprocess.run(["sh", "-c", enter, "sh", CGROUP2 + self.traced,
+                               sys.executable]).returncode == 3
 
 
 def positive(result):
@@ -551,7 +568,7 @@ def test_every_name_is_on_the_agents_metrics(pg, redis_port, tenants, agent, pb,
     prom = None
     wait = None
     try:
-        a = agent("--probes", "pg,lock,sys,runq,net", "--cgroup", w.traced,
+        a = agent("--probes", "pg,lock,sys,runq,net,events", "--cgroup", w.traced,
                   "--pg-conninfo", conninfo(pg),
                   "--service", f"redis={redis_port}", "--service", f"postgresql={pg.port}",
                   "--service", f"odoo={w.odoo.port}", "--service", f"traefik={w.proxy.port}",
