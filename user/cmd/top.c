@@ -58,7 +58,7 @@ static const char usage[] =
 	"                      tenant (default p99)\n"
 	"  --error-slo PCT     the error share a tenant may have (default 1%; e.g. 0.5%, 2%)\n"
 	"  --tenant REGEX      only tenants matching this POSIX extended regex\n"
-	"  --probes LIST       as for `odtrace run` (default: all of pg,lock,sys,runq,net)\n"
+	"  --probes LIST       as for `odtrace run` (default: all of pg,lock,sys,runq,net,events)\n"
 	AGENT_OPTS_HELP
 	"  -h, --help          this text\n"
 	"\n"

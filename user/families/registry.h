@@ -21,7 +21,7 @@ struct family_env {
 	/* shared plumbing, opened for the first family that needs it */
 	struct backends *backends;	/* PostgreSQL backends (pg, lock) */
 	struct pgbins *pgbins;		/* the binaries they attach to */
-	struct cgroups *cgroups;	/* cgroups seen in the maps (sys, runq, net) */
+	struct cgroups *cgroups;	/* cgroups seen in the maps (sys, runq, net, events) */
 	struct traced *traced;		/* the tasks sys and runq measure */
 };
 
