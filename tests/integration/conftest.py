@@ -283,6 +283,20 @@ def p50_bucket(buckets):
     return None
 
 
+@pytest.fixture
+def bpf_stats():
+    """kernel.bpf_stats_enabled=1 for the test (odtrace_bpf_runs_total and
+    run time count only then), as it was after."""
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(path) as f:
+        was = f.read().strip()
+    with open(path, "w") as f:
+        f.write("1")
+    yield
+    with open(path, "w") as f:
+        f.write(was)
+
+
 @pytest.fixture(params=["socket", "usdt"])
 def hooks(request):
     """The pg family's statement hooks, both ways: the agent's arguments."""

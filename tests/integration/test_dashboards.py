@@ -547,20 +547,6 @@ def positive(result):
     return any(math.isfinite(float(s["value"][1])) and float(s["value"][1]) > 0 for s in result)
 
 
-@pytest.fixture
-def bpf_stats():
-    """kernel.bpf_stats_enabled=1 for the test (the eBPF run-time panel needs
-    it), as it was after."""
-    path = "/proc/sys/kernel/bpf_stats_enabled"
-    with open(path) as f:
-        was = f.read().strip()
-    with open(path, "w") as f:
-        f.write("1")
-    yield
-    with open(path, "w") as f:
-        f.write(was)
-
-
 def test_every_name_is_on_the_agents_metrics(pg, redis_port, tenants, agent, pb, tmp_path, bpf_stats):
     started = time.monotonic()
     w = Workload(pg, redis_port, tenants, tmp_path)

@@ -262,19 +262,6 @@ def test_running_services_adopted(agent, tenants):
     a.stop()
 
 
-@pytest.fixture
-def bpf_stats():
-    """kernel.bpf_stats_enabled=1 for the test, as it was after."""
-    path = "/proc/sys/kernel/bpf_stats_enabled"
-    with open(path) as f:
-        was = f.read().strip()
-    with open(path, "w") as f:
-        f.write("1")
-    yield
-    with open(path, "w") as f:
-        f.write(was)
-
-
 LOOP = ("import os, sys, time\nsys.stdin.readline()\n"
         "for _ in range(20000): os.getppid()\n"
         "for _ in range(2000): time.sleep(0)\n"

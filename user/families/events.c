@@ -474,28 +474,10 @@ static int is_watched_comm(struct events *ev, const char *comm)
 	return !bpf_map_lookup_elem(bpf_map__fd(ev->skel->maps.ev_comms), key, &one);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* At open: every running process the kernel would watch had it seen it
  * start (a service by name, or in the traced set). */
 static void adopt_running(struct events *ev)
 {
-	const uint32_t *tgids = NULL;
-	const uint64_t *cgroups = NULL;
-	int n_tgids = ev->traced ? traced__tgids(ev->traced, &tgids) : 0;
-	int n_cgroups = ev->traced ? traced__cgroup_ids(ev->traced, &cgroups) : 0;
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 
@@ -511,8 +493,8 @@ static void adopt_running(struct events *ev)
 		comm[strcspn(comm, "\n")] = '\0';
 		cg = proc_cgroup_id(pid);
 		if (is_watched_comm(ev, comm) ||
-		    (n_tgids && bsearch(&pid, tgids, n_tgids, sizeof(*tgids), cmp_u32)) ||
-		    (n_cgroups && bsearch(&cg, cgroups, n_cgroups, sizeof(*cgroups), cmp_u64)))
+		    (ev->traced && (traced__has_tgid(ev->traced, pid) ||
+				    traced__has_cgroup(ev->traced, cg))))
 			adopt(ev, pid, cg);
 	}
 	if (d)
@@ -750,8 +732,10 @@ static int events_check(const struct check_facts *f)
 {
 	if (family__needs_hooks("events", f, 1u << CHECK_TP_BTF | 1u << CHECK_TASK_STORAGE))
 		return 0;
-	family__row("events", "ready: tp_btf sched_process_fork/exec/exit, signal_generate, mark_victim (rare events only)");
-	printf(FAMILY_ROW_INDENT "watched: the traced set, and services by name (postgres, redis-server, traefik, odoo, --service comm:)\n");
+	family__row("events", "ready: tp_btf sched_process_fork/exec/exit, signal_generate,");
+	printf(FAMILY_ROW_INDENT "mark_victim (rare events: nothing per syscall or switch)\n");
+	printf(FAMILY_ROW_INDENT "watched: the traced set, and services by name (postgres,\n");
+	printf(FAMILY_ROW_INDENT "redis-server, traefik, odoo; --service comm:NAME)\n");
 	return 0;
 }
 

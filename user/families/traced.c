@@ -326,10 +326,14 @@ int traced__tgids(struct traced *t, const uint32_t **out)
 	return t->n_tgids;
 }
 
-int traced__cgroup_ids(struct traced *t, const uint64_t **out)
+int traced__has_tgid(struct traced *t, uint32_t tgid)
 {
-	*out = t->cgroups;
-	return t->n_cgroups;
+	return t->n_tgids && bsearch(&tgid, t->tgids, t->n_tgids, sizeof(tgid), cmp_u32);
+}
+
+int traced__has_cgroup(struct traced *t, uint64_t id)
+{
+	return t->n_cgroups && bsearch(&id, t->cgroups, t->n_cgroups, sizeof(id), cmp_u64);
 }
 
 struct bpf_object *traced__object(struct traced *t)

@@ -30,10 +30,11 @@ void traced__update(struct traced *t);
 int traced__reload(struct traced *t);
 /* How many processes and cgroups are traced now. */
 void traced__count(struct traced *t, int *processes, int *cgroups);
-/* The traced processes and cgroup ids now, sorted (valid until the next
- * update): the events family watches them too. */
+/* The traced processes now (valid until the next update), and whether a
+ * process or a cgroup is in the set: the events family watches them too. */
 int traced__tgids(struct traced *t, const uint32_t **out);
-int traced__cgroup_ids(struct traced *t, const uint64_t **out);
+int traced__has_tgid(struct traced *t, uint32_t tgid);
+int traced__has_cgroup(struct traced *t, uint64_t id);
 void traced__close(struct traced *t);
 struct bpf_object *traced__object(struct traced *t);
 
