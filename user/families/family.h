@@ -79,7 +79,8 @@ struct family {
 	const struct settings *settings;
 	/* Optional: an fd that is readable when it has events to read at
 	 * once rather than at the next harvest (its ring buffer), and the
-	 * read; the agent polls it between ticks. */
+	 * read; the agent polls it between ticks and drains it at every
+	 * return of the poll, at most 200 ms apart. */
 	int (*poll_fd)(void *self);
 	void (*drain)(void *self);
 	/* Its rows in `odtrace check`: 0, or 1 if it cannot run here. */

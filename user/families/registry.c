@@ -298,12 +298,12 @@ int families__poll(struct family_env *env, int timeout_ms)
 	rc = poll(fds, n, timeout_ms);
 	if (rc < 0)
 		return -errno;
+	/* the families' rings wake us only when filling up: read them at
+	 * every return, woken or not */
 	for (unsigned i = 0; i < n; i++) {
-		if (!(fds[i].revents & POLLIN))
-			continue;
 		if (whose[i])
 			fam[i]->drain(whose[i]);
-		else
+		else if (fds[i].revents & POLLIN)
 			backends__poll(env->backends, 0);
 	}
 	return 0;

@@ -41,8 +41,9 @@ int families__variant(const struct family_env *env, const struct family *f);
  * the registries need (backend.h, cgroups.h), and expires idle series. */
 void families__tick(struct family_env *env, uint64_t grace_ms);
 /* Waits up to timeout_ms for the rings of the backend registry and of the
- * families that have one (poll_fd), and reads what came; -errno (-EINTR: a
- * signal) or 0. */
+ * families that have one (poll_fd), and reads what came (the families'
+ * rings whether they woke it or not: they wake it only when filling up);
+ * -errno (-EINTR: a signal) or 0. */
 int families__poll(struct family_env *env, int timeout_ms);
 /* Every family's metrics, and the traced set's gauges. */
 void families__metrics(struct family_env *env, struct metrics *m);

@@ -24,6 +24,7 @@
 #define FILE_BYTES	(1u << 20)	/* read of each code file */
 #define TREE_FILES	1024		/* code files read around a script */
 #define GIT_LEVELS	4		/* directories searched upwards for .git */
+#define BUILD_CACHE	256		/* executables whose build id is remembered */
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
@@ -69,6 +70,40 @@ static int exe_build_id(const struct release_src *s, char *out, size_t len)
 	}
 	return !resolve(s->pid, s->interp, path, sizeof(path)) && !stat(path, &st) &&
 	       same_file(&st, s) && elfnote__build_id(path, out, len) > 0;
+}
+
+/*
+ * Build ids by file identity: a file with the same device, inode, size and
+ * mtime has the same contents, so a program started again (a crash loop, a
+ * busy supervisor, every python of a node) costs no libelf read. Read
+ * anew, the id cost ~11 syscalls per exec (bench/RESULTS.md, run EV-1).
+ */
+static struct build_entry {
+	uint64_t ino, size;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec, dev;
+	int has;		/* 0: none; 1: id */
+	char id[2 * 64 + 1];
+} build_cache[BUILD_CACHE];
+
+static int cached_build_id(const struct release_src *s, char *out, size_t len)
+{
+	uint64_t key[4] = { s->ino, s->size, (uint64_t)s->mtime_sec, (uint64_t)s->dev << 32 | s->mtime_nsec };
+	struct build_entry *e = &build_cache[fnv(FNV64_INIT, key, sizeof(key)) % BUILD_CACHE];
+
+	if (s->ino && e->ino == s->ino && e->dev == s->dev && e->size == s->size &&
+	    e->mtime_sec == s->mtime_sec && e->mtime_nsec == s->mtime_nsec) {
+		snprintf(out, len, "%s", e->id);
+		return e->has;
+	}
+	if (!exe_build_id(s, out, len)) {
+		out[0] = '\0';
+		return 0;	/* not kept: the file may have been out of reach */
+	}
+	*e = (struct build_entry){ .ino = s->ino, .size = s->size, .mtime_sec = s->mtime_sec,
+				   .mtime_nsec = s->mtime_nsec, .dev = s->dev, .has = 1 };
+	snprintf(e->id, sizeof(e->id), "%s", out);
+	return 1;
 }
 
 static int is_interpreter(const char *path)
@@ -267,7 +302,7 @@ void release__id(const struct release_src *s, char *out)
 {
 	char build[2 * 64 + 1], path[PATH_MAX], dir[PATH_MAX];
 	const char *module, *script = release__script(s, &module);
-	int has_build = exe_build_id(s, build, sizeof(build));
+	int has_build = cached_build_id(s, build, sizeof(build));
 	uint64_t h = FNV64_INIT;
 
 	if (has_build && !script && !module) {
