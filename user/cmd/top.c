@@ -345,6 +345,17 @@ static void draw(struct view *v, const char *title)
 	for (int c = 0; c < N_COLS; c++)
 		name -= width[c] + 1;
 	name = name < TENANT_MIN ? TENANT_MIN : name > TENANT_MAX ? TENANT_MAX : name;
+	/* A pipe has no width to fit: names are whole there, so that a script
+	 * can grep for a tenant (the column is as wide as the longest). */
+	if (!v->tty) {
+		name = (int)strlen("TENANT");
+		for (int i = 0; i < v->n; i++) {
+			int len = (int)strlen(v->rows[i].tenant);
+
+			name = len > name ? len : name;
+		}
+		name = name > TENANT_MAX ? TENANT_MAX : name;
+	}
 	sort_col = v->sort;
 	if (v->n)
 		qsort(v->rows, v->n, sizeof(*v->rows), by_sort);
