@@ -57,12 +57,14 @@ static __always_inline void on_status(const char *activity)
 	if (!b)
 		return;
 	st = &b->statement;
-	if (!activity) {	/* ReadyForQuery is next */
+	if (!activity) {	/* ReadyForQuery is next: its status is read as it is sent */
 		if (st->start_ns && st->messages)
 			pg__end(b, PG_QUERY, now);
 		pg__reset(st);
+		b->ready = 1;
 		return;
 	}
+	b->ready = 0;
 	if (st->start_ns && st->messages >= 2)	/* pipelined: Bind, Execute, now the next */
 		pg__end(b, PG_QUERY, now);
 	if (!st->start_ns) {

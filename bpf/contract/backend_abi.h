@@ -31,10 +31,17 @@ struct backend_state {
 	__u32 serial;		/* 0: not looked at yet */
 	__u32 client;		/* a client backend, by its title */
 	__u32 pid;
-	__u32 pad;
+	/* The transaction status of the last ReadyForQuery the backend sent
+	 * ('I' idle, 'T' in a transaction block, 'E' in a failed one; 0: none
+	 * read yet) and when: userspace reads it for the backends per state
+	 * (active while statement.start_ns is set). */
+	__u8 status;
+	__u8 ready;		/* --pg-hooks usdt: idle reported, its ReadyForQuery not read yet */
+	__u16 pad;
+	__u64 status_ns;
 	struct pg_statement statement;
 	struct lock_wait wait;
 };
-CONTRACT_SIZE(struct backend_state, 376);
+CONTRACT_SIZE(struct backend_state, 384);
 
 #endif

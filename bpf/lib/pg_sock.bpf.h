@@ -23,7 +23,12 @@
  * counted at AbortCurrentTransaction (pg.bpf.c), their class unknown.
  *
  * With --pg-hooks usdt the sends are still read, for the SQLSTATE of the
- * failures the AbortCurrentTransaction probe counts.
+ * failures the AbortCurrentTransaction probe counts, and for the
+ * transaction status of the ReadyForQuery after each idle report.
+ *
+ * Either way that status and its time stay in the backend's state, which
+ * userspace reads each harvest for the backends per state (README,
+ * "Connections per state").
  */
 #ifndef ODTRACE_PG_SOCK_BPF_H
 #define ODTRACE_PG_SOCK_BPF_H
@@ -324,6 +329,30 @@ static __always_inline void pg__sock_recv(struct sock *sk, int ret, int flags)
 		pg__walk_read(b, ret);
 }
 
+/* The transaction status of a ReadyForQuery the backend sent at now: for
+ * the backends per state, which userspace reads from the task storage. */
+static __always_inline void pg__ready(struct backend_state *b, __u8 status, __u64 now)
+{
+	b->status = status;
+	b->status_ns = now;
+}
+
+/* --pg-hooks usdt: the idle report has no transaction status, but the
+ * ReadyForQuery flushed right after it does, in the send's last 6 bytes
+ * (a send cut short by a full socket leaves it to the next one). */
+static __always_inline void pg__ready_sent(struct backend_state *b, struct sock *sk, int ret)
+{
+	struct pg_statement *st = &b->statement;
+	__u64 buf = io__buffer(sk, 1, &st->fd, &st->tgid);
+	__u8 tail[8] = {};
+
+	if (buf && ret >= 6 && !bpf_probe_read_user(&tail[2], 6, (const void *)(buf + ret - 6)) &&
+	    pgw__ready(tail)) {
+		pg__ready(b, tail[7], bpf_ktime_get_ns());
+		b->ready = 0;
+	}
+}
+
 /* A send of ret bytes during a statement: its last 8 bytes tell a
  * ReadyForQuery (the round trip's end) or a possible ErrorResponse, whose
  * SQLSTATE is then read from up to PGW_WINDOW bytes before its end. */
@@ -342,6 +371,7 @@ static __always_inline void pg__sent(struct backend_state *b, struct sock *sk, i
 		     : bpf_probe_read_user(&tail[2], 6, (const void *)(buf + ret - 6)))
 		return;
 	if (targ_pg_socket && pgw__ready(tail)) {
+		pg__ready(b, tail[7], now);
 		pg__round_trip(b, now, tail[7]);
 		return;
 	}
@@ -367,6 +397,10 @@ static __always_inline void pg__sock_send(struct sock *sk, int ret)
 	if (!b)
 		return;
 	st = &b->statement;
+	if (!targ_pg_socket && b->ready) {
+		pg__ready_sent(b, sk, ret);
+		return;
+	}
 	/* idle, a send is no answer: a notification, or the end of startup */
 	if (!st->start_ns || (targ_pg_socket && st->sk != (__u64)sk))
 		return;

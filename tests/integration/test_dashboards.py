@@ -229,6 +229,7 @@ def test_dashboard_shape():
     for what in ('odtrace_pg_query_duration_seconds_bucket{tenant=~"$tenant",instance=~"$instance",side="server"}',
                  "odtrace_pg_lock_wait_duration_seconds_bucket", "odtrace_pg_lock_waits_in_progress",
                  "odtrace_pg_deadlocks_total", "odtrace_pg_lock_wait_relation_seconds_total",
+                 "odtrace_pg_backends", "odtrace_pg_idle_in_transaction_max_seconds",
                  'service="redis",role="client"', 'service="traefik",role="server"',
                  "odtrace_http_request_duration_seconds_bucket", 'rpc_error!=""',
                  "odtrace_redis_request_duration_seconds_bucket",
@@ -405,6 +406,9 @@ def required(pg_tenant, tenant, ingress):
         ("odtrace_pg_deadlocks_total", dict(tenant=pg_tenant), 1),
         ("odtrace_pg_lock_waits_in_progress", dict(tenant=pg_tenant), 1),
         ("odtrace_pg_lock_wait_in_progress_max_seconds", dict(tenant=pg_tenant), 0),
+        # the holder of the wait in progress is idle in its transaction
+        ("odtrace_pg_backends", dict(tenant=pg_tenant, state="idle_in_transaction"), 1),
+        ("odtrace_pg_idle_in_transaction_max_seconds", dict(tenant=pg_tenant), 0),
         ("odtrace_pg_lock_wait_relation_seconds_total", dict(tenant=pg_tenant, relation="public.dash_locked"), 0),
         ("odtrace_pg_lock_wait_relation_waits_total", dict(tenant=pg_tenant, relation="public.dash_locked"), 1),
         # plain Redis and HTTP are parsed: they are in the L7 metrics, not

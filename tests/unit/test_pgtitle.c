@@ -31,5 +31,18 @@ int main(void)
 	expect("/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql", NULL, NULL);
 	expect("postgres: ", NULL, NULL);
 	expect("", NULL, NULL);
+	/* a physical walsender parses as a client; walsender says what it is */
+	expect("postgres: walsender repl 10.0.0.1(5000) streaming 0/3000148", "walsender", "repl");
+	CHECK(pgtitle__walsender("postgres: walsender repl 10.0.0.1(5000) streaming 0/3000148"),
+	      "a physical walsender");
+	CHECK(pgtitle__walsender("postgres: main: walsender repl [local] idle"),
+	      "a walsender, after a cluster name");
+	CHECK(pgtitle__walsender("postgres: walsender repl tenant_a 10.0.0.1(5000) idle"),
+	      "a logical walsender");
+	CHECK(!pgtitle__walsender("postgres: alice tenant_a [local] idle"), "a client backend");
+	CHECK(!pgtitle__walsender("postgres: main: alice walsender [local] idle"),
+	      "a database named walsender");
+	CHECK(!pgtitle__walsender("postgres: walsenderx repl [local] idle"), "a longer word");
+	CHECK(!pgtitle__walsender("walsender repl [local] idle"), "no prefix");
 	return checks_done("test_pgtitle");
 }

@@ -161,6 +161,44 @@ static int report_slow(struct statements *st, int json, double secs)
 	return n;
 }
 
+/* The client backends per state at the last harvest, a line per database
+ * (and identity). */
+static int report_backends(const struct pg_backends *pb, int json, double secs)
+{
+	static const char *const identity[] = { SERIES_IDENTITY };
+	char a[16];
+
+	for (int i = 0; i < pb->n; i++) {
+		const struct pg_backends_row *r = &pb->rows[i];
+		const char *const id[] = { r->id.namespace, r->id.pod, r->id.container, r->id.cgroup };
+
+		if (!json) {
+			printf("%sbackends of database %s (tenant %s): %u active, %u idle, %u idle in "
+			       "transaction, %u idle in transaction (aborted); the longest idle in a "
+			       "transaction for %s\n", i ? "" : "\n", r->database, r->tenant,
+			       r->n[PG_ACTIVE], r->n[PG_IDLE], r->n[PG_IDLE_IN_TRANSACTION],
+			       r->n[PG_IDLE_IN_TRANSACTION_ABORTED],
+			       hist__format_s(r->idle_in_transaction_max_s, a, sizeof(a)));
+			continue;
+		}
+		report__json_head("pg", "backends", secs);
+		printf(",\"tenant\":");
+		report__json_string(r->tenant);
+		printf(",\"database\":");
+		report__json_string(r->database);
+		for (int l = 0; l < 4; l++) {
+			if (!id[l][0])	/* not known: left out, as in /metrics */
+				continue;
+			printf(",\"%s\":", identity[l]);
+			report__json_string(id[l]);
+		}
+		for (int st = 0; st < PG_STATES; st++)
+			printf(",\"%s\":%u", pgstate__names[st], r->n[st]);
+		printf(",\"idle_in_transaction_max_s\":%.6f}\n", r->idle_in_transaction_max_s);
+	}
+	return pb->n;
+}
+
 int report__pg(struct pg_series *ps, int json, double secs)
 {
 	static struct hist d;
@@ -216,7 +254,8 @@ int report__pg(struct pg_series *ps, int json, double secs)
 	}
 	if (!printed && !json)
 		printf("\nno PostgreSQL statements in the last %.3gs\n", secs);
-	return printed + report_slow(&ps->statements, json, secs);
+	printed += report_slow(&ps->statements, json, secs);
+	return printed + report_backends(&ps->backends, json, secs);
 }
 
 static int report_waits(struct lock_series *ls, int json, double secs)

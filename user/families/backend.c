@@ -94,6 +94,7 @@ static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, ui
 	}
 	b->serial = serial;
 	b->pid = pid;
+	b->walsender = pgtitle__walsender(title);
 	/* The kernel's cgroup id is where the backend was at its first event;
 	 * /proc is for the ones whose announcement was lost. */
 	if (cgroup_id)

@@ -18,6 +18,7 @@ struct backend {
 	int dead;
 	unsigned dead_sync;	/* backends__sync calls when it was found dead */
 	int fresh;	/* named after the current harvest read its map */
+	int walsender;	/* a replication connection (pgtitle__walsender): no session */
 	char user[64];
 	char database[64];
 	struct identity id;	/* its cgroup, and pod where Kubernetes runs it */

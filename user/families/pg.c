@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -264,6 +265,7 @@ static void pg_harvest(void *self)
 	static struct pg_key keys[PG_HIST_ENTRIES], final[PG_HIST_ENTRIES];
 	static struct hist_val vals[PG_HIST_ENTRIES];
 	int fd = bpf_map__fd(pg->skel->maps.pg_hist), n, n_final = 0;
+	struct timespec ts;
 
 	backends__sync(pg->backends);
 	n = kmap__read(fd, keys, vals, PG_HIST_ENTRIES);
@@ -292,6 +294,8 @@ static void pg_harvest(void *self)
 	}
 	for (int i = 0; i < n_final; i++)
 		bpf_map_delete_elem(fd, &final[i]);
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns's clock */
+	pgstate__harvest(&pg->series.backends, pg->backends, ts.tv_sec * 1000000000ull + ts.tv_nsec);
 	/* pg_wire_opaque: net's programs count it when they carry the hooks */
 	kmap__drops(pg->skel->maps.drops, "pg",
 		    1u << DROP_HIST_FULL | 1u << DROP_RING_FULL | 1u << DROP_NO_STORAGE |
@@ -310,6 +314,7 @@ static void pg_metrics(void *self, struct metrics *m)
 	series__metrics(&pg->series.query, m);
 	series__metrics(&pg->series.errors, m);
 	statements__metrics(&pg->series.statements, m);
+	pgstate__metrics(&pg->series.backends, m);
 }
 
 static struct bpf_object *pg_object(void *self)
@@ -329,6 +334,7 @@ static void pg_close(void *self)
 	series__free(&pg->series.query);
 	series__free(&pg->series.errors);
 	statements__free(&pg->series.statements);
+	pgstate__free(&pg->series.backends);
 	free(pg);
 }
 

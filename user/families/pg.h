@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "families/family.h"
+#include "families/pgstate.h"
 #include "metrics/series.h"
 #include "pg/statements.h"
 
@@ -16,6 +17,7 @@ struct pg_series {
 	struct series_set query;	/* tenant, database, side */
 	struct series_set errors;	/* tenant, database, class */
 	struct statements statements;	/* the slow ones */
+	struct pg_backends backends;	/* client backends per state, now */
 };
 
 /* The exported functions the family puts uprobes on, and what is lost

@@ -14,6 +14,10 @@
 #define M_PG_SLOW_STATEMENT_SECONDS_TOTAL        "odtrace_pg_slow_statement_seconds_total"
 #define M_PG_SLOW_STATEMENTS_TOTAL               "odtrace_pg_slow_statements_total"
 
+/* PostgreSQL connections (pg) */
+#define M_PG_BACKENDS                            "odtrace_pg_backends"
+#define M_PG_IDLE_IN_TRANSACTION_MAX_SECONDS     "odtrace_pg_idle_in_transaction_max_seconds"
+
 /* PostgreSQL locks (lock) */
 #define M_PG_DEADLOCKS_TOTAL                     "odtrace_pg_deadlocks_total"
 #define M_PG_LOCK_WAIT_DURATION_SECONDS          "odtrace_pg_lock_wait_duration_seconds"

@@ -17,23 +17,40 @@ static const char *token(const char *s, char *out, size_t len)
 	return s + n;
 }
 
-int pgtitle__parse(const char *title, char *user, size_t user_len, char *db, size_t db_len)
+/* The title past "postgres: " and the cluster name, or NULL. */
+static const char *after_cluster(const char *title)
 {
 	static const char prefix[] = "postgres: ";
-	char host[128], first[128];
+	char first[128];
 	const char *p, *rest;
 	size_t n;
 
 	if (strncmp(title, prefix, sizeof(prefix) - 1))
-		return -1;
+		return NULL;
 	p = title + sizeof(prefix) - 1;
 	/* init_ps_display puts "cluster_name: " first when cluster_name is set. */
 	rest = token(p, first, sizeof(first));
 	if (!rest)
-		return -1;
+		return NULL;
 	n = strlen(first);
-	if (n > 1 && first[n - 1] == ':')
-		p = rest;
+	return n > 1 && first[n - 1] == ':' ? rest : p;
+}
+
+int pgtitle__walsender(const char *title)
+{
+	const char *p = after_cluster(title);
+	char first[16];
+
+	return p && token(p, first, sizeof(first)) && !strcmp(first, "walsender");
+}
+
+int pgtitle__parse(const char *title, char *user, size_t user_len, char *db, size_t db_len)
+{
+	const char *p = after_cluster(title);
+	char host[128];
+
+	if (!p)
+		return -1;
 	/* A client backend is "user db host(port)" or "user db [local]"; the
 	 * third token tells it apart from auxiliary processes, whose titles are
 	 * words like "checkpointer" or "autovacuum launcher". */

@@ -8,5 +8,10 @@
 /* Returns 0 and fills user and db for a client backend's title, -1 for any
  * other process (postmaster, checkpointer, autovacuum, walsender, ...). */
 int pgtitle__parse(const char *title, char *user, size_t user_len, char *db, size_t db_len);
+/* Whether the title is a walsender's ("postgres: [cluster: ]walsender user
+ * host ..."): a physical one parses as a client backend of user
+ * "walsender" and a database named after its role, but serves no session.
+ * (A role named walsender looks the same: taken for one too.) */
+int pgtitle__walsender(const char *title);
 
 #endif
