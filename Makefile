@@ -90,13 +90,14 @@ $(OUTPUT)/proto/%.pb-c.o: $(OUTPUT)/proto/%.pb-c.c $(PB_HDRS)
 # (a tarball, the image build; or one unpacked inside another repository's
 # tree): VERSION alone. A git that fails where it had answered (root in a
 # user's repository, as in `sudo make install`: git refuses it) keeps what
-# it had said.
+# it had said. A tag may hold a quote: only [A-Za-z0-9._+/-] of it are kept.
 VERSION := 0.1.0
 $(OUTPUT)/version_git.h: FORCE
 	$(Q)mkdir -p $(@D)
 	$(Q)if [ -z "$$(git rev-parse --show-cdup 2>/dev/null || echo none)" ] && \
 		rev=$$(git rev-parse --verify -q HEAD 2>/dev/null) && \
-		describe=$$(git describe --tags --always --dirty 2>/dev/null | tr -cd 'A-Za-z0-9._+/-'); then :; \
+		describe=$$(git describe --tags --always --dirty 2>/dev/null); then \
+		describe=$$(printf %s "$$describe" | tr -cd 'A-Za-z0-9._+/-'); \
 	elif [ -f $@ ]; then exit 0; \
 	else rev= describe=; fi; \
 	printf '#define VERSION_BASE "%s"\n#define VERSION_DESCRIBE "%s"\n#define VERSION_REVISION "%s"\n' \
