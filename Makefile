@@ -50,7 +50,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Wno-unused-function -Wno-unused-parameter -Ibpf -Ivmlinux/$(ARCH) -MMD -MP \
 	      -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 
-.PHONY: all clean install vmlinux deps test unit integration demo bench fuzz fuzz-replay
+.PHONY: all clean install vmlinux deps test unit integration demo bench fuzz fuzz-replay FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -82,6 +82,29 @@ $(OUTPUT)/proto/%.pb-c.c $(OUTPUT)/proto/%.pb-c.h: proto/%.proto
 $(OUTPUT)/proto/%.pb-c.o: $(OUTPUT)/proto/%.pb-c.c $(PB_HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The version (README "Version"): VERSION, and what git says of this
+# checkout, which user/util/version.c makes one string of. Asked at every
+# make, written only when it changes, so that version.o alone is rebuilt,
+# and only when HEAD moves or the tree turns dirty or clean. Not a checkout
+# (a tarball, the image build; or one unpacked inside another repository's
+# tree): VERSION alone. A git that fails where it had answered (root in a
+# user's repository, as in `sudo make install`: git refuses it) keeps what
+# it had said. A tag may hold a quote: only [A-Za-z0-9._+/-] of it are kept.
+VERSION := 0.1.0
+$(OUTPUT)/version_git.h: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)if [ -z "$$(git rev-parse --show-cdup 2>/dev/null || echo none)" ] && \
+		rev=$$(git rev-parse --verify -q HEAD 2>/dev/null) && \
+		describe=$$(git describe --tags --always --dirty 2>/dev/null); then \
+		describe=$$(printf %s "$$describe" | tr -cd 'A-Za-z0-9._+/-'); \
+	elif [ -f $@ ]; then exit 0; \
+	else rev= describe=; fi; \
+	printf '#define VERSION_BASE "%s"\n#define VERSION_DESCRIBE "%s"\n#define VERSION_REVISION "%s"\n' \
+		'$(VERSION)' "$$describe" "$$rev" > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@ && printf '  %-8s %s\n' GEN $@; fi
+$(OUTPUT)/user/util/version.o $(OUTPUT)/asan/util/version.o $(OUTPUT)/fuzz/obj/util/version.o: \
+	$(OUTPUT)/version_git.h
 
 # Syscall names for labels: every __NR_ the libc headers define on this arch.
 $(OUTPUT)/syscall_list.h: | $(OUTPUT)/user

@@ -2,6 +2,7 @@
 """Real servers for the integration tests: a throwaway PostgreSQL cluster and
 the agent itself, both started and stopped by the tests, bounded in time."""
 import os
+import re
 import signal
 import socket
 import ssl
@@ -281,6 +282,16 @@ def p50_bucket(buckets):
         if seen >= total / 2:
             return le
     return None
+
+
+def build_info(binary=ODTRACE):
+    """{version, libbpf, revision} as `odtrace --version` states them: the
+    labels of odtrace_build_info, and OTLP's service.version."""
+    r = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and not r.stderr, r
+    m = re.fullmatch(r"odtrace (\S+) \(libbpf (\d+\.\d+), revision ([0-9a-f]{40}|unknown)\)\n", r.stdout)
+    assert m, f"not one line of version, libbpf and revision: {r.stdout!r}"
+    return dict(zip(("version", "libbpf", "revision"), m.groups()))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import ODTRACE, PG_BIN, Cluster, wait_until
+from conftest import ODTRACE, PG_BIN, REPO, Cluster, build_info, wait_until
 
 FINE = 2 ** (1 / 8)
 
@@ -47,6 +47,32 @@ def test_help_teaches(cmd):
     assert "Examples:" in r.stdout and f"odtrace {cmd}" in r.stdout
 
 
+def git(*args):
+    return subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True, check=True,
+                          timeout=30).stdout.strip()
+
+
+def test_version_is_the_checkouts():
+    """`odtrace --version` (README "Version"): git describe of this checkout,
+    the Makefile's VERSION first when no tag describes it; the full hash;
+    the libbpf it runs with. A binary built before the checkout moved fails
+    here: `make` rebuilds it."""
+    describe, revision = git("describe", "--tags", "--always", "--dirty"), git("rev-parse", "HEAD")
+    base = re.search(r"^VERSION := (\S+)$", open(os.path.join(REPO, "Makefile")).read(), re.M).group(1)
+    if revision.startswith(describe.removesuffix("-dirty")):  # no tag: the bare short hash
+        want = f"{base}+g{describe}"
+    else:
+        want = re.sub(r"^v(?=\d)", "", describe)
+    libbpf = subprocess.run(["pkg-config", "--modversion", "libbpf"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    info = build_info()
+    assert (info["version"], info["revision"]) == (want, revision), (info, describe)
+    assert libbpf.startswith(info["libbpf"] + "."), (info, libbpf)
+    r = odtrace("version")
+    assert r.returncode == 0 and r.stdout == f"odtrace {want} (libbpf {info['libbpf']}, revision {revision})\n"
+    assert "--version" in odtrace("--help").stdout
+
+
 @pytest.mark.parametrize("prefix", [
     # not root at all
     ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"],
@@ -65,6 +91,8 @@ def test_without_privileges_one_clear_sentence(prefix, cmd):
 def test_check_reports_hooks_and_postgres():
     r = odtrace("check")
     assert r.returncode == 0, r.stderr
+    info = build_info()
+    assert r.stdout.splitlines()[0] == f"odtrace check (odtrace {info['version']}, libbpf {info['libbpf']})"
     rows = {line.split()[0]: line for line in r.stdout.splitlines() if line.startswith("  ")}
     for hook in ("tracepoint", "raw_tp", "tp_btf", "uprobe", "usdt"):
         assert rows[hook].split()[1] == "yes", rows[hook]

@@ -14,7 +14,7 @@ import tempfile
 import pytest
 import yaml
 
-from conftest import ODTRACE, REPO
+from conftest import ODTRACE, REPO, build_info
 
 DEPLOY = os.path.join(REPO, "deploy")
 K8S = os.path.join(DEPLOY, "kubernetes")
@@ -317,6 +317,10 @@ def test_dockerfile_builds_with_the_documented_steps(tmp_path):
     assert copy_bin == "--from=build /src/odtrace /usr/local/bin/odtrace"
     r = subprocess.run([str(root / "odtrace"), "--help"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and "run" in r.stdout
+    # no .git in the image's build: the Makefile's VERSION, no commit (README "Version")
+    base = re.search(r"^VERSION := (\S+)$", makefile, re.M).group(1)
+    info = build_info(str(root / "odtrace"))
+    assert (info["version"], info["revision"]) == (base, "unknown"), info
 
 
 def runtime_packages():

@@ -18,7 +18,7 @@ import tempfile
 
 from psycopg2 import sql
 
-from conftest import ODTRACE, sleeps, store_query, wait_until
+from conftest import ODTRACE, build_info, sleeps, store_query, wait_until
 from receivers import OtlpHttpReceiver, RemoteWriteReceiver, otlp_points, rw_series
 
 QUERY = "odtrace_pg_query_duration_seconds"
@@ -109,6 +109,9 @@ def test_label_values_escaped_in_every_export(pg, agent, pb, tenants, tmp_path):
     assert f'tenant="{exposition(tenant)}"' in text and f'cgroup="{exposition(want_cgroup)}"' in text, \
         "cgroup and tenant escaped, bad bytes as U+FFFD"
     assert "\ufffd\ufffd-\u00e9" in tenant
+    info = build_info()
+    assert (f'odtrace_build_info{{version="{info["version"]}",revision="{info["revision"]}",'
+            f'libbpf="{info["libbpf"]}"}} 1\n') in text, "the build, as --version says it, linted too"
     r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0, f"promtool check metrics: {r.stdout}{r.stderr}"

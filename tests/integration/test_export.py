@@ -22,8 +22,8 @@ import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import (ODTRACE, SLEEP, Cluster, free_port, hist_buckets, sleeps, store_query,
-                      wait_until)
+from conftest import (ODTRACE, SLEEP, Cluster, build_info, free_port, hist_buckets, sleeps,
+                      store_query, wait_until)
 from receivers import OtlpGrpcReceiver, OtlpHttpReceiver, RemoteWriteReceiver, otlp_points, rw_series
 
 QUERY = "odtrace_pg_query_duration_seconds"
@@ -148,11 +148,13 @@ def test_otlp_grpc_cumulative(pg, agent, pb, tmp_path):
         f"the sink label is the URL without its options: {sink}"
     assert sample(samples, "odtrace_export_duration_seconds_count", sink=sink) >= 1
 
+    info = build_info()
     for req in rx.accepted:
         assert len(req.resource_metrics) == 1
         rm = req.resource_metrics[0]
         assert {kv.key: kv.value.string_value for kv in rm.resource.attributes} == \
-            {"service.name": "odtrace", "host.name": "node-7.example", "k8s.node.name": "node-7.example"}
+            {"service.name": "odtrace", "service.version": info["version"],
+             "host.name": "node-7.example", "k8s.node.name": "node-7.example"}
         assert [sm.scope.name for sm in rm.scope_metrics] == ["odtrace"]
 
     points = otlp_points(rx.accepted)
@@ -181,6 +183,8 @@ def test_otlp_grpc_cumulative(pg, agent, pb, tmp_path):
         assert KIND[types[name]] == kind, f"{name}: /metrics {types[name]}, OTLP {kind}"
     assert [p["value"] for p in last if p["metric"] == "odtrace_export_requests_total"
             and p["attrs"] == {"sink": sink, "result": "ok"}][0] >= 1
+    assert [(p["kind"], p["attrs"], p["value"]) for p in last if p["metric"] == "odtrace_build_info"] == \
+        [("gauge", info, 1)], "the build, as --version says it"
 
     for db, n in want.items():
         [p] = query_point(last, db)
@@ -232,7 +236,8 @@ def test_otlp_http_delta_explicit_gzip(pg, agent, pb):
     assert "exponential_histogram" not in {p["kind"] for p in points}
     if "NODE_NAME" not in os.environ:
         assert {str(p["resource"]) for p in points} == \
-            {str({"service.name": "odtrace", "host.name": socket.gethostname()})}, \
+            {str({"service.name": "odtrace", "service.version": build_info()["version"],
+                  "host.name": socket.gethostname()})}, \
             "without $NODE_NAME: host.name is gethostname(), no k8s.node.name"
     for p in points:
         if p["kind"] in ("sum", "histogram"):
@@ -459,6 +464,8 @@ def test_remote_write_encoding(pg, agent, pb):
         assert sample(samples, QUERY + "_count", **lb) == n, "the same labels as /metrics"
         [sm] = [s for s in by_name[QUERY + "_sum"] if s["labels"].get("database") == db]
         assert abs(sm["samples"][0][1] - sample(samples, QUERY + "_sum", database=db)) < 1e-6
+    assert [({k: v for k, v in s["labels"].items() if k != "__name__"}, s["samples"][0][1])
+            for s in by_name["odtrace_build_info"]] == [(build_info(), 1)]
     meta = {m.metric_family_name: m.type for m in classic.accepted[-1].metadata}
     types = pb.types_pb2.MetricMetadata
     assert meta.get(QUERY) == types.HISTOGRAM and meta.get("odtrace_export_requests_total") == types.COUNTER, \
@@ -712,6 +719,9 @@ def test_postgresql_store(pg, agent, tmp_path):
     rows = store_query(store, "SELECT DISTINCT kind FROM odtrace_metrics WHERE metric = %s",
                        "odtrace_export_queue_intervals")
     assert rows == [("gauge",)], rows
+    rows = store_query(store, "SELECT DISTINCT kind, labels, value FROM odtrace_metrics WHERE metric = %s",
+                       "odtrace_build_info")
+    assert rows == [("gauge", build_info(), 1)], rows
     dup = store_query(store, "SELECT time, metric, labels::text, count(*) FROM odtrace_metrics "
                              "GROUP BY 1, 2, 3 HAVING count(*) > 1 LIMIT 5")
     assert dup == [], f"one row per series per interval: {dup}"

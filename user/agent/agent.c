@@ -8,6 +8,7 @@
 #include "agent/privs.h"
 #include "identity/identity.h"
 #include "identity/tenant.h"
+#include "metrics/buildinfo.h"
 #include "metrics/drops.h"
 #include "metrics/series.h"
 #include "pg/relname.h"
@@ -283,6 +284,7 @@ void agent__metrics(struct agent *a, struct metrics *m)
 	drops__set("cardinality", families__folded(&a->env));
 	drops__metrics(m);
 	families__bpf_stats(&a->env, m);
+	buildinfo__metrics(m);
 }
 
 void agent__stop(struct agent *a)

@@ -25,6 +25,7 @@
 #include "pg/relname.h"
 #include "util/host.h"
 #include "util/log.h"
+#include "util/version.h"
 #include "check.skel.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -221,7 +222,7 @@ static void print_host(void)
 	const char *cg = host__cgroup2();
 	int tracefs = host__tracefs(), stats = bpf_stats_enabled();
 
-	printf("odtrace check\n");
+	printf("odtrace check (odtrace %s, libbpf %s)\n", version__string(), version__libbpf());
 	family__row("kernel", "%s", host__kernel());
 	family__row("BTF", "yes (/sys/kernel/btf/vmlinux)");
 	if (tracefs < 0)

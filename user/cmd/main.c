@@ -3,9 +3,11 @@
 #include <string.h>
 #include "cmd/cmd.h"
 #include "util/log.h"
+#include "util/version.h"
 
 static const char usage[] =
 	"Usage: odtrace [-v] COMMAND [OPTIONS]\n"
+	"       odtrace --version\n"
 	"\n"
 	"Low-overhead eBPF tracing, per tenant: PostgreSQL statements and lock waits,\n"
 	"requests to Redis, Traefik and other services, syscalls and run-queue waits of\n"
@@ -17,6 +19,8 @@ static const char usage[] =
 	"  trace    an ad-hoc session: print latency histograms, like the bcc tools\n"
 	"  top      a live table, one row per tenant: statements, locks, Redis, ingress,\n"
 	"           syscalls, run queue\n"
+	"  version  this build's version and commit, and the libbpf it runs with (also\n"
+	"           --version)\n"
 	"\n"
 	"Examples:\n"
 	"  sudo odtrace check\n"
@@ -25,6 +29,14 @@ static const char usage[] =
 	"  sudo odtrace top\n"
 	"\n"
 	"`odtrace COMMAND --help` describes each command. Needs root (CAP_BPF, CAP_PERFMON).\n";
+
+/* One line, for bug reports and scripts: what odtrace_build_info says. */
+static int print_version(void)
+{
+	printf("odtrace %s (libbpf %s, revision %s)\n", version__string(), version__libbpf(),
+	       version__revision());
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -40,6 +52,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage, stdout);
 			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			return print_version();
 		} else {
 			fprintf(stderr, "odtrace: unknown option '%s'\n\n%s", argv[i], usage);
 			return 2;
@@ -53,6 +67,8 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	if (!strcmp(argv[i], "version"))
+		return print_version();
 	/* -v may also follow the command: subcommands count it themselves. */
 	log_setup(verbose);
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {

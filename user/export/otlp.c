@@ -5,6 +5,7 @@
 #include "metrics/names.h"
 #include "metrics/prom.h"
 #include "util/arena.h"
+#include "util/version.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
@@ -248,13 +249,14 @@ static Opentelemetry__Proto__Resource__V1__Resource *resource(struct arena *a)
 {
 	const char *node = getenv("NODE_NAME");
 	Opentelemetry__Proto__Resource__V1__Resource *r = A(Opentelemetry__Proto__Resource__V1__Resource);
-	KeyValue **attrs = arena__alloc(a, 3 * sizeof(*attrs));
+	KeyValue **attrs = arena__alloc(a, 4 * sizeof(*attrs));
 
 	if (!r || !attrs)
 		return NULL;
 	opentelemetry__proto__resource__v1__resource__init(r);
 	r->attributes = attrs;
 	attrs[r->n_attributes++] = kv(a, "service.name", "odtrace");
+	attrs[r->n_attributes++] = kv(a, "service.version", version__string());
 	attrs[r->n_attributes++] = kv(a, "host.name", metrics__host());
 	if (node && *node)
 		attrs[r->n_attributes++] = kv(a, "k8s.node.name", metrics__host());	/* repaired */

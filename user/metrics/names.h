@@ -57,6 +57,7 @@
 /* The agent itself */
 #define M_BPF_RUN_TIME_SECONDS_TOTAL             "odtrace_bpf_run_time_seconds_total"
 #define M_BPF_RUNS_TOTAL                         "odtrace_bpf_runs_total"
+#define M_BUILD_INFO                             "odtrace_build_info"
 #define M_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS "odtrace_config_last_reload_success_timestamp_seconds"
 #define M_CONFIG_LAST_RELOAD_SUCCESSFUL          "odtrace_config_last_reload_successful"
 #define M_CONFIG_RELOADS_TOTAL                   "odtrace_config_reloads_total"
