@@ -25,7 +25,7 @@ int BPF_PROG(traced_fork, struct task_struct *parent, struct task_struct *child)
 	if (!c)
 		return 0;
 	c->gen = p->gen;
-	c->traced = 1;
+	c->traced = p->traced;	/* an exec's hit stays one until the scan */
 	c->cgroup_id = p->cgroup_id;
 	c->block_nr = -1;
 	return 0;
@@ -86,7 +86,8 @@ static int search_at(__u32 i, struct search *s)
 }
 
 /* An exec whose comm or argv has a needle is traced from now on, as a
- * traced task's child is; the scan confirms it with the whole pattern. */
+ * traced task's child is, for sys and runq; the scan confirms it with the
+ * whole pattern (events waits for that). */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(traced_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -121,7 +122,7 @@ int BPF_PROG(traced_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	if (!gen || !c)
 		return 0;
 	c->gen = *gen;
-	c->traced = 1;
+	c->traced = TRACED_EXEC;
 	c->cgroup_id = bpf_get_current_cgroup_id();
 	c->idle = 0;
 	c->block_nr = -1;

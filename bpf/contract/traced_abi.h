@@ -23,10 +23,15 @@
  * task, traced or not: the next switch then costs one storage lookup).
  * `gen` says which version of the traced set `traced` was decided against.
  */
+/* traced_task.traced */
+#define TRACED_NO	0
+#define TRACED_SET	1	/* decided against the sets, or forked by such a task */
+#define TRACED_EXEC	2	/* an exec's needle hit, or forked by one: until the scan decides */
+
 struct traced_task {
 	__u64 cgroup_id;	/* cgroup when decided; moving resets gen */
 	__u32 gen;
-	__u8 traced;
+	__u8 traced;		/* TRACED_* */
 	__u8 idle;		/* blocked in an idle wait (sys: busy ratio) */
 	__s16 block_nr;		/* syscall blocked in, -1: none */
 	__u64 block_ns;		/* switched out blocking, 0: not blocked */
