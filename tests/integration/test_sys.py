@@ -172,8 +172,9 @@ def test_worker_traced_from_exec(agent, tenants, tmp_path):
 
 def test_needle_hit_untraced_at_scan(agent, tenants, tmp_path):
     """odoox has the default pattern's literal (odoo) but does not match
-    it: traced from its exec until the next scan only."""
-    a = agent("--probes", "sys")
+    it: traced from its exec until the next scan only, and never watched by
+    the events family (which waits for the scan's word)."""
+    a = agent("--probes", "sys,events")
     p = sleeper(tenants, tmp_path, "odoox", "tenant_x", "forever")
     time.sleep(3.5)	# past two scans
     before = count(a, tenant="tenant_x", syscall="clock_nanosleep")
@@ -181,6 +182,9 @@ def test_needle_hit_untraced_at_scan(agent, tenants, tmp_path):
     assert count(a, tenant="tenant_x", syscall="clock_nanosleep") == before, \
         "still traced after the scans"
     assert a.value("odtrace_traced_processes") == 0
+    # nor its wrapper sh (whose argv names odoox)
+    for comm in ("sh", "odoox"):
+        assert a.total("odtrace_process_starts_total", comm=comm) == 0, comm
     p.kill()
     p.wait()
     a.stop()
