@@ -94,7 +94,7 @@ static __always_inline int in_traced_set(struct task_struct *t, __u64 cgroup_id)
 {
 	__u32 tgid = t->tgid;
 
-	return traced__peek(t) || bpf_map_lookup_elem(&traced_cgroups, &cgroup_id) ||
+	return traced__confirmed(t) || bpf_map_lookup_elem(&traced_cgroups, &cgroup_id) ||
 	       bpf_map_lookup_elem(&traced_tgids, &tgid);
 }
 
@@ -102,7 +102,8 @@ static __always_inline int in_traced_set(struct task_struct *t, __u64 cgroup_id)
  * Userspace counts its start under the name of the program it runs: its
  * exec's, if one follows (a supervisor's fork and exec), else the name it
  * inherits (a prefork worker). Children of traced tasks too, as the traced
- * set's own fork program makes them traced. */
+ * set's own fork program makes them traced (not those of an exec's needle
+ * hit until the scan confirms it: lib/traced.bpf.h). */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(events_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -111,7 +112,7 @@ int BPF_PROG(events_fork, struct task_struct *parent, struct task_struct *child)
 
 	if ((__u32)child->tgid == ptgid)
 		return 0;	/* a thread */
-	if (!bpf_map_lookup_elem(&ev_procs, &ptgid) && !traced__peek(parent))
+	if (!bpf_map_lookup_elem(&ev_procs, &ptgid) && !traced__confirmed(parent))
 		return 0;
 	if (!watch(child->tgid, 0))
 		return 0;

@@ -79,4 +79,14 @@ static __always_inline struct traced_task *traced__peek(struct task_struct *t)
 	return s && s->traced ? s : NULL;
 }
 
+/* Traced as decided against the sets, not on an exec's needle hit the scan
+ * has yet to confirm: the events family watches those only, so that a
+ * false hit (`tail /var/log/odoo/x.log`) is not watched for its life. */
+static __always_inline int traced__confirmed(struct task_struct *t)
+{
+	struct traced_task *s = bpf_task_storage_get(&traced_tasks, t, 0, 0);
+
+	return s && s->traced == TRACED_SET;
+}
+
 #endif

@@ -5,12 +5,13 @@ and the sleep in the 20 ms bucket. A process outside the traced set making
 the same calls must not appear. Busy ratio: an idle worker near 0, one
 handed back-to-back requests near 1."""
 import socket
+import subprocess
 import sys
 import threading
 import time
 
 import pytest
-from conftest import hist_buckets, wait_until
+from conftest import CGROUP2, hist_buckets, wait_until
 
 DURATION = "odtrace_syscall_duration_seconds"
 # scale-3 bucket (2^(-46/8), 2^(-45/8)] s = (19.03, 20.75] ms holds 20 ms
@@ -120,4 +121,70 @@ def test_busy_ratio(agent, tenants, wait):
     assert ratio["busy_workers"] is not None and ratio["busy_workers"] > 0.9, ratio
     assert ratio["idle_workers"] is not None and ratio["idle_workers"] < 0.1, ratio
     assert a.value("odtrace_worker_idle_seconds_total", tenant="idle_workers") > 2
+    a.stop()
+
+
+# ten sleeps of 100 ms by the syscall itself: nothing else in the program
+# calls clock_nanosleep, so the truth is 10 by construction; then, told to
+# on its stdin (FOREVER), sleeps until killed
+SLEEPER = r"""
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	struct timespec ts = { 0, 100000000 };
+	int forever = argc > 1 && !strcmp(argv[1], "forever");
+	for (int i = 0; i < 10 || forever; i++)
+		syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+	return 0;
+}
+"""
+
+
+def sleeper(tenants, tmp_path, name, cgroup, *args):
+    """The sleeper compiled as tmp_path/name, exec'd in cgroup by a shell
+    the test started: no traced parent."""
+    src = tmp_path / "sleeper.c"
+    src.write_text(SLEEPER)
+    exe = tmp_path / name
+    subprocess.run(["cc", "-O1", "-o", exe, src], check=True)
+    enter = 'echo $$ > "$1/cgroup.procs" || exit 1; shift; exec "$@"'
+    p = subprocess.Popen(["sh", "-c", enter, "sh", CGROUP2 + tenants.cgroup(cgroup), str(exe),
+                          *args])
+    tenants.procs.append(p)
+    return p
+
+
+def test_worker_traced_from_exec(agent, tenants, tmp_path):
+    """A one-second worker (its name matches the default pattern) started
+    between two scans 10 s apart: traced from its exec, every sleep
+    counted."""
+    a = agent("--probes", "sys", "--interval", "10s")
+    p = sleeper(tenants, tmp_path, "odoo", "tenant_e")
+    assert p.wait(10) == 0
+    wait_until(lambda: count(a, tenant="tenant_e", syscall="clock_nanosleep") == 10, 25,
+               "10 sleeps of the one-second odoo")
+    a.stop()
+
+
+def test_needle_hit_untraced_at_scan(agent, tenants, tmp_path):
+    """odoox has the default pattern's literal (odoo) but does not match
+    it: traced from its exec until the next scan only, and never watched by
+    the events family (which waits for the scan's word)."""
+    a = agent("--probes", "sys,events")
+    p = sleeper(tenants, tmp_path, "odoox", "tenant_x", "forever")
+    time.sleep(3.5)	# past two scans
+    before = count(a, tenant="tenant_x", syscall="clock_nanosleep")
+    time.sleep(3)
+    assert count(a, tenant="tenant_x", syscall="clock_nanosleep") == before, \
+        "still traced after the scans"
+    assert a.value("odtrace_traced_processes") == 0
+    # nor its wrapper sh (whose argv names odoox)
+    for comm in ("sh", "odoox"):
+        assert a.total("odtrace_process_starts_total", comm=comm) == 0, comm
+    p.kill()
+    p.wait()
     a.stop()

@@ -150,6 +150,9 @@ static const struct layout layouts[] = {
 	  F(traced_task, idle), F(traced_task, block_nr), F(traced_task, block_ns),
 	  F(traced_task, run_delay), F(traced_task, enter_ns), F(traced_task, enter_nr),
 	  F(traced_task, run_delay_known)),
+	S(traced_needles, "traced",
+	  F(traced_needles, word), F(traced_needles, mask), F(traced_needles, first),
+	  F(traced_needles, len), F(traced_needles, n), F(traced_needles, pad)),
 };
 
 /* The objects the table names, and the hist_bounds table's users. */

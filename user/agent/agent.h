@@ -87,7 +87,8 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 	"  --tenant-grace DUR  how long a tenant without backends keeps its series and its\n" \
 	"                      slot of --max-tenants (default 5m)\n" \
 "  --worker REGEX      sys and runq trace processes whose name or command line matches\n" \
-	"                      (repeatable; default '" TRACED_DEFAULT_WORKER "': Odoo)\n" \
+	"                      (repeatable; default '" TRACED_DEFAULT_WORKER "': Odoo), from\n" \
+	"                      its exec when the pattern has a literal of 3+ bytes\n" \
 	"  --cgroup PATH       ... and every process in this cgroup and below (repeatable; a\n" \
 	"                      path below the cgroup v2 mount, e.g. /kubepods.slice)\n" \
 	"  --pid PID           ... and this process and its descendants (repeatable)\n" \

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <regex.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "families/needles.h"
 #include "families/traced.h"
 #include "metrics/drops.h"
 #include "util/grow.h"
@@ -29,6 +31,8 @@ struct traced {
 	uint32_t *tgids;
 	int n_tgids, cap_tgids;
 	uint32_t gen;
+	struct traced_needles needles;	/* the exec prefilter, of workers */
+	uint64_t exec_hits;		/* the kernel's, at the last scan */
 };
 
 static const char *const shared_maps[] = { "traced_tasks", "traced_cgroups", "traced_tgids",
@@ -241,9 +245,29 @@ void traced__update(struct traced *t)
 	t->n_tgids = n_tg;
 	t->cgroups = cgroups;
 	t->n_cgroups = n_cg;
+	/* tasks an exec traced: decided again, against the sets the whole
+	 * patterns made (one the pattern rejects is traced until now only) */
+	changed |= t->skel->bss->exec_hits != t->exec_hits;
+	t->exec_hits = t->skel->bss->exec_hits;
 	if (changed || !t->gen) {
 		t->gen++;
 		bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced_gen), &zero, &t->gen, BPF_ANY);
+	}
+}
+
+/* The exec prefilter of the patterns that have one; the others are found
+ * by the scan only, and said so. */
+static void prefilter(struct traced *t, const char *const *patterns, int n)
+{
+	memset(&t->needles, 0, sizeof(t->needles));
+	for (int i = 0; i < n; i++) {
+		const char *why = "more than 8 literals to search, with the other patterns";
+		struct needles nd;
+
+		if (!needles__of(patterns[i], &nd, &why) && !needles__pack(&t->needles, &nd))
+			continue;
+		log_info("worker pattern '%s': found by the scan every interval only, not traced "
+			 "from its exec (%s)", patterns[i], why);
 	}
 }
 
@@ -276,7 +300,19 @@ static int compile_workers(struct traced *t)
 	free(t->workers);
 	t->workers = re;
 	t->n_workers = n;
+	prefilter(t, c->n_workers ? (const char *const *)c->workers : &def, n);
 	return 0;
+}
+
+/* The kernel's copy: off while it changes (an exec then is left to the
+ * scan), then the needles, then their count. */
+static void publish_needles(struct traced *t)
+{
+	struct traced_needles *k = &t->skel->bss->needles;
+
+	__atomic_store_n(&k->n, 0, __ATOMIC_RELEASE);
+	memcpy(k, &t->needles, offsetof(struct traced_needles, n));
+	__atomic_store_n(&k->n, t->needles.n, __ATOMIC_RELEASE);
 }
 
 int traced__open(struct traced **out, const struct config *c)
@@ -297,6 +333,7 @@ int traced__open(struct traced **out, const struct config *c)
 		goto fail;
 	}
 	drops__add("traced_set_full", 0);
+	publish_needles(t);
 	traced__update(t);
 	*out = t;
 	return 0;
@@ -309,8 +346,10 @@ int traced__reload(struct traced *t)
 {
 	int err = compile_workers(t);
 
-	if (!err)
+	if (!err) {
+		publish_needles(t);
 		traced__update(t);
+	}
 	return err;
 }
 
