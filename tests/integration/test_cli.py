@@ -111,6 +111,17 @@ def test_check_reports_hooks_and_postgres():
     assert "pg" in rows and "ready" in rows["pg"]
     assert "lock__wait__start" in r.stdout and "deadlock__found" in r.stdout
     assert "lock" in rows and "ready: usdt" in rows["lock"]
+    # the default worker pattern is traced from the exec, by its literal
+    assert "worker '(^|/)odoo(-bin)?([: ]|$)': traced from its exec (comm and argv searched for 'odoo')" in r.stdout
+
+
+def test_check_says_how_each_worker_pattern_is_found():
+    r = odtrace("check", "--worker", "gunicorn: worker|celery", "--worker", "a|b")
+    assert r.returncode == 0, r.stderr
+    assert "worker 'gunicorn: worker|celery': traced from its exec (comm and argv searched for 'gunicorn:', 'celery')" \
+        in r.stdout, r.stdout
+    assert "worker 'a|b': found by the scan only (a match needs no literal of 3 or more bytes)" \
+        in r.stdout, r.stdout
 
 
 def test_trace_json(pg):

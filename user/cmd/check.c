@@ -387,6 +387,7 @@ int cmd_check(int argc, char **argv)
 	if (privs__preflight())
 		return 1;
 	print_host();
+	facts.config = &o.c;
 	facts.socket = !o.c.pg_hooks || !strcmp(o.c.pg_hooks, "socket");
 	check_hooks(ok, &facts);
 	print_pg(&o, &facts);

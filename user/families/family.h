@@ -39,6 +39,7 @@ struct check_facts {
 	int found;			/* PostgreSQL binaries found at all */
 	double trap_us;			/* what a probe hit costs here */
 	int socket;			/* pg: --pg-hooks socket (the default) */
+	const struct config *config;	/* the options check was given */
 };
 
 /* For a row: if one of hooks (bits of enum check_hook) failed above, prints

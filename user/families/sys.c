@@ -366,6 +366,7 @@ static int sys_check(const struct check_facts *f)
 	printf(FAMILY_ROW_INDENT "nothing on the syscall path)\n");
 	printf(FAMILY_ROW_INDENT "sys:full adds tp_btf sys_enter/sys_exit, measured on a 2-vCPU VM:\n"
 	       FAMILY_ROW_INDENT SYS_FULL_COST "\n");
+	traced__check(f->config);	/* sys and runq share the traced set */
 	return 0;
 }
 

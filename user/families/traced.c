@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "families/family.h"
 #include "families/needles.h"
 #include "families/traced.h"
 #include "metrics/drops.h"
@@ -255,40 +256,74 @@ void traced__update(struct traced *t)
 	}
 }
 
-/* The exec prefilter of the patterns that have one; the others are found
- * by the scan only, and said so. */
-static void prefilter(struct traced *t, const char *const *patterns, int n)
+/* The exec prefilter of the patterns that have one, into k; say hears of
+ * each pattern: its needles, or NULL and why the scan alone finds it. */
+static void prefilter_into(struct traced_needles *k, const char *const *patterns, int n,
+			   void (*say)(const char *pattern, const struct needles *nd, const char *why))
 {
-	memset(&t->needles, 0, sizeof(t->needles));
+	memset(k, 0, sizeof(*k));
 	for (int i = 0; i < n; i++) {
 		const char *why = "more than 8 literals to search, with the other patterns";
 		struct needles nd;
+		int ok = !needles__of(patterns[i], &nd, &why) && !needles__pack(k, &nd);
 
-		if (!needles__of(patterns[i], &nd, &why) && !needles__pack(&t->needles, &nd))
-			continue;
-		log_info("worker pattern '%s': found by the scan every interval only, not traced "
-			 "from its exec (%s)", patterns[i], why);
+		say(patterns[i], ok ? &nd : NULL, why);
 	}
+}
+
+static void log_scan_only(const char *pattern, const struct needles *nd, const char *why)
+{
+	if (!nd)
+		log_info("worker pattern '%s': found by the scan every interval only, not traced "
+			 "from its exec (%s)", pattern, why);
+}
+
+/* The patterns of c: its --worker ones, or the default. */
+static const char *const *worker_patterns(const struct config *c, int *n)
+{
+	static const char *const def = TRACED_DEFAULT_WORKER;
+
+	*n = c->n_workers ? c->n_workers : 1;
+	return c->n_workers ? (const char *const *)c->workers : &def;
+}
+
+static void check_row(const char *pattern, const struct needles *nd, const char *why)
+{
+	if (!nd) {
+		printf(FAMILY_ROW_INDENT "worker '%s': found by the scan only (%s)\n", pattern, why);
+		return;
+	}
+	printf(FAMILY_ROW_INDENT "worker '%s': traced from its exec (comm and argv searched for", pattern);
+	for (int i = 0; i < nd->n; i++)
+		printf("%s '%s'", i ? "," : "", nd->s[i]);
+	printf(")\n");
+}
+
+void traced__check(const struct config *c)
+{
+	struct traced_needles k;
+	int n;
+	const char *const *patterns = worker_patterns(c, &n);
+
+	prefilter_into(&k, patterns, n, check_row);
 }
 
 /* The worker patterns of t->c (the default without any), compiled. */
 static int compile_workers(struct traced *t)
 {
-	const struct config *c = t->c;
-	const char *def = TRACED_DEFAULT_WORKER;
-	int n = c->n_workers ? c->n_workers : 1, err;
+	int n, err;
+	const char *const *patterns = worker_patterns(t->c, &n);
 	regex_t *re = calloc(n, sizeof(*re));
 
 	if (!re)
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
-		const char *p = c->n_workers ? c->workers[i] : def;
 		char msg[256];
 
-		err = regcomp(&re[i], p, REG_EXTENDED | REG_NOSUB);
+		err = regcomp(&re[i], patterns[i], REG_EXTENDED | REG_NOSUB);
 		if (err) {
 			regerror(err, &re[i], msg, sizeof(msg));
-			log_error("worker pattern '%s': %s", p, msg);
+			log_error("worker pattern '%s': %s", patterns[i], msg);
 			while (i--)
 				regfree(&re[i]);
 			free(re);
@@ -300,7 +335,7 @@ static int compile_workers(struct traced *t)
 	free(t->workers);
 	t->workers = re;
 	t->n_workers = n;
-	prefilter(t, c->n_workers ? (const char *const *)c->workers : &def, n);
+	prefilter_into(&t->needles, patterns, n, log_scan_only);
 	return 0;
 }
 

@@ -35,6 +35,9 @@ void traced__count(struct traced *t, int *processes, int *cgroups);
 int traced__tgids(struct traced *t, const uint32_t **out);
 int traced__has_tgid(struct traced *t, uint32_t tgid);
 int traced__has_cgroup(struct traced *t, uint64_t id);
+/* check's lines: each worker pattern of c, traced from its exec (its
+ * literals) or found by the scan only (why). */
+void traced__check(const struct config *c);
 void traced__close(struct traced *t);
 struct bpf_object *traced__object(struct traced *t);
 
