@@ -109,8 +109,13 @@ class Agent:
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.expect_healthz = healthy
         self.tls = ssl.create_default_context(cafile=str(ca)) if ca else None
+        # its own socket: never the node's agent's, nor another test's
+        self.sockdir = tempfile.TemporaryDirectory(prefix="odtrace-sock-")
+        self.socket = os.path.join(self.sockdir.name, "odtrace.sock")
+        own = [] if "--socket" in extra else ["--socket", self.socket]
         self.proc = subprocess.Popen(
-            [ODTRACE, "run", "--listen", f"127.0.0.1:{self.port}", "--interval", "1s", *extra],
+            [ODTRACE, "run", "--listen", f"127.0.0.1:{self.port}", "--interval", "1s", *own,
+             *extra],
             stdout=subprocess.DEVNULL, stderr=self.stderr,
             env={**os.environ, **env} if env else None)
         wait_until(self._healthy, 30, "odtrace /healthz")

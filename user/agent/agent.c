@@ -232,9 +232,16 @@ uint64_t agent__now_ms(void)
 	return clock__ms();
 }
 
-int agent__start(struct agent *a, struct agent_opts *o)
+void agent__signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int agent__start(struct agent *a, struct agent_opts *o)
+{
 	int err;
 
 	if (privs__preflight())
@@ -243,8 +250,7 @@ int agent__start(struct agent *a, struct agent_opts *o)
 	if (err < 0)
 		log_warn("tracefs is not mounted and mounting it at /sys/kernel/tracing failed: %s",
 			 strerror(-err));
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	agent__signals();
 	a->grace_ms = o->c.grace_ms ? o->c.grace_ms : CONFIG_GRACE_MS;
 	a->start_ms = metrics__now_ms();
 	series__epoch(a->start_ms);
@@ -261,6 +267,11 @@ void agent__tick(struct agent *a)
 
 void agent__wait(struct agent *a, uint64_t ms)
 {
+	agent__wait_fd(a, ms, -1);
+}
+
+int agent__wait_fd(struct agent *a, uint64_t ms, int fd)
+{
 	uint64_t end = agent__now_ms() + ms;
 
 	while (!agent_exiting && !agent_reloading) {
@@ -271,11 +282,14 @@ void agent__wait(struct agent *a, uint64_t ms)
 			break;
 		if (slice > 200)
 			slice = 200;
-		rc = families__poll(&a->env, slice);
+		rc = families__poll(&a->env, slice, fd);
+		if (rc > 0)
+			return 1;
 		/* -EINTR: a signal, to be seen at once, not after a sleep */
 		if (rc < 0 && rc != -EINTR)
 			nanosleep(&(struct timespec){ .tv_nsec = slice * 1000000L }, NULL);
 	}
+	return 0;
 }
 
 void agent__metrics(struct agent *a, struct metrics *m)

@@ -118,8 +118,12 @@ int agent__load(struct agent_opts *o, char *err, size_t len);
 int agent__start(struct agent *a, struct agent_opts *o);
 /* Attaches new binaries and reads the kernel maps. */
 void agent__tick(struct agent *a);
+/* SIGINT and SIGTERM set agent_exiting (agent__start does it too). */
+void agent__signals(void);
 /* Handles rare events until ms pass or a signal arrives. */
 void agent__wait(struct agent *a, uint64_t ms);
+/* The same, returning 1 early when fd (-1: none) is readable, else 0. */
+int agent__wait_fd(struct agent *a, uint64_t ms, int fd);
 /* Everything the agent exports, into one snapshot. */
 void agent__metrics(struct agent *a, struct metrics *m);
 void agent__stop(struct agent *a);

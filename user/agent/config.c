@@ -4,6 +4,7 @@
 #include <string.h>
 #include <yaml.h>
 #include "agent/config.h"
+#include "http/unixsock.h"
 #include "export/sinkspec.h"
 #include "families/family.h"
 #include "identity/tenant.h"
@@ -303,6 +304,16 @@ static int k_listen_token_file(struct parse *p, yaml_node_t *v, void *c)
 	return k_string(p, v, &((struct config *)c)->listen_token_file);
 }
 
+static int k_socket(struct parse *p, yaml_node_t *v, void *c)
+{
+	return k_string(p, v, &((struct config *)c)->socket);
+}
+
+static int k_socket_group(struct parse *p, yaml_node_t *v, void *c)
+{
+	return k_string(p, v, &((struct config *)c)->socket_group);
+}
+
 static int k_interval(struct parse *p, yaml_node_t *v, void *c)
 {
 	const char *s;
@@ -442,6 +453,7 @@ int config__load(const char *path, struct config *c, char *err, size_t len)
 	static const struct key fixed[] = {
 		{ "listen", k_listen, NULL }, { "listen_cert", k_listen_cert, NULL }, { "listen_key", k_listen_key, NULL },
 		{ "listen_token_file", k_listen_token_file, NULL },
+		{ "socket", k_socket, NULL }, { "socket_group", k_socket_group, NULL },
 		{ "interval", k_interval, NULL }, { "probes", k_probes, NULL },
 		{ "pods_dir", k_pods_dir, NULL }, { "max_series", k_max_series, NULL },
 		{ "tenants", k_tenants, NULL }, { "exports", k_exports, NULL }, { "flush_timeout", k_flush_timeout, NULL },
@@ -502,6 +514,10 @@ void config__merge(struct config *dst, const struct config *src)
 		dst->listen_key = src->listen_key;
 	if (!dst->listen_token_file)
 		dst->listen_token_file = src->listen_token_file;
+	if (!dst->socket)
+		dst->socket = src->socket;
+	if (!dst->socket_group)
+		dst->socket_group = src->socket_group;
 	if (!dst->interval_ms)
 		dst->interval_ms = src->interval_ms;
 	if (!dst->families)
@@ -575,6 +591,9 @@ void config__print(const struct config *c, FILE *out)
 	print_or_null(out, "\nlisten_cert", c->listen_cert);
 	print_or_null(out, "\nlisten_key", c->listen_key);
 	print_or_null(out, "\nlisten_token_file", c->listen_token_file);
+	fprintf(out, "\nsocket: ");
+	tenant__quoted(out, c->socket ? c->socket : UNIXSOCK_DEFAULT);
+	print_or_null(out, "\nsocket_group", c->socket_group);
 	if (ms % 1000)
 		fprintf(out, "\ninterval: %llums\nprobes: [", ms);
 	else

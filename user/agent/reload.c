@@ -70,6 +70,10 @@ static void keep_fixed(struct config *next, const struct config *was, const char
 	next->listen_cert = config__own(was->listen_cert);
 	next->listen_key = config__own(was->listen_key);
 	next->listen_token_file = config__own(was->listen_token_file);
+	if (!same_str(next->socket, was->socket) || !same_str(next->socket_group, was->socket_group))
+		restart_only("socket and socket_group", path);
+	next->socket = config__own(was->socket);
+	next->socket_group = config__own(was->socket_group);
 	if (next->families != was->families)
 		restart_only("probes", path);
 	next->families = was->families;

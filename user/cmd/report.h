@@ -19,8 +19,8 @@ int report__lock(struct lock_series *s, int json, double secs);
 int report__sys(struct sys_series *s, int json, int hists, double secs);
 int report__runq(struct runq_series *s, int json, double secs);
 int report__net(struct net_series *s, int json, double secs);
-/* The process events since record *from, which it moves past them. */
-int report__events(struct events *ev, int *from, int json, double secs);
+/* These process events (lost: more that were not kept). */
+int report__events(const struct ev_record *r, int n, uint64_t lost, int json, double secs);
 
 /* Shared by the families' reports (report.c). */
 void report__json_string(const char *s);

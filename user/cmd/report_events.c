@@ -42,13 +42,11 @@ static void json_row(const struct ev_record *r, double secs)
 	printf("}\n");
 }
 
-int report__events(struct events *ev, int *from, int json, double secs)
+int report__events(const struct ev_record *all, int n, uint64_t lost, int json, double secs)
 {
-	const struct ev_record *all;
-	uint64_t lost;
-	int n = events__log(ev, &all, &lost), printed = 0, incidents = 0;
+	int printed = 0, incidents = 0;
 
-	for (int i = *from; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		const struct ev_record *r = &all[i];
 		char at[32];
 
@@ -68,14 +66,13 @@ int report__events(struct events *ev, int *from, int json, double secs)
 		       strcmp(r->event, "exit") || !r->detail[0] ? "" : " ", r->detail);
 		printed++;
 	}
-	if (!json && n - *from > TEXT_ROWS)
-		printf("  ... and %d more (--json lists every one)\n", n - *from - TEXT_ROWS);
-	if (!json && n > *from)
-		printf("  %d event%s, %d of them an exit other than exit 0\n", n - *from,
-		       n - *from == 1 ? "" : "s", incidents);
+	if (!json && n > TEXT_ROWS)
+		printf("  ... and %d more (--json lists every one)\n", n - TEXT_ROWS);
+	if (!json && n)
+		printf("  %d event%s, %d of them an exit other than exit 0\n", n, n == 1 ? "" : "s",
+		       incidents);
 	if (!json && lost)
-		printf("  %llu events not kept for this list (more than %d): counted in /metrics\n",
-		       (unsigned long long)lost, EV_LOG_MAX);
-	*from = n;
+		printf("  %llu more events not kept for this list (the last %d are): counted in "
+		       "/metrics\n", (unsigned long long)lost, EV_LOG_MAX);
 	return printed;
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "agent/agent.h"
 #include "agent/privs.h"
 #include "agent/reload.h"
@@ -12,6 +13,9 @@
 #include "export/export.h"
 #include "export/sinkspec.h"
 #include "http/http.h"
+#include "http/unixsock.h"
+#include "metrics/wire.h"
+#include "agent/snapshot.h"
 #include "metrics/metrics.h"
 #include "metrics/prom.h"
 #include "metrics/series.h"
@@ -26,9 +30,11 @@ static const char usage[] =
 	"and pushed to every --export sink, until SIGINT or SIGTERM; then export one last\n"
 	"interval, flush the sinks and detach everything. /healthz answers 200 while the\n"
 	"agent runs; its body is \"ok\", or \"degraded\" and a line per failing sink.\n"
+	"Its snapshots are also served on a UNIX socket, where `odtrace top` and `odtrace\n"
+	"trace` read them instead of loading probes of their own: one agent per node.\n"
 	"SIGHUP reads --config again: tenant rules and bounds, the traced set, pg.binaries,\n"
-	"pg.conninfo, pods_dir, interval and flush_timeout change at once; listen and\n"
-	"listen_*, probes, pg.slow_statement, pg.top_statements, pg.statement_text,\n"
+	"pg.conninfo, pods_dir, interval and flush_timeout change at once; listen,\n"
+	"listen_*, socket, socket_group, probes, pg.slow_statement, pg.top_statements, pg.statement_text,\n"
 	"pg.hooks, net.services, net.hooks, net.max_routes and exports at restart. A\n"
 	"wrong file changes nothing.\n"
 	"\n"
@@ -41,6 +47,9 @@ static const char usage[] =
 	"                      \"Authorization: Bearer\" and the first line of FILE (re-read\n"
 	"                      when it changes); /healthz stays open to probes\n"
 	"  --interval DUR      how often to read the kernel maps (default 10s; e.g. 500ms, 1m)\n"
+	"  --socket PATH       the socket top and trace read (default " UNIXSOCK_DEFAULT ",\n"
+	"                      mode 0600: root only); none: no socket\n"
+	"  --socket-group GROUP  ... mode 0660 and this group: its members may read it too\n"
 SINKSPEC_HELP
 	"  --flush-timeout DUR at SIGTERM, how long the last interval and what is queued may\n"
 	"                      take to deliver (default 5s)\n"
@@ -72,8 +81,40 @@ static uint64_t interval_of(const struct config *c)
 	return c->interval_ms ? c->interval_ms : 10000;
 }
 
-/* One snapshot: /metrics, every sink, /healthz. */
-static int publish(struct agent *a, struct http *h, struct export *x, struct metrics *m)
+static const char *socket_of(const struct config *c)
+{
+	return c->socket && *c->socket ? c->socket : UNIXSOCK_DEFAULT;
+}
+
+/* What the socket serves: m and the rows only top and trace read. */
+static void to_socket(struct agent *a, struct unixsock *u, uint64_t ticket, uint64_t interval_ms,
+		      struct metrics *m)
+{
+	char *data;
+	size_t len;
+
+	snapshot__extras(a, interval_ms, m);
+	if (wire__encode(m, &data, &len))
+		return;	/* no memory: readers keep the last one, or time out */
+	if (ticket)
+		unixsock__fresh(u, ticket, data, len);
+	else
+		unixsock__publish(u, data, len);
+}
+
+/* The snapshot's families: what /metrics and the socket show alike. */
+static void take(struct agent *a, struct export *x, struct metrics *m)
+{
+	metrics__reset(m, metrics__now_ms(), a->start_ms);
+	series__epoch(m->time_ms);
+	agent__metrics(a, m);
+	reload__metrics(a, m);
+	export__metrics(x, m);
+}
+
+/* One snapshot: /metrics, every sink, /healthz, the socket. */
+static int publish(struct agent *a, struct http *h, struct unixsock *u, struct export *x,
+		   uint64_t interval_ms, struct metrics *m)
 {
 	char health[4096];
 
@@ -83,25 +124,25 @@ static int publish(struct agent *a, struct http *h, struct export *x, struct met
 
 	if (!out)
 		return -1;
-	metrics__reset(m, metrics__now_ms(), a->start_ms);
-	series__epoch(m->time_ms);
-	agent__metrics(a, m);
-	reload__metrics(a, m);
-	export__metrics(x, m);
+	take(a, x, m);
 	prom__render(m, out);
 	fclose(out);
 	http__publish(h, buf, len);	/* its buf now */
 	export__push(x, m);
 	export__health(x, health, sizeof(health));
 	http__health(h, health);
+	if (u)
+		to_socket(a, u, 0, interval_ms, m);
 	return 0;
 }
 
 /* Until the next interval, refreshing /healthz every second: a sink that
  * starts failing shows there at once, not an interval later. A SIGHUP is
- * handled here, at once, without cutting the interval short. */
-static void wait(struct agent *a, struct agent_opts *o, struct http *h, struct export *x,
-		 uint64_t ms)
+ * handled here, at once, without cutting the interval short; so is a
+ * reader's ask for a fresh snapshot: a harvest now, into a snapshot of its
+ * own (m, reused), which neither /metrics nor the sinks see. */
+static void wait(struct agent *a, struct agent_opts *o, struct http *h, struct unixsock *u,
+		 struct export *x, uint64_t ms, struct metrics *m)
 {
 	uint64_t end = agent__now_ms() + ms;
 
@@ -111,7 +152,15 @@ static void wait(struct agent *a, struct agent_opts *o, struct http *h, struct e
 
 		if (now >= end)
 			break;
-		agent__wait(a, end - now < 1000 ? end - now : 1000);
+		if (agent__wait_fd(a, end - now < 1000 ? end - now : 1000, unixsock__wake_fd(u))) {
+			uint64_t ticket = unixsock__asked(u);
+
+			if (ticket) {
+				agent__tick(a);
+				take(a, x, m);
+				to_socket(a, u, ticket, interval_of(&o->c), m);
+			}
+		}
 		if (agent_reloading)
 			reload__run(a, o);
 		if (x) {
@@ -129,6 +178,8 @@ int cmd_run(int argc, char **argv)
 		{ "listen-key", required_argument, NULL, 'K' },
 		{ "listen-token-file", required_argument, NULL, 'B' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "socket", required_argument, NULL, 'O' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ "probes", required_argument, NULL, 'p' },
 		{ "print-config", no_argument, NULL, 'P' },
 		{ "export", required_argument, NULL, 'E' },
@@ -139,8 +190,9 @@ int cmd_run(int argc, char **argv)
 	struct agent_opts o = {};
 	struct agent a = {};
 	struct http *h = NULL;
+	struct unixsock *u = NULL;
 	struct export *x = NULL;
-	struct metrics m = {};
+	struct metrics m = {}, fresh = {};
 	sigset_t sigs, mask;
 	struct http_opts web;
 	int c, err = 1, print = 0;
@@ -166,6 +218,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'B':
 			o.c.listen_token_file = optarg;
+			break;
+		case 'O':
+			o.c.socket = optarg;
+			break;
+		case 'g':
+			o.c.socket_group = optarg;
 			break;
 		case 'P':
 			print = 1;
@@ -231,35 +289,45 @@ int cmd_run(int argc, char **argv)
 		err = 2;
 		goto cleanup;
 	}
+	if (strcmp(socket_of(&o.c), "none") &&
+	    unixsock__open(&u, socket_of(&o.c), o.c.socket_group)) {
+		err = 2;
+		goto cleanup;
+	}
 	reload__setup();	/* before the slow start: a SIGHUP then must not kill us */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
-	if (agent__start(&a, &o) || http__bind(h) || privs__drop(a.env.asked))
+	if (agent__start(&a, &o) || http__bind(h) || (u && unixsock__bind(u)) ||
+	    privs__drop(a.env.asked))
 		goto cleanup;
 	/* Every thread (libmicrohttpd's, the sinks') starts after the drop, and
 	 * so holds no more than the main thread keeps; and with a mask without
 	 * SIGINT, SIGTERM and SIGHUP: the main thread gets them, and its wait
 	 * wakes up. */
 	pthread_sigmask(SIG_BLOCK, &sigs, &mask);
-	err = http__serve(h) || export__start(&x, o.c.exports, o.c.n_exports);
+	err = http__serve(h) || (u && unixsock__serve(u)) ||
+	      export__start(&x, o.c.exports, o.c.n_exports);
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	if (err)
 		goto cleanup;
-	publish(&a, h, x, &m);
+	publish(&a, h, u, x, interval_of(&o.c), &m);
 	log_info("serving %s://%s/metrics%s and /healthz, refreshing every %.3gs",
 		 web.cert ? "https" : "http", web.listen, web.token_file ? " (bearer token)" : "",
 		 interval_of(&o.c) / 1e3);
+	if (u)
+		log_info("serving top and trace on %s (mode %s)", socket_of(&o.c),
+			 o.c.socket_group ? "0660" : "0600, root only");
 	/* A signal cuts the wait short: the tick and snapshot that follow
 	 * carry what happened since the last interval, and go out too. One
 	 * that lands during a tick or publish gets one more round: the last
 	 * snapshot always comes from a tick begun after the signal. */
 	for (int last = 0; !last;) {
-		wait(&a, &o, h, x, interval_of(&o.c));	/* a reload may change it */
+		wait(&a, &o, h, u, x, interval_of(&o.c), &fresh);	/* a reload may change it */
 		last = agent_exiting;
 		agent__tick(&a);
-		publish(&a, h, x, &m);
+		publish(&a, h, u, x, interval_of(&o.c), &m);
 	}
 	if (x)
 		log_info("stopping: delivering what is queued (at most %.3gs)",
@@ -269,8 +337,10 @@ int cmd_run(int argc, char **argv)
 cleanup:
 	export__stop(x, o.c.flush_ms ? o.c.flush_ms : CONFIG_FLUSH_MS);
 	http__stop(h);
+	unixsock__stop(u);
 	agent__stop(&a);
 	metrics__free(&m);
+	metrics__free(&fresh);
 	return err;
 usage_error:
 	fputs(usage, stderr);

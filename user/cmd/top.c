@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "agent/agent.h"
 #include "agent/privs.h"
+#include "cmd/attach.h"
 #include "cmd/cmd.h"
 #include "families/l7rows.h"
 #include "metrics/metrics.h"
@@ -49,6 +50,10 @@ static const char usage[] =
 	"syscalls, run queue, error share, incidents, tenant; / filter tenants by a regular\n"
 	"expression (Enter applies, an empty one clears); q or Ctrl-C quits.\n"
 	"\n"
+	"When `odtrace run` serves its socket on this node, top reads it instead of\n"
+	"loading probes (its first line says so): the first table is the agent's last\n"
+	"interval, at once; then the agent harvests for each refresh, every --interval.\n"
+	"\n"
 	"Options:\n"
 	"  --interval DUR      refresh every DUR (default 2s)\n"
 	"  --duration DUR      exit after DUR (default: run until q or Ctrl-C)\n"
@@ -59,6 +64,7 @@ static const char usage[] =
 	"  --error-slo PCT     the error share a tenant may have (default 1%; e.g. 0.5%, 2%)\n"
 	"  --tenant REGEX      only tenants matching this POSIX extended regex\n"
 	"  --probes LIST       as for `odtrace run` (default: all of pg,lock,sys,runq,net,events)\n"
+	ATTACH_OPTS_HELP
 	AGENT_OPTS_HELP
 	"  -h, --help          this text\n"
 	"\n"
@@ -504,7 +510,8 @@ static int key(struct view *v, int ch)
 	return 0;
 }
 
-/* Waits until ms pass, handling keys; -1 when the user quits. */
+/* Waits until ms pass, handling keys; -1 when the user quits. a: NULL
+ * when reading the agent's socket (nothing of our own to poll). */
 static int wait_keys(struct agent *a, struct view *v, uint64_t ms, int *redraw)
 {
 	uint64_t end = agent__now_ms() + ms;
@@ -515,7 +522,11 @@ static int wait_keys(struct agent *a, struct view *v, uint64_t ms, int *redraw)
 
 		if (now >= end)
 			return 0;
-		agent__wait(a, end - now < 100 ? end - now : 100);
+		if (a)
+			agent__wait(a, end - now < 100 ? end - now : 100);
+		else
+			poll(&(struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN }, raw_mode,
+			     end - now < 100 ? end - now : 100);
 		while (raw_mode && read(STDIN_FILENO, &b, 1) == 1) {
 			int r = key(v, b);
 
@@ -551,15 +562,20 @@ int cmd_top(int argc, char **argv)
 		{ "tenant", required_argument, NULL, 't' },
 		{ "probes", required_argument, NULL, 'p' },
 		{ "error-slo", required_argument, NULL, 'E' },
+		ATTACH_LONGOPTS,
 		AGENT_LONGOPTS,
 		{},
 	};
 	struct agent_opts o = {};
 	struct agent a = {};
+	struct attach at = {};
+	const char *sock = UNIXSOCK_DEFAULT;
+	int standalone = 0, configured = 0, attached = 0;
+	unsigned bits = 0;
 	struct view v = { .sort = C_P99 };
 	struct metrics prev = {}, cur = {}, delta = {};
 	uint64_t interval_ms = 2000, duration_ms = 0, last, end;
-	int c, once = 0, err = 1;
+	int c, once = 0, err = 1, interval_first = 0;
 	unsigned sys_full = family__bits("sys:full");
 	char head[256];
 
@@ -601,10 +617,17 @@ int cmd_top(int argc, char **argv)
 				goto usage_error;
 			}
 			break;
+		case 'O':
+			sock = optarg;
+			break;
+		case 'Z':
+			standalone = 1;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
+			configured |= c != 'p' && c != 'v';
 			if (agent__opt(&o, c, optarg))
 				goto usage_error;
 		}
@@ -613,16 +636,39 @@ int cmd_top(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
-	if (agent__start(&a, &o) || privs__drop(a.env.asked))
+	if (!standalone && (attached = attach__open(&at, sock, &cur)) < 0)
 		goto cleanup;
+	if (attached) {
+		attach__describe(&at, head, sizeof(head));
+		log_info("%s", head);
+		if (configured || o.config_path)
+			log_warn("the agent's settings apply while reading it: options other than "
+				 "--probes are ignored (--standalone uses them)");
+		bits = attach__families(&at, o.c.families & 0xffff);
+		agent__signals();
+	} else if (agent__start(&a, &o) || privs__drop(a.env.asked)) {
+		goto cleanup;
+	} else {
+		bits = a.env.asked;
+	}
 	v.tty = !once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 	if (v.tty)
 		enter_raw();
 	else if (!once)
 		log_info("stdout is not a terminal: printing a table every %.3gs", interval_ms / 1e3);
-	metrics__reset(&prev, metrics__now_ms(), a.start_ms);
-	agent__metrics(&a, &prev);
 	last = agent__now_ms();
+	if (!attached) {
+		metrics__reset(&prev, metrics__now_ms(), a.start_ms);
+		agent__metrics(&a, &prev);
+	} else if (attach__get(&at, "/previous", &prev) == 0) {
+		/* the agent's last interval, at once: what it saw before we came */
+		if (metrics__delta(&delta, &cur, &prev))
+			goto cleanup;
+		v.seconds = (cur.time_ms - prev.time_ms) / 1e3;
+		interval_first = 1;
+	}
+	if (attached && metrics__copy(&prev, &cur))
+		goto cleanup;
 	end = duration_ms ? last + duration_ms : UINT64_MAX;
 	if (v.tty) {
 		title(head, sizeof(head), &v, interval_ms);
@@ -633,25 +679,36 @@ int cmd_top(int argc, char **argv)
 
 		uint64_t now = agent__now_ms();
 
-		if (wait_keys(&a, &v, last + interval_ms > now ? last + interval_ms - now : 0, &redraw) < 0)
-			break;
-		if (agent_exiting)
-			break;
-		now = agent__now_ms();
+		if (interval_first) {
+			interval_first = 0;	/* the agent's last interval: shown at once */
+		} else {
+			if (wait_keys(attached ? NULL : &a, &v,
+				      last + interval_ms > now ? last + interval_ms - now : 0, &redraw) < 0)
+				break;
+			if (agent_exiting)
+				break;
+			now = agent__now_ms();
+		}
 		if (now >= last + interval_ms) {
-			agent__tick(&a);
-			metrics__reset(&cur, metrics__now_ms(), a.start_ms);
-			agent__metrics(&a, &cur);
+			if (attached) {
+				if (attach__get(&at, "/fresh", &cur))
+					goto cleanup;
+				v.seconds = (cur.time_ms - prev.time_ms) / 1e3;
+			} else {
+				agent__tick(&a);
+				metrics__reset(&cur, metrics__now_ms(), a.start_ms);
+				agent__metrics(&a, &cur);
+				v.seconds = (now - last) / 1e3;
+			}
 			if (metrics__delta(&delta, &cur, &prev) || metrics__copy(&prev, &cur)) {
 				log_error("out of memory");
 				break;
 			}
-			v.seconds = (now - last) / 1e3;
 			last = now;
 		} else if (!v.seconds) {
 			continue;	/* a key before the first interval: nothing yet */
 		}
-		build(&v, &delta, (a.env.asked & sys_full) == sys_full);
+		build(&v, &delta, (bits & sys_full) == sys_full);
 		title(head, sizeof(head), &v, interval_ms);
 		draw(&v, head);
 		if (once || now >= end)
@@ -662,7 +719,8 @@ int cmd_top(int argc, char **argv)
 	err = 0;
 cleanup:
 	restore_terminal();
-	agent__stop(&a);
+	if (!attached)
+		agent__stop(&a);
 	metrics__free(&prev);
 	metrics__free(&cur);
 	metrics__free(&delta);

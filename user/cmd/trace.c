@@ -6,7 +6,9 @@
 #include <time.h>
 #include "agent/agent.h"
 #include "agent/privs.h"
+#include "cmd/attach.h"
 #include "cmd/cmd.h"
+#include "cmd/mirror.h"
 #include "cmd/report.h"
 #include "families/events.h"
 #include "families/lock.h"
@@ -35,6 +37,11 @@ static const char usage[] =
 	"(net; added up over pods and services, by role). The session's process events:\n"
 	"starts, execs with their release id, exits with their cause (events).\n"
 	"\n"
+	"When `odtrace run` serves its socket on this node, trace reads it (no second set\n"
+	"of probes: it says so on its first line) and prints exactly what happened\n"
+	"within its --duration or --interval: the agent harvests at trace's start and\n"
+	"at each report. Without an agent, it loads probes of its own.\n"
+	"\n"
 	"Options:\n"
 	"  --duration DUR      how long to trace (default: until Ctrl-C; e.g. 30s, 5m)\n"
 	"  --interval DUR      print every DUR what happened during it (default: once, at the end)\n"
@@ -42,6 +49,7 @@ static const char usage[] =
 	"  --json              one JSON object per series and interval, one per line; histograms\n"
 	"                      with the scale-3 buckets ({\"index\": count}, bucket i =\n"
 	"                      (2^(i/8), 2^((i+1)/8)] s)\n"
+	ATTACH_OPTS_HELP
 	AGENT_OPTS_HELP
 	"  -h, --help          this text\n"
 	"\n"
@@ -59,7 +67,7 @@ static const char usage[] =
 /* Prints what happened since the last report. */
 static void report(struct agent *a, int json, int hists, double secs)
 {
-	static int events_from;	/* the records printed so far */
+	static uint64_t events_from;	/* the records printed so far */
 	struct family_env *env = &a->env;
 	struct pg *pg = families__use(env, &pg_family);
 	struct lock *lock = families__use(env, &lock_family);
@@ -79,9 +87,98 @@ static void report(struct agent *a, int json, int hists, double secs)
 		report__runq(runq__series(runq), json, secs);
 	if (net)
 		report__net(net__series(net), json, secs);
-	if (events)
-		report__events(events, &events_from, json, secs);
+	if (events) {
+		struct ev_record *recs;
+		uint64_t lost;
+		int n = events__log_since(events, &events_from, &recs, &lost);
+
+		report__events(recs, n, lost, json, secs);
+		free(recs);
+	}
 	fflush(stdout);
+}
+
+static void report_mirror(struct mirror *mi, unsigned bits, int json, int hists, double secs)
+{
+	if (bits & family__bits("pg"))
+		report__pg(&mi->pg, json, secs);
+	if (bits & family__bits("lock"))
+		report__lock(&mi->lock, json, secs);
+	if (bits & family__bits("sys")) {
+		mirror__busy(mi);
+		report__sys(&mi->sys, json, hists, secs);
+	}
+	if (bits & family__bits("runq"))
+		report__runq(&mi->runq, json, secs);
+	if (bits & family__bits("net"))
+		report__net(&mi->net, json, secs);
+	if (bits & family__bits("events")) {
+		report__events(mi->events, mi->n_events, mi->lost_events, json, secs);
+		mi->n_events = 0;
+		mi->lost_events = 0;
+	}
+	fflush(stdout);
+}
+
+/* The session on the agent's snapshots: m holds its last one. A fresh one
+ * at the start (the baseline) and at each report; between them, the last
+ * interval's, every few seconds, only for the process events it lists
+ * (the socket carries the last SNAPSHOT_EVENTS_MAX). 1 when done, -1 after
+ * saying why it could not go on. */
+static int attached(struct attach *at, struct metrics *m, unsigned bits, int json, int hists,
+		    uint64_t duration_ms, uint64_t interval_ms)
+{
+	uint64_t start, last, end, now, polled;
+	struct mirror mi = {};
+	char line[512];
+	int rc = -1;
+
+	attach__describe(at, line, sizeof(line));
+	log_info("%s", line);
+	agent__signals();
+	if (attach__get(at, "/fresh", m) || mirror__update(&mi, m, at->slow_ms))
+		goto out;
+	if (duration_ms)
+		log_info("tracing for %.3gs; Ctrl-C ends early", duration_ms / 1e3);
+	else
+		log_info("tracing; Ctrl-C to end");
+	start = last = polled = agent__now_ms();
+	end = duration_ms ? start + duration_ms : UINT64_MAX;
+	while (!agent_exiting) {
+		uint64_t next = polled + 5000;
+
+		now = agent__now_ms();
+		if (interval_ms && last + interval_ms < next)
+			next = last + interval_ms;
+		if (end < next)
+			next = end;
+		if (next > now)
+			nanosleep(&(struct timespec){ .tv_sec = (next - now) / 1000,
+						      .tv_nsec = (next - now) % 1000 * 1000000L }, NULL);
+		now = agent__now_ms();
+		if (now >= end || agent_exiting)
+			break;
+		if (interval_ms && now >= last + interval_ms) {
+			if (attach__get(at, "/fresh", m) || mirror__update(&mi, m, at->slow_ms))
+				goto out;
+			report_mirror(&mi, bits, json, hists, (now - last) / 1e3);
+			last = polled = now;
+		} else if (now >= polled + 5000) {
+			if (attach__get(at, "", m) < 0 || mirror__events(&mi, m))
+				goto out;
+			polled = now;
+		}
+	}
+	now = agent__now_ms();
+	if (!interval_ms || now - last >= 100) {
+		if (attach__get(at, "/fresh", m) || mirror__update(&mi, m, at->slow_ms))
+			goto out;
+		report_mirror(&mi, bits, json, hists, (now - last) / 1e3);
+	}
+	rc = 1;
+out:
+	mirror__free(&mi);
+	return rc;
 }
 
 int cmd_trace(int argc, char **argv)
@@ -92,13 +189,15 @@ int cmd_trace(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "histograms", no_argument, NULL, 'H' },
 		{ "probes", required_argument, NULL, 'p' },
+		ATTACH_LONGOPTS,
 		AGENT_LONGOPTS,
 		{},
 	};
 	uint64_t duration_ms = 0, interval_ms = 0, start, last, end, now;
 	struct agent_opts o = {};
 	struct agent a = {};
-	int c, json = 0, hists = 0, err = 1;
+	const char *sock = UNIXSOCK_DEFAULT;
+	int c, json = 0, hists = 0, err = 1, standalone = 0, configured = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -117,10 +216,17 @@ int cmd_trace(int argc, char **argv)
 		case 'H':
 			hists = 1;
 			break;
+		case 'O':
+			sock = optarg;
+			break;
+		case 'Z':
+			standalone = 1;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
+			configured |= c != 'p' && c != 'v';
 			if (agent__opt(&o, c, optarg))
 				goto usage_error;
 		}
@@ -129,6 +235,22 @@ int cmd_trace(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
+	if (!standalone) {
+		struct attach at;
+		struct metrics m = {};
+		int rc = attach__open(&at, sock, &m);
+
+		if (rc > 0) {
+			if (configured || o.config_path)
+				log_warn("the agent's settings apply while reading it: options other than "
+					 "--probes are ignored (--standalone traces with them)");
+			rc = attached(&at, &m, attach__families(&at, o.c.families & 0xffff), json, hists,
+				      duration_ms, interval_ms);
+		}
+		metrics__free(&m);
+		if (rc)
+			return rc > 0 ? 0 : 1;
+	}
 	if (agent__start(&a, &o) || privs__drop(a.env.asked))
 		goto cleanup;
 	if (duration_ms)

@@ -78,9 +78,8 @@ struct events {
 	int n_comms, n_killers;
 	uint32_t *pending;	/* tgids of procs with pending starts */
 	int n_pending, cap_pending;
-	struct ev_record *log;
-	int n_log, cap_log;
-	uint64_t log_lost;
+	struct ev_record *log;	/* a ring of EV_LOG_MAX, made at the first record */
+	uint64_t log_end;	/* records ever made: the next one's number */
 	int seeding;		/* at open: processes that predate the agent */
 	struct events_series series;
 };
@@ -181,11 +180,10 @@ static void record(struct events *ev, uint64_t unix_ms, uint32_t pid, const char
 {
 	struct ev_record *r;
 
-	if (ev->n_log == EV_LOG_MAX || grow(&ev->log, ev->n_log, &ev->cap_log)) {
-		ev->log_lost++;
-		return;
-	}
-	r = &ev->log[ev->n_log++];
+	/* calloc'd whole: pages no record has reached stay untouched */
+	if (!ev->log && !(ev->log = calloc(EV_LOG_MAX, sizeof(*ev->log))))
+		return;	/* no memory: counted in the metrics all the same */
+	r = &ev->log[ev->log_end++ % EV_LOG_MAX];
 	r->unix_ms = unix_ms;
 	r->pid = pid;
 	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
@@ -695,11 +693,29 @@ static struct bpf_object *events_object(void *self)
 	return ((struct events *)self)->skel->obj;
 }
 
-int events__log(struct events *ev, const struct ev_record **out, uint64_t *lost)
+int events__log_since(const struct events *ev, uint64_t *from, struct ev_record **out,
+		      uint64_t *lost)
 {
-	*out = ev->log;
-	*lost = ev->log_lost;
-	return ev->n_log;
+	uint64_t first = ev->log_end > EV_LOG_MAX ? ev->log_end - EV_LOG_MAX : 0;
+	int n = 0;
+
+	*lost = *from < first ? first - *from : 0;
+	if (*from < first)
+		*from = first;
+	*out = ev->log_end > *from ? malloc((ev->log_end - *from) * sizeof(**out)) : NULL;
+	if (!*out) {
+		*lost += ev->log_end - *from;	/* none, or no memory */
+		*from = ev->log_end;
+		return 0;
+	}
+	for (; *from < ev->log_end; ++*from)
+		(*out)[n++] = ev->log[*from % EV_LOG_MAX];
+	return n;
+}
+
+uint64_t events__log_end(const struct events *ev)
+{
+	return ev->log_end;
 }
 
 struct events_series *events__series(struct events *ev)

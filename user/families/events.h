@@ -28,16 +28,18 @@ struct ev_record {
 	char detail[32];	/* exit: code, signal, killer, oom kind; exec: release id */
 };
 
-#define EV_LOG_MAX 10000	/* records kept for trace; beyond, counted only */
-
+#define EV_LOG_MAX 10000	/* the last records kept, for trace and the socket */
 /* reason (exit, signal, killed, oom) and detail of an exit, into reason[16]
  * and detail[32]. Pure: unit-tested. */
 void events__cause(const struct ev_exit *e, char *reason, char *detail);
-
-/* The records of the session so far (oldest first), and how many more
- * were not kept. */
-int events__log(struct events *ev, const struct ev_record **out, uint64_t *lost);
-
+/* Every record is numbered from 0 on; the last EV_LOG_MAX are kept. The
+ * records from number *from on, copied into *out (malloc'd; the caller
+ * frees it), their count returned and *from moved past them; *lost: those
+ * from *from on that are no longer kept. */
+int events__log_since(const struct events *ev, uint64_t *from, struct ev_record **out,
+		      uint64_t *lost);
+/* The number the next record will get. */
+uint64_t events__log_end(const struct events *ev);
 struct events_series {
 	struct series_set starts, exits, releases, release_info;
 };

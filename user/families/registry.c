@@ -276,12 +276,12 @@ void families__tick(struct family_env *env, uint64_t grace_ms)
 			f->expire(env->state[i], now, grace_ms);
 }
 
-int families__poll(struct family_env *env, int timeout_ms)
+int families__poll(struct family_env *env, int timeout_ms, int wake_fd)
 {
-	struct pollfd fds[FAMILY_MAX + 1];
-	void *whose[FAMILY_MAX + 1];	/* NULL: the backend registry */
-	const struct family *f, *fam[FAMILY_MAX + 1];
-	unsigned n = 0;
+	struct pollfd fds[FAMILY_MAX + 2];
+	void *whose[FAMILY_MAX + 2];	/* NULL: the backend registry, or wake_fd last */
+	const struct family *f, *fam[FAMILY_MAX + 2];
+	unsigned n = 0, rings;
 	int rc;
 
 	if ((fds[n].fd = backends__poll_fd(env->backends)) >= 0)
@@ -291,6 +291,9 @@ int families__poll(struct family_env *env, int timeout_ms)
 			whose[n] = env->state[i];
 			fam[n++] = f;
 		}
+	rings = n;
+	if (wake_fd >= 0)
+		fds[n++].fd = wake_fd;
 	if (!n)
 		return -ENOENT;
 	for (unsigned i = 0; i < n; i++)
@@ -300,13 +303,13 @@ int families__poll(struct family_env *env, int timeout_ms)
 		return -errno;
 	/* the families' rings wake us only when filling up: read them at
 	 * every return, woken or not */
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < rings; i++) {
 		if (whose[i])
 			fam[i]->drain(whose[i]);
 		else if (fds[i].revents & POLLIN)
 			backends__poll(env->backends, 0);
 	}
-	return 0;
+	return n > rings && (fds[rings].revents & POLLIN);
 }
 
 void families__metrics(struct family_env *env, struct metrics *m)

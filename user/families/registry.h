@@ -43,8 +43,8 @@ void families__tick(struct family_env *env, uint64_t grace_ms);
 /* Waits up to timeout_ms for the rings of the backend registry and of the
  * families that have one (poll_fd), and reads what came (the families'
  * rings whether they woke it or not: they wake it only when filling up);
- * -errno (-EINTR: a signal) or 0. */
-int families__poll(struct family_env *env, int timeout_ms);
+ * -errno (-EINTR: a signal), or whether wake_fd (-1: none) is readable. */
+int families__poll(struct family_env *env, int timeout_ms, int wake_fd);
 /* Every family's metrics, and the traced set's gauges. */
 void families__metrics(struct family_env *env, struct metrics *m);
 /* Events folded into "other" by the tenant and series bounds, all families. */

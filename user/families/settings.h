@@ -21,6 +21,8 @@ struct config {
 	const char *listen_cert;	/* PEM: /metrics over HTTPS */
 	const char *listen_key;
 	const char *listen_token_file;	/* bearer token /metrics asks for */
+	const char *socket;		/* the agent's socket; "none": not served */
+	const char *socket_group;	/* the group that may read it too */
 	uint64_t interval_ms;
 	unsigned families;		/* bit per family */
 	const char *binaries[CONFIG_MAX_BINARIES];

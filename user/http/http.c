@@ -8,18 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "http/bearer.h"
+#include "http/body.h"
 #include "http/http.h"
 #include "http/tlscert.h"
 #include "util/log.h"
-
-/* A /metrics body, shared by the responses sending it: with thousands of
- * series it is tens of MiB, too much to copy for every scrape. */
-struct body {
-	int refs;		/* under *lock */
-	pthread_mutex_t *lock;	/* its http's */
-	size_t len;
-	char *text;
-};
 
 struct http {
 	struct MHD_Daemon *daemon;
@@ -46,20 +38,6 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, cons
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
-}
-
-static void body_put(void *cls)
-{
-	struct body *b = cls;
-	int last;
-
-	pthread_mutex_lock(b->lock);
-	last = !--b->refs;
-	pthread_mutex_unlock(b->lock);
-	if (last) {
-		free(b->text);
-		free(b);
-	}
 }
 
 static enum MHD_Result unauthorized(struct MHD_Connection *c, int presented)
@@ -107,10 +85,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(c, MHD_HTTP_OK, text, copy, strlen(copy), MHD_RESPMEM_MUST_FREE);
 	}
 	if (!strcmp(url, "/metrics")) {
-		struct MHD_Response *r;
-		enum MHD_Result ret;
-		struct body *b;
-
 		if (h->token) {
 			const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 								       MHD_HTTP_HEADER_AUTHORIZATION);
@@ -118,24 +92,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			if (!bearer__check(&h->bearer, auth))
 				return unauthorized(c, !!auth);
 		}
-		pthread_mutex_lock(&h->lock);
-		b = h->metrics;
-		if (b)
-			b->refs++;
-		pthread_mutex_unlock(&h->lock);
-		if (!b)
-			return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", "", 0,
-				     MHD_RESPMEM_PERSISTENT);
-		r = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->text,
-									   body_put, b);
-		if (!r) {
-			body_put(b);
-			return MHD_NO;
-		}
-		MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-		ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-		MHD_destroy_response(r);
-		return ret;
+		return body__reply(c, &h->lock, &h->metrics, MHD_HTTP_OK,
+				   "text/plain; version=0.0.4; charset=utf-8");
 	}
 	return reply(c, MHD_HTTP_NOT_FOUND, text, "try /metrics or /healthz\n", 25,
 		     MHD_RESPMEM_PERSISTENT);
@@ -270,19 +228,10 @@ int http__serve(struct http *h)
 
 void http__publish(struct http *h, char *metrics, size_t len)
 {
-	struct body *b = malloc(sizeof(*b)), *old;
+	struct body *b = body__new(&h->lock, metrics, len);
 
-	if (!b) {
-		free(metrics);
-		return;
-	}
-	*b = (struct body){ .refs = 1, .lock = &h->lock, .len = len, .text = metrics };
-	pthread_mutex_lock(&h->lock);
-	old = h->metrics;
-	h->metrics = b;
-	pthread_mutex_unlock(&h->lock);
-	if (old)
-		body_put(old);
+	if (b)
+		body__swap(&h->metrics, b);
 }
 
 void http__health(struct http *h, const char *text)
@@ -305,7 +254,7 @@ void http__stop(struct http *h)
 	if (h->tls)
 		tlscert__close();
 	if (h->metrics)
-		body_put(h->metrics);
+		body__put(h->metrics);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

@@ -323,14 +323,19 @@ int metrics__delta(struct metrics *out, const struct metrics *cur, const struct 
 	return out->oom ? -1 : 0;
 }
 
+int metrics__reserve(struct metrics *m, int n_f, int n_p, size_t n_b, size_t n_str)
+{
+	return grow_to((void **)&m->f, &m->cap_f, n_f, sizeof(*m->f)) ||
+	       grow_to((void **)&m->p, &m->cap_p, n_p, sizeof(*m->p)) ||
+	       grow_bytes((void **)&m->buckets, &m->cap_b, n_b * sizeof(*m->buckets)) ||
+	       grow_bytes((void **)&m->str, &m->cap_str, n_str) ? -1 : 0;
+}
+
 int metrics__copy(struct metrics *dst, const struct metrics *src)
 {
 	struct metrics d = *dst;
 
-	if (grow_to((void **)&d.f, &d.cap_f, src->n_f, sizeof(*d.f)) ||
-	    grow_to((void **)&d.p, &d.cap_p, src->n_p, sizeof(*d.p)) ||
-	    grow_bytes((void **)&d.buckets, &d.cap_b, src->n_b * sizeof(*d.buckets)) ||
-	    grow_bytes((void **)&d.str, &d.cap_str, src->n_str)) {
+	if (metrics__reserve(&d, src->n_f, src->n_p, src->n_b, src->n_str)) {
 		*dst = d;	/* what did grow is kept, and freed with it */
 		return -1;
 	}

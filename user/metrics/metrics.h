@@ -73,6 +73,9 @@ void metrics__hist(struct metrics *m, const char *const *values, const struct hi
  * gauges stay. A point new since prev keeps its whole value. 0 or -1.
  */
 int metrics__delta(struct metrics *out, const struct metrics *cur, const struct metrics *prev);
+/* Room in m for that many families, points, buckets and string bytes
+ * (what grew is kept even on failure, and freed with m). 0 or -1. */
+int metrics__reserve(struct metrics *m, int n_f, int n_p, size_t n_b, size_t n_str);
 /* dst = src, reusing dst's memory. 0 or -1. */
 int metrics__copy(struct metrics *dst, const struct metrics *src);
 /* Length of the valid UTF-8 sequence at s, or 0 (an invalid byte). */
