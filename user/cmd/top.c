@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include "agent/agent.h"
 #include "agent/privs.h"
-#include "cmd/attach.h"
+#include "agent/attach.h"
 #include "cmd/cmd.h"
 #include "families/l7rows.h"
 #include "metrics/metrics.h"

@@ -6,9 +6,9 @@
 #include <time.h>
 #include "agent/agent.h"
 #include "agent/privs.h"
-#include "cmd/attach.h"
+#include "agent/attach.h"
 #include "cmd/cmd.h"
-#include "cmd/mirror.h"
+#include "agent/mirror.h"
 #include "cmd/report.h"
 #include "families/events.h"
 #include "families/lock.h"

@@ -136,7 +136,7 @@ void prom__render(const struct metrics *m, FILE *out)
 
 			labels(m, f, p, l, sizeof(l));
 			if (f->kind != METRIC_HISTOGRAM) {
-				if (p->value == (double)(uint64_t)p->value && p->value < 1e15)
+				if (p->value >= 0 && p->value < 1e15 && p->value == (double)(uint64_t)p->value)
 					fprintf(out, "%s%s%s%s %llu\n", name, *l ? "{" : "", l, *l ? "}" : "",
 						(unsigned long long)p->value);
 				else

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,8 @@
 #include "metrics/wire.h"
 
 /* Sizes on the wire, fixed whatever the compiler pads. */
+/* 10^15: a count of 31 years at 1M/s, 31 million years in seconds */
+#define WIRE_MAX_VALUE 1e15
 #define HEAD_LEN	56	/* magic, version, time, start, delta, n_f, n_p, n_b, n_str */
 #define FAMILY_LEN	(4 * (6 + METRICS_MAX_LABELS))
 #define POINT_LEN	(4 * METRICS_MAX_LABELS + 8 * 5 + 4 * 3)
@@ -192,7 +195,10 @@ int wire__decode(const void *buf, size_t len, struct metrics *m, char *err, size
 		p->first = (int)get32(&in);
 		p->n_buckets = get32(&in);
 		p->buckets_off = get32(&in);
-		if (p->first < 0 || p->first >= HIST_BUCKETS ||
+		/* the agent's values are finite and far from these bounds;
+		 * every consumer may then convert them to integers */
+		if (!(fabs(p->value) <= WIRE_MAX_VALUE) || !(fabs(p->sum) <= WIRE_MAX_VALUE) ||
+		    !(fabs(p->max) <= WIRE_MAX_VALUE) || p->first < 0 || p->first >= HIST_BUCKETS ||
 		    p->n_buckets > (uint32_t)(HIST_BUCKETS - p->first) ||
 		    p->buckets_off > n_b || p->n_buckets > n_b - p->buckets_off)
 			FAIL("point %u of the snapshot is malformed", i);

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "agent/snapshot.h"
-#include "cmd/attach.h"
+#include "agent/attach.h"
 #include "families/family.h"
 #include "metrics/wire.h"
 #include "util/log.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agent/snapshot.h"
-#include "cmd/mirror.h"
+#include "agent/mirror.h"
 #include "metrics/names.h"
 #include "util/grow.h"
 
@@ -33,6 +33,8 @@ static void point_hist(const struct metrics *m, const struct metric_family *f,
 		       const struct metric_point *p, int counter, struct hist *h)
 {
 	memset(h, 0, sizeof(*h));
+	if (p->value < 0 || p->sum < 0)
+		return;	/* none of the agent's: a decoded snapshot's bounds are wider */
 	if (counter == SERIES_COUNT) {
 		h->total = (uint64_t)p->value;
 	} else if (counter) {
