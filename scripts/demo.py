@@ -6,7 +6,8 @@ what odtrace shows of them.
 It starts a throwaway PostgreSQL, two Redis servers (one of them slow), an
 Odoo stand-in per tenant (its own cgroup and database, serving HTTP), a
 reverse proxy named traefik in front of them and a load generator; then the
-agent (`odtrace run`, /metrics on 127.0.0.1) and `odtrace top` for 30 s;
+agent (`odtrace run`, /metrics on 127.0.0.1) and `odtrace top` for 30 s,
+reading that agent's socket (no second set of probes);
 then a per-tenant summary read from /metrics. Everything it started is
 stopped, its cgroups and files removed, on exit, on error and on Ctrl-C.
 
@@ -137,7 +138,9 @@ class Demo:
     def agent(self):
         self.listen = f"127.0.0.1:{free_port()}"
         self.log = open(os.path.join(self.tmp, "odtrace.log"), "w+")
+        self.socket = os.path.join(self.tmp, "odtrace.sock")  # top reads this agent
         self.spawn([ODTRACE, "run", "--listen", self.listen, "--interval", "2s",
+                    "--socket", self.socket,
                     "--pg-conninfo", f"host={self.cluster.dir} port={self.cluster.port} user=postgres",
                     *self.services], stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -161,7 +164,7 @@ class Demo:
         if not tty:
             print("   (stdout is no terminal: tables every 10 s instead of a live view)", flush=True)
         subprocess.run([ODTRACE, "top", "--interval", interval, "--duration", f"{TOP_SECONDS}s",
-                        *self.services], stderr=subprocess.DEVNULL)
+                        "--socket", self.socket], stderr=subprocess.DEVNULL)
 
     def stop(self):
         for p in reversed(self.procs):

@@ -43,6 +43,7 @@ def agent_capabilities(which):
 HOST_MOUNTS = {p: p for p in ("/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/cgroup",
                               "/var/log/pods", "/var/log/containers")}
 PORT = 9472
+SOCKET_DIR = "/run/odtrace"  # the agent's default socket's directory
 
 
 def load(path):
@@ -164,13 +165,15 @@ def test_container_holds_exactly_the_capabilities_it_needs_as_uid_0():
 def test_host_paths_are_mounted_read_only_where_the_agent_looks():
     c, vols = container(), {v["name"]: v for v in pod()["spec"]["volumes"]}
     mounts = {m["name"]: m for m in c["volumeMounts"]}
-    assert all(m.get("readOnly") is True for m in mounts.values()), "the agent writes nothing"
+    writable = {m["mountPath"] for m in mounts.values() if m.get("readOnly") is not True}
+    assert writable == {SOCKET_DIR}, "the agent writes its socket, and nothing else"
     assert set(mounts) == set(vols)
     host = {vols[n]["hostPath"]["path"]: m["mountPath"] for n, m in mounts.items() if "hostPath" in vols[n]}
-    assert host == HOST_MOUNTS
+    assert host == {**HOST_MOUNTS, SOCKET_DIR: SOCKET_DIR}, "the node's CLI finds the agent"
     for v in vols.values():
         if "hostPath" in v:
-            assert v["hostPath"]["type"] == "Directory", v
+            want = "DirectoryOrCreate" if v["hostPath"]["path"] == SOCKET_DIR else "Directory"
+            assert v["hostPath"]["type"] == want, v
         assert "emptyDir" not in v, "nothing writable"
     assert "/sys/fs/bpf" not in host, "nothing is pinned"
     # the agent reads the kubelet's containers/ links beside pods_dir
@@ -393,8 +396,10 @@ def test_systemd_unit_grants_the_same_capabilities_and_sandboxes_the_rest():
                        ("MemoryDenyWriteExecute", "yes"), ("SystemCallArchitectures", "native"),
                        ("LockPersonality", "yes")]:
         assert s.get(key) == [value], key
-    # the agent reads every /proc/PID and writes nowhere
+    # the agent reads every /proc/PID and writes nowhere but its socket's directory
     assert "ProtectProc" not in s and "ReadWritePaths" not in s
+    assert s["RuntimeDirectory"] == [os.path.basename(SOCKET_DIR)]
+    assert s["RuntimeDirectoryMode"] == ["0755"], "the CLI reaches the socket; its own mode guards it"
     (syscalls,) = s["SystemCallFilter"]
     assert {"bpf", "perf_event_open", "open_by_handle_at"} <= set(syscalls.split())
     (exec_start,) = s["ExecStart"]

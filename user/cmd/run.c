@@ -299,8 +299,18 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
-	if (agent__start(&a, &o) || http__bind(h) || (u && unixsock__bind(u)) ||
-	    privs__drop(a.env.asked))
+	if (agent__start(&a, &o) || http__bind(h))
+		goto cleanup;
+	if (u && unixsock__bind(u)) {
+		if (o.c.socket)	/* asked for: an error, said above */
+			goto cleanup;
+		/* the default, where this user may not write: the agent runs on */
+		log_warn("no socket for top and trace (they will load probes of their own); "
+			 "--socket PATH where this user may write, or --socket none");
+		unixsock__stop(u);
+		u = NULL;
+	}
+	if (privs__drop(a.env.asked))
 		goto cleanup;
 	/* Every thread (libmicrohttpd's, the sinks') starts after the drop, and
 	 * so holds no more than the main thread keeps; and with a mask without
