@@ -231,3 +231,33 @@ unsigned attach__families(const struct attach *at, unsigned asked)
 				 at->path, f->name, at->probes);
 	return asked ? bits & asked : bits;
 }
+
+int attach__opt(struct attach_opts *ao, int c, const char *arg)
+{
+	if (c == 'O')
+		ao->socket = arg;
+	else if (c == 'Z')
+		ao->standalone = 1;
+	else
+		ao->configured |= c != 'p' && c != 'v';
+	return c == 'O' || c == 'Z';
+}
+
+int attach__start(struct attach *at, const struct attach_opts *ao, const char *config_path,
+		  struct metrics *m)
+{
+	char line[512];
+	int rc;
+
+	if (ao->standalone)
+		return 0;
+	rc = attach__open(at, ao->socket ? ao->socket : UNIXSOCK_DEFAULT, m);
+	if (rc <= 0)
+		return rc;
+	attach__describe(at, line, sizeof(line));
+	log_info("%s", line);
+	if (ao->configured || config_path)
+		log_warn("the agent's settings apply while reading it: options other than --probes "
+			 "are ignored (--standalone uses them)");
+	return 1;
+}

@@ -26,6 +26,20 @@ int attach__open(struct attach *at, const char *path, struct metrics *m);
  * (one harvested now). 0; 1: the agent has no such snapshot yet; -1 after
  * saying why (the agent stopped, ...). */
 int attach__get(struct attach *at, const char *what, struct metrics *m);
+/* What top and trace were asked about the agent. */
+struct attach_opts {
+	const char *socket;	/* NULL: the default */
+	int standalone;
+	int configured;		/* an agent option other than --probes and -v */
+};
+/* Before agent__opt: 1 when c is one of ATTACH_LONGOPTS (then handled),
+ * else 0, noting an option the agent's settings would override. */
+int attach__opt(struct attach_opts *ao, int c, const char *arg);
+/* attach__open unless --standalone, then (attached) the first line that
+ * says so, and a warning when options were given that the agent's
+ * settings override (config_path: --config). Returns as attach__open. */
+int attach__start(struct attach *at, const struct attach_opts *ao, const char *config_path,
+		  struct metrics *m);
 /* The families both loaded by the agent and asked for (asked: --probes
  * bits, 0: all); a family asked for that the agent lacks is named. */
 unsigned attach__families(const struct attach *at, unsigned asked);

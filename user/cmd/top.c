@@ -569,8 +569,8 @@ int cmd_top(int argc, char **argv)
 	struct agent_opts o = {};
 	struct agent a = {};
 	struct attach at = {};
-	const char *sock = UNIXSOCK_DEFAULT;
-	int standalone = 0, configured = 0, attached = 0;
+	struct attach_opts ao = {};
+	int attached = 0;
 	unsigned bits = 0;
 	struct view v = { .sort = C_P99 };
 	struct metrics prev = {}, cur = {}, delta = {};
@@ -617,18 +617,11 @@ int cmd_top(int argc, char **argv)
 				goto usage_error;
 			}
 			break;
-		case 'O':
-			sock = optarg;
-			break;
-		case 'Z':
-			standalone = 1;
-			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
-			configured |= c != 'p' && c != 'v';
-			if (agent__opt(&o, c, optarg))
+			if (!attach__opt(&ao, c, optarg) && agent__opt(&o, c, optarg))
 				goto usage_error;
 		}
 	}
@@ -636,14 +629,9 @@ int cmd_top(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
-	if (!standalone && (attached = attach__open(&at, sock, &cur)) < 0)
+	if ((attached = attach__start(&at, &ao, o.config_path, &cur)) < 0)
 		goto cleanup;
 	if (attached) {
-		attach__describe(&at, head, sizeof(head));
-		log_info("%s", head);
-		if (configured || o.config_path)
-			log_warn("the agent's settings apply while reading it: options other than "
-				 "--probes are ignored (--standalone uses them)");
 		bits = attach__families(&at, o.c.families & 0xffff);
 		agent__signals();
 	} else if (agent__start(&a, &o) || privs__drop(a.env.asked)) {

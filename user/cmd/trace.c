@@ -130,11 +130,8 @@ static int attached(struct attach *at, struct metrics *m, unsigned bits, int jso
 {
 	uint64_t start, last, end, now, polled;
 	struct mirror mi = {};
-	char line[512];
 	int rc = -1;
 
-	attach__describe(at, line, sizeof(line));
-	log_info("%s", line);
 	agent__signals();
 	if (attach__get(at, "/fresh", m) || mirror__update(&mi, m, at->slow_ms))
 		goto out;
@@ -196,8 +193,8 @@ int cmd_trace(int argc, char **argv)
 	uint64_t duration_ms = 0, interval_ms = 0, start, last, end, now;
 	struct agent_opts o = {};
 	struct agent a = {};
-	const char *sock = UNIXSOCK_DEFAULT;
-	int c, json = 0, hists = 0, err = 1, standalone = 0, configured = 0;
+	struct attach_opts ao = {};
+	int c, json = 0, hists = 0, err = 1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -216,18 +213,11 @@ int cmd_trace(int argc, char **argv)
 		case 'H':
 			hists = 1;
 			break;
-		case 'O':
-			sock = optarg;
-			break;
-		case 'Z':
-			standalone = 1;
-			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
-			configured |= c != 'p' && c != 'v';
-			if (agent__opt(&o, c, optarg))
+			if (!attach__opt(&ao, c, optarg) && agent__opt(&o, c, optarg))
 				goto usage_error;
 		}
 	}
@@ -235,15 +225,12 @@ int cmd_trace(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
-	if (!standalone) {
+	{
 		struct attach at;
 		struct metrics m = {};
-		int rc = attach__open(&at, sock, &m);
+		int rc = attach__start(&at, &ao, o.config_path, &m);
 
 		if (rc > 0) {
-			if (configured || o.config_path)
-				log_warn("the agent's settings apply while reading it: options other than "
-					 "--probes are ignored (--standalone traces with them)");
 			rc = attached(&at, &m, attach__families(&at, o.c.families & 0xffff), json, hists,
 				      duration_ms, interval_ms);
 		}
