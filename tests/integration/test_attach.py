@@ -140,8 +140,14 @@ def test_socket_mode_keeps_other_users_out(agent, open_dir):
     b.stop()
 
 
-def test_a_second_agent_is_refused(agent):
+def test_a_second_agent_is_refused_and_check_names_the_first(agent, tmp_path):
     a = agent("--probes", "sys")
+    cfg = tmp_path / "odtrace.yaml"
+    cfg.write_text(f"socket: {a.socket}\n")
+    r = subprocess.run([ODTRACE, "check", "--config", str(cfg)], capture_output=True, text=True,
+                       timeout=60)
+    (row,) = [line for line in r.stdout.splitlines() if line.split()[:1] == ["agent"]]
+    assert f"serving at {a.socket} since " in row and f"pid {a.proc.pid}," in row, row
     r = subprocess.run([ODTRACE, "run", "--probes", "sys", "--socket", a.socket,
                         "--listen", f"127.0.0.1:{free_port()}"],
                        capture_output=True, text=True, timeout=30)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "agent/agent.h"
+#include "agent/attach.h"
 #include "agent/privs.h"
 #include "cmd/cmd.h"
 #include "contract/check_abi.h"
@@ -236,6 +237,29 @@ static void print_host(void)
 		family__row("bpf_stats", "%s", stats ? "on" : "off (sysctl kernel.bpf_stats_enabled=1 for ns per event)");
 }
 
+/* Whether an agent serves top and trace on this node. */
+static void print_agent(const char *path)
+{
+	struct metrics m = {};
+	struct attach at;
+	int rc = attach__open(&at, path, &m);
+	char since[32];
+	time_t t;
+
+	if (rc > 0) {
+		t = at.start_ms / 1000;
+		strftime(since, sizeof(since), "%Y-%m-%d %H:%M", localtime(&t));
+		family__row("agent", "odtrace %s serving at %s since %s (pid %d, every %.3gs; "
+			    "%s): top and trace read it", at.version, path, since, at.pid,
+			    at.interval_ms / 1e3, at.probes);
+	} else if (rc == 0) {
+		family__row("agent", "none at %s: top and trace load probes of their own", path);
+	} else {
+		family__row("agent", "at %s, but it cannot be read (above)", path);
+	}
+	metrics__free(&m);
+}
+
 /* Fills f->hook_ok, and f->trap_us when the usdt check passes. */
 static void check_hooks(int ok[CHECK__MAX], struct check_facts *f)
 {
@@ -387,6 +411,7 @@ int cmd_check(int argc, char **argv)
 	if (privs__preflight())
 		return 1;
 	print_host();
+	print_agent(o.c.socket && *o.c.socket ? o.c.socket : UNIXSOCK_DEFAULT);
 	facts.config = &o.c;
 	facts.socket = !o.c.pg_hooks || !strcmp(o.c.pg_hooks, "socket");
 	check_hooks(ok, &facts);
