@@ -40,11 +40,30 @@ void body__swap(struct body **slot, struct body *b)
 		body__put(old);
 }
 
+/* Queues r as c's response and lets go of it (the connection holds it). */
+static enum MHD_Result queue(struct MHD_Connection *c, struct MHD_Response *r, unsigned int status,
+			     const char *type)
+{
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", type);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+enum MHD_Result body__send(struct MHD_Connection *c, unsigned int status, const char *type,
+			   void *data, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, mode);
+
+	return r ? queue(c, r, status, type) : MHD_NO;
+}
+
 enum MHD_Result body__reply(struct MHD_Connection *c, pthread_mutex_t *lock, struct body *const *slot,
 			    unsigned int status, const char *type)
 {
 	struct MHD_Response *r;
-	enum MHD_Result ret;
 	struct body *b;
 
 	pthread_mutex_lock(lock);
@@ -59,8 +78,5 @@ enum MHD_Result body__reply(struct MHD_Connection *c, pthread_mutex_t *lock, str
 			body__put(b);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", type);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return queue(c, r, status, type);
 }

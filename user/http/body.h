@@ -26,5 +26,8 @@ void body__swap(struct body **slot, struct body *b);
 enum MHD_Result body__reply(struct MHD_Connection *c, pthread_mutex_t *lock, struct body *const *slot,
 			    unsigned int status, const char *type);
 void body__put(void *b);
+/* Queues data (len bytes, mode: who frees it) as c's response. */
+enum MHD_Result body__send(struct MHD_Connection *c, unsigned int status, const char *type,
+			   void *data, size_t len, enum MHD_ResponseMemoryMode mode);
 
 #endif

@@ -26,20 +26,6 @@ struct http {
 	char health[4096];
 };
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *type,
-			     void *body, size_t len, enum MHD_ResponseMemoryMode mode)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-	enum MHD_Result ret;
-
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", type);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
 static enum MHD_Result unauthorized(struct MHD_Connection *c, int presented)
 {
 	static const char body[] = "401: /metrics wants the header Authorization: Bearer TOKEN\n";
@@ -71,7 +57,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)upload_len;
 	(void)state;
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "GET only\n", 9,
+		return body__send(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "GET only\n", 9,
 			     MHD_RESPMEM_PERSISTENT);
 	/* /healthz stays open: the kubelet's probes send no token. */
 	if (!strcmp(url, "/healthz")) {
@@ -82,7 +68,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		pthread_mutex_unlock(&h->lock);
 		if (!copy)
 			return MHD_NO;
-		return reply(c, MHD_HTTP_OK, text, copy, strlen(copy), MHD_RESPMEM_MUST_FREE);
+		return body__send(c, MHD_HTTP_OK, text, copy, strlen(copy), MHD_RESPMEM_MUST_FREE);
 	}
 	if (!strcmp(url, "/metrics")) {
 		if (h->token) {
@@ -95,7 +81,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return body__reply(c, &h->lock, &h->metrics, MHD_HTTP_OK,
 				   "text/plain; version=0.0.4; charset=utf-8");
 	}
-	return reply(c, MHD_HTTP_NOT_FOUND, text, "try /metrics or /healthz\n", 25,
+	return body__send(c, MHD_HTTP_NOT_FOUND, text, "try /metrics or /healthz\n", 25,
 		     MHD_RESPMEM_PERSISTENT);
 }
 

@@ -38,16 +38,8 @@ static const char octet[] = "application/vnd.odtrace.snapshot";
 
 static enum MHD_Result text(struct MHD_Connection *c, unsigned int status, const char *msg)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(msg), (void *)msg,
-								 MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result ret;
-
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return body__send(c, status, "text/plain; charset=utf-8", (void *)msg, strlen(msg),
+			  MHD_RESPMEM_PERSISTENT);
 }
 
 /* Blocks this connection's thread until the main loop has harvested. */
