@@ -98,7 +98,17 @@ int BPF_PROG(traced_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	struct traced_task *c;
 	__u32 n;
 
-	if (!needles.n || traced__peek(p))
+	if (!needles.n)
+		return 0;
+	gen = bpf_map_lookup_elem(&traced_gen, &zero);
+	c = bpf_task_storage_get(&traced_tasks, p, 0, 0);
+	/* Traced as of the current set: nothing to search. A stale decision
+	 * is searched again: a shell whose argv named the worker, moved into
+	 * a tenant's cgroup (which zeroes gen) and exec'ing it at once with
+	 * no switch between, would otherwise carry gen 0 into the worker and
+	 * lose it at its first switch-out, decided against sets the scan has
+	 * yet to fill. */
+	if (!gen || (c && c->traced && c->gen == *gen))
 		return 0;
 	t = bpf_map_lookup_elem(&traced_exec_text, &zero);
 	if (!t)
@@ -117,9 +127,8 @@ int BPF_PROG(traced_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	bpf_loop(s.end, search_at, &s, 0);
 	if (!s.hit)
 		return 0;
-	gen = bpf_map_lookup_elem(&traced_gen, &zero);
 	c = bpf_task_storage_get(&traced_tasks, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!gen || !c)
+	if (!c)
 		return 0;
 	c->gen = *gen;
 	c->traced = TRACED_EXEC;

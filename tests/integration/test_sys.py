@@ -165,8 +165,17 @@ def test_worker_traced_from_exec(agent, tenants, tmp_path):
     a = agent("--probes", "sys", "--interval", "10s")
     p = sleeper(tenants, tmp_path, "odoo", "tenant_e")
     assert p.wait(10) == 0
-    wait_until(lambda: count(a, tenant="tenant_e", syscall="clock_nanosleep") == 10, 25,
-               "10 sleeps of the one-second odoo")
+    seen = []
+
+    def ten():
+        seen.append(count(a, tenant="tenant_e", syscall="clock_nanosleep"))
+        return seen[-1] == 10
+
+    try:
+        wait_until(ten, 25, "10 sleeps of the one-second odoo")
+    finally:
+        print("counted:", sorted(set(seen)), "exec hits and drops:",
+              a.samples("odtrace_dropped_total"))
     a.stop()
 
 

@@ -233,6 +233,10 @@ void traced__update(struct traced *t)
 	uint64_t *cgroups = NULL;
 	uint32_t *tgids = NULL, zero = 0;
 	int n_cg, n_tg, cap_cg = 0, cap_tg = 0, changed;
+	/* read before the scan: an exec traced while /proc is read, after
+	 * the walk passed its pid, is decided again at the next update, whose
+	 * scan sees it, not now against sets without it */
+	uint64_t hits = t->skel->bss->exec_hits;
 
 	n_tg = scan_processes(t, &tgids, &cap_tg);
 	n_cg = scan_cgroups(t, &cgroups, &cap_cg);
@@ -248,8 +252,8 @@ void traced__update(struct traced *t)
 	t->n_cgroups = n_cg;
 	/* tasks an exec traced: decided again, against the sets the whole
 	 * patterns made (one the pattern rejects is traced until now only) */
-	changed |= t->skel->bss->exec_hits != t->exec_hits;
-	t->exec_hits = t->skel->bss->exec_hits;
+	changed |= hits != t->exec_hits;
+	t->exec_hits = hits;
 	if (changed || !t->gen) {
 		t->gen++;
 		bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced_gen), &zero, &t->gen, BPF_ANY);
