@@ -174,8 +174,7 @@ def test_worker_traced_from_exec(agent, tenants, tmp_path):
     try:
         wait_until(ten, 25, "10 sleeps of the one-second odoo")
     finally:
-        print("counted:", sorted(set(seen)), "exec hits and drops:",
-              a.samples("odtrace_dropped_total"))
+        print("counted:", sorted(set(seen)))
     a.stop()
 
 
