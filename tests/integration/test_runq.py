@@ -9,6 +9,7 @@ import time
 
 import pytest
 from conftest import CGROUP2, hist_buckets, p50_bucket
+from receivers import OtlpGrpcReceiver, RemoteWriteReceiver, otlp_points, rw_series
 
 LATENCY = "odtrace_runq_latency_seconds"
 
@@ -42,6 +43,35 @@ def test_noisy_neighbour_raises_victims_runq_latency(agent, tenants, probes):
     # the hogs themselves wait for the CPU too, and are tenant_b's
     assert a.value(LATENCY + "_count", tenant="tenant_b") > 0
     a.stop()
+
+
+ZERO = 2 ** (-199 / 8)	# the zero bucket's threshold: [0, 32.5 ns]
+
+
+def test_zero_waits_are_zero(agent, tenants, pb):
+    """A waker alone on a free CPU mostly waits 0 ns for it: those are the
+    zero bucket everywhere (OTLP zero_count, remote write's native zero
+    count, the lowest `le` of /metrics, trace's quantiles), never 30 ns."""
+    tenants.cgroup("tenant_a")
+    with OtlpGrpcReceiver(pb) as otlp, RemoteWriteReceiver(pb) as rw:
+        a = agent("--probes", "runq", "--cgroup", tenants.ROOT,
+                  "--export", f"otlp-grpc://127.0.0.1:{otlp.port}",
+                  "--export", f"prom-rw://127.0.0.1:{rw.port}/api/v1/write?native=true")
+        waker_run(a, tenants)	# done: tenant_a waits no more
+        classic = hist_buckets(a, LATENCY, tenant="tenant_a")
+        count = a.value(LATENCY + "_count", tenant="tenant_a")
+        a.stop()	# its last snapshot goes out
+    zeros = classic[min(classic)]
+    assert abs(min(classic) - ZERO) < 1e-15 and zeros > 0, classic
+    [p] = [p for p in otlp_points(otlp.accepted[-1:])
+           if p["metric"] == LATENCY and p["attrs"].get("tenant") == "tenant_a"]
+    assert (p["count"], p["zero_count"]) == (count, zeros), p
+    assert abs(p["zero_threshold"] - ZERO) < 1e-15 and sum(p["bucket_counts"]) == count - zeros, p
+    assert p["offset"] > -200, f"the zero bucket is not a positive bucket too: {p}"
+    [h] = [t["histograms"][-1] for t in rw_series(rw.accepted[-1:])
+           if t["labels"]["__name__"] == LATENCY and t["labels"].get("tenant") == "tenant_a"]
+    assert (h["count"], h["zero_count"]) == (count, zeros), h
+    assert abs(h["zero_threshold"] - ZERO) < 1e-15 and min(h["positive"]) > -199, h
 
 
 def cpu_v1_mount():

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The bucket math: exact boundaries, monotonicity, relative error, quantiles. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "check.h"
 #include "contract/hist_abi.h"
@@ -140,6 +141,33 @@ static void test_quantile(void)
 	CHECK(d.total == 100 && d.count[j] == 0 && d.count[j + 8] == 100, "diff of cumulative histograms");
 }
 
+/* Waits of 0 (a free CPU) are the zero bucket: quantiles there are 0, not
+ * the 32.5 ns of its upper bound. */
+static void test_zero(void)
+{
+	static struct hist h;
+	struct hist_val zeros = { .count = 228 }, some = { .count = 73, .sum_ns = 73 * 40000,
+							   .max_ns = 40000 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	memset(&h, 0, sizeof(h));
+	CHECK(hist__index(0) == HIST_ZERO_BUCKET, "0 ns in the zero bucket");
+	CHECK(hist__lower_s(HIST_ZERO_BUCKET) == 0, "the zero bucket starts at 0");
+	CHECK(fabs(hist__zero_threshold_s() - 3.2499663e-8) < 1e-14, "its threshold: 2^(-199/8) s");
+	hist__add_bucket(&h, HIST_ZERO_BUCKET, &zeros);
+	CHECK(hist__quantile(&h, 0.5) == 0 && hist__quantile(&h, 1.0) == 0, "only zeros: 0");
+	hist__add_bucket(&h, hist__index(40000), &some);
+	CHECK(hist__quantile(&h, 0.5) == 0, "p50 of 228 zeros in 301: 0");
+	CHECK(hist__quantile(&h, 0.99) > 30e-6, "p99 in the 40 us bucket: %g", hist__quantile(&h, 0.99));
+	out = open_memstream(&text, &len);
+	hist__print_log2(out, &h);
+	fclose(out);
+	CHECK(strstr(text, "\n                       0 : 228 ") != NULL, "a row of its own: %s", text);
+	free(text);
+}
+
 int main(void)
 {
 	hist__bounds(bounds);
@@ -147,5 +175,6 @@ int main(void)
 	test_index();
 	test_search();
 	test_quantile();
+	test_zero();
 	return checks_done("test_hist");
 }

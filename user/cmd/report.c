@@ -57,10 +57,12 @@ void report__json_hist(const struct hist *h, long long errors)
 	if (errors >= 0)
 		printf(",\"errors\":%lld", errors);
 	printf(",\"sum_s\":%.9f,\"mean_s\":%.9f,\"p50_s\":%.9f,\"p90_s\":%.9f,\"p99_s\":%.9f,"
-	       "\"max_s\":%.9f,\"scale\":%d,\"buckets\":{",
+	       "\"max_s\":%.9f,\"scale\":%d,\"zero_count\":%llu,\"buckets\":{",
 	       h->sum_ns / 1e9, hist__mean_s(h), hist__quantile(h, 0.5), hist__quantile(h, 0.9),
-	       hist__quantile(h, 0.99), h->max_ns / 1e9, HIST_SCALE);
-	for (int j = 0; j < HIST_BUCKETS; j++) {
+	       hist__quantile(h, 0.99), h->max_ns / 1e9, HIST_SCALE,
+	       (unsigned long long)h->count[HIST_ZERO_BUCKET]);
+	/* as OTLP's exponential histogram: the zero bucket apart */
+	for (int j = HIST_ZERO_BUCKET + 1; j < HIST_BUCKETS; j++) {
 		if (!h->count[j])
 			continue;
 		printf("%s\"%d\":%llu", first ? "" : ",", hist__otlp_index(j),

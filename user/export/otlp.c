@@ -91,6 +91,7 @@ static void exponential(struct arena *a, const struct metrics *m, const struct m
 			const struct metric_point *p, ExpDataPoint *d)
 {
 	ExpBuckets *b = A(ExpBuckets);
+	struct metric_span s = metrics__span(m, p);
 
 	opentelemetry__proto__metrics__v1__exponential_histogram_data_point__init(d);
 	d->attributes = attributes(a, m, f, p, &d->n_attributes);
@@ -104,14 +105,16 @@ static void exponential(struct arena *a, const struct metrics *m, const struct m
 		d->max = p->max;
 	}
 	d->scale = HIST_SCALE;
+	d->zero_count = s.zero;
+	d->zero_threshold = hist__zero_threshold_s();
 	if (!b)
 		return;
 	opentelemetry__proto__metrics__v1__exponential_histogram_data_point__buckets__init(b);
 	/* Bucket j is (2^((j+MIN)/8), 2^((j+MIN+1)/8)] seconds: OTLP index
 	 * j + MIN at scale 3, with no re-bucketing. */
-	b->offset = hist__otlp_index(p->first);
-	b->n_bucket_counts = p->n_buckets;
-	b->bucket_counts = (uint64_t *)m->buckets + p->buckets_off;
+	b->offset = hist__otlp_index(s.first);
+	b->n_bucket_counts = s.n;
+	b->bucket_counts = (uint64_t *)s.counts;
 	d->positive = b;
 }
 

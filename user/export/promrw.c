@@ -149,6 +149,7 @@ static void native(struct enc *e, Label *name_label, const struct metric_point *
 	Prometheus__BucketSpan *span = arena__alloc(&e->a, sizeof(*span));
 	Prometheus__BucketSpan **spans = arena__alloc(&e->a, sizeof(*spans));
 	int64_t *deltas = arena__alloc(&e->a, p->n_buckets * sizeof(*deltas) + 1);
+	struct metric_span s = metrics__span(e->m, p);
 	int64_t prev = 0;
 
 	if (!t || !h || !hh || !span || !spans || !deltas)
@@ -157,18 +158,19 @@ static void native(struct enc *e, Label *name_label, const struct metric_point *
 	h->count_case = PROMETHEUS__HISTOGRAM__COUNT_COUNT_INT;
 	h->count_int = p->count;
 	h->zero_count_case = PROMETHEUS__HISTOGRAM__ZERO_COUNT_ZERO_COUNT_INT;
-	h->zero_count_int = 0;
+	h->zero_count_int = s.zero;
+	h->zero_threshold = hist__zero_threshold_s();
 	h->sum = p->sum;
 	h->schema = HIST_SCALE;
 	h->timestamp = e->ms;
-	if (p->n_buckets) {
+	if (s.n) {
 		/* Prometheus' bucket i ends at 2^(i/8): ours (j) ends at
 		 * 2^((j+1+MIN)/8). Counts go as deltas from the previous one. */
 		prometheus__bucket_span__init(span);
-		span->offset = p->first + 1 + HIST_INDEX_MIN;
-		span->length = p->n_buckets;
-		for (uint32_t i = 0; i < p->n_buckets; i++) {
-			int64_t c = (int64_t)e->m->buckets[p->buckets_off + i];
+		span->offset = s.first + 1 + HIST_INDEX_MIN;
+		span->length = s.n;
+		for (uint32_t i = 0; i < s.n; i++) {
+			int64_t c = (int64_t)s.counts[i];
 
 			deltas[i] = c - prev;
 			prev = c;
@@ -177,7 +179,7 @@ static void native(struct enc *e, Label *name_label, const struct metric_point *
 		h->positive_spans = spans;
 		h->n_positive_spans = 1;
 		h->positive_deltas = deltas;
-		h->n_positive_deltas = p->n_buckets;
+		h->n_positive_deltas = s.n;
 	}
 	hh[0] = h;
 	t->histograms = hh;

@@ -22,9 +22,14 @@ void hist__bounds(uint64_t bounds[HIST_BUCKETS - 1])
 		bounds[j] = bound_ns(j);
 }
 
+double hist__zero_threshold_s(void)
+{
+	return (double)bound_s(HIST_ZERO_BUCKET + 1 + HIST_INDEX_MIN);
+}
+
 double hist__lower_s(int j)
 {
-	return (double)bound_s(j + HIST_INDEX_MIN);
+	return j == HIST_ZERO_BUCKET ? 0 : (double)bound_s(j + HIST_INDEX_MIN);
 }
 
 double hist__upper_s(int j)
@@ -100,6 +105,8 @@ double hist__quantile(const struct hist *h, double q)
 		double lo = hist__lower_s(j), hi = hist__upper_s(j);
 		double frac = (rank - seen) / c;
 
+		if (j == HIST_ZERO_BUCKET)
+			return 0;
 		double v = isinf(hi) ? INFINITY : lo * pow(hi / lo, frac);
 
 		return fmin(v, h->max_ns / 1e9);	/* never above what was seen */
@@ -133,8 +140,11 @@ void hist__print_log2(FILE *out, const struct hist *h)
 	uint64_t rows[ROWS] = {0}, peak = 0;
 	int first = -1, last = -1;
 
-	for (int j = 0; j < HIST_BUCKETS; j++)
+	uint64_t zero = h->count[HIST_ZERO_BUCKET];
+
+	for (int j = HIST_ZERO_BUCKET + 1; j < HIST_BUCKETS; j++)
 		rows[j / 8] += h->count[j];
+	peak = zero;
 	for (int r = 0; r < ROWS; r++) {
 		if (!rows[r])
 			continue;
@@ -144,12 +154,15 @@ void hist__print_log2(FILE *out, const struct hist *h)
 		if (rows[r] > peak)
 			peak = rows[r];
 	}
-	if (first < 0) {
+	if (first < 0 && !zero) {
 		fprintf(out, "     (no events)\n");
 		return;
 	}
 	fprintf(out, "%24s : %-8s %s\n", "latency", "count", "distribution");
-	for (int r = first; r <= last; r++) {
+	if (zero)	/* its own row: 0 is not "30ns -> 60ns" */
+		fprintf(out, "%24s : %-8llu |%-40.*s|\n", "0", (unsigned long long)zero,
+			(int)(zero * 40 / peak), "****************************************");
+	for (int r = first; first >= 0 && r <= last; r++) {
 		int e = r + HIST_INDEX_MIN / 8;
 		int stars = (int)(rows[r] * 40 / peak);
 		char range[40], lo[16], hi[16];

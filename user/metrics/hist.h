@@ -17,7 +17,16 @@ struct hist {
 
 /* Fills the kernel's table: bounds[j] = floor(1e9 * 2^((j+1+MIN)/8)) ns. */
 void hist__bounds(uint64_t bounds[HIST_BUCKETS - 1]);
-/* Bucket j's bounds in seconds; upper of the last one is +Inf. */
+/*
+ * Bucket 0 is the zero bucket, [0, 2^(-199/8) s] = [0, 32.5 ns]: in practice
+ * exactly 0 (a run-queue wait when the CPU was free), as no hooked event
+ * ends within 32 ns of its start. Exports give it as the zero count (OTLP's
+ * and the native histogram's, with this threshold); quantiles in it are 0.
+ */
+#define HIST_ZERO_BUCKET	0
+double hist__zero_threshold_s(void);
+/* Bucket j's bounds in seconds; the zero bucket's lower one is 0, the last
+ * one's upper +Inf. */
 double hist__lower_s(int j);
 double hist__upper_s(int j);
 /* The bucket a duration lands in: the kernel's own code, hist__search. */

@@ -56,6 +56,29 @@ static inline const char *metrics__str(const struct metrics *m, uint32_t off)
 	return m->str + off;
 }
 
+/* A histogram point as exponential formats carry it: the zero bucket's
+ * count (hist.h), then the buckets above it. */
+struct metric_span {
+	uint64_t zero;
+	int first;		/* bucket index of counts[0] */
+	uint32_t n;
+	const uint64_t *counts;
+};
+
+static inline struct metric_span metrics__span(const struct metrics *m,
+					       const struct metric_point *p)
+{
+	struct metric_span s = { 0, p->first, p->n_buckets, m->buckets + p->buckets_off };
+
+	if (s.n && s.first == HIST_ZERO_BUCKET) {
+		s.zero = s.counts[0];
+		s.first++;
+		s.counts++;
+		s.n--;
+	}
+	return s;
+}
+
 /* Empties m for a new snapshot taken at time_ms (unix ms); start_ms is
  * where points without their own start count from. */
 void metrics__reset(struct metrics *m, uint64_t time_ms, uint64_t start_ms);
