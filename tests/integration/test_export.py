@@ -486,6 +486,20 @@ def test_remote_write_encoding(pg, agent, pb):
 
 # -- 4. faults of the store ----------------------------------------------------
 
+def test_export_duration_in_ns(agent):
+    """A refused export takes some microseconds, not 0: the duration is
+    measured in ns like everything else (it was whole ms, so a fast or
+    failed export landed in the zero bucket)."""
+    sink = f"otlp-http://127.0.0.1:{free_port()}/v1/metrics"
+    a = agent("--probes", "runq", "--export", sink, healthy=None)
+    wait_until(lambda: a.value("odtrace_export_requests_total", sink=sink, result="retry") >= 2,
+               30, "two refused exports")
+    buckets = hist_buckets(a, "odtrace_export_duration_seconds", sink=sink)
+    assert buckets and min(buckets) > 1e-6, f"refused in more than a microsecond: {buckets}"
+    assert a.value("odtrace_export_duration_seconds_sum", sink=sink) > 0
+    a.stop()
+
+
 def test_store_down_then_up(pg, agent, pb):
     """Both stores down from the start for 30 s, then back: the cumulative
     sink (queue 60) loses nothing; the delta one (queue 3) drops its oldest

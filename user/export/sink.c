@@ -160,9 +160,9 @@ static void sleep_until(struct sink *s, uint64_t until_ms)
 }
 
 /* Under lock: what one attempt came to, in the counters and the log. */
-static void account(struct sink *s, const struct send_status *st, uint64_t took_ms, int queued)
+static void account(struct sink *s, const struct send_status *st, uint64_t took_ns, int queued)
 {
-	struct hist_val v = { .count = 1, .sum_ns = took_ms * 1000000, .max_ns = took_ms * 1000000 };
+	struct hist_val v = { .count = 1, .sum_ns = took_ns, .max_ns = took_ns };
 
 	s->requests[st->result]++;
 	hist__add_bucket(&s->duration, hist__index(v.sum_ns), &v);
@@ -251,11 +251,11 @@ static void *run(void *arg)
 					timeout = s->flush_deadline_ms - now;
 			}
 			pthread_mutex_unlock(&s->lock);
-			t0 = clock__ms();
+			t0 = clock__ns();
 			st = (struct send_status){ .result = SEND_RETRY };
 			s->ops->send(s, p->buf, p->len, timeout, &st);
 			pthread_mutex_lock(&s->lock);
-			account(s, &st, clock__ms() - t0, s->n + 1);
+			account(s, &st, clock__ns() - t0, s->n + 1);
 			if (st.reencode) {	/* the format changed: all parts again */
 				free_parts(&iv);
 				if (encode(s, &iv))
