@@ -321,22 +321,29 @@ static __always_inline void record_l7(struct net_conn *c, __u64 ns)
 	c->l7 &= ~(NET_L7_PARSED | NET_L7_PENDING);
 }
 
-/* The kernel's smoothed RTT of the connection, in ns (srtt_us is <<3). */
+/*
+ * The network's RTT of the connection, in ns: the kernel's windowed minimum
+ * (rtt_min, what `ss -ti` prints as minrtt; net.ipv4.tcp_min_rtt_wlen, 5
+ * minutes by default). Not srtt: every RTT sample ends at the ACK, and a
+ * server that thinks before answering delays its ACK too, so srtt holds its
+ * think time (a Redis answering in 20 ms: an srtt near 20 ms on loopback).
+ * ~0U until the first sample; 0 when the fallback could not read it.
+ */
 static __always_inline void record_rtt(struct net_conn *c, struct sock *sk)
 {
 	struct tcp_sock *tp;
-	__u32 srtt;
+	__u32 min_us;
 
 	if (targ_by_addr) {
-		srtt = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+		min_us = BPF_CORE_READ((struct tcp_sock *)sk, rtt_min.s[0].v);
 	} else {
 		tp = bpf_skc_to_tcp_sock(sk);
 		if (!tp)
 			return;
-		srtt = tp->srtt_us >> 3;
+		min_us = tp->rtt_min.s[0].v;
 	}
-	if (srtt)
-		record(c, NET_RTT, (__u64)srtt * 1000);
+	if (min_us && min_us != ~0U)
+		record(c, NET_RTT, (__u64)min_us * 1000);
 }
 
 /* Whether this tenant's service has the route already (--max-routes); a

@@ -31,7 +31,7 @@ enum net_role { NET_CLIENT, NET_SERVER };
 enum net_metric {
 	NET_REQUEST,	/* request to first byte of its response */
 	NET_CONNECT,	/* SYN sent to established */
-	NET_RTT,	/* the kernel's smoothed RTT when a request completes */
+	NET_RTT,	/* the kernel's minimum RTT (rtt_min) when a request completes */
 	NET_LIFETIME,	/* first seen (client: established) to closed */
 };
 

@@ -74,6 +74,53 @@ def test_redis_per_tenant(agent, tenants, redis_port, hooks):
     a.stop()
 
 
+SLOW_REDIS_CLIENT = """
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+cmd = b"*3\\r\\n$5\\r\\nDEBUG\\r\\n$5\\r\\nSLEEP\\r\\n$4\\r\\n0.02\\r\\n"
+for _ in range(25):
+    s.sendall(cmd)
+    assert s.recv(100) == b"+OK\\r\\n"
+print(s.getsockname()[1], flush=True)
+sys.stdin.readline()
+"""
+
+
+def ss_rtt(lport):
+    """(rtt, minrtt) in seconds of the loopback connection from lport, as
+    `ss -ti` prints them: the smoothed RTT and the kernel's minimum."""
+    out = subprocess.run(["ss", "-tinH", "state", "established", "src", f"127.0.0.1:{lport}"],
+                         check=True, capture_output=True, text=True, timeout=10).stdout
+    fields = dict(f.split(":", 1) for f in out.split() if f.startswith(("rtt:", "minrtt:")))
+    return float(fields["rtt"].split("/")[0]) / 1e3, float(fields["minrtt"]) / 1e3
+
+
+@pytest.mark.parametrize("hooks", ["sock", "syscalls"])
+def test_rtt_is_the_networks_not_the_servers(agent, tenants, redis_port, hooks):
+    """A Redis that thinks 20 ms per command (DEBUG SLEEP) delays its ACKs
+    as long: the smoothed RTT climbs to ~20 ms on loopback. The RTT exported
+    is the network's, the kernel's minimum: tens of microseconds, as ss's
+    minrtt says. Orders of magnitude only: no timing that can flap."""
+    a = agent("--probes", "net", "--service", f"redis={redis_port}", "--net-hooks", hooks)
+    client = subprocess.Popen(
+        ["sh", "-c", f'echo $$ > {CGROUP2 + tenants.cgroup("tenant_a")}/cgroup.procs && exec "$@"',
+         "sh", sys.executable, "-c", SLOW_REDIS_CLIENT, str(redis_port)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        srtt, minrtt = ss_rtt(int(client.stdout.readline()))
+    finally:
+        client.communicate("\n", timeout=10)
+    time.sleep(2.5)
+    labels = dict(tenant="tenant_a", service="redis")
+    # the connection's first request, its 9th, 17th and 25th
+    assert a.value("odtrace_tcp_rtt_seconds_count", **labels) == 4, a.get("/metrics")
+    buckets = hist_buckets(a, "odtrace_tcp_rtt_seconds", **labels)
+    assert minrtt < 0.001 < 0.005 < srtt, f"the premise: ss says rtt {srtt}, minrtt {minrtt}"
+    assert max(buckets) < 0.001, f"{buckets}: the server's think time, not the network's RTT"
+    assert minrtt / 10 < p50_bucket(buckets) < minrtt * 10, (buckets, minrtt)
+    a.stop()
+
+
 @pytest.mark.parametrize("hooks", ["sock", "syscalls"])
 def test_ingress_and_upstream_hops(agent, tenants, tmp_path, hooks):
     """client (tenant_a) -> traefik (cgroup ingress) -> upstream (cgroup

@@ -196,7 +196,7 @@ static int net_open(struct family_env *env, const struct config *c, void **out)
 	};
 	net->series.rtt = (struct series_set){
 		.name = M_TCP_RTT_SECONDS,
-		.help = "The kernel's smoothed round-trip time of client connections to a service, sampled at the end of a connection's first request and of every 8th.",
+		.help = "The network's round-trip time of client connections to a service: the kernel's minimum RTT of the connection over its window (net.ipv4.tcp_min_rtt_wlen, 5 minutes by default; ss -ti's minrtt), not the smoothed RTT, which holds the server's think time (it delays its ACKs). Sampled at the end of a connection's first request and of every 8th.",
 		LABELS("service"), .n_labels = 6,
 	};
 	net->series.lifetime = (struct series_set){
