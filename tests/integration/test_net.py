@@ -5,12 +5,13 @@ traefik, PostgreSQL's client side, pipelining, and a connect and
 retransmits across a veth pair. Each hop is recorded per tenant, service
 and role, with exact counts and the known delay in the right bucket."""
 import math
+import re
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import CGROUP2, hist_buckets, p50_bucket
+from conftest import CGROUP2, ODTRACE, hist_buckets, p50_bucket
 
 REQUEST = "odtrace_net_request_duration_seconds"
 REDIS = "odtrace_redis_request_duration_seconds"	# Redis and HTTP requests: their own
@@ -267,3 +268,29 @@ def test_misclassified_port_is_not_measured(agent, tenants):
     assert a.value("odtrace_pg_query_duration_seconds_count", side="client") is None
     assert a.value("odtrace_dropped_total", reason="net_unconfirmed_protocol") == 5
     a.stop()
+
+
+WATCHED = ("postgresql (5432), redis (6379, 6380), odoo (8069, 8072), "
+           "traefik (80, 443, 8080, 8443, comm:traefik), api (9000, comm:apid), "
+           "and servers on other ports speaking Redis, PostgreSQL or HTTP")
+SERVICES = ("--service", "api=9000,comm:apid", "--service", "redis=6380")
+
+
+def test_quiet_trace_names_what_it_watched(tmp_path):
+    """Nothing on the services' ports: trace says which ports those were
+    (the defaults, then --service's), not just "services"."""
+    r = subprocess.run([ODTRACE, "trace", "--socket", str(tmp_path / "no-agent.sock"),
+                        "--probes", "net", *SERVICES, "--duration", "1s"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    quiet = [line for line in r.stdout.splitlines() if line.startswith("no requests")]
+    assert len(quiet) == 1, r.stdout
+    assert re.fullmatch(f"no requests on TCP connections to {re.escape(WATCHED)}, "
+                        r"in the last 1(\.\d+)?s", quiet[0]), quiet[0]
+
+
+def test_run_logs_what_it_watches(agent):
+    a = agent("--probes", "net", *SERVICES)
+    a.stop()
+    said = [line for line in a.log().splitlines() if "net: watching" in line]
+    assert said == [f"odtrace: net: watching TCP connections to {WATCHED}"], a.log()

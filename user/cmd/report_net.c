@@ -178,6 +178,7 @@ int report__net(struct net_series *ns, int json, double secs)
 	printed += report_l7(&ns->http, L7_HTTP, json, secs);
 	printed += report_l7(&ns->redis, L7_REDIS, json, secs);
 	if (!printed && !json)
-		printf("\nno requests on TCP connections to services in the last %.3gs\n", secs);
+		printf("\nno requests on TCP connections to %s, in the last %.3gs\n",
+		       ns->watched ? ns->watched : "the agent's services (its log names them)", secs);
 	return printed;
 }

@@ -166,6 +166,62 @@ static void l7_knobs(struct net *net, const struct config *c)
 	}
 }
 
+/* One more port or process name of a service in the watched text. */
+static void watched_item(FILE *f, int *n, int *shown, const char *name)
+{
+	if ((*n)++)
+		fputs(", ", f);
+	else
+		fprintf(f, "%s%s (", (*shown)++ ? ", " : "", name);
+}
+
+/* "postgresql (5432), ..., traefik (80, comm:traefik), and servers on other
+ * ports speaking Redis, PostgreSQL or HTTP": the tables as loaded, so a
+ * port --service gave again shows under its later service. */
+static char *watched_text(struct net *net)
+{
+	static const char *const protos[NET_HTTP + 1] = {
+		[NET_RESP] = "Redis", [NET_PGWIRE] = "PostgreSQL", [NET_HTTP] = "HTTP",
+	};
+	const struct net_bpf__rodata *ro = net->skel->rodata;
+	int shown = 0, detected = 0;
+	char *text = NULL;
+	size_t size;
+	FILE *f = open_memstream(&text, &size);
+
+	if (!f)
+		return NULL;
+	for (int id = 1; id <= net->n_names; id++) {
+		int n = 0;
+
+		for (int i = 0; i < NET_PORTS && ro->targ_ports[i].service; i++) {
+			if (ro->targ_ports[i].service != id)
+				continue;
+			watched_item(f, &n, &shown, net->names[id]);
+			fprintf(f, "%u", ro->targ_ports[i].port);
+		}
+		for (int i = 0; i < NET_COMMS && ro->targ_comms[i].service; i++) {
+			if (ro->targ_comms[i].service != id)
+				continue;
+			watched_item(f, &n, &shown, net->names[id]);
+			fprintf(f, "comm:%s", ro->targ_comms[i].comm);
+		}
+		if (n)
+			fputc(')', f);
+	}
+	for (int p = 0; p <= NET_HTTP; p++)
+		detected += !!ro->targ_detect[p];
+	for (int p = 0, k = 0; p <= NET_HTTP; p++)
+		if (ro->targ_detect[p])
+			fprintf(f, "%s%s", !k++ ? ", and servers on other ports speaking "
+					   : k == detected ? " or " : ", ", protos[p]);
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 static void net_close(void *self);
 
 /* pg, when loaded: its statement set takes the client side of PostgreSQL
@@ -243,6 +299,12 @@ static int net_open(struct family_env *env, const struct config *c, void **out)
 	choose_hooks(net, net_hooks(hooks));
 	net->skel->rodata->targ_pg_service = service_id(net, "postgresql");
 	l7_knobs(net, c);
+	net->series.watched = watched_text(net);
+	if (!net->series.watched) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	log_info("net: watching TCP connections to %s", net->series.watched);
 	/* the protocols the defaults speak; other services are not checked */
 	for (int i = 1; i <= net->n_names; i++) {
 		const char *s = net->names[i];
@@ -485,6 +547,7 @@ static void net_close(void *self)
 	series__free(&net->series.http);
 	series__free(&net->series.redis);
 	series__free(&net->series.pg_own);
+	free(net->series.watched);
 	free(net);
 }
 

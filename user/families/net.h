@@ -32,6 +32,9 @@ struct net_series {
 	 * set when it is loaded, else pg_own */
 	struct series_set *pg_query;
 	struct series_set pg_own;
+	/* the services and ports watched, for the log and for trace to name
+	 * when it saw nothing; NULL in a mirror of the agent's series */
+	char *watched;
 };
 
 /* Whether its attached programs time the pg family's statements. */
