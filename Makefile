@@ -39,16 +39,27 @@ CFLAGS   ?= -O2 -g
 # One include root per side: "metrics/series.h" (user/), "contract/pg_abi.h"
 # (bpf/, the headers both sides read).
 INCLUDES := -Iuser -Ibpf -I$(OUTPUT) -I$(OUTPUT)/proto
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $(INCLUDES) $(shell pkg-config --cflags libbpf libpq libprotobuf-c libcurl)
-LDLIBS   += $(shell pkg-config --libs libbpf libpq libprotobuf-c libcurl) -lsnappy -lelf -lz \
+# What pkg-config and the compiler say is asked when a recipe first needs it,
+# once, and not while make reads this file: `make test` and `make demo` read
+# it before their `deps` has installed them on a fresh machine. Each is a
+# recursive variable that replaces itself with its value on first use.
+PKGS       := libbpf libpq libprotobuf-c libcurl
+PKG_CFLAGS  = $(eval PKG_CFLAGS := $$(call pkg_config,--cflags))$(PKG_CFLAGS)
+PKG_LIBS    = $(eval PKG_LIBS := $$(call pkg_config,--libs))$(PKG_LIBS)
+MULTIARCH   = $(eval MULTIARCH := $$(shell $$(CC) -dumpmachine))$(MULTIARCH)
+pkg_config  = $(shell pkg-config $(1) $(PKGS) 2>/dev/null)$(if $(filter 0,$(.SHELLSTATUS)),,\
+	$(error pkg-config finds no $(pkg_missing): run 'sudo make deps' first))
+pkg_missing = $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $(INCLUDES) $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lsnappy -lelf -lz \
 	    -lmicrohttpd -lgnutls -lyaml -lcap -lm -lpthread
 # -mcpu=v3: atomic fetch-and-add (serials) needs it; kernels >= 5.12.
 # BPF_USDT/BPF_KPROBE wrappers always declare ctx: -Wno-unused-parameter.
 # -target bpf does not see the multiarch include dir that <asm/errno.h> (via
 # usdt.bpf.h) lives in on Debian.
-BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
+BPF_CFLAGS  = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Wno-unused-function -Wno-unused-parameter -Ibpf -Ivmlinux/$(ARCH) -MMD -MP \
-	      -idirafter /usr/include/$(shell $(CC) -dumpmachine)
+	      -idirafter /usr/include/$(MULTIARCH)
 
 .PHONY: all clean install vmlinux deps test unit integration demo bench fuzz fuzz-replay FORCE
 .DELETE_ON_ERROR:
@@ -153,8 +164,7 @@ unit: $(UNIT_TESTS)
 # corpus once through each.
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS  := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) \
-		$(shell pkg-config --cflags libbpf libpq libprotobuf-c libcurl) \
+FUZZ_CFLAGS   = -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(PKG_CFLAGS) \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # The library again, instrumented for libFuzzer's coverage.
 FUZZ_OBJS    := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(LIB_SRCS))
