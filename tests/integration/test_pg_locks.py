@@ -6,6 +6,7 @@ queueing on one row for LWLock waits. Durations are
 compared with what the waiting client measured, not with nominal sleeps."""
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -220,10 +221,10 @@ def test_tenants_stay_apart(pg, agent, tables):
     a.stop()
 
 
-def test_trace_lock_json(pg, tables):
-    """trace --probes lock: lock rows only; without --pg-conninfo the
-    relation is named by its oid."""
-    proc = subprocess.Popen([ODTRACE, "trace", "--probes", "lock", "--duration", "4s", "--json"],
+def one_wait_traced(pg, *args):
+    """trace --probes lock over one wait on table locked: its output, the
+    wait's duration as the client saw it, and the table's oid."""
+    proc = subprocess.Popen([ODTRACE, "trace", "--probes", "lock", "--duration", "4s", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)  # attached
     holder = Holder(pg, "tenant_a", "LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")
@@ -237,6 +238,22 @@ def test_trace_lock_json(pg, tables):
     waiter.close()
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+    return out, truth, oid
+
+
+def test_trace_lock_text(pg, tables):
+    """One wait is "1 wait"; a relation named by its oid comes with the
+    flag that names it."""
+    out, _, oid = one_wait_traced(pg)
+    assert ": 1 wait, 0 ended in an error" in out, out
+    assert re.search(rf"tenant_a +oid:{oid} +1 wait ", out), out
+    assert "--pg-conninfo" in out.split(f"oid:{oid}")[-1], "the hint follows the oid"
+
+
+def test_trace_lock_json(pg, tables):
+    """trace --probes lock: lock rows only; without --pg-conninfo the
+    relation is named by its oid."""
+    out, truth, oid = one_wait_traced(pg, "--json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert {r["family"] for r in rows} == {"lock"}, rows
     (wait,) = [r for r in rows if r["metric"] == "lock_wait_duration"]

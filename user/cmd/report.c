@@ -231,8 +231,10 @@ int report__pg(struct pg_series *ps, int json, double secs)
 			printf("\nPostgreSQL statements of tenant %s, client side (cgroup %s): %llu\n",
 			       s->values[0], s->values[5], (unsigned long long)d.total);
 		else
-			printf("\ndatabase %s (tenant %s): %llu statements, %llu errors%s%s%s\n",
-			       s->values[1], s->values[0], (unsigned long long)d.total, errors,
+			printf("\ndatabase %s (tenant %s): %llu %s, %llu %s%s%s%s\n",
+			       s->values[1], s->values[0], (unsigned long long)d.total,
+			       report__noun(d.total, "statement", "statements"), errors,
+			       report__noun(errors, "error", "errors"),
 			       by[0] ? " (SQLSTATE class " : "", by, by[0] ? ")" : "");
 		report__text_hist(&d);
 	}
@@ -249,8 +251,9 @@ int report__pg(struct pg_series *ps, int json, double secs)
 			printf(",\"side\":\"server\"");
 			report__json_hist(&(struct hist){}, d.total);
 		} else {
-			printf("\ndatabase %s (tenant %s): 0 statements, %llu errors (SQLSTATE class %s)\n",
+			printf("\ndatabase %s (tenant %s): 0 statements, %llu %s (SQLSTATE class %s)\n",
 			       e->values[1], e->values[0], (unsigned long long)d.total,
+			       report__noun(d.total, "error", "errors"),
 			       e->values[ps->errors.n_labels - 1]);
 		}
 	}
@@ -280,9 +283,9 @@ static int report_waits(struct lock_series *ls, int json, double secs)
 			report__json_hist(&d, errors);
 			continue;
 		}
-		printf("\nlock waits in %s (tenant %s): %s %s: %llu waits, %llu ended in an error\n",
+		printf("\nlock waits in %s (tenant %s): %s %s: %llu %s, %llu ended in an error\n",
 		       s->values[1], s->values[0], s->values[2], s->values[3],
-		       (unsigned long long)d.total, errors);
+		       (unsigned long long)d.total, report__noun(d.total, "wait", "waits"), errors);
 		report__text_hist(&d);
 	}
 	for (int i = 0; i < ls->lwlock.n; i++) {
@@ -297,8 +300,8 @@ static int report_waits(struct lock_series *ls, int json, double secs)
 			report__json_hist(&d, -1);
 			continue;
 		}
-		printf("\nLWLock waits of tenant %s on %s: %llu waits\n", s->values[0], s->values[1],
-		       (unsigned long long)d.total);
+		printf("\nLWLock waits of tenant %s on %s: %llu %s\n", s->values[0], s->values[1],
+		       (unsigned long long)d.total, report__noun(d.total, "wait", "waits"));
 		report__text_hist(&d);
 	}
 	for (int i = 0; i < ls->deadlocks.n; i++) {
@@ -345,8 +348,8 @@ static int report_relations(struct lock_series *ls, int json, double secs)
 			report__json_string(r->name);
 			printf(",\"count\":%llu,\"sum_s\":%.9f}\n", n, sum);
 		} else {
-			printf("  %-20s %-32s %6llu waits  %s\n", r->database, r->name, n,
-			       hist__format_s(sum, a, sizeof(a)));
+			printf("  %-20s %-32s %6llu %-5s  %s\n", r->database, r->name, n,
+			       report__noun(n, "wait", "waits"), hist__format_s(sum, a, sizeof(a)));
 		}
 	}
 	return printed;
@@ -378,13 +381,28 @@ static int report_waiting(struct lock_series *ls, int json, double secs)
 	return ls->n_waiting;
 }
 
+/* Whether a relation of this report is known by its oid only. */
+static int unnamed(const struct lock_series *ls)
+{
+	for (int i = 0; i < ls->n_rels && i < LOCK_TOP_RELATIONS; i++)
+		if (!strncmp(ls->rels[i].name, "oid:", 4))
+			return 1;
+	for (int i = 0; i < ls->n_waiting; i++)
+		if (!strncmp(ls->waiting[i].relation, "oid:", 4))
+			return 1;
+	return 0;
+}
+
 int report__lock(struct lock_series *ls, int json, double secs)
 {
-	int printed = report_waits(ls, json, secs);
+	int printed = report_waits(ls, json, secs), oids = unnamed(ls);
 
 	printed += report_relations(ls, json, secs);
 	printed += report_waiting(ls, json, secs);
 	if (!printed && !json)
 		printf("\nno PostgreSQL lock waits in the last %.3gs\n", secs);
+	else if (oids && !json)
+		printf("\n(oid:N is a relation the agent could not name: --pg-conninfo CONNINFO lets "
+		       "it read pg_class, e.g. --pg-conninfo 'host=/var/run/postgresql user=postgres')\n");
 	return printed;
 }

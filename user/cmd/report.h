@@ -32,4 +32,10 @@ void report__json_hist(const struct hist *h, long long errors);
 /* mean, quantiles and the log2 table */
 void report__text_hist(const struct hist *h);
 
+/* "1 wait", "2 waits": the noun as n wants it. */
+static inline const char *report__noun(unsigned long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 #endif

@@ -151,8 +151,9 @@ int report__runq(struct runq_series *rs, int json, double secs)
 			report__json_hist(&d, -1);
 			continue;
 		}
-		printf("\nrun-queue latency of tenant %s (cgroup %s): %llu waits for a CPU\n",
-		       s->values[0], s->values[4][0] ? s->values[4] : "?", (unsigned long long)d.total);
+		printf("\nrun-queue latency of tenant %s (cgroup %s): %llu %s for a CPU\n",
+		       s->values[0], s->values[4][0] ? s->values[4] : "?", (unsigned long long)d.total,
+		       report__noun(d.total, "wait", "waits"));
 		report__text_hist(&d);
 	}
 	for (int i = 0; i < rs->throttled.n; i++) {
