@@ -5,6 +5,7 @@ import json
 import re
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import ODTRACE, PG_BIN, REPO, Cluster, build_info, wait_until
+from conftest import ODTRACE, PG_BIN, REPO, Cluster, build_info, free_port, wait_until
 
 FINE = 2 ** (1 / 8)
 
@@ -22,22 +23,100 @@ def odtrace(*args, timeout=60, prefix=()):
                           timeout=timeout)
 
 
+# What the user typed wrong: one line "odtrace: error: WHAT", the
+# command's usage after it, exit 2, nothing attached (README "Exit codes").
 @pytest.mark.parametrize("args,says", [
     (["--bogus"], "unknown option '--bogus'"),
     (["frobnicate"], "unknown command 'frobnicate'"),
-    (["run", "--bogus"], "unrecognized option"),
+    ([], "name a command"),
+    (["run", "--bogus"], "unrecognized option '--bogus'"),
+    (["trace", "--interval"], "option '--interval' requires an argument"),
     (["run", "--interval", "0s"], "--interval 0s: expected a duration"),
+    (["run", "--interval", "10"], "--interval 10: expected a duration like 10s"),
+    (["top", "--interval", "2"], "--interval 2: expected a duration"),
     (["trace", "--duration", "soon"], "--duration soon: expected a duration"),
     (["trace", "--probes", "pg,nosuch"], "unknown probe family 'nosuch'"),
     (["run", "--probes", ","], "name at least one family"),
     (["check", "extra"], "unexpected argument 'extra'"),
-    ([], "Usage: odtrace"),
+    (["run", "--listen", "nonsense"], "--listen nonsense: expected HOST:PORT"),
+    (["run", "--listen", ":19560"], "--listen :19560: name the address: 127.0.0.1:19560"),
+    (["run", "--listen", "127.0.0.1:99999"], "the port is a number from 1 to 65535"),
+    (["run", "--listen", "no-such-host.invalid:9472"], "--listen no-such-host.invalid:9472: "),
+    (["run", "--pg-binary", "/nonexistent/postgres"], "--pg-binary /nonexistent/postgres: No such file"),
+    (["trace", "--pg-binary", "/tmp"], "--pg-binary /tmp: not a regular file"),
+    (["check", "--pg-binary", "/nonexistent/postgres"], "No such file"),
+    (["run", "--export", "ftp://x"], "--export: "),
+    (["run", "--worker", "("], "--worker '(': bad regular expression"),
 ])
 def test_usage_errors_exit_2(args, says):
     r = odtrace(*args)
     assert r.returncode == 2, r
-    assert says in r.stderr, r.stderr
-    assert "Usage:" in r.stderr, "usage follows the complaint"
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("odtrace: error: ") and says in lines[0], r.stderr
+    assert sum(line.startswith("odtrace: error") for line in lines) == 1, r.stderr
+    assert "Usage: odtrace" in r.stderr, "usage follows the complaint"
+    assert "odtrace: attached" not in r.stderr and not r.stdout, r
+
+
+def run_briefly(*args, until="serving", timeout=30):
+    """odtrace run until its log says until (then SIGTERM): rc, stderr."""
+    p = subprocess.Popen([ODTRACE, "run", "--probes", "runq", "--socket", "none", *args],
+                         stderr=subprocess.PIPE, text=True)
+    err, end = "", time.monotonic() + timeout
+    while p.poll() is None and time.monotonic() < end:
+        line = p.stderr.readline()
+        err += line
+        if until in line:
+            p.terminate()
+    err += p.stderr.read()
+    return p.wait(timeout), err
+
+
+def test_listen_addresses():
+    """localhost is a host; every interface is said out loud; an address
+    not on this host and a busy port are said before anything attaches."""
+    port = free_port()
+    rc, err = run_briefly("--listen", f"localhost:{port}")
+    assert rc == 0 and f"serving http://localhost:{port}/metrics" in err, err
+    assert "warning" not in err, err
+    rc, err = run_briefly("--listen", f"0.0.0.0:{port}")
+    assert rc == 0 and "warning: --listen 0.0.0.0:%d: /metrics is served beyond this host" % port \
+        in err and "--listen-token-file" in err, err
+    rc, err = run_briefly("--listen", f"192.0.2.1:{port}")
+    assert rc == 1 and "no interface of this host has that address" in err, err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        rc, err = run_briefly("--listen", f"127.0.0.1:{port}")
+    assert rc == 1 and f"cannot listen on 127.0.0.1:{port}: Address already in use" in err, err
+    assert "another odtrace or service has that port" in err, err
+    assert "odtrace: attached" not in err and "tracing" not in err, f"said before attaching: {err}"
+
+
+def test_durations_keep_their_unit(tmp_path):
+    """--print-config writes durations as they were given (5s, not 5000ms),
+    and a sub-second interval says what it costs."""
+    r = odtrace("run", "--interval", "5s", "--tenant-grace", "90m", "--flush-timeout", "1500ms",
+                "--slow-statement", "2s", "--print-config")
+    assert r.returncode == 0, r
+    for line in ("interval: 5s", "grace: 90m", "flush_timeout: 1500ms", "slow_statement: 2s"):
+        assert f"{line}\n" in r.stdout, (line, r.stdout)
+    printed = tmp_path / "printed.yaml"
+    printed.write_text(r.stdout)
+    again = odtrace("run", "--config", str(printed), "--print-config")
+    assert again.returncode == 0 and again.stdout == r.stdout, "what it prints, it reads back"
+    rc, err = run_briefly("--listen", f"127.0.0.1:{free_port()}", "--interval", "10ms")
+    assert rc == 0 and "warning: interval 10ms:" in err and "~20% of a core" in err, err
+
+
+def test_trace_says_what_of_config_it_ignores(tmp_path):
+    conf = tmp_path / "agent.yaml"
+    conf.write_text("listen: 127.0.0.1:1111\ninterval: 2s\nexports: [\"otlp-grpc://127.0.0.1:4317\"]\n")
+    r = odtrace("trace", "--config", str(conf), "--probes", "runq", "--duration", "1s",
+                "--standalone")
+    assert r.returncode == 0, r
+    assert f"warning: --config {conf}: listen, interval, exports are for `odtrace run` only" \
+        in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("cmd", ["check", "run", "trace"])

@@ -792,7 +792,7 @@ def test_postgresql_store_restarts(pg, agent):
 def test_export_url_refused(url, why):
     """A wrong --export is a usage error before anything is attached, and a
     password in the URL is refused without being echoed."""
-    r = subprocess.run([ODTRACE, "run", "--listen", "127.0.0.1:0", "--export", url],
+    r = subprocess.run([ODTRACE, "run", "--listen", "127.0.0.1:1", "--export", url],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2, r.stderr
     first = r.stderr.splitlines()[0]

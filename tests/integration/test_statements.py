@@ -243,7 +243,7 @@ def test_statement_config_keys(tmp_path):
     r = subprocess.run([ODTRACE, "run", "--config", str(good), "--print-config"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
-    assert "  top_statements: 3\n  slow_statement: 1000ms\n  statement_text: none\n" in r.stdout
+    assert "  top_statements: 3\n  slow_statement: 1s\n  statement_text: none\n" in r.stdout
     r = subprocess.run([ODTRACE, "run", "--config", str(good), "--statement-text", "raw",
                         "--print-config"], capture_output=True, text=True, timeout=30)
     assert "statement_text: raw" in r.stdout, "the flag wins"

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include "agent/agent.h"
 #include "agent/privs.h"
 #include "identity/identity.h"
@@ -28,6 +29,16 @@ static void on_signal(int sig)
 
 static int opt_binary(struct agent_opts *o, const char *path)
 {
+	struct stat st;
+	int bad = stat(path, &st) ? errno : !S_ISREG(st.st_mode) ? -1 : 0;
+
+	/* said now: discovery would pass over it without a word */
+	if (bad) {
+		log_error("--pg-binary %s: %s (the PostgreSQL server binary, e.g. "
+			  "/usr/lib/postgresql/15/bin/postgres)", path,
+			  bad > 0 ? strerror(bad) : "not a regular file");
+		return -1;
+	}
 	if (o->c.n_binaries == CONFIG_MAX_BINARIES) {
 		log_error("at most %d --pg-binary options", CONFIG_MAX_BINARIES);
 		return -1;
@@ -149,6 +160,31 @@ int agent__configure(struct agent_opts *o)
 	return 0;
 }
 
+void agent__warn_run_only(const struct agent_opts *o, const char *cmd)
+{
+	const struct config *c = &o->c;
+	const struct {
+		int set;
+		const char *key;
+	} keys[] = {
+		{ !!c->listen, "listen" }, { !!c->listen_cert, "listen_cert" },
+		{ !!c->listen_key, "listen_key" }, { !!c->listen_token_file, "listen_token_file" },
+		{ !!c->socket, "socket" }, { !!c->socket_group, "socket_group" },
+		{ !!c->interval_ms, "interval" }, { c->n_exports > 0, "exports" },
+		{ !!c->flush_ms, "flush_timeout" },
+	};
+	char list[256] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].set && n < sizeof(list))
+			n += snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", keys[i].key);
+	if (n)
+		log_warn("--config %s: %s %s for `odtrace run` only; %s does not read %s (see "
+			 "`odtrace %s --help` for its own options)", o->config_path, list,
+			 strchr(list, ',') ? "are" : "is", cmd, strchr(list, ',') ? "them" : "it", cmd);
+}
+
 int agent__opt(struct agent_opts *o, int c, const char *arg)
 {
 	switch (c) {
@@ -223,7 +259,7 @@ int agent__no_args(int argc, char **argv)
 {
 	if (optind >= argc)
 		return 0;
-	fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
+	log_error("unexpected argument '%s'", argv[optind]);
 	return -1;
 }
 

@@ -109,6 +109,10 @@ int agent__opt(struct agent_opts *o, int c, const char *arg);
 /* After the flags: reads --config (flags win) and applies the tenant and
  * series bounds. 0, or -1 after saying where the file is wrong. */
 int agent__configure(struct agent_opts *o);
+/* trace and top: the keys of --config FILE that only `odtrace run` reads,
+ * named in one warning, so that a file written for the agent does not
+ * seem to apply where it does not. */
+void agent__warn_run_only(const struct agent_opts *o, const char *cmd);
 /* The same from o->flags again (a reload): 0, or -1 with why in err and
  * o->c clobbered (the caller keeps a copy). */
 int agent__load(struct agent_opts *o, char *err, size_t len);

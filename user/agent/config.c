@@ -583,6 +583,7 @@ void config__print(const struct config *c, FILE *out)
 	int n_sections = family_sections(sections, FAMILY_SECTIONS), first = 1;
 	unsigned bits = c->families ? c->families : family__all();
 	unsigned long long ms = c->interval_ms ? c->interval_ms : 10000;
+	char d[32];
 	const struct family *f;
 
 	fprintf(out, "# effective configuration: flags, then --config, then defaults\nlisten: ");
@@ -594,10 +595,7 @@ void config__print(const struct config *c, FILE *out)
 	fprintf(out, "\nsocket: ");
 	tenant__quoted(out, c->socket ? c->socket : UNIXSOCK_DEFAULT);
 	print_or_null(out, "\nsocket_group", c->socket_group);
-	if (ms % 1000)
-		fprintf(out, "\ninterval: %llums\nprobes: [", ms);
-	else
-		fprintf(out, "\ninterval: %llus\nprobes: [", ms / 1000);
+	fprintf(out, "\ninterval: %s\nprobes: [", duration__format(ms, d, sizeof(d)));
 	FAMILY_FOREACH(f, i) {
 		if (!(bits & FAMILY_BIT(i)))
 			continue;
@@ -619,6 +617,7 @@ void config__print(const struct config *c, FILE *out)
 		tenant__quoted(out, c->exports[i]);
 	}
 	fprintf(out, "]\n");
-	fprintf(out, "flush_timeout: %llums\n", (unsigned long long)(c->flush_ms ? c->flush_ms : CONFIG_FLUSH_MS));
+	fprintf(out, "flush_timeout: %s\n",
+		duration__format(c->flush_ms ? c->flush_ms : CONFIG_FLUSH_MS, d, sizeof(d)));
 	tenant__print(out, c->grace_ms ? c->grace_ms : CONFIG_GRACE_MS);
 }

@@ -419,6 +419,5 @@ int cmd_check(int argc, char **argv)
 	print_conninfo(&o);
 	return print_families(&facts);
 usage_error:
-	fputs(usage, stderr);
-	return 2;
+	return cmd__usage_error(usage);
 }

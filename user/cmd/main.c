@@ -55,13 +55,13 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--version")) {
 			return print_version();
 		} else {
-			fprintf(stderr, "odtrace: unknown option '%s'\n\n%s", argv[i], usage);
-			return 2;
+			log_error("unknown option '%s'", argv[i]);
+			return cmd__usage_error(usage);
 		}
 	}
 	if (i == argc) {
-		fputs(usage, stderr);
-		return 2;
+		log_error("name a command");
+		return cmd__usage_error(usage);
 	}
 	if (!strcmp(argv[i], "help")) {
 		fputs(usage, stdout);
@@ -72,15 +72,21 @@ int main(int argc, char **argv)
 	/* -v may also follow the command: subcommands count it themselves. */
 	log_setup(verbose);
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
-		static char prog[32];
+		static char prog[] = "odtrace: error";
 
 		if (strcmp(argv[i], cmds[k].name))
 			continue;
-		/* getopt prefixes its complaints with argv[0] */
-		snprintf(prog, sizeof(prog), "odtrace %s", cmds[k].name);
+		/* getopt prefixes its complaints ("unrecognized option '--x'")
+		 * with argv[0]: so they read as every other error does */
 		argv[i] = prog;
 		return cmds[k].fn(argc - i, argv + i);
 	}
-	fprintf(stderr, "odtrace: unknown command '%s'\n\n%s", argv[i], usage);
+	log_error("unknown command '%s'", argv[i]);
+	return cmd__usage_error(usage);
+}
+
+int cmd__usage_error(const char *usage)
+{
+	fprintf(stderr, "\n%s", usage);
 	return 2;
 }

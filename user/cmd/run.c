@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "agent/agent.h"
 #include "agent/privs.h"
 #include "agent/reload.h"
@@ -39,7 +40,8 @@ static const char usage[] =
 	"wrong file changes nothing.\n"
 	"\n"
 	"Options:\n"
-	"  --listen HOST:PORT  where to serve (default 127.0.0.1:9472; [::1]:9472 for IPv6)\n"
+	"  --listen HOST:PORT  where to serve (default 127.0.0.1:9472; localhost:9472, [::1]:9472;\n"
+	"                      0.0.0.0:9472: every interface, better with a token)\n"
 	"  --listen-cert FILE  serve HTTPS with this PEM certificate (chain) ...\n"
 	"  --listen-key FILE   ... and its PEM private key\n"
 	"  --listen-token-file FILE\n"
@@ -207,9 +209,17 @@ int cmd_run(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'l':
+		case 'l': {
+			struct sockaddr_storage ss;
+			char why[256];
+
+			if (http__parse_listen(optarg, &ss, why, sizeof(why))) {
+				log_error("--listen %s: %s", optarg, why);
+				goto usage_error;
+			}
 			o.c.listen = optarg;
 			break;
+		}
 		case 'A':
 			o.c.listen_cert = optarg;
 			break;
@@ -233,11 +243,11 @@ int cmd_run(int argc, char **argv)
 			char why[512];
 
 			if (sinkspec__parse(optarg, &spec, why, sizeof(why))) {
-				fprintf(stderr, "odtrace run: --export: %s\n", why);
+				log_error("--export: %s", why);
 				goto usage_error;
 			}
 			if (o.c.n_exports == CONFIG_MAX_TRACED) {
-				fprintf(stderr, "odtrace run: at most %d --export\n", CONFIG_MAX_TRACED);
+				log_error("at most %d --export", CONFIG_MAX_TRACED);
 				goto usage_error;
 			}
 			o.c.exports[o.c.n_exports++] = optarg;
@@ -245,15 +255,13 @@ int cmd_run(int argc, char **argv)
 		}
 		case 'F':
 			if (duration__parse(optarg, &o.c.flush_ms)) {
-				fprintf(stderr, "odtrace run: --flush-timeout %s: expected a duration like 5s\n",
-					optarg);
+				log_error("--flush-timeout %s: expected a duration like 5s", optarg);
 				goto usage_error;
 			}
 			break;
 		case 'i':
 			if (duration__parse(optarg, &o.c.interval_ms)) {
-				fprintf(stderr, "odtrace run: --interval %s: expected a duration like 10s or 500ms\n",
-					optarg);
+				log_error("--interval %s: expected a duration like 10s or 500ms", optarg);
 				goto usage_error;
 			}
 			break;
@@ -279,6 +287,14 @@ int cmd_run(int argc, char **argv)
 		config__free();
 		return 0;
 	}
+	/* A harvest reads every kernel map and renders every export: about
+	 * 2 ms of CPU with no load (bench/RESULTS.md, run SK-1), more with
+	 * many series. Fine at seconds, a share of a core at milliseconds. */
+	if (interval_of(&o.c) < 1000)
+		log_warn("interval %llums: every interval reads every kernel map and renders every "
+			 "export, about 2 ms of CPU with no load and more with many series: ~%.0f%% "
+			 "of a core at this interval; 1s or more costs under 0.2%%",
+			 (unsigned long long)interval_of(&o.c), 200.0 / interval_of(&o.c));
 	web = (struct http_opts){
 		.listen = o.c.listen ? o.c.listen : "127.0.0.1:9472",
 		.cert = o.c.listen_cert,
@@ -299,7 +315,8 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
-	if (agent__start(&a, &o) || http__bind(h))
+	/* the port first: a busy one is said before seconds of attaching */
+	if (http__bind(h) || agent__start(&a, &o))
 		goto cleanup;
 	if (u && unixsock__bind(u)) {
 		if (o.c.socket)	/* asked for: an error, said above */
@@ -353,6 +370,5 @@ cleanup:
 	metrics__free(&fresh);
 	return err;
 usage_error:
-	fputs(usage, stderr);
-	return 2;
+	return cmd__usage_error(usage);
 }

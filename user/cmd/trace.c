@@ -202,8 +202,8 @@ int cmd_trace(int argc, char **argv)
 		case 'd':
 		case 'i':
 			if (duration__parse(optarg, c == 'd' ? &duration_ms : &interval_ms)) {
-				fprintf(stderr, "odtrace trace: --%s %s: expected a duration like 30s or 500ms\n",
-					c == 'd' ? "duration" : "interval", optarg);
+				log_error("--%s %s: expected a duration like 30s or 500ms",
+					  c == 'd' ? "duration" : "interval", optarg);
 				goto usage_error;
 			}
 			break;
@@ -225,6 +225,7 @@ int cmd_trace(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
+	agent__warn_run_only(&o, "trace");
 	{
 		struct attach at;
 		struct metrics m = {};
@@ -276,6 +277,5 @@ cleanup:
 	agent__stop(&a);
 	return err;
 usage_error:
-	fputs(usage, stderr);
-	return 2;
+	return cmd__usage_error(usage);
 }

@@ -383,10 +383,12 @@ static void pg_print(const struct config *c, FILE *out)
 {
 	settings__print_list(out, "binaries", c->binaries, c->n_binaries);
 	settings__print_string(out, "conninfo", c->conninfo);
-	fprintf(out, "  top_statements: %d\n  slow_statement: %llums\n  statement_text: %s\n",
+	char d[32];
+
+	fprintf(out, "  top_statements: %d\n  slow_statement: %s\n  statement_text: %s\n",
 		c->top_statements ? c->top_statements : STATEMENT_TOP_DEFAULT,
-		(unsigned long long)(c->slow_statement_ms ? c->slow_statement_ms
-							  : STATEMENT_SLOW_MS_DEFAULT),
+		duration__format(c->slow_statement_ms ? c->slow_statement_ms
+						      : STATEMENT_SLOW_MS_DEFAULT, d, sizeof(d)),
 		c->statement_text ? c->statement_text : "normalized");
 	fprintf(out, "  hooks: %s\n", c->pg_hooks ? c->pg_hooks : "socket");
 }

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,39 +86,69 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		     MHD_RESPMEM_PERSISTENT);
 }
 
-static int parse_listen(const char *listen, struct sockaddr_storage *ss)
+/* HOST:PORT, HOST an IPv4 address, a name (an IPv4 address of it first,
+ * as scrapers of "localhost" try), or [v6]. No HOST is refused: ":9472"
+ * binds every interface, which a typo should not do to a tenant's data. */
+int http__parse_listen(const char *listen, struct sockaddr_storage *ss, char *why, size_t len)
 {
-	char host[128];
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	const char *colon = strrchr(listen, ':');
-	char *end;
+	char host[256], *end;
 	long port;
 	size_t n;
+	int err;
 
-	if (!colon)
+	if (!colon || colon == listen) {
+		snprintf(why, len, colon ? "name the address: 127.0.0.1%s keeps /metrics on this "
+			 "host, 0.0.0.0%s serves every interface" : "expected HOST:PORT, e.g. "
+			 "127.0.0.1:9472, localhost:9472 or [::1]:9472", colon, colon);
 		return -1;
+	}
 	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535)
+	if (!colon[1] || *end || port < 1 || port > 65535) {
+		snprintf(why, len, "the port is a number from 1 to 65535");
 		return -1;
+	}
 	n = colon - listen;
-	if (n >= sizeof(host))
+	if (n >= sizeof(host)) {
+		snprintf(why, len, "the host is longer than %zu bytes", sizeof(host) - 1);
 		return -1;
+	}
 	memcpy(host, listen, n);
 	host[n] = '\0';
-	memset(ss, 0, sizeof(*ss));
 	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
 		host[n - 1] = '\0';
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -1;
+		memmove(host, host + 1, n - 1);
+		hints.ai_family = AF_INET6;
+		hints.ai_flags = AI_NUMERICHOST;
 	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		return inet_pton(AF_INET, n ? host : "0.0.0.0", &a->sin_addr) == 1 ? 0 : -1;
+		hints.ai_family = AF_INET;
 	}
+	err = getaddrinfo(host, NULL, &hints, &ai);
+	if (err && hints.ai_family == AF_INET && !strchr(host, ':')) {
+		hints.ai_family = AF_INET6;	/* a name with IPv6 addresses only */
+		err = getaddrinfo(host, NULL, &hints, &ai);
+	}
+	if (err) {
+		snprintf(why, len, "%s: %s (an IPv6 address goes in brackets: [::1]:9472)", host,
+			 gai_strerror(err));
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
 }
 
 /* The whole of a PEM file, NUL-terminated, or NULL with errno set. */
@@ -155,10 +186,13 @@ int http__open(struct http **out, const struct http_opts *o)
 	h->listen = o->listen;
 	pthread_mutex_init(&h->lock, NULL);
 	*out = h;
-	if (parse_listen(o->listen, &h->addr)) {
-		log_error("--listen %s: expected HOST:PORT, e.g. 127.0.0.1:9472 or [::1]:9472", o->listen);
+	if (http__parse_listen(o->listen, &h->addr, why, sizeof(why))) {
+		log_error("--listen %s: %s", o->listen, why);
 		return -1;
 	}
+	if (!loopback(&h->addr) && !o->token_file)
+		log_warn("--listen %s: /metrics is served beyond this host, to anyone who reaches "
+			 "the port, without a token (--listen-token-file FILE asks for one)", o->listen);
 	if (open_tls(h, o))
 		return -1;
 	if (o->token_file) {
@@ -185,8 +219,15 @@ int http__bind(struct http *h)
 			setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	}
 	if (h->fd < 0 || bind(h->fd, (struct sockaddr *)&h->addr, len) || listen(h->fd, SOMAXCONN)) {
-		log_error("cannot listen on %s: %s (is another odtrace or service using it? choose one "
-			  "with --listen)", h->listen, strerror(errno));
+		int e = errno;
+
+		log_error("cannot listen on %s: %s (%s)", h->listen, strerror(e),
+			  e == EADDRINUSE ? "another odtrace or service has that port: `ss -ltnp` names "
+					    "it; choose another with --listen" :
+			  e == EADDRNOTAVAIL ? "no interface of this host has that address: `ip -br "
+					       "addr` lists them" :
+			  e == EACCES ? "a port below 1024 needs CAP_NET_BIND_SERVICE" :
+			  "choose another address with --listen");
 		return -1;
 	}
 	return 0;

@@ -8,12 +8,15 @@
 struct http;
 
 struct http_opts {
-	const char *listen;	/* "HOST:PORT"; HOST an IPv4 address or "[v6]" */
+	const char *listen;	/* "HOST:PORT"; HOST an IPv4 address, a name or "[v6]" */
 	const char *cert;	/* PEM files: serve HTTPS */
 	const char *key;
 	const char *token_file;	/* /metrics wants "Authorization: Bearer" this */
 };
 
+struct sockaddr_storage;
+/* listen as an address to bind, or -1 and why (a sentence without the flag). */
+int http__parse_listen(const char *listen, struct sockaddr_storage *ss, char *why, size_t len);
 /* Checks the address and reads the certificate, key and token files (files
  * only root may read are read while it still may). 0, or -1 after one
  * sentence naming the flag, the file and the fix. */

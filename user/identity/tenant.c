@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "identity/tenant.h"
+#include "util/duration.h"
 
 const char *const tenant__label_names[TL__MAX] = {
 	[TL_NAMESPACE] = "namespace", [TL_POD] = "pod", [TL_CONTAINER] = "container",
@@ -258,8 +259,10 @@ void tenant__quoted(FILE *out, const char *s)
 
 void tenant__print(FILE *out, uint64_t grace_ms)
 {
-	fprintf(out, "tenants:\n  max: %d\n  grace: %llus\n  rules:%s\n", max_tenants,
-		(unsigned long long)(grace_ms / 1000), n_rules ? "" : " []");
+	char d[32];
+
+	fprintf(out, "tenants:\n  max: %d\n  grace: %s\n  rules:%s\n", max_tenants,
+		duration__format(grace_ms, d, sizeof(d)), n_rules ? "" : " []");
 	for (int i = 0; i < n_rules; i++) {
 		fprintf(out, "    - match: {");
 		for (int k = 0; k < rules[i].n_match; k++) {
