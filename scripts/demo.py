@@ -254,7 +254,7 @@ def summary(listen):
     def n(metric, t, service="", role=""):
         return int(total.get((metric, t, service, role, "count"), 0))
 
-    print(f"\n== per tenant, since the agent started (http://{listen}/metrics)")
+    print("\n== per tenant, what the demo's agent served on /metrics since it started")
     for t in TENANTS:
         stmts, stmt99 = n("odtrace_pg_query_duration_seconds", t), p99("odtrace_pg_query_duration_seconds", t)
         waits = n("odtrace_pg_lock_wait_duration_seconds", t)
@@ -280,9 +280,11 @@ def summary(listen):
         print(f"   {t:20} {problem}")
         print(f"   {'':20} {stmts} statements (p99 {stmt99 * 1e3:.1f} ms), Redis p99 "
               f"{redis99 * 1e3:.1f} ms, HTTP served p99 {http99 * 1e3:.1f} ms")
-    print(f"\n   The agent served these as Prometheus metrics on http://{listen}/metrics; on a")
-    print("   real host: `sudo odtrace run` (127.0.0.1:9472), `--export` to push them to a")
-    print("   store, `sudo odtrace top` for this view. See README.md.")
+    # the demo's agent (and its random port) goes with the demo: name only
+    # what stays, an agent the reader starts
+    print("\n   That agent stops with the demo. To keep these Prometheus metrics on this host:")
+    print("   `sudo odtrace run` serves them on http://127.0.0.1:9472/metrics, `--export`")
+    print("   pushes them to a store, `sudo odtrace top` is this view. See README.md.")
 
 
 def main():

@@ -47,9 +47,18 @@ def redis(port, *args):
     return line
 
 
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # The client hung up: the demo stops the load generator, then the
+        # proxy, with requests in flight. Their upstreams (workers, Redis)
+        # stop after them, so a ConnectionError is the client's; an answer
+        # to nobody is no error, as for werkzeug. Anything else: the traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve(handler_cls):
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", 0), handler_cls)
     print(srv.server_address[1], flush=True)
     srv.serve_forever()
 
