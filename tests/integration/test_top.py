@@ -133,3 +133,14 @@ def test_live_view_in_tmux(pg, tmux, tmp_path):
         t.join(10)
     assert before.read_text() == after.read_text(), "the terminal's modes are restored"
     assert "TENANT" not in screen(), "the main screen is back (top drew on the alternate one)"
+
+
+def test_tenant_regex_says_what_is_wrong():
+    """--tenant '(' says why as --worker '(' does, with the usage, exit 2."""
+    worker = subprocess.run([ODTRACE, "top", "--worker", "("], capture_output=True, text=True)
+    tenant = subprocess.run([ODTRACE, "top", "--tenant", "("], capture_output=True, text=True)
+    why = re.search(r"error: --worker '\(': bad regular expression: (.+)", worker.stderr)
+    assert worker.returncode == 2 and why, worker.stderr
+    assert tenant.returncode == 2, tenant.stderr
+    assert f"error: --tenant '(': bad regular expression: {why.group(1)}" in tenant.stderr
+    assert "Usage: odtrace top" in tenant.stderr

@@ -404,9 +404,11 @@ static void draw(struct view *v, const char *title)
 	fflush(stdout);
 }
 
-static int set_filter(struct view *v, const char *re)
+/* 0, or -1 with why: regerror's words, as --worker gives them. */
+static int set_filter(struct view *v, const char *re, char *why, size_t len)
 {
 	regex_t r;
+	int rc;
 
 	if (!*re) {
 		if (v->filtering)
@@ -415,8 +417,10 @@ static int set_filter(struct view *v, const char *re)
 		v->filter_text[0] = '\0';
 		return 0;
 	}
-	if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB))
+	if ((rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB))) {
+		regerror(rc, &r, why, len);
 		return -1;
+	}
 	if (v->filtering)
 		regfree(&v->filter);
 	v->filter = r;
@@ -475,7 +479,7 @@ static int key(struct view *v, int ch)
 		return 1;
 	}
 	if (ch == '/') {
-		char re[128];
+		char re[128], why[160];
 		size_t n = 0;
 		int c = 0;
 
@@ -500,7 +504,7 @@ static int key(struct view *v, int ch)
 			fflush(stdout);
 		}
 		re[n] = '\0';
-		if (c != 27 && set_filter(v, re)) {
+		if (c != 27 && set_filter(v, re, why, sizeof(why))) {
 			printf("  (not a regular expression)");
 			fflush(stdout);
 			sleep(1);
@@ -577,7 +581,7 @@ int cmd_top(int argc, char **argv)
 	uint64_t interval_ms = 2000, duration_ms = 0, last, end;
 	int c, once = 0, err = 1, interval_first = 0;
 	unsigned sys_full = family__bits("sys:full");
-	char head[256];
+	char head[256], why[160];
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -612,8 +616,8 @@ int cmd_top(int argc, char **argv)
 			}
 			break;
 		case 't':
-			if (set_filter(&v, optarg)) {
-				fprintf(stderr, "odtrace top: --tenant %s: not a POSIX extended regex\n", optarg);
+			if (set_filter(&v, optarg, why, sizeof(why))) {
+				log_error("--tenant '%s': bad regular expression: %s", optarg, why);
 				goto usage_error;
 			}
 			break;
