@@ -11,6 +11,10 @@ import pytest
 
 from conftest import ODTRACE, wait_until
 
+# what top's header may hold, in its order
+HEADERS = ["TENANT", "STMT/s", "p50", "p99", "LOCK99", "LOCK/s", "REDIS99", "INGR99", "SYS/s",
+           "RUNQ99", "ERR%", "EVT"]
+
 
 def seconds(cell):
     """'50.4ms*' -> 0.0504; '-' -> None."""
@@ -133,6 +137,28 @@ def test_live_view_in_tmux(pg, tmux, tmp_path):
         t.join(10)
     assert before.read_text() == after.read_text(), "the terminal's modes are restored"
     assert "TENANT" not in screen(), "the main screen is back (top drew on the alternate one)"
+
+
+def test_help_explains_every_column():
+    """Each header top prints starts a line of --help's column legend."""
+    once = subprocess.run([ODTRACE, "top", "--once", "--interval", "1s", "--probes", "pg"],
+                          capture_output=True, text=True, timeout=60)
+    assert once.returncode == 0, once.stderr
+    header = once.stdout.splitlines()[1].split()
+    assert header == HEADERS
+    usage = subprocess.run([ODTRACE, "top", "--help"], capture_output=True, text=True,
+                           check=True).stdout
+    for h in header:
+        assert re.search(rf"^  {re.escape(h)} {{2,}}\S", usage, re.M), f"{h} not explained"
+
+
+@pytest.mark.parametrize("cmd", ["top", "trace"])
+def test_help_lists_each_option_once(cmd):
+    usage = subprocess.run([ODTRACE, cmd, "--help"], capture_output=True, text=True,
+                           check=True).stdout
+    opts = re.findall(r"^  (?:-\w, )?(--[\w-]+)", usage, re.M)
+    assert "--probes" in opts and "--tenant-grace" in opts
+    assert not {o for o in opts if opts.count(o) > 1}, usage
 
 
 def test_tenant_regex_says_what_is_wrong():

@@ -52,7 +52,8 @@ unsigned attach__families(const struct attach *at, unsigned asked);
 	"  --socket PATH       the agent's socket (default " UNIXSOCK_DEFAULT "): when an\n" \
 	"                      agent answers there, read it instead of loading probes\n" \
 	"  --standalone        load probes of our own even when an agent runs (the options\n" \
-	"                      below then apply; attached, the agent's settings do)\n"
+	"                      below then apply; attached, the agent's settings do, but\n" \
+	"                      --probes still picks which of its families to show)\n"
 /* "reading the agent at PATH (since 09:12, every 10s)" into buf. */
 void attach__describe(const struct attach *at, char *buf, size_t len);
 /* An HTTP response's status and body (Content-Length checked when given):
