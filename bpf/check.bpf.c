@@ -78,11 +78,13 @@ int check_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(check_task_storage)
+/* Where sys, runq and events use it: at a scheduler tracepoint, not a
+ * uprobe, so that a refused uprobe (no CAP_SYS_ADMIN) does not read as no
+ * task storage. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(check_task_storage, bool preempt, struct task_struct *prev)
 {
-	__u64 *n = bpf_task_storage_get(&task_store, bpf_get_current_task_btf(), 0,
-					BPF_LOCAL_STORAGE_GET_F_CREATE);
+	__u64 *n = bpf_task_storage_get(&task_store, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 	if (!n)
 		return 0;

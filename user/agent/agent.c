@@ -280,7 +280,7 @@ int agent__start(struct agent *a, struct agent_opts *o)
 {
 	int err;
 
-	if (privs__preflight())
+	if (privs__preflight(o->c.families ? o->c.families : family__all()))
 		return 1;
 	err = host__tracefs();
 	if (err < 0)

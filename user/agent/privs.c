@@ -59,30 +59,37 @@ int privs__has(int cap)
 	return v == CAP_SET;
 }
 
-static int can_bpf(char *why, size_t len)
+static int can_bpf(unsigned families, char *why, size_t len)
 {
 	int admin = privs__has(CAP_SYS_ADMIN);
 	int bpf = admin || privs__has(CAP_BPF);
 	int perfmon = admin || privs__has(CAP_PERFMON);
 
 	if (!bpf || !perfmon) {
-		snprintf(why, len, "odtrace must run as root, or with CAP_BPF and CAP_PERFMON (it loads "
-			 "eBPF programs); this process lacks %s%s%s: run it with sudo",
-			 bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "", perfmon ? "" : "CAP_PERFMON");
+		snprintf(why, len, "odtrace needs CAP_BPF and CAP_PERFMON (it loads eBPF programs); this "
+			 "process lacks %s%s%s: %s", bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "",
+			 perfmon ? "" : "CAP_PERFMON",
+			 geteuid() ? "run it with sudo" :
+			 "it is root, but its capabilities were dropped (capsh, setpriv, systemd's "
+			 "CapabilityBoundingSet, a container's securityContext): grant those two");
 		return -1;
 	}
 	/* What works without the others, said once rather than found out
-	 * from empty metrics (README "Deploying" has the table). */
-	if (!admin)
+	 * from empty metrics (README "Deploying" has the table); only for
+	 * the families asked for. */
+	if (!admin && (families & family__needing(PG_FAMILIES)))
 		log_warn("no CAP_SYS_ADMIN: pg and lock cannot attach their uprobes on kernels that "
-			 "require it for the uprobe PMU (Linux 6.16 and later)");
+			 "require it for the uprobe PMU (Linux 6.16 and later); sys, runq, net and "
+			 "events do not need it");
 	if (!privs__has(CAP_DAC_READ_SEARCH))
 		log_warn("no CAP_DAC_READ_SEARCH: cgroups cannot be opened by id, so sys, runq and net "
 			 "cannot name them and record nothing");
-	if (!privs__has(CAP_SYS_PTRACE))
+	if (!privs__has(CAP_SYS_PTRACE) && (families & family__needing(PG_FAMILIES)))
 		log_warn("no CAP_SYS_PTRACE: PostgreSQL servers of other users and containers "
-			 "(/proc/PID/root) are not found, and events' release ids cannot read "
-			 "scripts given by relative paths (/proc/PID/cwd)");
+			 "(/proc/PID/root) are not found");
+	if (!privs__has(CAP_SYS_PTRACE) && (families & family__needing(NEEDS_PROC_FILES)))
+		log_warn("no CAP_SYS_PTRACE: events' release ids cannot read scripts given by "
+			 "relative paths (/proc/PID/cwd)");
 	return 0;
 }
 
@@ -91,11 +98,11 @@ static int has_btf(void)
 	return access("/sys/kernel/btf/vmlinux", R_OK) ? -errno : 0;
 }
 
-int privs__preflight(void)
+int privs__preflight(unsigned families)
 {
-	char why[256];
+	char why[320];
 
-	if (can_bpf(why, sizeof(why))) {
+	if (can_bpf(families, why, sizeof(why))) {
 		log_error("%s", why);
 		return 1;
 	}

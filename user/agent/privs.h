@@ -10,8 +10,9 @@
 int privs__has(int cap);
 /* Whether this process may load eBPF programs (root, or CAP_BPF and
  * CAP_PERFMON) on a kernel with BTF: 0 if loading can go ahead, else 1
- * after saying the one sentence that matters. */
-int privs__preflight(void);
+ * after saying the one sentence that matters. Warns of each missing
+ * capability that one of families (family bits) needs, and of no other. */
+int privs__preflight(unsigned families);
 /*
  * Keeps of this process's capabilities only those families need from now
  * on, in the effective, permitted, inheritable and bounding sets (the

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/sdt.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -145,11 +146,12 @@ static const struct hook {
 	{ "kprobe", CHECK_KPROBE, "check_kprobe", bpf_program__attach, run_sleep },
 	{ "fentry", CHECK_FENTRY, "check_fentry", bpf_program__attach, run_sleep },
 	{ "cgroup/sockops", CHECK_SOCKOPS, "check_sockops", attach_cgroup, run_tcp },
-	{ "task storage", CHECK_TASK_STORAGE, "check_task_storage", attach_self, check__selftest },
+	{ "task storage", CHECK_TASK_STORAGE, "check_task_storage", bpf_program__attach, run_sleep },
 };
 
 /* Loads h's program alone (one refused program fails a whole object's
- * load), attaches it and triggers its event. 0, or -1 with the reason. */
+ * load), attaches it and triggers its event. 0, or the errno that refused
+ * it (-1: it did not run) with the reason in why. */
 static int try_hook(const struct hook *h, char *why, size_t len)
 {
 	struct bpf_program *prog, *want;
@@ -159,22 +161,23 @@ static int try_hook(const struct hook *h, char *why, size_t len)
 
 	skel = check_bpf__open();
 	if (!skel) {
-		snprintf(why, len, "cannot open the check programs: %s", strerror(errno));
-		return -1;
+		err = errno;
+		snprintf(why, len, "cannot open the check programs: %s", strerror(err));
+		return err;
 	}
 	want = bpf_object__find_program_by_name(skel->obj, h->prog);
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, prog == want);
 	bpf_map__set_autocreate(skel->maps.task_store, h->id == CHECK_TASK_STORAGE);
-	err = check_bpf__load(skel);
+	err = -check_bpf__load(skel);
 	if (err) {
-		snprintf(why, len, "refused at load: %s", strerror(-err));
+		snprintf(why, len, "refused at load: %s", strerror(err));
 		goto out;
 	}
 	link = h->attach(want);
 	if (!link) {
-		snprintf(why, len, "cannot attach: %s", strerror(errno));
-		err = -1;
+		err = errno;
+		snprintf(why, len, "cannot attach: %s", strerror(err));
 		goto out;
 	}
 	h->trigger();
@@ -184,7 +187,7 @@ static int try_hook(const struct hook *h, char *why, size_t len)
 out:
 	bpf_link__destroy(link);
 	check_bpf__destroy(skel);
-	return err ? -1 : 0;
+	return err;
 }
 
 /* Prints lead, then the words of text wrapped at WIDTH columns, continuation
@@ -260,14 +263,26 @@ static void print_agent(const char *path)
 	metrics__free(&m);
 }
 
-/* Fills f->hook_ok, and f->trap_us when the usdt check passes. */
+/* Fills f->hook_ok and f->denied, and f->trap_us when the usdt check
+ * passes. */
 static void check_hooks(int ok[CHECK__MAX], struct check_facts *f)
 {
 	char why[256];
 
 	printf("\nhook kinds (loaded, attached and triggered here)\n");
 	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
-		ok[hooks[i].id] = !try_hook(&hooks[i], why, sizeof(why));
+		int err = try_hook(&hooks[i], why, sizeof(why));
+
+		ok[hooks[i].id] = !err;
+		/* refused for a capability, not for what the kernel has: say
+		 * which (the uprobe PMU needs CAP_SYS_ADMIN from Linux 6.16 on;
+		 * fentry's EPERM here is the kernel's, root or not) */
+		if ((hooks[i].id == CHECK_UPROBE || hooks[i].id == CHECK_USDT) &&
+		    (err == EPERM || err == EACCES) && !privs__has(CAP_SYS_ADMIN)) {
+			f->denied |= 1u << hooks[i].id;
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+				 "; this process lacks CAP_SYS_ADMIN");
+		}
 		if (ok[hooks[i].id] && hooks[i].id == CHECK_USDT) {
 			f->trap_us = trapcost__us();
 			family__row(hooks[i].name, "yes  (a hit costs %.2f µs here)", f->trap_us);
@@ -372,14 +387,30 @@ static void print_conninfo(const struct agent_opts *o)
 
 /* Each family's rows, in table order; 1 if one cannot run here (pg first:
  * without it check exits 1). */
+/* Every family's row; 0 when one of them can run, else 1 after saying
+ * what stops them all. */
 static int print_families(const struct check_facts *facts)
 {
 	const struct family *f;
+	int ready = 0, n = 0;
 
 	printf("\nfamilies\n");
-	FAMILY_FOREACH(f, i)
-		if (f->check(facts))
-			return 1;
+	FAMILY_FOREACH(f, i) {
+		n++;
+		ready += !f->check(facts);
+	}
+	if (ready < n && facts->denied)
+		printf("\n%d of %d families can run here; the others need CAP_SYS_ADMIN, which this "
+		       "process lacks (sudo, or add it to the container or unit)\n", ready, n);
+	else if (ready < n)
+		printf("\n%d of %d families can run here (`odtrace run --probes` names which to load)\n",
+		       ready, n);
+	if (!ready) {
+		log_error("no probe family can run here: %s", facts->denied ?
+			  "the hooks they need were refused without CAP_SYS_ADMIN" :
+			  "the hooks they need failed above");
+		return 1;
+	}
 	return 0;
 }
 
@@ -408,7 +439,7 @@ int cmd_check(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
-	if (privs__preflight())
+	if (privs__preflight(o.c.families ? o.c.families : family__all()))
 		return 1;
 	print_host();
 	print_agent(o.c.socket && *o.c.socket ? o.c.socket : UNIXSOCK_DEFAULT);

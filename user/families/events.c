@@ -747,7 +747,7 @@ static void events_close(void *self)
 static int events_check(const struct check_facts *f)
 {
 	if (family__needs_hooks("events", f, 1u << CHECK_TP_BTF | 1u << CHECK_TASK_STORAGE))
-		return 0;
+		return 1;
 	family__row("events", "ready: tp_btf sched_process_fork/exec/exit, signal_generate,");
 	printf(FAMILY_ROW_INDENT "mark_victim (rare events: nothing per syscall or switch)\n");
 	printf(FAMILY_ROW_INDENT "watched: the traced set, and services by name (postgres,\n");

@@ -40,11 +40,13 @@ struct check_facts {
 	double trap_us;			/* what a probe hit costs here */
 	int socket;			/* pg: --pg-hooks socket (the default) */
 	const struct config *config;	/* the options check was given */
+	unsigned denied;		/* hooks (bits) refused for a missing capability */
 };
 
 /* For a row: if one of hooks (bits of enum check_hook) failed above, prints
- * family's "unavailable: needs HOOK, which failed above" for the first and
- * returns 1; else 0. */
+ * family's "unavailable: needs HOOK, which failed above" (or "which needs
+ * CAP_SYS_ADMIN" when that refused it) for the first and returns 1; else 0.
+ * A family's check returns 1 when it cannot run, 0 when it can. */
 int family__needs_hooks(const char *family, const struct check_facts *f, unsigned hooks);
 
 /* "1 binary", "2 binaries": the word for n of them, in check rows. */

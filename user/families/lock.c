@@ -461,7 +461,9 @@ static uint64_t lock_folded(void *self)
 
 static int lock_check(const struct check_facts *f)
 {
-	if (family__needs_hooks("lock", f, 1u << CHECK_USDT))
+	int unavailable = family__needs_hooks("lock", f, 1u << CHECK_USDT);
+
+	if (unavailable)
 		;	/* the hooks it would use still follow */
 	else if (f->lock)
 		family__row("lock", "ready: usdt on %d %s", f->lock, check__binaries(f->lock));
@@ -471,7 +473,7 @@ static int lock_check(const struct check_facts *f)
 		family__row("lock", "ready, waiting for PostgreSQL (looked for again every interval)");
 	printf(FAMILY_ROW_INDENT "USDT lock__wait__start/done, lwlock__wait__start/done, deadlock__found\n"
 	       FAMILY_ROW_INDENT "uprobes AbortCurrentTransaction, RollbackAndReleaseCurrentSubTransaction\n");
-	return 0;
+	return unavailable;
 }
 
 const struct family lock_family = {

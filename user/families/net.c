@@ -631,7 +631,7 @@ static const struct settings net_settings = { "net", net_keys, net_print };
 static int net_check(const struct check_facts *f)
 {
 	if (family__needs_hooks("net", f, 1u << CHECK_TP_BTF))
-		return 0;
+		return 1;
 	if (!strcmp(net_hooks(NULL), "sock")) {
 		family__row("net", "ready: tp_btf sock_send_length, sock_recv_length (socket I/O only),");
 		printf(FAMILY_ROW_INDENT "inet_sock_set_state, tcp_retransmit_skb; socket storage\n");

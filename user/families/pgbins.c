@@ -32,6 +32,7 @@ struct pgbins {
 	int n_fam;
 	struct bin bins[MAX_BINARIES];
 	int n_bins;
+	int n_found;	/* by the last discovery */
 };
 
 int pgbins__open(struct pgbins **out, const char *const *extra, int n_extra)
@@ -115,6 +116,8 @@ int pgbins__discover(struct pgbins *p)
 	static struct pg_binary found[MAX_BINARIES];
 	int n = pgdiscover__scan(p->extra, p->n_extra, found, MAX_BINARIES), used = 0;
 
+	p->n_found = n;
+
 	if (n < MAX_BINARIES)	/* a full list may have left out some still in use */
 		release_gone(p, found, n);
 	for (int i = 0; i < n; i++) {
@@ -147,6 +150,11 @@ int pgbins__discover(struct pgbins *p)
 	for (int i = 0; i < p->n_bins; i++)
 		used += in_use(&p->bins[i], p->n_fam);
 	return used;
+}
+
+int pgbins__found(const struct pgbins *p)
+{
+	return p->n_found;
 }
 
 void pgbins__close(struct pgbins *p)

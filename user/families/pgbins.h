@@ -25,6 +25,8 @@ int pgbins__add_family(struct pgbins *p, const char *name, pgbins_attach_fn fn, 
 /* Attaches every family to new binaries; returns the number of binaries at
  * least one family is attached to. */
 int pgbins__discover(struct pgbins *p);
+/* How many binaries the last discovery found, attached to or not. */
+int pgbins__found(const struct pgbins *p);
 void pgbins__close(struct pgbins *p);
 
 /* For attach functions: every site of USDT postgresql:name, or the entry of

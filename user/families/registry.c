@@ -107,8 +107,9 @@ int family__needs_hooks(const char *family, const struct check_facts *f, unsigne
 
 	for (int id = 0; id < CHECK__MAX; id++)
 		if ((hooks & 1u << id) && !f->hook_ok[id]) {
-			family__row(family, "unavailable: needs %s, which failed above",
-				    names[id] ? names[id] : "a hook");
+			family__row(family, "unavailable: needs %s, %s", names[id] ? names[id] : "a hook",
+				    f->denied & 1u << id ? "refused without CAP_SYS_ADMIN"
+							 : "which failed above");
 			return 1;
 		}
 	return 0;
@@ -240,9 +241,14 @@ int families__open(struct family_env *env, const struct config *c)
 		log_info("sys/runq: tracing %d processes and %d cgroups (rescanned every interval)",
 			 procs, cgroups);
 	}
-	if ((env->asked & family__needing(NEEDS_BACKENDS)) && !pgbins__discover(env->pgbins))
-		log_warn("no PostgreSQL binary to attach to yet; looking again every interval "
-			 "(or name one with --pg-binary)");
+	if ((env->asked & family__needing(NEEDS_BACKENDS)) && !pgbins__discover(env->pgbins)) {
+		if (pgbins__found(env->pgbins))	/* found, but refused: said above */
+			log_warn("PostgreSQL found, but pg and lock could attach to none of it (see "
+				 "above); trying again every interval");
+		else
+			log_warn("no PostgreSQL binary to attach to yet; looking again every interval "
+				 "(or name one with --pg-binary)");
+	}
 	return 0;
 }
 

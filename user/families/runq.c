@@ -255,11 +255,12 @@ static uint64_t runq_folded(void *self)
 static int runq_check(const struct check_facts *f)
 {
 	if (family__needs_hooks("runq", f, 1u << CHECK_TP_BTF | 1u << CHECK_TASK_STORAGE))
-		return 0;
-	if (access("/proc/self/schedstat", F_OK))
+		return 1;
+	if (access("/proc/self/schedstat", F_OK)) {
 		family__row("runq", "unavailable: the kernel keeps no run-queue delays (CONFIG_SCHED_INFO)");
-	else
-		family__row("runq", "ready: tp_btf sched_switch (the kernel's schedstat run_delay); cpu.stat");
+		return 1;
+	}
+	family__row("runq", "ready: tp_btf sched_switch (the kernel's schedstat run_delay); cpu.stat");
 	printf(FAMILY_ROW_INDENT "traced: processes matching --worker (default Odoo), --cgroup, --pid\n");
 	return 0;
 }

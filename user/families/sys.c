@@ -361,7 +361,7 @@ static uint64_t sys_folded(void *self)
 static int sys_check(const struct check_facts *f)
 {
 	if (family__needs_hooks("sys", f, 1u << CHECK_TP_BTF | 1u << CHECK_TASK_STORAGE))
-		return 0;
+		return 1;
 	family__row("sys", "ready: tp_btf sched_switch (time blocked per syscall, worker busy ratio;");
 	printf(FAMILY_ROW_INDENT "nothing on the syscall path)\n");
 	printf(FAMILY_ROW_INDENT "sys:full adds tp_btf sys_enter/sys_exit, measured on a 2-vCPU VM:\n"
