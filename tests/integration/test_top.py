@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """`odtrace top`: --once under a known workload, and the live view driven
-in tmux (80x24) like an operator would: sort keys, the tenant filter, quit,
-and the terminal given back as it was."""
+in tmux (80x24, and 60 columns) like an operator would: sort keys, the
+tenant filter, quit, the terminal given back as it was, and every line cut
+to the terminal's width; its --help and its usage errors."""
 import os
 import re
 import subprocess
@@ -14,6 +15,10 @@ from conftest import ODTRACE, wait_until
 # what top's header may hold, in its order
 HEADERS = ["TENANT", "STMT/s", "p50", "p99", "LOCK99", "LOCK/s", "REDIS99", "INGR99", "SYS/s",
            "RUNQ99", "ERR%", "EVT"]
+# a tenant (cgroup) name longer than a narrow terminal's tenant column, and
+# than the 32 characters a pipe's holds
+LONG = "globex_distribution_europe_warehouse_03"
+SESSION = f"odtrace-top-{os.getpid()}"
 
 
 def seconds(cell):
@@ -75,20 +80,31 @@ def test_once(pg):
 
 
 @pytest.fixture
-def tmux():
-    name = f"odtrace-top-{os.getpid()}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24",
-                    "bash", "--norc"], check=True)
+def tmux(request):
+    """(send, screen) of a tmux window, 80x24 unless parametrized with
+    (columns, rows). screen() joins wrapped lines: one longer than the
+    window wrapped."""
+    columns, lines = getattr(request, "param", (80, 24))
+    subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", str(columns),
+                    "-y", str(lines), "bash", "--norc"], check=True)
 
     def send(*keys):
-        subprocess.run(["tmux", "send-keys", "-t", name, *keys], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", SESSION, *keys], check=True)
 
     def screen():
-        return subprocess.run(["tmux", "capture-pane", "-t", name, "-p"], capture_output=True,
-                              text=True, check=True).stdout
+        return subprocess.run(["tmux", "capture-pane", "-t", SESSION, "-p", "-J"],
+                              capture_output=True, text=True, check=True).stdout
 
     yield send, screen
-    subprocess.run(["tmux", "kill-session", "-t", name])
+    subprocess.run(["tmux", "kill-session", "-t", SESSION])
+
+
+def resize(columns):
+    subprocess.run(["tmux", "resize-window", "-t", SESSION, "-x", str(columns)], check=True)
+
+
+def fits(screen, columns):
+    return all(len(line) <= columns for line in screen.splitlines())
 
 
 def first_tenant(screen):
@@ -137,6 +153,84 @@ def test_live_view_in_tmux(pg, tmux, tmp_path):
         t.join(10)
     assert before.read_text() == after.read_text(), "the terminal's modes are restored"
     assert "TENANT" not in screen(), "the main screen is back (top drew on the alternate one)"
+
+
+@pytest.fixture
+def long_tenant(tenants):
+    """A worker sleeping 2 ms again and again (blocked syscalls: SYS/s) in
+    a cgroup named LONG; top traces that cgroup."""
+    tenants.go(tenants.spawn(LONG, "waker", 10 ** 6))
+    return tenants.ROOT + "/" + LONG
+
+
+def row_of(screen):
+    """The long-named tenant's row (not the shell's command line)."""
+    return [line for line in screen.splitlines() if line.startswith(LONG[:7])]
+
+
+def top_live(send, cgroup):
+    send(f"{ODTRACE} top --interval 1s --probes sys --cgroup {cgroup} 2>/dev/null; "
+         "echo EXITED $?", "Enter")
+
+
+@pytest.mark.parametrize("tmux", [(60, 24)], indirect=True)
+def test_narrow_terminal(tmux, long_tenant):
+    """60 columns: no line wraps, the header is whole words, the tenant name
+    is cut with a marker; wider, the name is whole, even past 32."""
+    send, screen = tmux
+    cut = LONG[:7] + "~"
+    top_live(send, long_tenant)
+    wait_until(lambda: row_of(screen()), 30, "the long-named tenant in top")
+    s = screen()
+    assert fits(s, 60), s
+    header = [line.split() for line in s.splitlines() if line.startswith("TENANT")][0]
+    assert [h for h in HEADERS if h in header] == header, s
+    assert {"TENANT", "p99", "ERR%", "EVT"} <= set(header), s
+    assert [line for line in s.splitlines() if line.startswith(cut + " ")], s
+    assert "sort p99" in s, "the status line"
+    resize(140)
+    wait_until(lambda: re.search(rf"^{LONG} ", screen(), re.M), 10, "the whole name at 140")
+    assert fits(screen(), 140) and cut not in screen()
+    assert [line.split() for line in screen().splitlines()
+            if line.startswith("TENANT")][0] == HEADERS, "every column at 140"
+    send("q")
+    wait_until(lambda: "EXITED 0" in screen(), 10, "top to quit on q")
+
+
+def test_once_cuts_a_long_name_with_a_marker(long_tenant):
+    """A pipe's tenant column holds 32 characters; a longer name ends in ~."""
+    once = subprocess.run([ODTRACE, "top", "--once", "--interval", "1s", "--probes", "sys",
+                           "--cgroup", long_tenant], capture_output=True, text=True, timeout=60)
+    assert once.returncode == 0, once.stderr
+    assert [line for line in once.stdout.splitlines()
+            if line.startswith(LONG[:31] + "~ ")], once.stdout
+
+
+@pytest.mark.parametrize("tmux", [(60, 24)], indirect=True)
+def test_filter_prompt_on_status_line(tmux, long_tenant):
+    """The filter prompt takes the status line, under the rows, and keeps to
+    one line however much is typed; a bad regex says what is wrong there."""
+    send, screen = tmux
+    top_live(send, long_tenant)
+    wait_until(lambda: row_of(screen()), 30, "the long-named tenant in top")
+    send("/")
+    wait_until(lambda: "filter (regex" in screen(), 5, "the filter prompt")
+    lines = screen().splitlines()
+    row = [i for i, line in enumerate(lines) if line.startswith(LONG[:7])]
+    prompt = [i for i, line in enumerate(lines) if line.startswith("filter (regex")]
+    assert row and prompt[0] > row[0], "\n".join(lines)
+    send("-l", "^globex_distribution")  # longer than the prompt leaves room for
+    wait_until(lambda: re.search(r"^filter \(regex.*~.*distribution$", screen(), re.M), 5,
+               "the end of what was typed")
+    assert fits(screen(), 60) and row_of(screen()), screen()
+    send("Enter")
+    wait_until(lambda: "filter ^globex_distribution" in screen(), 5, "the filter applied")
+    assert row_of(screen())
+    send("/", "(", "Enter")
+    wait_until(lambda: "bad regular expression" in screen(), 5, "what is wrong with '('")
+    assert row_of(screen()) and fits(screen(), 60), screen()
+    send("q")
+    wait_until(lambda: "EXITED 0" in screen(), 10, "top to quit on q")
 
 
 def test_help_explains_every_column():

@@ -9,9 +9,11 @@
  */
 #include <ctype.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,8 +102,9 @@ static const char *const headers[N_COLS] = {
 };
 
 /* Cell widths, the marker after each: 80 columns hold an 8-character
- * tenant; a wider terminal gives the tenant the rest. SYS/s needs 5
- * ("99999", "123k"), EVT 3 ("1k+"). */
+ * tenant; a wider terminal gives the tenant up to its longest name, a
+ * narrower one leaves columns out (drop_order). SYS/s needs 5 ("99999",
+ * "123k"), EVT 3 ("1k+"). A pipe's tenant column holds TENANT_MAX. */
 static const int width[N_COLS] = { 6, 6, 6, 6, 6, 6, 6, 5, 6, 4, 3 };
 #define TENANT_MIN 8
 #define TENANT_MAX 32
@@ -132,6 +135,7 @@ struct view {
 	int filtering;
 	char filter_text[128];
 	int tty;
+	int cols, status_row;	/* the last draw's width and its status line */
 };
 
 static struct termios saved;
@@ -352,70 +356,224 @@ static const char *cell(enum col c, double x, char *buf, size_t len)
 	return buf;
 }
 
+/* A line being drawn, cut at the terminal's width: a line that wraps would
+ * push the table down and the status line off the screen. Escape sequences
+ * take no column, a UTF-8 character one; what is cut ends in CUT, the same
+ * marker as a tenant name too long for its column. */
+#define CUT '~'
+
+struct line {
+	char buf[2048];
+	size_t len, last;	/* last: where the last character shown starts */
+	int shown, max;		/* characters shown, and room for */
+	int cut, taking;	/* taking: the current character is shown */
+};
+
+static void append(struct line *l, const char *s, size_t n)
+{
+	if (l->len + n >= sizeof(l->buf))
+		return;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void esc(struct line *l, const char *seq)
+{
+	append(l, seq, strlen(seq));
+}
+
+static void put(struct line *l, const char *s)
+{
+	for (; *s; s++) {
+		size_t k;
+
+		if ((*s & 0xc0) == 0x80) {	/* the rest of a UTF-8 character */
+			if (l->taking)
+				append(l, s, 1);
+			continue;
+		}
+		if (l->shown < l->max) {
+			l->last = l->len;
+			append(l, s, 1);
+			l->shown++;
+			l->taking = 1;
+			continue;
+		}
+		l->taking = 0;
+		if (l->cut || !l->shown)
+			continue;
+		/* the last character shown gives way to the marker (escape
+		 * sequences after it stay: they reset colours) */
+		for (k = 1; l->last + k < l->len && (l->buf[l->last + k] & 0xc0) == 0x80; k++)
+			;
+		memmove(l->buf + l->last + 1, l->buf + l->last + k, l->len - l->last - k);
+		l->buf[l->last] = CUT;
+		l->len -= k - 1;
+		l->cut = 1;
+	}
+}
+
+__attribute__((format(printf, 2, 3))) static void putf(struct line *l, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	put(l, buf);
+}
+
+/* name in exactly w columns: padded, or cut with CUT. */
+static void put_name(struct line *l, const char *name, int w)
+{
+	struct line n = { .max = w };
+
+	put(&n, name);
+	n.buf[n.len] = '\0';
+	put(l, n.buf);
+	for (int i = n.shown; i < w; i++)
+		put(l, " ");
+}
+
+static int columns(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += (*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* What a terminal too narrow for every column leaves out first: details
+ * before the p99s, the error share and incidents (the '!' columns) last.
+ * The sort column stays. */
+static const enum col drop_order[] = {
+	C_P50, C_LOCKT, C_SYS, C_RUNQ, C_RATE, C_INGR, C_REDIS, C_LOCK99, C_EVT, C_ERR, C_P99,
+};
+
+/* The columns shown in cols (show[]) and the tenant column's width. */
+static int layout(const struct view *v, int cols, int show[N_COLS])
+{
+	int cells = 0, longest = (int)strlen("TENANT"), name;
+
+	for (int c = 0; c < N_COLS; c++) {
+		show[c] = 1;
+		cells += width[c] + 1;
+	}
+	for (int i = 0; i < v->n; i++) {
+		int len = columns(v->rows[i].tenant);
+
+		longest = len > longest ? len : longest;
+	}
+	/* A pipe has no width to fit: names are whole there, so that a script
+	 * can grep for a tenant (the column is as wide as the longest). */
+	if (!v->tty)
+		return longest > TENANT_MAX ? TENANT_MAX : longest;
+	for (size_t i = 0; i < sizeof(drop_order) / sizeof(drop_order[0]); i++)
+		if (cols - 1 - cells < TENANT_MIN && drop_order[i] != v->sort) {
+			show[drop_order[i]] = 0;
+			cells -= width[drop_order[i]] + 1;
+		}
+	name = cols - 1 - cells;
+	return name < TENANT_MIN ? TENANT_MIN : name > longest ? longest : name;
+}
+
+static void end_line(struct view *v, struct line *l)
+{
+	fwrite(l->buf, 1, l->len, stdout);
+	putchar('\n');
+	v->status_row++;
+	*l = (struct line){ .max = l->max };
+}
+
 static void draw(struct view *v, const char *title)
 {
-	int height = 24, cols = 80, name, shown;
+	int height = 24, cols = 80, name, shown, show[N_COLS], hidden = 0, last = 0;
+	struct line l = {};
 	struct winsize ws;
-	char buf[32];
+	char buf[32], seg[4][160];
 
 	if (v->tty && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row) {
 		height = ws.ws_row;
 		cols = ws.ws_col;
 	}
-	name = cols - 1;
+	v->cols = cols;
+	l.max = v->tty ? cols : INT_MAX;
+	name = layout(v, cols, show);
 	for (int c = 0; c < N_COLS; c++)
-		name -= width[c] + 1;
-	name = name < TENANT_MIN ? TENANT_MIN : name > TENANT_MAX ? TENANT_MAX : name;
-	/* A pipe has no width to fit: names are whole there, so that a script
-	 * can grep for a tenant (the column is as wide as the longest). */
-	if (!v->tty) {
-		name = (int)strlen("TENANT");
-		for (int i = 0; i < v->n; i++) {
-			int len = (int)strlen(v->rows[i].tenant);
-
-			name = len > name ? len : name;
-		}
-		name = name > TENANT_MAX ? TENANT_MAX : name;
-	}
+		if (show[c])
+			last = c;
 	sort_col = v->sort;
 	if (v->n)
 		qsort(v->rows, v->n, sizeof(*v->rows), by_sort);
 	if (v->tty)
 		fputs("\033[H\033[2J", stdout);
-	printf("%s\n", title);
+	v->status_row = 1;
+	put(&l, title);
+	end_line(v, &l);
 	if (v->tty)
-		fputs("\033[7m", stdout);
-	printf("%-*s ", name, "TENANT");
+		esc(&l, "\033[7m");
+	put_name(&l, "TENANT", name);
+	put(&l, " ");
 	for (int c = 0; c < N_COLS; c++)
-		printf("%*s%s", width[c], headers[c], c < N_COLS - 1 ? " " : "");
-	printf(v->tty ? "\033[0m\n" : "\n");
-	shown = v->tty ? height - 4 : v->n;
+		if (show[c])
+			putf(&l, "%*s%s", width[c], headers[c], c < last ? " " : "");
+	if (v->tty)
+		esc(&l, "\033[0m");
+	end_line(v, &l);
+	shown = v->tty ? (height > 4 ? height - 4 : 0) : v->n;
 	for (int i = 0; i < v->n && i < shown; i++) {
 		const struct row *r = &v->rows[i];
 
-		printf("%-*.*s ", name, name, r->tenant);
+		put_name(&l, r->tenant, name);
+		put(&l, " ");
 		for (int c = 0; c < N_COLS; c++) {
 			int over = (c == C_ERR && r->v[c] > slo[c]) || (c == C_EVT && r->v[c] > 0);
 			char mark = over ? '!' : r->worst == c && r->v[c] > 0 ? '*' : ' ';
 
+			if (!show[c])
+				continue;
 			cell(c, r->v[c], buf, sizeof(buf));
 			if (mark != ' ' && v->tty)
-				printf("\033[1;31m%*s%c\033[0m", width[c], buf, mark);
-			else
-				printf("%*s%c", width[c], buf, mark);
+				esc(&l, "\033[1;31m");
+			putf(&l, "%*s%c", width[c], buf, mark);
+			if (mark != ' ' && v->tty)
+				esc(&l, "\033[0m");
 		}
-		putchar('\n');
+		end_line(v, &l);
 	}
 	if (!v->n && v->filtering)
-		printf("(no tenant matches /%s/)\n", v->filter_text);
+		putf(&l, "(no tenant matches /%s/)", v->filter_text);
 	else if (!v->n)
-		printf("(no tenant seen yet: no statements, waits, requests, traced workers or incidents)\n");
+		put(&l, "(no tenant seen yet: no statements, waits, requests, traced workers or incidents)");
 	else if (v->n > shown)
-		printf("(%d more tenants: / to filter)\n", v->n - shown);
-	if (v->tty)
-		printf("sort %s%s%s | s p l r i y u e x t sort, / filter, q quit | * worst, ! ERR%%>SLO, EVT>0\n",
-		       v->sort == N_COLS ? "tenant" : headers[v->sort], v->filtering ? ", filter " : "",
-		       v->filtering ? v->filter_text : "");
+		putf(&l, "(%d more tenants: / to filter)", v->n - shown);
+	if (l.shown)
+		end_line(v, &l);
+	if (!v->tty) {
+		fflush(stdout);
+		return;
+	}
+	/* the status line: what does not fit whole is left out, the sort
+	 * first and kept */
+	snprintf(seg[0], sizeof(seg[0]), "sort %s%s%s", v->sort == N_COLS ? "tenant" : headers[v->sort],
+		 v->filtering ? ", filter " : "", v->filtering ? v->filter_text : "");
+	snprintf(seg[1], sizeof(seg[1]), "s p l r i y u e x t sort, / filter, q quit");
+	snprintf(seg[2], sizeof(seg[2]), "hidden:");
+	for (int c = 0; c < N_COLS; c++)
+		if (!show[c]) {
+			size_t n = strlen(seg[2]);
+
+			snprintf(seg[2] + n, sizeof(seg[2]) - n, " %s", headers[c]);
+			hidden = 1;
+		}
+	snprintf(seg[3], sizeof(seg[3]), "* worst ! over SLO");
+	put(&l, seg[0]);
+	for (int i = 1; i < 4; i++)
+		if ((i != 2 || hidden) && l.shown + 3 + columns(seg[i]) <= cols)
+			putf(&l, " | %s", seg[i]);
+	fwrite(l.buf, 1, l.len, stdout);
 	fflush(stdout);
 }
 
@@ -479,6 +637,37 @@ static int sort_key(const char *s, enum col *out)
 	return -1;
 }
 
+/* On the status line, cut to fit: the filter prompt and what is wrong with
+ * a filter go there, as a data row under them would be hidden. */
+static void status(const struct view *v, const char *text)
+{
+	struct line l = { .max = v->cols };
+
+	put(&l, text);
+	printf("\033[%d;1H\033[2K", v->status_row);
+	fwrite(l.buf, 1, l.len, stdout);
+	fflush(stdout);
+}
+
+/* The filter prompt: of what was typed, the end shows when the line cannot
+ * hold it all. */
+static void prompt(const struct view *v, const char *typed, size_t n)
+{
+	const char *label = "filter (regex, Enter applies, Esc cancels): ";
+	int room = v->cols - columns(label) - 1;
+	char text[256];
+
+	if (room < 12) {	/* a narrow terminal: room to type first */
+		label = "filter: ";
+		room = v->cols - columns(label) - 1;
+	}
+	if (room > 1 && n > (size_t)room)
+		snprintf(text, sizeof(text), "%s%c%.*s", label, CUT, room - 1, typed + n - (room - 1));
+	else
+		snprintf(text, sizeof(text), "%s%.*s", label, (int)n, typed);
+	status(v, text);
+}
+
 /* One key press; 1 when the table should be drawn again, -1 to quit. */
 static int key(struct view *v, int ch)
 {
@@ -498,8 +687,7 @@ static int key(struct view *v, int ch)
 		size_t n = 0;
 		int c = 0;
 
-		printf("\033[%d;1H\033[2Kfilter (regex, Enter applies, Esc cancels): ", 3);
-		fflush(stdout);
+		prompt(v, re, n);
 		while (!agent_exiting && n + 1 < sizeof(re)) {
 			struct pollfd fd = { .fd = STDIN_FILENO, .events = POLLIN };
 			unsigned char b;
@@ -509,19 +697,18 @@ static int key(struct view *v, int ch)
 			c = b;
 			if (c == '\n' || c == '\r' || c == 27)
 				break;
-			if ((c == 127 || c == 8) && n) {
+			if ((c == 127 || c == 8) && n)
 				n--;
-				fputs("\b \b", stdout);
-			} else if (isprint(c)) {
+			else if (isprint(c))
 				re[n++] = c;
-				putchar(c);
-			}
-			fflush(stdout);
+			prompt(v, re, n);
 		}
 		re[n] = '\0';
 		if (c != 27 && set_filter(v, re, why, sizeof(why))) {
-			printf("  (not a regular expression)");
-			fflush(stdout);
+			char say[sizeof(re) + sizeof(why) + 32];
+
+			snprintf(say, sizeof(say), "filter '%s': bad regular expression: %s", re, why);
+			status(v, say);
 			sleep(1);
 		}
 		return 1;
