@@ -48,17 +48,37 @@ int main(void)
 
 	for (int i = 0; i < CHECK__MAX; i++)
 		no_storage[i] = i != CHECK_TASK_STORAGE;
-	expect("sys", none, 0, "  sys             unavailable: needs tp_btf, which failed above\n");
-	expect("runq", none, 0, "  runq            unavailable: needs tp_btf, which failed above\n");
-	expect("net", none, 0, "  net             unavailable: needs tp_btf, which failed above\n");
-	expect("sys", no_storage, 0, "  sys             unavailable: needs task storage, which failed above\n");
-	expect("runq", no_storage, 0, "  runq            unavailable: needs task storage, which failed above\n");
+	/* 1: the family cannot run (check exits 0 while one can) */
+	expect("sys", none, 1, "  sys             unavailable: needs tp_btf, which failed above\n");
+	expect("runq", none, 1, "  runq            unavailable: needs tp_btf, which failed above\n");
+	expect("net", none, 1, "  net             unavailable: needs tp_btf, which failed above\n");
+	expect("sys", no_storage, 1, "  sys             unavailable: needs task storage, which failed above\n");
+	expect("runq", no_storage, 1, "  runq            unavailable: needs task storage, which failed above\n");
 	/* lock still names the hooks it would use */
-	expect("lock", none, 0,
+	expect("lock", none, 1,
 	       "  lock            unavailable: needs USDT probes, which failed above\n"
 	       FAMILY_ROW_INDENT "USDT lock__wait__start/done, lwlock__wait__start/done, deadlock__found\n"
 	       FAMILY_ROW_INDENT "uprobes AbortCurrentTransaction, RollbackAndReleaseCurrentSubTransaction\n");
-	/* without pg, check exits 1 */
-	expect("pg", none, 1, "  pg              unavailable: needs uprobes and task storage\n");
+	expect("pg", none, 1, "  pg              unavailable: needs uprobes and task storage, which "
+	       "failed above\n");
+	/* refused for a capability: said so */
+	{
+		int ok[CHECK__MAX];
+		struct check_facts facts = { .hook_ok = ok, .trap_us = -1,
+					     .denied = 1u << CHECK_UPROBE | 1u << CHECK_USDT };
+		FILE *saved = stdout;
+		char *text = NULL;
+		size_t len = 0;
+
+		for (int i = 0; i < CHECK__MAX; i++)
+			ok[i] = i != CHECK_UPROBE && i != CHECK_USDT;
+		stdout = open_memstream(&text, &len);
+		CHECK(named("pg")->check(&facts) == 1, "pg without CAP_SYS_ADMIN: cannot run");
+		fclose(stdout);
+		stdout = saved;
+		CHECK(text && !strcmp(text, "  pg              unavailable: needs uprobes (or USDT), refused "
+				      "without CAP_SYS_ADMIN\n"), "pg rows:\n%s", text);
+		free(text);
+	}
 	return checks_done("check_rows");
 }
