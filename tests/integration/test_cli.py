@@ -47,6 +47,8 @@ def odtrace(*args, timeout=60, prefix=()):
     (["check", "--pg-binary", "/nonexistent/postgres"], "No such file"),
     (["run", "--export", "ftp://x"], "--export: "),
     (["run", "--worker", "("], "--worker '(': bad regular expression"),
+    (["top", "--tenant", "("], "--tenant '(': bad regular expression"),
+    (["top", "--sort", "speed"], "--sort speed: one of stmt"),
 ])
 def test_usage_errors_exit_2(args, says):
     r = odtrace(*args)
@@ -109,14 +111,14 @@ def test_durations_keep_their_unit(tmp_path):
     assert rc == 0 and "warning: interval 10ms:" in err and "~20% of a core" in err, err
 
 
-def test_trace_says_what_of_config_it_ignores(tmp_path):
+@pytest.mark.parametrize("cmd", [["trace", "--duration", "1s"], ["top", "--once"]])
+def test_config_keys_for_run_only_are_named(tmp_path, cmd):
     conf = tmp_path / "agent.yaml"
     conf.write_text("listen: 127.0.0.1:1111\ninterval: 2s\nexports: [\"otlp-grpc://127.0.0.1:4317\"]\n")
-    r = odtrace("trace", "--config", str(conf), "--probes", "runq", "--duration", "1s",
-                "--standalone")
+    r = odtrace(*cmd, "--config", str(conf), "--probes", "runq", "--standalone")
     assert r.returncode == 0, r
-    assert f"warning: --config {conf}: listen, interval, exports are for `odtrace run` only" \
-        in r.stderr, r.stderr
+    assert f"warning: --config {conf}: listen, interval, exports are for `odtrace run` only; " \
+        f"{cmd[0]} does not read them" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("cmd", ["check", "run", "trace"])

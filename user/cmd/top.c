@@ -790,7 +790,7 @@ int cmd_top(int argc, char **argv)
 		switch (c) {
 		case 'i':
 			if (duration__parse(optarg, &interval_ms) || !interval_ms) {
-				fprintf(stderr, "odtrace top: --interval %s: expected a duration like 2s\n", optarg);
+				log_error("--interval %s: expected a duration like 2s", optarg);
 				goto usage_error;
 			}
 			break;
@@ -799,21 +799,20 @@ int cmd_top(int argc, char **argv)
 			break;
 		case 'd':
 			if (duration__parse(optarg, &duration_ms) || !duration_ms) {
-				fprintf(stderr, "odtrace top: --duration %s: expected a duration like 30s\n", optarg);
+				log_error("--duration %s: expected a duration like 30s", optarg);
 				goto usage_error;
 			}
 			break;
 		case 's':
 			if (sort_key(optarg, &v.sort)) {
-				fprintf(stderr, "odtrace top: --sort %s: one of stmt, p99, lock, redis, ingress, sys, runq, err, tenant\n",
-					optarg);
+				log_error("--sort %s: one of stmt, p99, lock, redis, ingress, sys, runq, err, "
+					  "events, tenant", optarg);
 				goto usage_error;
 			}
 			break;
 		case 'E':
 			if (percent(optarg, &slo[C_ERR])) {
-				fprintf(stderr, "odtrace top: --error-slo %s: expected a share like 1%% or 0.5%%\n",
-					optarg);
+				log_error("--error-slo %s: expected a share like 1%% or 0.5%%", optarg);
 				goto usage_error;
 			}
 			break;
@@ -835,6 +834,7 @@ int cmd_top(int argc, char **argv)
 		goto usage_error;
 	if (agent__configure(&o))
 		return 2;
+	agent__warn_run_only(&o, "top");
 	if ((attached = attach__start(&at, &ao, o.config_path, &cur)) < 0)
 		goto cleanup;
 	if (attached) {
@@ -923,6 +923,5 @@ cleanup:
 		regfree(&v.filter);
 	return err;
 usage_error:
-	fputs(usage, stderr);
-	return 2;
+	return cmd__usage_error(usage);
 }
