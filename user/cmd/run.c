@@ -19,6 +19,7 @@
 #include "agent/snapshot.h"
 #include "metrics/metrics.h"
 #include "metrics/prom.h"
+#include "metrics/promproto.h"
 #include "metrics/series.h"
 #include "util/duration.h"
 #include "util/log.h"
@@ -130,6 +131,9 @@ static int publish(struct agent *a, struct http *h, struct unixsock *u, struct e
 	prom__render(m, out);
 	fclose(out);
 	http__publish(h, buf, len);	/* its buf now */
+	if (promproto__encode(m, &buf, &len))
+		buf = NULL;
+	http__publish_proto(h, buf, len);
 	export__push(x, m);
 	export__health(x, health, sizeof(health));
 	http__health(h, health);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* The agent's HTTP endpoint: /metrics (Prometheus text) and /healthz. */
+/* The agent's HTTP endpoint: /metrics (Prometheus text, or protobuf to a
+ * scraper that asks) and /healthz. */
 #ifndef ODTRACE_HTTP_H
 #define ODTRACE_HTTP_H
 
@@ -30,6 +31,10 @@ int http__serve(struct http *h);
 /* Replaces the /metrics body with metrics (malloc'd; the server owns it
  * from now on and frees it once no response is sending it). */
 void http__publish(struct http *h, char *metrics, size_t len);
+/* The same snapshot as protobuf (metrics/promproto.h), served instead to a
+ * scrape whose Accept prefers it; owned as above. NULL: none, every scrape
+ * gets the text. */
+void http__publish_proto(struct http *h, char *body, size_t len);
 /* Replaces the /healthz body (default "ok\n"); it always answers 200: the
  * agent is alive, and a sink's store being down is said in the body. */
 void http__health(struct http *h, const char *text);
