@@ -44,4 +44,20 @@ struct backend_state {
 };
 CONTRACT_SIZE(struct backend_state, 384);
 
+/*
+ * A TCP client on this node, by its address and port as the server sees
+ * them (an IPv4-mapped IPv6 address as IPv4): the value is its socket's
+ * cgroup v2 id, so that a backend serving it counts for the client's
+ * tenant (user/families/backend.c). Written when the client's connection
+ * is established, deleted when it closes; an LRU bounds what a node with
+ * more open connections than entries keeps.
+ */
+#define BACKEND_PEERS	16384
+struct backend_peer {
+	__u8 addr[16];		/* IPv4: the first 4 bytes */
+	__u16 port;		/* host order */
+	__u16 family;		/* AF_INET, AF_INET6 */
+};
+CONTRACT_SIZE(struct backend_peer, 20);
+
 #endif

@@ -30,6 +30,13 @@ struct {
  */
 static const struct backend_event *const volatile backend_event__btf __attribute__((used)) = 0;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BACKEND_PEERS);
+	__type(key, struct backend_peer);
+	__type(value, __u64);
+} backend_peers SEC(".maps");
+
 /* The last serial handed out: a map, not a global, so families share it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -17,6 +17,16 @@ static void expect(const char *title, const char *user, const char *db)
 	      title, user, db, rc, u, d);
 }
 
+static void expect_client(const char *title, int rc, const char *host, unsigned port)
+{
+	char h[64] = "";
+	unsigned p = 0;
+	int got = pgtitle__client(title, h, sizeof(h), &p);
+
+	CHECK(got == rc && (rc || (!strcmp(h, host) && p == port)), "\"%s\" -> %d %s %u (got %d %s %u)",
+	      title, rc, host, port, got, h, p);
+}
+
 int main(void)
 {
 	expect("postgres: alice tenant_a [local] idle", "alice", "tenant_a");
@@ -44,5 +54,14 @@ int main(void)
 	      "a database named walsender");
 	CHECK(!pgtitle__walsender("postgres: walsenderx repl [local] idle"), "a longer word");
 	CHECK(!pgtitle__walsender("walsender repl [local] idle"), "no prefix");
+	/* the peer, for the client's tenant */
+	expect_client("postgres: odoo erp_prod 10.1.2.3(51234) idle in transaction", 0, "10.1.2.3", 51234);
+	expect_client("postgres: main: odoo erp ::1(40000) idle", 0, "::1", 40000);
+	expect_client("postgres: odoo erp [local] idle", 1, "", 0);
+	expect_client("postgres: odoo erp 10.1.2.3(0) idle", -1, "", 0);
+	expect_client("postgres: odoo erp 10.1.2.3(99999) idle", -1, "", 0);
+	expect_client("postgres: odoo erp 10.1.2.3(12x) idle", -1, "", 0);
+	expect_client("postgres: odoo erp (5432) idle", -1, "", 0);
+	expect_client("postgres: checkpointer ", -1, "", 0);
 	return checks_done("test_pgtitle");
 }

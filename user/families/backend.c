@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <search.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@
 #include "util/log.h"
 
 /* The maps every family's object declares (bpf/lib/backend.bpf.h). */
-static const char *const shared_maps[] = { "backends", "backend_events", "backend_serial" };
+static const char *const shared_maps[] = { "backends", "backend_events", "backend_serial",
+					    "backend_peers" };
 #define N_SHARED (sizeof(shared_maps) / sizeof(shared_maps[0]))
 
 struct backends {
@@ -60,20 +62,60 @@ static unsigned long long proc_starttime(uint32_t pid)
 	return t;
 }
 
-static void name_tenant(struct backend *b)
+/* The identity of the backend's TCP client when it runs on this node (the
+ * pg family's pg_client_state saw it connect): 1, or 0 when not known. */
+static int client_identity(const struct backends *r, const char *title, struct identity *out)
+{
+	struct backend_peer key = {};
+	uint64_t cgroup_id = 0;
+	unsigned char a[16];
+	char host[128];
+	unsigned port;
+
+	if (r->fds[3] < 0 || pgtitle__client(title, host, sizeof(host), &port))
+		return 0;
+	key.port = port;
+	if (inet_pton(AF_INET, host, a) == 1) {
+		memcpy(key.addr, a, 4);
+		key.family = AF_INET;
+	} else if (inet_pton(AF_INET6, host, a) == 1) {
+		/* an IPv4 client of a dual-stack socket: as the kernel keys it */
+		static const unsigned char v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+		int mapped = !memcmp(a, v4mapped, sizeof(v4mapped));
+
+		memcpy(key.addr, mapped ? a + 12 : a, mapped ? 4 : 16);
+		key.family = mapped ? AF_INET : AF_INET6;
+	} else {
+		return 0;	/* a name (log_hostname): not looked up */
+	}
+	if (bpf_map_lookup_elem(r->fds[3], &key, &cgroup_id) || !cgroup_id)
+		return 0;
+	identity__get(cgroup_id, out);
+	return out->cgroup[0] != '\0';
+}
+
+static void name_tenant(struct backend *b, const struct identity *client)
 {
 	struct tenant_labels l = { .v = {
 		[TL_NAMESPACE] = b->id.namespace, [TL_POD] = b->id.pod,
 		[TL_CONTAINER] = b->id.container, [TL_CGROUP] = b->id.cgroup,
 		[TL_DATABASE] = b->database,
 	} };
+	struct tenant_labels c = { .v = {
+		[TL_NAMESPACE] = client ? client->namespace : "", [TL_POD] = client ? client->pod : "",
+		[TL_CONTAINER] = client ? client->container : "",
+		[TL_CGROUP] = client ? client->cgroup : "", [TL_DATABASE] = "",
+	} };
+	int by_client;
 
-	if (tenant__name(&l, b->tenant, sizeof(b->tenant))) {
+	if (tenant__name_backend(&l, client ? &c : NULL, b->tenant, sizeof(b->tenant), &by_client)) {
 		memset(&b->id, 0, sizeof(b->id));
 		snprintf(b->label_db, sizeof(b->label_db), "other");
 	} else {
 		snprintf(b->label_db, sizeof(b->label_db), "%s", b->database);
 	}
+	log_debug("backend %u: tenant %s, by %s", b->pid, b->tenant,
+		  by_client ? "its client's cgroup" : "its own labels");
 }
 
 /* cgroup_id 0: not from the kernel. */
@@ -81,6 +123,7 @@ static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, ui
 			   const char *title)
 {
 	struct backend *b, **found;
+	struct identity client;
 
 	if (grow(&r->all, r->n, &r->cap))
 		return NULL;
@@ -101,7 +144,7 @@ static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, ui
 		identity__get(cgroup_id, &b->id);
 	if (!b->id.cgroup[0])
 		identity__of_pid(pid, &b->id);
-	name_tenant(b);
+	name_tenant(b, client_identity(r, title, &client) ? &client : NULL);
 	b->starttime = proc_starttime(pid);
 	b->dead = !b->starttime;	/* exited before we heard of it */
 	b->dead_sync = r->syncs;

@@ -32,6 +32,7 @@ struct pg {
 	int socket;			/* --pg-hooks socket */
 	unsigned long long slow_ns;	/* 0: no statement text */
 	struct bpf_link *sock_links[2];	/* unless net's programs carry the hooks */
+	struct bpf_link *peers_link;	/* TCP clients on this node, for tenants */
 };
 
 const struct pg_function pg__functions[PG_FN__MAX] = {
@@ -119,6 +120,14 @@ static int pg_ready(void *self, struct family_env *env)
 	struct net *net = families__use(env, &net_family);
 	int carried = net && net__pg_sockets(net);
 
+	/* without it, every backend keeps the tenant of its own labels */
+	pg->peers_link = bpf_program__attach(pg->skel->progs.pg_client_state);
+	if (pg->peers_link)
+		log_info("pg: a backend's tenant is its TCP client's when the client runs on this "
+			 "node in a tenant's cgroup; otherwise the backend's own (README \"Tenants\")");
+	else
+		log_warn("pg: cannot watch TCP clients (inet_sock_set_state: %s): a backend's "
+			 "tenant is its own (README \"Tenants\")", strerror(errno));
 	if (carried || !bpf_program__autoload(pg->skel->progs.pg_sock_send))
 		return 0;
 	pg->sock_links[0] = bpf_program__attach(pg->skel->progs.pg_sock_send);
@@ -330,6 +339,7 @@ static void pg_close(void *self)
 		return;
 	bpf_link__destroy(pg->sock_links[0]);
 	bpf_link__destroy(pg->sock_links[1]);
+	bpf_link__destroy(pg->peers_link);
 	pg_bpf__destroy(pg->skel);
 	series__free(&pg->series.query);
 	series__free(&pg->series.errors);
@@ -434,6 +444,9 @@ static int pg_check(const struct check_facts *f)
 		family__row("pg", "ready, but no binary found has USDT notes or the functions it hooks");
 	else
 		family__row("pg", "ready, waiting for PostgreSQL (looked for again every interval)");
+	/* whose tenant a backend's statements count for (backend.c) */
+	printf(FAMILY_ROW_INDENT "tenant: a backend's TCP client's, when the client runs on this node\n"
+	       FAMILY_ROW_INDENT "in a tenant's cgroup (tp_btf inet_sock_set_state); else its own\n");
 	/* which hooks the family uses here */
 	if (f->socket) {
 		printf(FAMILY_ROW_INDENT "tracepoints sock_recv_length, sock_send_length (--pg-hooks socket),\n"

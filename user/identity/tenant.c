@@ -175,6 +175,27 @@ static void default_rule(const struct tenant_labels *l, char *out, size_t len)
 		snprintf(out, len, "host");
 }
 
+static int bound(char *out, size_t len);
+
+int tenant__name_backend(const struct tenant_labels *own, const struct tenant_labels *client,
+			 char *out, size_t len, int *by_client)
+{
+	int named = 0;
+
+	*by_client = 0;
+	for (int i = 0; i < n_rules && !named; i++)
+		named = apply(&rules[i], own, out, len);
+	for (int i = 0; client && i < n_rules && !named; i++)
+		named = *by_client = apply(&rules[i], client, out, len);
+	if (!named && client) {
+		default_rule(client, out, len);
+		named = *by_client = strcmp(out, "host") != 0;
+	}
+	if (!named)
+		default_rule(own, out, len);
+	return bound(out, len);
+}
+
 static int bound(char *out, size_t len)
 {
 	struct seen *grown;

@@ -39,6 +39,17 @@ void tenant__set_max(int max);
 /* The tenant of a process with these labels, into out; 1 if the bound
  * folded it into "other" (its raw labels must then not reach any series). */
 int tenant__name(const struct tenant_labels *l, char *out, size_t len);
+/*
+ * A PostgreSQL backend's tenant, the same way: a rule that matches its own
+ * labels (a configured rule on the database wins), else its client's
+ * tenant by the rules and the default rule, when client (the labels of the
+ * process at the other end of its connection, on this node) is given and
+ * names more than "host", else the default rule on its own labels. So a
+ * customer's statements count where its Redis calls and workers do.
+ * *by_client says whether the client named it.
+ */
+int tenant__name_backend(const struct tenant_labels *own, const struct tenant_labels *client,
+			 char *out, size_t len, int *by_client);
 /* A backend named with tenant__name is gone. */
 void tenant__unref(const char *name, uint64_t now_ms);
 /* Frees the bound's slots of tenants without backends for grace_ms. */

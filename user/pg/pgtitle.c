@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#include <stdlib.h>
 #include <string.h>
 #include "pg/pgtitle.h"
 
@@ -64,5 +65,29 @@ int pgtitle__parse(const char *title, char *user, size_t user_len, char *db, siz
 		return -1;
 	if (strcmp(host, "[local]") && !strchr(host, '('))
 		return -1;
+	return 0;
+}
+
+int pgtitle__client(const char *title, char *host, size_t len, unsigned *port)
+{
+	const char *p = after_cluster(title);
+	char word[128], *open, *end;
+	unsigned long n;
+
+	/* user, database, then the peer */
+	if (!p || !(p = token(p, word, sizeof(word))) || !(p = token(p, word, sizeof(word))) ||
+	    !token(p, word, sizeof(word)))
+		return -1;
+	if (!strcmp(word, "[local]"))
+		return 1;
+	open = strrchr(word, '(');
+	if (!open || open == word || (size_t)(open - word) >= len)
+		return -1;
+	n = strtoul(open + 1, &end, 10);
+	if (end == open + 1 || strcmp(end, ")") || !n || n > 65535)
+		return -1;
+	memcpy(host, word, open - word);
+	host[open - word] = '\0';
+	*port = n;
 	return 0;
 }

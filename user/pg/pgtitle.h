@@ -13,5 +13,9 @@ int pgtitle__parse(const char *title, char *user, size_t user_len, char *db, siz
  * "walsender" and a database named after its role, but serves no session.
  * (A role named walsender looks the same: taken for one too.) */
 int pgtitle__walsender(const char *title);
+/* A client backend's peer: 0 with host ("10.0.0.7", "::1", or a name with
+ * log_hostname) and port for "host(port)", 1 for "[local]" (a UNIX
+ * socket), -1 for a title with neither. */
+int pgtitle__client(const char *title, char *host, size_t len, unsigned *port);
 
 #endif
