@@ -14,6 +14,21 @@ static void expect(const char *ns, const char *db, const char *cg, const char *w
 	CHECK(!strcmp(got, want), "ns=%s db=%s cg=%s: %s, got %s", ns, db, cg, want, got);
 }
 
+/* A backend's tenant, with its client's labels (NULL: none on this node). */
+static void expect_backend(const char *db, const char *client_cg, const char *want, int by_client)
+{
+	struct tenant_labels own = { .v = { [TL_NAMESPACE] = "", [TL_DATABASE] = db,
+					    [TL_CGROUP] = "/system.slice/postgresql.service" } };
+	struct tenant_labels client = { .v = { [TL_NAMESPACE] = "", [TL_DATABASE] = "",
+					       [TL_CGROUP] = client_cg } };
+	char got[64];
+	int by;
+
+	tenant__name_backend(&own, client_cg ? &client : NULL, got, sizeof(got), &by);
+	CHECK(!strcmp(got, want) && by == by_client, "db=%s client=%s: %s (%d), got %s (%d)", db,
+	      client_cg, want, by_client, got, by);
+}
+
 int main(void)
 {
 	enum tenant_label ns = TL_NAMESPACE, db = TL_DATABASE, both[] = { TL_NAMESPACE, TL_DATABASE };
@@ -77,6 +92,18 @@ int main(void)
 	tenant__unref("b", 7000);
 	tenant__expire(20000, 5000);
 	expect("c", "", "", "other");	/* b still has one */
+	tenant__reset();
+
+	/* backends: the client's tenant, unless a rule on their own labels
+	 * says otherwise, or the client names none (root, a login session) */
+	expect_backend("erp_acme", "/odoo/acme", "acme", 1);
+	expect_backend("erp_acme", NULL, "erp_acme", 0);
+	expect_backend("erp_acme", "/", "erp_acme", 0);
+	expect_backend("erp_acme", "/user.slice/user-1000.slice/session-4.scope", "erp_acme", 0);
+	CHECK(!tenant__add_rule(1, &db, (const char *[]){ "^erp_(.*)$" }, "db-\\1", err, sizeof(err)),
+	      "%s", err);
+	expect_backend("erp_acme", "/odoo/acme", "db-acme", 0);
+	expect_backend("other_db", "/odoo/acme", "acme", 1);
 	tenant__reset();
 	return checks_done("tenant");
 }

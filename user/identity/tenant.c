@@ -187,7 +187,8 @@ int tenant__name_backend(const struct tenant_labels *own, const struct tenant_la
 		named = apply(&rules[i], own, out, len);
 	for (int i = 0; client && i < n_rules && !named; i++)
 		named = *by_client = apply(&rules[i], client, out, len);
-	if (!named && client) {
+	/* a login session's psql is someone at work, not a customer */
+	if (!named && client && strncmp(client->v[TL_CGROUP], "/user.slice/", 12)) {
 		default_rule(client, out, len);
 		named = *by_client = strcmp(out, "host") != 0;
 	}

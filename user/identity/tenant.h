@@ -44,7 +44,8 @@ int tenant__name(const struct tenant_labels *l, char *out, size_t len);
  * labels (a configured rule on the database wins), else its client's
  * tenant by the rules and the default rule, when client (the labels of the
  * process at the other end of its connection, on this node) is given and
- * names more than "host", else the default rule on its own labels. So a
+ * names more than "host" (and is not in a login session, /user.slice/),
+ * else the default rule on its own labels. So a
  * customer's statements count where its Redis calls and workers do.
  * *by_client says whether the client named it.
  */
