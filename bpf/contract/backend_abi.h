@@ -18,9 +18,14 @@ struct backend_event {
 	__u32 pid;
 	__u32 serial;
 	__u64 cgroup_id;
+	/* a "[local]" backend's client: the cgroup v2 id of the socket at the
+	 * other end of its UNIX stream socket (the client's), 0: not found */
+	__u64 client_cgroup_id;
 	char title[BACKEND_TITLE_LEN];	/* process title: "postgres: user db host ..." */
 };
-CONTRACT_SIZE(struct backend_event, 272);
+CONTRACT_SIZE(struct backend_event, 280);
+
+#define BACKEND_FDS	64	/* descriptors searched for a [local] backend's socket */
 
 /*
  * Everything the PostgreSQL families keep per backend, in one task storage
@@ -29,7 +34,7 @@ CONTRACT_SIZE(struct backend_event, 272);
  */
 struct backend_state {
 	__u32 serial;		/* 0: not looked at yet */
-	__u32 client;		/* a client backend, by its title */
+	__u32 client;		/* a client backend, by its title: 1 TCP, 2 [local] */
 	__u32 pid;
 	/* The transaction status of the last ReadyForQuery the backend sent
 	 * ('I' idle, 'T' in a transaction block, 'E' in a failed one; 0: none

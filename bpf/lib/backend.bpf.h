@@ -9,6 +9,7 @@
 #define ODTRACE_BACKEND_BPF_H
 
 #include "contract/backend_abi.h"
+#include "lib/fd.bpf.h"
 #include "lib/hist.bpf.h"
 
 struct {
@@ -55,8 +56,10 @@ static __always_inline int backend__client_title(const char *t)
 	for (int i = 0; i < BACKEND_TITLE_LEN; i++) {
 		if (!t[i])
 			return 0;
-		if (t[i] == '(' || t[i] == '[')
+		if (t[i] == '(')
 			return 1;
+		if (t[i] == '[')
+			return 2;	/* "[local]": a UNIX socket */
 	}
 	return 0;
 }
@@ -72,6 +75,38 @@ static __always_inline int backend__titled(const char *t)
 		if (t[i] != prefix[i])
 			return 0;
 	return 1;
+}
+
+struct unix_peer_scan {
+	__u64 cgroup_id;
+};
+
+/* bpf_loop's callback: is fd a connected UNIX stream socket? Then its
+ * peer's cgroup, which the kernel set when the client created it. */
+static long unix_peer_at(__u32 fd, void *ctx)
+{
+	struct unix_peer_scan *s = ctx;
+	struct sock *sk = fd__sock(fd), *peer;
+
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != 1 /* AF_UNIX */ ||
+	    BPF_CORE_READ(sk, sk_type) != 1 /* SOCK_STREAM: not syslog's datagrams */)
+		return 0;
+	peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+	if (!peer)
+		return 0;
+	s->cgroup_id = BPF_CORE_READ(peer, sk_cgrp_data.cgroup, kn, id);
+	return s->cgroup_id ? 1 : 0;
+}
+
+/* The cgroup of a [local] backend's client (the running task's), or 0. A
+ * global function: the verifier checks it once, not inside every program
+ * that may announce a backend. Runs once per backend. */
+__noinline __u64 backend__unix_client(void)
+{
+	struct unix_peer_scan s = {};
+
+	bpf_loop(BACKEND_FDS, unix_peer_at, &s, 0);
+	return s.cgroup_id;
 }
 
 /* Names a backend to userspace, once. -1 if the ring is full or the
@@ -109,6 +144,7 @@ static __always_inline int backend__announce(struct task_struct *task, struct ba
 	e->pid = b->pid;
 	e->serial = b->serial;
 	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->client_cgroup_id = b->client == 2 ? backend__unix_client() : 0;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -225,7 +225,7 @@ def test_check_reports_hooks_and_postgres():
     assert "mode socket" in r.stdout and "--pg-hooks usdt would use usdt" in r.stdout, r.stdout
     assert "statement__status" in r.stdout
     assert "pg" in rows and "ready" in rows["pg"]
-    assert "tenant: a backend's TCP client's, when the client runs on this node" in r.stdout
+    assert "tenant: a backend's client's, when the client runs on this node" in r.stdout
     assert "lock__wait__start" in r.stdout and "deadlock__found" in r.stdout
     assert "lock" in rows and "ready: usdt" in rows["lock"]
     # the default worker pattern is traced from the exec, by its literal

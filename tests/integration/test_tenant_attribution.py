@@ -3,9 +3,9 @@
 this node counts for the client's tenant, where the client's Redis calls
 and workers count, not for its database's or the database pod's namespace.
 Two scenes: a VM (clients in per-tenant cgroups, one PostgreSQL with a
-database per customer, named otherwise) and Kubernetes (PostgreSQL in a
-pod of its own namespace, clients in pods of theirs). A client over a UNIX
-socket, or in no tenant's cgroup, keeps today's rule."""
+database per customer, named otherwise; over TCP and over the UNIX
+socket) and Kubernetes (PostgreSQL in a pod of its own namespace, clients
+in pods of theirs). A client in no tenant's cgroup keeps today's rule."""
 import os
 import shutil
 import subprocess
@@ -48,8 +48,9 @@ def test_vm_scene(pg, agent, tenants, redis_port):
     each customer's statements and Redis calls carry one tenant."""
     acme, globex = tenants.cgroup("acme"), tenants.cgroup("globex")
     a = agent("--probes", "pg,net", "--service", f"redis={redis_port}")
-    assert "a backend's tenant is its TCP client's" in a.log()
+    assert "a backend's tenant is its client's (TCP or UNIX socket)" in a.log()
     run_in(acme, "pg-sleep", pg.port, "tenant_a", 4)
+    run_in(acme, "pg-sleep", pg.port, "tenant_a", 2, pg.dir)	# over its UNIX socket
     run_in(globex, "pg-sleep", pg.port, "tenant_b", 3)
     run_in(acme, "redis", redis_port, 5, "GET", "order:1")
     run_in(globex, "redis", redis_port, 2, "GET", "order:2")
@@ -60,7 +61,7 @@ def test_vm_scene(pg, agent, tenants, redis_port):
         cur.execute("SELECT 1")
     conn.close()
     run_in("/", "pg-sleep", pg.port, "tenant_c", 2)
-    want = {("acme", "tenant_a"): 4, ("globex", "tenant_b"): 3, ("tenant_c", "tenant_c"): 3}
+    want = {("acme", "tenant_a"): 6, ("globex", "tenant_b"): 3, ("tenant_c", "tenant_c"): 3}
     wait_until(lambda: server_tenants(a) == want, 20, f"server-side statements as {want}")
     for t, n in (("acme", 5), ("globex", 2)):
         assert a.total(REDIS, tenant=t, role="client") == n, (t, a.samples(REDIS))

@@ -17,7 +17,9 @@ agent first, and prints "done" when its known work is finished.
   http-get PORT N    N GETs, each on its own connection, then "done"
   redis PORT N CMD.. N times the Redis command CMD (RESP, one connection),
                      waiting for each reply, then "done"
-  pg-sleep PORT DB N N x SELECT pg_sleep(0.05) over TCP (psycopg2), then "done"
+  pg-sleep PORT DB N [HOST]
+                     N x SELECT pg_sleep(0.05) over TCP to 127.0.0.1 (psycopg2;
+                     HOST a socket directory: a UNIX socket), then "done"
 
 For the L7 tests (odoo_standin.py; ports: 0 for a free one, printed first):
   odoo PORT          an Odoo worker (run it as "odoo"), HTTP/1.1 keep-alive:
@@ -172,10 +174,10 @@ def redis(port, n, args):
     sys.stdin.readline()
 
 
-def pg_sleep(port, db, n):
+def pg_sleep(port, db, n, host="127.0.0.1"):
     import psycopg2
     started()
-    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname=db)
+    conn = psycopg2.connect(host=host, port=port, user="postgres", dbname=db)
     conn.autocommit = True	# no BEGIN: n statements exactly
     with conn.cursor() as cur:
         for _ in range(n):
@@ -202,7 +204,7 @@ if __name__ == "__main__":
     elif mode == "http-get":
         http_get(int(sys.argv[2]), int(sys.argv[3]))
     elif mode == "pg-sleep":
-        pg_sleep(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+        pg_sleep(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), *sys.argv[5:6])
     elif mode == "redis":
         redis(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     elif mode == "odoo":

@@ -56,6 +56,7 @@ static const struct layout layouts[] = {
 	  F(hist_val, count), F(hist_val, sum_ns), F(hist_val, max_ns)),
 	S(backend_event, "lock net pg",
 	  F(backend_event, pid), F(backend_event, serial), F(backend_event, cgroup_id),
+	  F(backend_event, client_cgroup_id),
 	  F(backend_event, title)),
 	S(backend_state, "lock net pg",
 	  F(backend_state, serial), F(backend_state, client), F(backend_state, pid),

@@ -62,16 +62,21 @@ static unsigned long long proc_starttime(uint32_t pid)
 	return t;
 }
 
-/* The identity of the backend's TCP client when it runs on this node (the
- * pg family's pg_client_state saw it connect): 1, or 0 when not known. */
-static int client_identity(const struct backends *r, const char *title, struct identity *out)
+/* The identity of the backend's client when it runs on this node: over a
+ * UNIX socket, unix_cgroup_id (the kernel read its socket's at the
+ * announcement); over TCP, as pg_client_state saw it connect. 1, or 0 when
+ * not known. */
+static int client_identity(const struct backends *r, const char *title, uint64_t unix_cgroup_id,
+			   struct identity *out)
 {
 	struct backend_peer key = {};
-	uint64_t cgroup_id = 0;
+	uint64_t cgroup_id = unix_cgroup_id;
 	unsigned char a[16];
 	char host[128];
 	unsigned port;
 
+	if (cgroup_id)
+		goto found;
 	if (r->fds[3] < 0 || pgtitle__client(title, host, sizeof(host), &port))
 		return 0;
 	key.port = port;
@@ -90,6 +95,7 @@ static int client_identity(const struct backends *r, const char *title, struct i
 	}
 	if (bpf_map_lookup_elem(r->fds[3], &key, &cgroup_id) || !cgroup_id)
 		return 0;
+found:
 	identity__get(cgroup_id, out);
 	return out->cgroup[0] != '\0';
 }
@@ -118,9 +124,10 @@ static void name_tenant(struct backend *b, const struct identity *client)
 		  by_client ? "its client's cgroup" : "its own labels");
 }
 
-/* cgroup_id 0: not from the kernel. */
+/* cgroup_id 0: not from the kernel; client_cgroup_id: a [local] backend's
+ * client's, 0 if not known. */
 static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, uint64_t cgroup_id,
-			   const char *title)
+			   uint64_t client_cgroup_id, const char *title)
 {
 	struct backend *b, **found;
 	struct identity client;
@@ -144,7 +151,7 @@ static struct backend *add(struct backends *r, uint32_t serial, uint32_t pid, ui
 		identity__get(cgroup_id, &b->id);
 	if (!b->id.cgroup[0])
 		identity__of_pid(pid, &b->id);
-	name_tenant(b, client_identity(r, title, &client) ? &client : NULL);
+	name_tenant(b, client_identity(r, title, client_cgroup_id, &client) ? &client : NULL);
 	b->starttime = proc_starttime(pid);
 	b->dead = !b->starttime;	/* exited before we heard of it */
 	b->dead_sync = r->syncs;
@@ -167,7 +174,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	memcpy(title, e->title, BACKEND_TITLE_LEN);
 	title[BACKEND_TITLE_LEN] = '\0';
-	add(ctx, e->serial, e->pid, e->cgroup_id, title);
+	add(ctx, e->serial, e->pid, e->cgroup_id, e->client_cgroup_id, title);
 	return 0;
 }
 
@@ -291,7 +298,7 @@ const struct backend *backends__find(struct backends *r, uint32_t serial, uint32
 	if (!fgets(title, sizeof(title), f))
 		title[0] = '\0';
 	fclose(f);
-	return add(r, serial, pid, 0, title);
+	return add(r, serial, pid, 0, 0, title);
 }
 
 void backends__forget(struct backends *r)

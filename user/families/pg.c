@@ -123,11 +123,12 @@ static int pg_ready(void *self, struct family_env *env)
 	/* without it, every backend keeps the tenant of its own labels */
 	pg->peers_link = bpf_program__attach(pg->skel->progs.pg_client_state);
 	if (pg->peers_link)
-		log_info("pg: a backend's tenant is its TCP client's when the client runs on this "
-			 "node in a tenant's cgroup; otherwise the backend's own (README \"Tenants\")");
+		log_info("pg: a backend's tenant is its client's (TCP or UNIX socket) when the client "
+			 "runs on this node in a tenant's cgroup; otherwise the backend's own "
+			 "(README \"Tenants\")");
 	else
-		log_warn("pg: cannot watch TCP clients (inet_sock_set_state: %s): a backend's "
-			 "tenant is its own (README \"Tenants\")", strerror(errno));
+		log_warn("pg: cannot watch TCP clients (inet_sock_set_state: %s): a backend "
+			 "with one has its own tenant (README \"Tenants\")", strerror(errno));
 	if (carried || !bpf_program__autoload(pg->skel->progs.pg_sock_send))
 		return 0;
 	pg->sock_links[0] = bpf_program__attach(pg->skel->progs.pg_sock_send);
@@ -445,8 +446,9 @@ static int pg_check(const struct check_facts *f)
 	else
 		family__row("pg", "ready, waiting for PostgreSQL (looked for again every interval)");
 	/* whose tenant a backend's statements count for (backend.c) */
-	printf(FAMILY_ROW_INDENT "tenant: a backend's TCP client's, when the client runs on this node\n"
-	       FAMILY_ROW_INDENT "in a tenant's cgroup (tp_btf inet_sock_set_state); else its own\n");
+	printf(FAMILY_ROW_INDENT "tenant: a backend's client's, when the client runs on this node in\n"
+	       FAMILY_ROW_INDENT "a tenant's cgroup (TCP: tp_btf inet_sock_set_state; UNIX: its\n"
+	       FAMILY_ROW_INDENT "socket's peer); else its own\n");
 	/* which hooks the family uses here */
 	if (f->socket) {
 		printf(FAMILY_ROW_INDENT "tracepoints sock_recv_length, sock_send_length (--pg-hooks socket),\n"
