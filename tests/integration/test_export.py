@@ -492,7 +492,7 @@ def test_export_duration_in_ns(agent):
     failed export landed in the zero bucket)."""
     sink = f"otlp-http://127.0.0.1:{free_port()}/v1/metrics"
     a = agent("--probes", "runq", "--export", sink, healthy=None)
-    wait_until(lambda: a.value("odtrace_export_requests_total", sink=sink, result="retry") >= 2,
+    wait_until(lambda: (a.value("odtrace_export_requests_total", sink=sink, result="retry") or 0) >= 2,
                30, "two refused exports")
     buckets = hist_buckets(a, "odtrace_export_duration_seconds", sink=sink)
     assert buckets and min(buckets) > 1e-6, f"refused in more than a microsecond: {buckets}"
