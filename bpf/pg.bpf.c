@@ -172,23 +172,27 @@ int BPF_PROG(pg_sock_send, struct sock *sk, int ret, int flags)
 /*
  * TCP clients on this node, for their backends' tenant (backend_abi.h):
  * a state change costs one tracepoint call; only a client's establishing
- * (SYN_SENT to ESTABLISHED: it connected) writes, and a close deletes. The
- * socket's cgroup is its creator's, kept by the kernel in sk_cgrp_data:
- * right in softirq too, where the SYN-ACK makes it established.
+ * (SYN_SENT to ESTABLISHED: it connected) writes. Nothing is deleted at
+ * close (two deletes cost twice the write, bench/RESULTS.md run TA-1): a
+ * backend is named within an interval of its connection, a new client on
+ * the same address and port overwrites the entry, and the LRU lets the old
+ * go. The socket's cgroup is its creator's, kept by the kernel in
+ * sk_cgrp_data: right in softirq too, where the SYN-ACK makes it
+ * established.
  */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(pg_client_state, struct sock *sk, int oldstate, int newstate)
 {
 	struct backend_peer key = {};
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	__u64 cgroup_id;
+	__u16 family;
 
+	/* the arguments first: 9 of a connection's 10 changes stop here */
+	if (newstate != 1 /* TCP_ESTABLISHED */ || oldstate != 2 /* TCP_SYN_SENT */)
+		return 0;
 	if (BPF_CORE_READ(sk, sk_protocol) != 6 /* IPPROTO_TCP */)
 		return 0;
-	if (newstate != 1 /* TCP_ESTABLISHED */ && newstate != 7 /* TCP_CLOSE */)
-		return 0;
-	if (newstate == 1 && oldstate != 2 /* TCP_SYN_SENT */)
-		return 0;	/* a server's side */
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	key.port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	if (family == 2 /* AF_INET */) {
 		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
@@ -208,10 +212,6 @@ int BPF_PROG(pg_client_state, struct sock *sk, int oldstate, int newstate)
 			key.family = 10;
 		}
 	} else {
-		return 0;
-	}
-	if (newstate == 7) {
-		bpf_map_delete_elem(&backend_peers, &key);
 		return 0;
 	}
 	cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);

@@ -54,8 +54,9 @@ CONTRACT_SIZE(struct backend_state, 384);
  * them (an IPv4-mapped IPv6 address as IPv4): the value is its socket's
  * cgroup v2 id, so that a backend serving it counts for the client's
  * tenant (user/families/backend.c). Written when the client's connection
- * is established, deleted when it closes; an LRU bounds what a node with
- * more open connections than entries keeps.
+ * is established, never deleted: the next client on that address and port
+ * overwrites it, and the LRU keeps the newest BACKEND_PEERS connections,
+ * far more than are made in the interval within which a backend is named.
  */
 #define BACKEND_PEERS	16384
 struct backend_peer {
