@@ -22,10 +22,12 @@ ZERO = 2 ** (-199 / 8)	# the zero bucket's threshold (README "Zero is zero")
 
 
 def fetch(agent, accept=None):
-    """(Content-Type, body bytes) of /metrics."""
+    """(Content-Type, body bytes) of /metrics; every answer says it varies
+    by Accept, so that no cache serves one format for the other."""
     req = urllib.request.Request(f"http://127.0.0.1:{agent.port}/metrics",
                                  headers={"Accept": accept} if accept else {})
     with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.headers["Vary"] == "Accept", r.headers
         return r.headers["Content-Type"], r.read()
 
 

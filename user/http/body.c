@@ -47,6 +47,9 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct MHD_Response *r, u
 	enum MHD_Result ret;
 
 	MHD_add_response_header(r, "Content-Type", type);
+	/* /metrics answers text or protobuf by Accept: a cache between the
+	 * scraper and the agent must not serve one for the other */
+	MHD_add_response_header(r, "Vary", "Accept");
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
