@@ -236,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (*fixed) {	/* an empty label is absent: nothing to decode */
 		out = open_memstream(&text, &len);
 		FUZZ_ASSERT(out);
-		prom__render(&m, out);
+		prom__render(&m, out, 1);
 		fclose(out);
 		check_prom(text, len, &w);
 		free(text);

@@ -46,6 +46,7 @@ def odtrace(*args, timeout=60, prefix=()):
     (["trace", "--pg-binary", "/tmp"], "--pg-binary /tmp: not a regular file"),
     (["check", "--pg-binary", "/nonexistent/postgres"], "No such file"),
     (["run", "--export", "ftp://x"], "--export: "),
+    (["run", "--classic-buckets", "4"], "--classic-buckets 4: expected a scale from 0"),
     (["run", "--worker", "("], "--worker '(': bad regular expression"),
     (["top", "--tenant", "("], "--tenant '(': bad regular expression"),
     (["top", "--sort", "speed"], "--sort speed: one of stmt"),
@@ -99,9 +100,10 @@ def test_durations_keep_their_unit(tmp_path):
     """--print-config writes durations as they were given (5s, not 5000ms),
     and a sub-second interval says what it costs."""
     r = odtrace("run", "--interval", "5s", "--tenant-grace", "90m", "--flush-timeout", "1500ms",
-                "--slow-statement", "2s", "--print-config")
+                "--slow-statement", "2s", "--classic-buckets", "1", "--print-config")
     assert r.returncode == 0, r
-    for line in ("interval: 5s", "grace: 90m", "flush_timeout: 1500ms", "slow_statement: 2s"):
+    for line in ("interval: 5s", "grace: 90m", "flush_timeout: 1500ms", "slow_statement: 2s",
+                 "classic_buckets: 1"):
         assert f"{line}\n" in r.stdout, (line, r.stdout)
     printed = tmp_path / "printed.yaml"
     printed.write_text(r.stdout)

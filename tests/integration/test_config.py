@@ -47,6 +47,8 @@ def test_bad_files_say_where_and_start_nothing():
         ("listen: [1,\n  interval: 3\n", ":3:1: did not find expected ',' or ']'"),
         ("tenants:\n  rules:\n    - match: {databse: x}\n      tenant: y\n", ":3:15: rules match on"),
         ("interval: soon\n", ":1:11: expected a duration"),
+        ("interval: 10\n", ":1:11: expected a duration like 10s"),
+        ("classic_buckets: 4\n", ":1:18: expected a scale from 0 (powers of two) to 3"),
         ("tenants:\n  rules:\n    - match: {pod: '('}\n      tenant: y\n", ":3:20: bad regular expression"),
         ("listn: 1\n", ":1:1: unknown key listn"),
     ]

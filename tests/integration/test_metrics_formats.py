@@ -10,6 +10,8 @@ import subprocess
 import urllib.parse
 import urllib.request
 
+import pytest
+
 from conftest import free_port, sleeps, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -254,3 +256,33 @@ def test_prometheus_scrapes_native_histograms(pg, agent, tmp_path):
         a.stop()
     finally:
         prom.stop()
+
+
+@pytest.mark.parametrize("scale", [0, 2])
+def test_classic_buckets_coarser(pg, agent, pb, scale):
+    """--classic-buckets SCALE: the text's classic bounds are every
+    2^(3-SCALE)-th fine bound, each holding exactly what the native
+    histogram (scale 3, in the protobuf of the same snapshot) holds at or
+    below it: fewer lines, no count moved."""
+    step = 1 << (3 - scale)
+    a = agent("--probes", "pg", "--classic-buckets", str(scale))
+    for k in range(9):
+        sleeps(pg, "tenant_a", 1, sleep=(0.002, 0.01, 0.05)[k % 3])
+    wait_until(lambda: a.value(QUERY + "_count", database="tenant_a", side="server") == 9, 20,
+               "9 statements")
+    text, body = fetch(a)[1].decode(), fetch(a, PROM_ACCEPT)[1]
+    a.stop()
+    labels = {("database", "tenant_a"), ("side", "server")}
+    les = sorted((float(dict(k[1])["le"]), v) for k, v in text_series(text)[0].items()
+                 if k[0] == QUERY + "_bucket" and labels <= k[1])
+    [h] = [m.histogram for m in families(pb, body)[QUERY].metric
+           if labels <= {(lp.name, lp.value) for lp in m.label}]
+    assert les[-1] == (math.inf, 9), les
+    for le, cum in les[:-1]:
+        assert round(8 * math.log2(le)) % step == 0, f"le={le} is not a scale-{scale} bound"
+        assert native_cumulative(h, le) == cum, f"le={le}: native {native_cumulative(h, le)}, text {cum}"
+    # the exact default has a line per fine bound from the lowest bucket up
+    fine = native_buckets(h)
+    finite = [le for le, _ in les[:-1] if le <= 2 ** (max(fine) / 8)]
+    assert len(finite) <= (max(fine) - min(fine)) // step + 2 < max(fine) - min(fine) + 1, \
+        (len(finite), min(fine), max(fine))

@@ -38,7 +38,7 @@ static char *render(const struct pg_backends *pb)
 	metrics__reset(&m, 1000, 1000);
 	pgstate__metrics(pb, &m);
 	out = open_memstream(&text, &len);
-	prom__render(&m, out);
+	prom__render(&m, out, 1);
 	fclose(out);
 	metrics__free(&m);
 	return text;

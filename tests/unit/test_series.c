@@ -45,7 +45,7 @@ static void test_wide(void)
 	series__set_max(0);
 	series__metrics(&set, &m);
 	out = open_memstream(&text, &len);
-	prom__render(&m, out);
+	prom__render(&m, out, 1);
 	fclose(out);
 	CHECK(text && strstr(text, "wide_count{tenant=\"t\",namespace=\"ns\",pod=\"pod\",container=\"c\","
 			    "cgroup=\"/cg\",service=\"odoo\",role=\"server\",method=\"POST\","

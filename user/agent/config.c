@@ -336,6 +336,28 @@ static int k_flush_timeout(struct parse *p, yaml_node_t *v, void *c)
 	return 0;
 }
 
+int config__classic_step(const char *s, int *step)
+{
+	char *end;
+	long scale = strtol(s, &end, 10);
+
+	if (end == s || *end || scale < 0 || scale > 3)
+		return -1;
+	*step = 1 << (3 - scale);
+	return 0;
+}
+
+static int k_classic_buckets(struct parse *p, yaml_node_t *v, void *c)
+{
+	const char *s;
+
+	if (want_scalar(p, v, &s))
+		return -1;
+	if (config__classic_step(s, &((struct config *)c)->classic_step))
+		return fail(p, v, "expected a scale from 0 (powers of two) to 3 (every fine bound), not", s);
+	return 0;
+}
+
 static int k_probes(struct parse *p, yaml_node_t *v, void *c)
 {
 	return each_item(p, v, add_family, &((struct config *)c)->families);
@@ -457,6 +479,7 @@ int config__load(const char *path, struct config *c, char *err, size_t len)
 		{ "interval", k_interval, NULL }, { "probes", k_probes, NULL },
 		{ "pods_dir", k_pods_dir, NULL }, { "max_series", k_max_series, NULL },
 		{ "tenants", k_tenants, NULL }, { "exports", k_exports, NULL }, { "flush_timeout", k_flush_timeout, NULL },
+		{ "classic_buckets", k_classic_buckets, NULL },
 	};
 	const struct settings *sections[FAMILY_SECTIONS];
 	struct key top[sizeof(fixed) / sizeof(*fixed) + FAMILY_SECTIONS + 1];
@@ -562,6 +585,8 @@ void config__merge(struct config *dst, const struct config *src)
 	}
 	if (!dst->flush_ms)
 		dst->flush_ms = src->flush_ms;
+	if (!dst->classic_step)
+		dst->classic_step = src->classic_step;
 	if (!dst->n_services) {
 		memcpy(dst->services, src->services, sizeof(dst->services));
 		dst->n_services = src->n_services;
@@ -619,5 +644,6 @@ void config__print(const struct config *c, FILE *out)
 	fprintf(out, "]\n");
 	fprintf(out, "flush_timeout: %s\n",
 		duration__format(c->flush_ms ? c->flush_ms : CONFIG_FLUSH_MS, d, sizeof(d)));
+	fprintf(out, "classic_buckets: %d\n", 3 - __builtin_ctz(c->classic_step ? c->classic_step : 1));
 	tenant__print(out, c->grace_ms ? c->grace_ms : CONFIG_GRACE_MS);
 }

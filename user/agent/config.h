@@ -24,6 +24,9 @@ int config__check(const char *section, const char *key, const char *value, char 
  * config__free.
  */
 int config__load(const char *path, struct config *c, char *err, size_t len);
+/* "0".."3", the scale of /metrics' classic buckets, as the fine buckets
+ * each holds (1 << (3 - scale)) into *step; -1 for anything else. */
+int config__classic_step(const char *s, int *step);
 /* Fills what dst left unset from src (flags first, then the file). */
 void config__merge(struct config *dst, const struct config *src);
 /* The effective configuration as YAML, defaults included. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "agent/agent.h"
+#include "agent/config.h"
 #include "agent/privs.h"
 #include "agent/reload.h"
 #include "cmd/cmd.h"
@@ -57,6 +58,10 @@ static const char usage[] =
 SINKSPEC_HELP
 	"  --flush-timeout DUR at SIGTERM, how long the last interval and what is queued may\n"
 	"                      take to deliver (default 5s)\n"
+	"  --classic-buckets SCALE  the text /metrics' classic buckets: 3 (default) every\n"
+	"                      fine bound, 9% wide, a quantile within 4.4%; 2, 1, 0 every\n"
+	"                      2nd, 4th, 8th: within 9%, 19%, 41%, 2 to 8 times fewer lines.\n"
+	"                      Native histograms (protobuf scrapes) and exports keep scale 3\n"
 	"  --print-config      print the effective configuration (flags, --config, defaults)\n"
 	"                      as YAML and exit\n"
 	AGENT_OPTS_HELP
@@ -117,8 +122,8 @@ static void take(struct agent *a, struct export *x, struct metrics *m)
 }
 
 /* One snapshot: /metrics, every sink, /healthz, the socket. */
-static int publish(struct agent *a, struct http *h, struct unixsock *u, struct export *x,
-		   uint64_t interval_ms, struct metrics *m)
+static int publish(struct agent *a, struct agent_opts *o, struct http *h, struct unixsock *u,
+		   struct export *x, struct metrics *m)
 {
 	char health[4096];
 
@@ -129,7 +134,7 @@ static int publish(struct agent *a, struct http *h, struct unixsock *u, struct e
 	if (!out)
 		return -1;
 	take(a, x, m);
-	prom__render(m, out);
+	prom__render(m, out, o->c.classic_step);
 	fclose(out);
 	http__publish(h, buf, len);	/* its buf now */
 	if (promproto__encode(m, &buf, &len))
@@ -139,7 +144,7 @@ static int publish(struct agent *a, struct http *h, struct unixsock *u, struct e
 	export__health(x, health, sizeof(health));
 	http__health(h, health);
 	if (u)
-		to_socket(a, u, 0, interval_ms, m);
+		to_socket(a, u, 0, interval_of(&o->c), m);
 	return 0;
 }
 
@@ -191,6 +196,7 @@ int cmd_run(int argc, char **argv)
 		{ "print-config", no_argument, NULL, 'P' },
 		{ "export", required_argument, NULL, 'E' },
 		{ "flush-timeout", required_argument, NULL, 'F' },
+		{ "classic-buckets", required_argument, NULL, 'Y' },
 		AGENT_LONGOPTS,
 		{},
 	};
@@ -258,6 +264,13 @@ int cmd_run(int argc, char **argv)
 			o.c.exports[o.c.n_exports++] = optarg;
 			break;
 		}
+		case 'Y':
+			if (config__classic_step(optarg, &o.c.classic_step)) {
+				log_error("--classic-buckets %s: expected a scale from 0 (powers of two) "
+					  "to 3 (every fine bound)", optarg);
+				goto usage_error;
+			}
+			break;
 		case 'F':
 			if (duration__parse(optarg, &o.c.flush_ms)) {
 				log_error("--flush-timeout %s: expected a duration like 5s", optarg);
@@ -344,7 +357,7 @@ int cmd_run(int argc, char **argv)
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	if (err)
 		goto cleanup;
-	publish(&a, h, u, x, interval_of(&o.c), &m);
+	publish(&a, &o, h, u, x, &m);
 	log_info("serving %s://%s/metrics%s and /healthz, refreshing every %.3gs",
 		 web.cert ? "https" : "http", web.listen, web.token_file ? " (bearer token)" : "",
 		 interval_of(&o.c) / 1e3);
@@ -359,7 +372,7 @@ int cmd_run(int argc, char **argv)
 		wait(&a, &o, h, u, x, interval_of(&o.c), &fresh);	/* a reload may change it */
 		last = agent_exiting;
 		agent__tick(&a);
-		publish(&a, h, u, x, interval_of(&o.c), &m);
+		publish(&a, &o, h, u, x, &m);
 	}
 	if (x)
 		log_info("stopping: delivering what is queued (at most %.3gs)",

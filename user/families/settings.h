@@ -50,6 +50,9 @@ struct config {
 	const char *exports[CONFIG_MAX_TRACED];	/* --export specs (sinkspec.h) */
 	int n_exports;
 	uint64_t flush_ms;		/* --flush-timeout */
+	/* /metrics text: fine buckets per classic bucket, 1 << (3 - scale) of
+	 * --classic-buckets SCALE; 0: unset (1, every fine bound) */
+	int classic_step;
 };
 
 /*

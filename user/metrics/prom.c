@@ -60,6 +60,12 @@ int prom__n_buckets(const struct metric_point *p, int top)
 void prom__buckets(const struct metrics *m, const struct metric_point *p, int top,
 		   void (*fn)(void *ctx, double le, uint64_t n), void *ctx)
 {
+	prom__buckets_coarse(m, p, top, 1, fn, ctx);
+}
+
+void prom__buckets_coarse(const struct metrics *m, const struct metric_point *p, int top, int step,
+			  void (*fn)(void *ctx, double le, uint64_t n), void *ctx)
+{
 	int last = top < HIST_BUCKETS - 1 ? top : HIST_BUCKETS - 2;	/* 511 is +Inf's */
 	uint64_t cum = 0;
 	int u;
@@ -69,12 +75,13 @@ void prom__buckets(const struct metrics *m, const struct metric_point *p, int to
 	/* Every fine bound from the series' lowest bucket to the family's
 	 * highest (the cumulative count below a series' lowest bucket is 0, so
 	 * leaving those out adds up the same). */
-	for (u = p->first + HIST_INDEX_MIN; u <= last + 1 + HIST_INDEX_MIN; u++) {
+	for (u = p->first + HIST_INDEX_MIN; u <= last + 1 + HIST_INDEX_MIN || u % step; u++) {
 		int j = u - 1 - HIST_INDEX_MIN;	/* the bucket that ends at u */
 
 		if (j >= p->first && j < (int)(p->first + p->n_buckets))
 			cum += m->buckets[p->buckets_off + (j - p->first)];
-		fn(ctx, exp2(u / 8.0), cum);
+		if (!(u % step))	/* u < 0 too: a multiple's remainder is 0 */
+			fn(ctx, exp2(u / 8.0), cum);
 	}
 	/* Then octaves to 128 s: another agent's series may reach there. */
 	for (u = (u + 7) / 8 * 8; u <= OCTAVE_TOP; u += 8)
@@ -117,7 +124,7 @@ static void labels(const struct metrics *m, const struct metric_family *f,
 	}
 }
 
-void prom__render(const struct metrics *m, FILE *out)
+void prom__render(const struct metrics *m, FILE *out, int step)
 {
 	static const char *const types[] = { "counter", "gauge", "histogram" };
 	char l[METRICS_MAX_LABELS * 2100];
@@ -144,7 +151,7 @@ void prom__render(const struct metrics *m, FILE *out)
 						p->value);
 				continue;
 			}
-			prom__buckets(m, p, top, bucket, &line);
+			prom__buckets_coarse(m, p, top, step ? step : 1, bucket, &line);
 			fprintf(out, "%s_sum%s%s%s %.9f\n", name, *l ? "{" : "", l, *l ? "}" : "", p->sum);
 			fprintf(out, "%s_count%s%s%s %llu\n", name, *l ? "{" : "", l, *l ? "}" : "",
 				(unsigned long long)p->count);

@@ -9,8 +9,9 @@
 /* value escaped for a label (backslash, quote, newline) into dst; returns dst. */
 const char *prom__escape(char *dst, size_t len, const char *value);
 /* Every family of m. Label values that are empty are left out (that is how
- * Prometheus spells absent). */
-void prom__render(const struct metrics *m, FILE *out);
+ * Prometheus spells absent). step: fine buckets per classic bucket (1, 2, 4
+ * or 8: --classic-buckets 3 to 0). */
+void prom__render(const struct metrics *m, FILE *out, int step);
 /*
  * The classic buckets of p, as /metrics, remote write and OTLP's explicit
  * histograms send them: fn(le, cumulative count) in order, +Inf last. The
@@ -22,6 +23,10 @@ void prom__render(const struct metrics *m, FILE *out);
  */
 void prom__buckets(const struct metrics *m, const struct metric_point *p, int top,
 		   void (*fn)(void *ctx, double le, uint64_t n), void *ctx);
+/* The same with every step-th fine bound only (step a power of two up to
+ * 8: every octave bound is one of them, so series still add up). */
+void prom__buckets_coarse(const struct metrics *m, const struct metric_point *p, int top, int step,
+			  void (*fn)(void *ctx, double le, uint64_t n), void *ctx);
 /* At most how many times prom__buckets calls fn for p. */
 int prom__n_buckets(const struct metric_point *p, int top);
 /* The highest bucket any point of histogram family f populates, or -1. */
