@@ -22,6 +22,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def terminate(proc, timeout=15):
+    """SIGTERM, and SIGKILL if proc has not exited within timeout."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def wait_until(cond, timeout, what):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

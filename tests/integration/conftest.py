@@ -19,7 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # make test points this at the ASan/UBSan build of the same sources
 ODTRACE = os.environ.get("ODTRACE", os.path.join(REPO, "odtrace"))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
-from pglab import PG_BIN, Cluster, free_port, wait_until  # noqa: E402,F401
+from pglab import PG_BIN, Cluster, free_port, terminate, wait_until  # noqa: E402,F401
 from receivers import gen_classes  # noqa: E402
 
 SLEEP = 0.05
@@ -189,6 +189,21 @@ def remove_cgroup(path, timeout=10):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def remove_cgroup_tree(path):
+    """The cgroup path below the v2 mount (once its processes are gone),
+    then each directory above it left empty: pod cgroups nest deep."""
+    remove_cgroup(CGROUP2 + path)
+    path = os.path.dirname(path)
+    while path not in ("", "/"):
+        try:
+            os.rmdir(CGROUP2 + path)
+        except OSError:
+            return
+        path = os.path.dirname(path)
+
+
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 
 

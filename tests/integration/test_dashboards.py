@@ -29,7 +29,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import CGROUP2, REPO, free_port, wait_until
+from conftest import CGROUP2, REPO, free_port, terminate, wait_until
 from receivers import OtlpHttpReceiver
 
 DASHBOARD = os.path.join(REPO, "deploy", "grafana", "odtrace.json")
@@ -312,12 +312,7 @@ class Prometheus:
         return body["data"]["result"]
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
 
 
 def conninfo(pg):

@@ -23,7 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import (ODTRACE, SLEEP, Cluster, build_info, free_port, hist_buckets, sleeps,
-                      store_query, wait_until)
+                      store_query, terminate, wait_until)
 from receivers import OtlpGrpcReceiver, OtlpHttpReceiver, RemoteWriteReceiver, otlp_points, rw_series
 
 QUERY = "odtrace_pg_query_duration_seconds"
@@ -331,12 +331,7 @@ class Prometheus:
         return got[0][1] if len(got) == 1 else None
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
 
 
 @pytest.fixture

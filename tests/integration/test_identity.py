@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import Cluster, wait_until
+from conftest import Cluster, remove_cgroup_tree, wait_until
 
 CGROUP2 = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
 QUERY = "odtrace_pg_query_duration_seconds_count"
@@ -46,14 +46,7 @@ def pod(request):
     cluster.create_databases("erp")
     yield cluster, pods, path
     cluster.stop()
-    # innermost first; the directories above may be shared with nothing else
-    p = path
-    while p not in ("", "/"):
-        try:
-            os.rmdir(CGROUP2 + p)
-        except OSError:
-            break
-        p = os.path.dirname(p)
+    remove_cgroup_tree(path)
     shutil.rmtree(logs, ignore_errors=True)
 
 

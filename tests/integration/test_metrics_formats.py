@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, sleeps, wait_until
+from conftest import free_port, sleeps, terminate, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 QUERY = "odtrace_pg_query_duration_seconds"
@@ -222,12 +222,7 @@ class ScrapingPrometheus:
         return float(got[0]["value"][1]) if len(got) == 1 else None
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
 
 
 def test_prometheus_scrapes_native_histograms(pg, agent, tmp_path):

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import uuid
 
-from conftest import CGROUP2, WORKER, Cluster, wait_until
+from conftest import CGROUP2, WORKER, Cluster, remove_cgroup_tree, wait_until
 
 QUERY = "odtrace_pg_query_duration_seconds_count"
 REDIS = "odtrace_redis_request_duration_seconds_count"
@@ -101,11 +101,5 @@ def test_pod_scene(agent):
     finally:
         cluster.stop()
         for path in made:
-            p = path
-            while p not in ("", "/", "/kubepods"):
-                try:
-                    os.rmdir(CGROUP2 + p)
-                except OSError:
-                    break
-                p = os.path.dirname(p)
+            remove_cgroup_tree(path)
         shutil.rmtree(logs, ignore_errors=True)
