@@ -289,6 +289,18 @@ def test_quiet_trace_names_what_it_watched(tmp_path):
                         r"in the last 1(\.\d+)?s", quiet[0]), quiet[0]
 
 
+def test_quiet_trace_names_what_the_agent_watches(agent):
+    """Reading the agent, a quiet trace names the agent's services and
+    ports, which the agent's snapshot carries."""
+    a = agent("--probes", "net", *SERVICES)
+    r = subprocess.run([ODTRACE, "trace", "--socket", a.socket, "--probes", "net",
+                        "--duration", "1s"], capture_output=True, text=True, timeout=60)
+    a.stop()
+    assert r.returncode == 0 and r.stderr.startswith("odtrace: reading the agent at"), r.stderr
+    quiet = [line for line in r.stdout.splitlines() if line.startswith("no requests")]
+    assert len(quiet) == 1 and f"to {WATCHED}, in the last" in quiet[0], r.stdout
+
+
 def test_run_logs_what_it_watches(agent):
     a = agent("--probes", "net", *SERVICES)
     a.stop()

@@ -122,13 +122,14 @@ static void facts(struct attach *at, const struct metrics *m)
 		const struct metric_family *f = &m->f[i];
 		const struct metric_point *p = &m->p[f->first];
 
-		if (strcmp(metrics__str(m, f->name), SNAPSHOT_AGENT) || f->n != 1 || f->n_labels != 5)
+		if (strcmp(metrics__str(m, f->name), SNAPSHOT_AGENT) || f->n != 1 || f->n_labels != 6)
 			continue;
 		snprintf(at->version, sizeof(at->version), "%s", metrics__str(m, p->values[0]));
 		snprintf(at->probes, sizeof(at->probes), "%s", metrics__str(m, p->values[1]));
 		at->interval_ms = strtoull(metrics__str(m, p->values[2]), NULL, 10);
 		at->slow_ms = strtoull(metrics__str(m, p->values[3]), NULL, 10);
 		at->pid = atoi(metrics__str(m, p->values[4]));
+		snprintf(at->watched, sizeof(at->watched), "%s", metrics__str(m, p->values[5]));
 		at->start_ms = (uint64_t)(p->value * 1e3);
 	}
 }

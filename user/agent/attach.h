@@ -14,6 +14,7 @@ struct attach {
 	/* from the agent's snapshot (agent/snapshot.h) */
 	uint64_t start_ms, interval_ms, slow_ms;
 	char version[64], probes[256];
+	char watched[512];	/* net's services and ports, as its log says them */
 	int pid;
 };
 

@@ -6,6 +6,7 @@
 #include "agent/snapshot.h"
 #include "families/events.h"
 #include "families/lock.h"
+#include "families/net.h"
 #include "families/pg.h"
 #include "util/version.h"
 
@@ -13,6 +14,8 @@ static void agent_info(struct agent *a, uint64_t interval_ms, struct metrics *m)
 {
 	static const char *const labels[] = { SNAPSHOT_AGENT_LABELS };
 	struct pg *pg = families__use(&a->env, &pg_family);
+	struct net *net = families__use(&a->env, &net_family);
+	const char *watched = net && net__series(net)->watched ? net__series(net)->watched : "";
 	char probes[256] = "", interval[24], slow[24], pid[16];
 	const struct family *f;
 	size_t at = 0;
@@ -26,8 +29,8 @@ static void agent_info(struct agent *a, uint64_t interval_ms, struct metrics *m)
 	snprintf(slow, sizeof(slow), "%llu",
 		 pg ? (unsigned long long)pg__series(pg)->statements.slow_ms : 0ull);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	metrics__family(m, SNAPSHOT_AGENT, METRIC_GAUGE, "", labels, 5);
-	metrics__value(m, (const char *[]){ version__string(), probes, interval, slow, pid },
+	metrics__family(m, SNAPSHOT_AGENT, METRIC_GAUGE, "", labels, 6);
+	metrics__value(m, (const char *[]){ version__string(), probes, interval, slow, pid, watched },
 		       a->start_ms / 1e3, 0);
 }
 

@@ -15,7 +15,7 @@
 
 /* value: the agent's start, unix seconds */
 #define SNAPSHOT_AGENT "odtrace_socket_agent"
-#define SNAPSHOT_AGENT_LABELS "version", "probes", "interval_ms", "slow_ms", "pid"
+#define SNAPSHOT_AGENT_LABELS "version", "probes", "interval_ms", "slow_ms", "pid", "net_watched"
 /* value: how long it has waited, seconds */
 #define SNAPSHOT_WAITING "odtrace_socket_lock_waiting"
 #define SNAPSHOT_WAITING_LABELS "pid", "tenant", "database", "locktype", "mode", "relation"

@@ -132,6 +132,8 @@ static int attached(struct attach *at, struct metrics *m, unsigned bits, int jso
 	struct mirror mi = {};
 	int rc = -1;
 
+	/* a quiet net report names what the agent watches, as its log does */
+	mi.net.watched = at->watched[0] ? at->watched : NULL;
 	agent__signals();
 	if (attach__get(at, "/fresh", m) || mirror__update(&mi, m, at->slow_ms))
 		goto out;
