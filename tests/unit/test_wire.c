@@ -88,9 +88,9 @@ static void wire(void)
 		char e[256];
 
 		memcpy(e, data, len < sizeof(e) ? len : sizeof(e));
-		e[4] = 2;
+		e[4] = WIRE_VERSION + 1;
 		wire__decode(e, len < sizeof(e) ? len : sizeof(e), &back, err, sizeof(err));
-		CHECK(strstr(err, "format 2") && strstr(err, "--standalone"), "says which: %s", err);
+		CHECK(strstr(err, "format 3") && strstr(err, "--standalone"), "says which: %s", err);
 	}
 	refused(data, len, 31, 0x7f, "a family count beyond the bytes");
 	refused(data, len, len - 1, 'x', "strings unterminated");

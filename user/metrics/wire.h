@@ -13,9 +13,10 @@
 #include <stddef.h>
 #include "metrics/metrics.h"
 
-/* Bumped whenever the layout changes: a CLI and an agent of different
- * releases say so instead of misreading each other. */
-#define WIRE_VERSION 1
+/* Bumped whenever the layout changes, or what its internal families carry
+ * (agent/snapshot.h; 2: the agent's net services): a CLI and an agent of
+ * different releases say so instead of misreading each other. */
+#define WIRE_VERSION 2
 
 /* The encoded snapshot, malloc'd into *out; 0 or -1 (no memory). */
 int wire__encode(const struct metrics *m, char **out, size_t *len);
