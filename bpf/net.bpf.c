@@ -853,6 +853,8 @@ int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 			c->phase = NET_CONNECTING;
 		}
 	} else if (oldstate == 2 && newstate == 1 /* TCP_ESTABLISHED */) {
+		if (targ_with_pg_sock)
+			backend__peer_established(sk);
 		c = conn_lookup(sk);
 		if (c && c->service && c->phase == NET_CONNECTING) {
 			c->born_ns = bpf_ktime_get_ns();

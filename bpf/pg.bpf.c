@@ -42,7 +42,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include <bpf/bpf_endian.h>
 #include <bpf/usdt.bpf.h>
 #include "contract/pg_abi.h"
 #include "lib/pg_sock.bpf.h"
@@ -169,53 +168,12 @@ int BPF_PROG(pg_sock_send, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/*
- * TCP clients on this node, for their backends' tenant (backend_abi.h):
- * a state change costs one tracepoint call; only a client's establishing
- * (SYN_SENT to ESTABLISHED: it connected) writes. Nothing is deleted at
- * close (two deletes cost twice the write, bench/RESULTS.md run TA-1): a
- * backend is named within an interval of its connection, a new client on
- * the same address and port overwrites the entry, and the LRU lets the old
- * go. The socket's cgroup is its creator's, kept by the kernel in
- * sk_cgrp_data: right in softirq too, where the SYN-ACK makes it
- * established.
- */
+/* TCP clients on this node, for their backends' tenant, when net's
+ * net_state does not do it (backend__peer_established). */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(pg_client_state, struct sock *sk, int oldstate, int newstate)
 {
-	struct backend_peer key = {};
-	__u64 cgroup_id;
-	__u16 family;
-
-	/* the arguments first: 9 of a connection's 10 changes stop here */
-	if (newstate != 1 /* TCP_ESTABLISHED */ || oldstate != 2 /* TCP_SYN_SENT */)
-		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != 6 /* IPPROTO_TCP */)
-		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	key.port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	if (family == 2 /* AF_INET */) {
-		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-
-		__builtin_memcpy(key.addr, &a, 4);
-		key.family = 2;
-	} else if (family == 10 /* AF_INET6 */) {
-		struct in6_addr a = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
-
-		/* ::ffff:a.b.c.d reaches the server as IPv4 a.b.c.d */
-		if (!a.in6_u.u6_addr32[0] && !a.in6_u.u6_addr32[1] &&
-		    a.in6_u.u6_addr32[2] == bpf_htonl(0xffff)) {
-			__builtin_memcpy(key.addr, &a.in6_u.u6_addr32[3], 4);
-			key.family = 2;
-		} else {
-			__builtin_memcpy(key.addr, &a, 16);
-			key.family = 10;
-		}
-	} else {
-		return 0;
-	}
-	cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
-	if (cgroup_id)
-		bpf_map_update_elem(&backend_peers, &key, &cgroup_id, BPF_ANY);
+	if (newstate == 1 /* TCP_ESTABLISHED */ && oldstate == 2 /* TCP_SYN_SENT */)
+		backend__peer_established(sk);
 	return 0;
 }

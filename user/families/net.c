@@ -327,6 +327,7 @@ static int net_open(struct family_env *env, const struct config *c, void **out)
 		bpf_map__set_max_entries(net->skel->maps.pg_parsed, 1);
 		bpf_map__set_max_entries(net->skel->maps.pg_slow, getpagesize());
 		bpf_map__set_max_entries(net->skel->maps.backend_events, getpagesize());
+		bpf_map__set_max_entries(net->skel->maps.backend_peers, 1);
 		rc = net_bpf__load(net->skel);
 	}
 	if (!rc)

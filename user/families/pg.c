@@ -120,9 +120,10 @@ static int pg_ready(void *self, struct family_env *env)
 	struct net *net = families__use(env, &net_family);
 	int carried = net && net__pg_sockets(net);
 
-	/* without it, every backend keeps the tenant of its own labels */
-	pg->peers_link = bpf_program__attach(pg->skel->progs.pg_client_state);
-	if (pg->peers_link)
+	/* without it, every backend keeps the tenant of its own labels;
+	 * net's net_state does its work when net carries the hooks */
+	pg->peers_link = carried ? NULL : bpf_program__attach(pg->skel->progs.pg_client_state);
+	if (carried || pg->peers_link)
 		log_info("pg: a backend's tenant is its client's (TCP or UNIX socket) when the client "
 			 "runs on this node in a tenant's cgroup; otherwise the backend's own "
 			 "(README \"Tenants\")");
