@@ -100,18 +100,19 @@ found:
 	return out->cgroup[0] != '\0';
 }
 
+/* What tenant rules match on, of a process with identity id (and db). */
+static struct tenant_labels labels_of(const struct identity *id, const char *db)
+{
+	return (struct tenant_labels){ .v = {
+		[TL_NAMESPACE] = id->namespace, [TL_POD] = id->pod, [TL_CONTAINER] = id->container,
+		[TL_CGROUP] = id->cgroup, [TL_DATABASE] = db,
+	} };
+}
+
 static void name_tenant(struct backend *b, const struct identity *client)
 {
-	struct tenant_labels l = { .v = {
-		[TL_NAMESPACE] = b->id.namespace, [TL_POD] = b->id.pod,
-		[TL_CONTAINER] = b->id.container, [TL_CGROUP] = b->id.cgroup,
-		[TL_DATABASE] = b->database,
-	} };
-	struct tenant_labels c = { .v = {
-		[TL_NAMESPACE] = client ? client->namespace : "", [TL_POD] = client ? client->pod : "",
-		[TL_CONTAINER] = client ? client->container : "",
-		[TL_CGROUP] = client ? client->cgroup : "", [TL_DATABASE] = "",
-	} };
+	struct tenant_labels l = labels_of(&b->id, b->database);
+	struct tenant_labels c = client ? labels_of(client, "") : (struct tenant_labels){};
 	int by_client;
 
 	if (tenant__name_backend(&l, client ? &c : NULL, b->tenant, sizeof(b->tenant), &by_client)) {

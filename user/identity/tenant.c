@@ -175,28 +175,6 @@ static void default_rule(const struct tenant_labels *l, char *out, size_t len)
 		snprintf(out, len, "host");
 }
 
-static int bound(char *out, size_t len);
-
-int tenant__name_backend(const struct tenant_labels *own, const struct tenant_labels *client,
-			 char *out, size_t len, int *by_client)
-{
-	int named = 0;
-
-	*by_client = 0;
-	for (int i = 0; i < n_rules && !named; i++)
-		named = apply(&rules[i], own, out, len);
-	for (int i = 0; client && i < n_rules && !named; i++)
-		named = *by_client = apply(&rules[i], client, out, len);
-	/* a login session's psql is someone at work, not a customer */
-	if (!named && client && strncmp(client->v[TL_CGROUP], "/user.slice/", 12)) {
-		default_rule(client, out, len);
-		named = *by_client = strcmp(out, "host") != 0;
-	}
-	if (!named)
-		default_rule(own, out, len);
-	return bound(out, len);
-}
-
 static int bound(char *out, size_t len)
 {
 	struct seen *grown;
@@ -243,15 +221,31 @@ void tenant__expire(uint64_t now_ms, uint64_t grace_ms)
 	n_seen = k;
 }
 
-int tenant__name(const struct tenant_labels *l, char *out, size_t len)
+int tenant__name_backend(const struct tenant_labels *own, const struct tenant_labels *client,
+			 char *out, size_t len, int *by_client)
 {
 	int named = 0;
 
+	*by_client = 0;
 	for (int i = 0; i < n_rules && !named; i++)
-		named = apply(&rules[i], l, out, len);
+		named = apply(&rules[i], own, out, len);
+	for (int i = 0; client && i < n_rules && !named; i++)
+		named = *by_client = apply(&rules[i], client, out, len);
+	/* a login session's psql is someone at work, not a customer */
+	if (!named && client && strncmp(client->v[TL_CGROUP], "/user.slice/", 12)) {
+		default_rule(client, out, len);
+		named = *by_client = strcmp(out, "host") != 0;
+	}
 	if (!named)
-		default_rule(l, out, len);
+		default_rule(own, out, len);
 	return bound(out, len);
+}
+
+int tenant__name(const struct tenant_labels *l, char *out, size_t len)
+{
+	int by_client;
+
+	return tenant__name_backend(l, NULL, out, len, &by_client);
 }
 
 void tenant__quoted(FILE *out, const char *s)
