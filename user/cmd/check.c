@@ -385,8 +385,6 @@ static void print_conninfo(const struct agent_opts *o)
 	wrap("  ", 4, msg);
 }
 
-/* Each family's rows, in table order; 1 if one cannot run here (pg first:
- * without it check exits 1). */
 /* Every family's row; 0 when one of them can run, else 1 after saying
  * what stops them all. */
 static int print_families(const struct check_facts *facts)

@@ -44,10 +44,13 @@ struct check_facts {
 };
 
 /* For a row: if one of hooks (bits of enum check_hook) failed above, prints
- * family's "unavailable: needs HOOK, which failed above" (or "which needs
- * CAP_SYS_ADMIN" when that refused it) for the first and returns 1; else 0.
- * A family's check returns 1 when it cannot run, 0 when it can. */
+ * family's "unavailable: needs HOOK, " and family__failed's words for the
+ * first and returns 1; else 0. A family's check returns 1 when it cannot
+ * run, 0 when it can. */
 int family__needs_hooks(const char *family, const struct check_facts *f, unsigned hooks);
+/* Why hooks (bits) failed, for a row: "refused without CAP_SYS_ADMIN" when
+ * the capability refused one of them, else "which failed above". */
+const char *family__failed(const struct check_facts *f, unsigned hooks);
 
 /* "1 binary", "2 binaries": the word for n of them, in check rows. */
 static inline const char *check__binaries(int n)

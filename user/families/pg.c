@@ -426,11 +426,9 @@ static int pg_check(const struct check_facts *f)
 	char ready[128] = "";
 
 	if (!probes || !f->hook_ok[CHECK_TASK_STORAGE]) {
-		int denied = f->denied & (1u << CHECK_UPROBE | 1u << CHECK_USDT |
-					  1u << CHECK_TASK_STORAGE);
-
 		family__row("pg", "unavailable: needs %s, %s", missing,
-			    denied ? "refused without CAP_SYS_ADMIN" : "which failed above");
+			    family__failed(f, 1u << CHECK_UPROBE | 1u << CHECK_USDT |
+					      1u << CHECK_TASK_STORAGE));
 		return 1;
 	}
 	if (f->socket && f->found)

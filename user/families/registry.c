@@ -98,6 +98,11 @@ void family__row(const char *label, const char *fmt, ...)
 	putchar('\n');
 }
 
+const char *family__failed(const struct check_facts *f, unsigned hooks)
+{
+	return f->denied & hooks ? "refused without CAP_SYS_ADMIN" : "which failed above";
+}
+
 int family__needs_hooks(const char *family, const struct check_facts *f, unsigned hooks)
 {
 	static const char *const names[CHECK__MAX] = {
@@ -108,8 +113,7 @@ int family__needs_hooks(const char *family, const struct check_facts *f, unsigne
 	for (int id = 0; id < CHECK__MAX; id++)
 		if ((hooks & 1u << id) && !f->hook_ok[id]) {
 			family__row(family, "unavailable: needs %s, %s", names[id] ? names[id] : "a hook",
-				    f->denied & 1u << id ? "refused without CAP_SYS_ADMIN"
-							 : "which failed above");
+				    family__failed(f, 1u << id));
 			return 1;
 		}
 	return 0;
