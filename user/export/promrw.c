@@ -150,7 +150,6 @@ static void native(struct enc *e, Label *name_label, const struct metric_point *
 	Prometheus__BucketSpan **spans = arena__alloc(&e->a, sizeof(*spans));
 	int64_t *deltas = arena__alloc(&e->a, p->n_buckets * sizeof(*deltas) + 1);
 	struct metric_span s = metrics__span(e->m, p);
-	int64_t prev = 0;
 
 	if (!t || !h || !hh || !span || !spans || !deltas)
 		return;
@@ -164,17 +163,9 @@ static void native(struct enc *e, Label *name_label, const struct metric_point *
 	h->schema = HIST_SCALE;
 	h->timestamp = e->ms;
 	if (s.n) {
-		/* Prometheus' bucket i ends at 2^(i/8): ours (j) ends at
-		 * 2^((j+1+MIN)/8). Counts go as deltas from the previous one. */
 		prometheus__bucket_span__init(span);
-		span->offset = s.first + 1 + HIST_INDEX_MIN;
+		span->offset = metrics__native_span(&s, deltas);
 		span->length = s.n;
-		for (uint32_t i = 0; i < s.n; i++) {
-			int64_t c = (int64_t)s.counts[i];
-
-			deltas[i] = c - prev;
-			prev = c;
-		}
 		spans[0] = span;
 		h->positive_spans = spans;
 		h->n_positive_spans = 1;

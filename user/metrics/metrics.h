@@ -79,6 +79,21 @@ static inline struct metric_span metrics__span(const struct metrics *m,
 	return s;
 }
 
+/* A native histogram's one span of s (remote write, /metrics' protobuf):
+ * s's counts as deltas from the previous one into deltas (s->n of them);
+ * returns the span's offset. Prometheus' bucket i ends at 2^(i/8) s, ours
+ * (j) at 2^((j+1+MIN)/8). */
+static inline int metrics__native_span(const struct metric_span *s, int64_t *deltas)
+{
+	int64_t prev = 0;
+
+	for (uint32_t i = 0; i < s->n; i++) {
+		deltas[i] = (int64_t)s->counts[i] - prev;
+		prev = (int64_t)s->counts[i];
+	}
+	return s->first + 1 + HIST_INDEX_MIN;
+}
+
 /* Empties m for a new snapshot taken at time_ms (unix ms); start_ms is
  * where points without their own start count from. */
 void metrics__reset(struct metrics *m, uint64_t time_ms, uint64_t start_ms);

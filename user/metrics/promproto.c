@@ -45,7 +45,6 @@ static int native(struct arena *a, const struct metrics *m, const struct metric_
 	BucketSpan *span = arena__alloc(a, sizeof(*span));
 	BucketSpan **spans = arena__alloc(a, sizeof(*spans));
 	int64_t *deltas = arena__alloc(a, s.n * sizeof(*deltas) + 1);
-	int64_t prev = 0;
 
 	if (!h || !span || !spans || !deltas)
 		return -1;
@@ -60,16 +59,10 @@ static int native(struct arena *a, const struct metrics *m, const struct metric_
 	h->zero_threshold = hist__zero_threshold_s();
 	h->zero_count = s.zero;
 	if (s.n) {
-		/* Prometheus' bucket i ends at 2^(i/8): ours (j) ends at
-		 * 2^((j+1+MIN)/8). */
 		io__prometheus__client__bucket_span__init(span);
 		span->has_offset = span->has_length = 1;
-		span->offset = s.first + 1 + HIST_INDEX_MIN;
+		span->offset = metrics__native_span(&s, deltas);
 		span->length = s.n;
-		for (uint32_t i = 0; i < s.n; i++) {
-			deltas[i] = (int64_t)s.counts[i] - prev;
-			prev = (int64_t)s.counts[i];
-		}
 		spans[0] = span;
 		h->positive_span = spans;
 		h->n_positive_span = 1;
