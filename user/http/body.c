@@ -28,14 +28,14 @@ void body__put(void *cls)
 	}
 }
 
-void body__swap(struct body **slot, struct body *b)
+void body__swap(pthread_mutex_t *lock, struct body **slot, struct body *b)
 {
 	struct body *old;
 
-	pthread_mutex_lock(b->lock);
+	pthread_mutex_lock(lock);
 	old = *slot;
 	*slot = b;
-	pthread_mutex_unlock(b->lock);
+	pthread_mutex_unlock(lock);
 	if (old)
 		body__put(old);
 }

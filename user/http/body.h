@@ -19,8 +19,8 @@ struct body {
 /* A body holding data (malloc'd: the body owns it now); NULL when no
  * memory, data freed then too. */
 struct body *body__new(pthread_mutex_t *lock, char *data, size_t len);
-/* *slot = b, under b's lock; the body it held is let go. */
-void body__swap(struct body **slot, struct body *b);
+/* *slot = b (NULL: none), under lock; the body it held is let go. */
+void body__swap(pthread_mutex_t *lock, struct body **slot, struct body *b);
 /* Queues *slot (taken under lock; may be NULL: an empty body) as c's
  * response of that status and Content-Type. */
 enum MHD_Result body__reply(struct MHD_Connection *c, pthread_mutex_t *lock, struct body *const *slot,

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
+#include "http/accept.h"
 #include "http/bearer.h"
 #include "http/body.h"
 #include "http/http.h"
@@ -47,77 +47,6 @@ static enum MHD_Result unauthorized(struct MHD_Connection *c, int presented)
 	ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
 	MHD_destroy_response(r);
 	return ret;
-}
-
-/* s without the blanks around it (s is written to). */
-static char *trim(char *s)
-{
-	char *e;
-
-	s += strspn(s, " \t");
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		*--e = '\0';
-	return s;
-}
-
-/*
- * Whether a scrape's Accept prefers the protobuf exposition to text, by
- * their q (RFC 9110 section 12.5.1): Prometheus names protobuf first, at
- * the highest q, when it scrapes native histograms, and text after it. A
- * tie goes to protobuf, which was named; no Accept, or one naming neither,
- * gets text as before. An element longer than any a scraper sends is
- * skipped.
- */
-static int wants_proto(const char *accept)
-{
-	double proto = 0, text = 0;
-	const char *next;
-	char buf[256];
-
-	for (const char *s = accept; s && *s; s = next) {
-		size_t n = strcspn(s, ",");
-		char *rest = buf, *type, *param;
-		int family = 0, delimited = 0;
-		double q = 1;
-
-		next = s[n] ? s + n + 1 : s + n;
-		if (n >= sizeof(buf))
-			continue;
-		memcpy(buf, s, n);
-		buf[n] = '\0';
-		type = trim(strsep(&rest, ";"));
-		while ((param = strsep(&rest, ";"))) {
-			char *v = strchr(param, '=');
-			size_t len;
-
-			if (!v)
-				continue;
-			*v++ = '\0';
-			param = trim(param);
-			v = trim(v);
-			len = strlen(v);
-			if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
-				v[len - 1] = '\0';
-				v++;
-			}
-			if (!strcasecmp(param, "q"))
-				q = strtod(v, NULL);
-			else if (!strcasecmp(param, "proto"))
-				family = !strcmp(v, "io.prometheus.client.MetricFamily");
-			else if (!strcasecmp(param, "encoding"))
-				delimited = !strcmp(v, "delimited");
-		}
-		if (!strcasecmp(type, "application/vnd.google.protobuf") && family && delimited) {
-			if (q > proto)
-				proto = q;
-		} else if (!strcasecmp(type, "text/plain") || !strcasecmp(type, "text/*") ||
-			   !strcmp(type, "*/*")) {
-			if (q > text)
-				text = q;
-		}
-	}
-	return proto > 0 && proto >= text;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -159,7 +88,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		pthread_mutex_unlock(&h->lock);
 		/* Without a protobuf body (no memory for it), text: the
 		 * scraper that asks for protobuf takes text too. */
-		if (proto && wants_proto(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		if (proto && accept__prefers_proto(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 								     MHD_HTTP_HEADER_ACCEPT)))
 			return body__reply(c, &h->lock, &h->proto, MHD_HTTP_OK, PROMPROTO_TYPE);
 		return body__reply(c, &h->lock, &h->metrics, MHD_HTTP_OK,
@@ -341,26 +270,14 @@ void http__publish(struct http *h, char *metrics, size_t len)
 	struct body *b = body__new(&h->lock, metrics, len);
 
 	if (b)
-		body__swap(&h->metrics, b);
+		body__swap(&h->lock, &h->metrics, b);
 }
 
 void http__publish_proto(struct http *h, char *body, size_t len)
 {
-	struct body *b = body ? body__new(&h->lock, body, len) : NULL;
-	struct body *old;
-
-	if (b) {
-		body__swap(&h->proto, b);
-		return;
-	}
-	/* None (or no memory for one): scrapes get the text, never an
-	 * older snapshot. */
-	pthread_mutex_lock(&h->lock);
-	old = h->proto;
-	h->proto = NULL;
-	pthread_mutex_unlock(&h->lock);
-	if (old)
-		body__put(old);
+	/* None (or no memory for one): the slot is emptied, and scrapes get
+	 * the text, never an older snapshot. */
+	body__swap(&h->lock, &h->proto, body ? body__new(&h->lock, body, len) : NULL);
 }
 
 void http__health(struct http *h, const char *text)

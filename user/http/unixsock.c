@@ -250,7 +250,7 @@ void unixsock__fresh(struct unixsock *u, uint64_t ticket, char *data, size_t len
 	struct body *b = body__new(&u->lock, data, len);
 
 	if (b)
-		body__swap(&u->fresh, b);
+		body__swap(&u->lock, &u->fresh, b);
 	pthread_mutex_lock(&u->lock);
 	if (b && ticket > u->served)
 		u->served = ticket;
